@@ -1,0 +1,47 @@
+import type { Hypergradient } from "../diff/implicit.js";
+import type { Solution } from "../solvers/solution.js";
+
+/** JSON has no Infinity/NaN: non-finite numbers become null, typed arrays plain arrays. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v) => {
+    if (typeof v === "number" && !Number.isFinite(v)) return null;
+    if (v instanceof Float64Array) return Array.from(v);
+    return v;
+  });
+}
+
+export function solutionReport(solution: Solution): Record<string, unknown> {
+  const { x, active, signs, objective, dualityGap, kktViolation, complementarityMargin, smallestActive } = solution;
+  const { iterations, converged, solver, seconds, message, penalty } = solution;
+  return {
+    x, active, signs, objective, dualityGap, kktViolation, complementarityMargin, smallestActive,
+    iterations, converged, solver, seconds,
+    penalty: { l1: penalty.l1, l2: penalty.l2 },
+    ...(message !== undefined && { message }),
+  };
+}
+
+const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(6) : String(v));
+
+export function solutionSummary(name: string, s: Solution): string {
+  const shown = s.active.slice(0, 20).map((j, a) => `${j}${s.signs[a] > 0 ? "+" : "-"}`).join(" ");
+  return [
+    `${name}: ${s.converged ? "converged" : "NOT converged"} with ${s.solver} in ${s.iterations} iterations, ${(s.seconds * 1000).toFixed(1)} ms`,
+    `  objective        ${fmt(s.objective)}`,
+    `  duality gap      ${fmt(s.dualityGap)}`,
+    `  KKT violation    ${fmt(s.kktViolation)}`,
+    `  margin           ${fmt(s.complementarityMargin)} (inactive), smallest |x_j| on S ${fmt(s.smallestActive)}`,
+    `  active set (${s.active.length}) ${shown}${s.active.length > 20 ? " ..." : ""}`,
+    ...(s.message ? [`  warning: ${s.message}`] : []),
+  ].join("\n");
+}
+
+export function hypergradientSummary(heldoutMse: number, h: Hypergradient, seconds: number): string {
+  return [
+    `  held-out MSE     ${fmt(heldoutMse)}`,
+    `  dMSE/dl1         ${fmt(h.l1)}`,
+    `  dMSE/dl2         ${fmt(h.l2)}`,
+    `  differentiation  ${(seconds * 1000).toFixed(2)} ms (${h.method} on the active set)`,
+    ...(h.warning ? [`  warning: ${h.warning}`] : []),
+  ].join("\n");
+}

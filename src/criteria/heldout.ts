@@ -1,0 +1,44 @@
+import { InputError } from "../errors.js";
+import { dot } from "../linalg/vector.js";
+import type { Measurements, Problem } from "../problem.js";
+import type { Criterion } from "./criterion.js";
+
+/**
+ * Held-out mean squared error on validation measurements (A_v, y_v) of the same x:
+ *   L(x) = ‖A_v x − y_v‖² / m_v,   ∇L = 2 A_vᵀ(A_v x − y_v) / m_v
+ */
+export class HeldOutMse implements Criterion {
+  readonly name = "heldout";
+  private readonly validation: Measurements;
+  private readonly residual: Float64Array;
+
+  constructor(validation: Measurements) {
+    this.validation = validation;
+    this.residual = new Float64Array(validation.A.rows);
+  }
+
+  static of(problem: Problem): HeldOutMse {
+    if (!problem.validation) throw new InputError("validation", "expected validation measurements { A, y } for the held-out criterion");
+    return new HeldOutMse(problem.validation);
+  }
+
+  private fillResidual(x: Float64Array): Float64Array {
+    const { A, y } = this.validation, r = this.residual;
+    A.apply(x, r);
+    for (let i = 0; i < r.length; i++) r[i] -= y[i];
+    return r;
+  }
+
+  value(x: Float64Array): number {
+    const r = this.fillResidual(x);
+    return dot(r, r) / r.length;
+  }
+
+  gradient(x: Float64Array, out: Float64Array): Float64Array {
+    const r = this.fillResidual(x);
+    this.validation.A.applyT(r, out);
+    const scale = 2 / r.length;
+    for (let j = 0; j < out.length; j++) out[j] *= scale;
+    return out;
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * Bad input: one line naming the field and what was expected. The CLI prints the message and
+ * exits 2; the library throws it before doing any work.
+ */
+export class InputError extends Error {
+  readonly field: string;
+
+  constructor(field: string, expected: string) {
+    super(`${field}: ${expected}`);
+    this.name = "InputError";
+    this.field = field;
+  }
+}
+
+/** A problem that is well-formed but has no usable answer of the requested kind (e.g. singular KKT). */
+export class NumericalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NumericalError";
+  }
+}

@@ -1,0 +1,58 @@
+/** Float64Array kernels. All loops are allocation-free; callers own the output buffers. */
+
+export function dot(a: Float64Array, b: Float64Array, n = a.length): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < n; i++) s0 += a[i] * b[i];
+  return s0 + s1 + s2 + s3;
+}
+
+/** y ← y + alpha·x */
+export function axpy(alpha: number, x: Float64Array, y: Float64Array, n = x.length): void {
+  for (let i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+export function norm2Squared(a: Float64Array): number {
+  return dot(a, a);
+}
+
+export function norm2(a: Float64Array): number {
+  return Math.sqrt(dot(a, a));
+}
+
+export function normInf(a: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = Math.abs(a[i]);
+    if (v > m) m = v;
+  }
+  return m;
+}
+
+export function norm1(a: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]);
+  return s;
+}
+
+/** out ← a − b */
+export function subtract(a: Float64Array, b: Float64Array, out: Float64Array): Float64Array {
+  for (let i = 0; i < out.length; i++) out[i] = a[i] - b[i];
+  return out;
+}
+
+export function allFinite(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+/** Soft thresholding, the prox of t|·|: sign(v)·max(|v| − t, 0). */
+export function softThreshold(v: number, t: number): number {
+  return v > t ? v - t : v < -t ? v + t : 0;
+}

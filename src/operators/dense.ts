@@ -1,0 +1,106 @@
+import { Matrix } from "ml-matrix";
+import { InputError } from "../errors.js";
+import { allFinite, axpy, dot } from "../linalg/vector.js";
+import type { ColumnOperator } from "./operator.js";
+
+/** Anything a user may hand over as a dense matrix. */
+export type DenseInput = number[][] | Matrix | DenseMatrix;
+
+/**
+ * Dense m×n matrix stored column-major in one Float64Array: column j is
+ * data[j·m .. (j+1)·m), contiguous for coordinate descent.
+ */
+export class DenseMatrix implements ColumnOperator {
+  readonly rows: number;
+  readonly cols: number;
+  readonly data: Float64Array;
+
+  constructor(rows: number, cols: number, data: Float64Array) {
+    if (data.length !== rows * cols) {
+      throw new InputError("matrix", `expected ${rows}x${cols} = ${rows * cols} entries, got ${data.length}`);
+    }
+    this.rows = rows;
+    this.cols = cols;
+    this.data = data;
+  }
+
+  /** From a Float64Array in row-major ("C") or column-major ("F") order. */
+  static fromArray(rows: number, cols: number, values: ArrayLike<number>, order: "C" | "F" = "C"): DenseMatrix {
+    if (values.length !== rows * cols) {
+      throw new InputError("matrix", `expected ${rows}x${cols} = ${rows * cols} entries, got ${values.length}`);
+    }
+    if (order === "F") return new DenseMatrix(rows, cols, Float64Array.from(values));
+    const data = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      const ri = i * cols;
+      for (let j = 0; j < cols; j++) data[j * rows + i] = values[ri + j];
+    }
+    return new DenseMatrix(rows, cols, data);
+  }
+
+  /** From number[][] (rows of equal length), an ml-matrix Matrix, or a DenseMatrix (returned as is). */
+  static from(input: DenseInput, field = "matrix"): DenseMatrix {
+    if (input instanceof DenseMatrix) return input;
+    const rowsArr = input instanceof Matrix ? input.to2DArray() : input;
+    if (!Array.isArray(rowsArr) || rowsArr.length === 0 || !Array.isArray(rowsArr[0])) {
+      throw new InputError(field, "expected a non-empty array of rows");
+    }
+    const rows = rowsArr.length, cols = rowsArr[0].length;
+    const data = new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) {
+      const row = rowsArr[i];
+      if (!Array.isArray(row) || row.length !== cols) {
+        throw new InputError(`${field}[${i}]`, `expected a row of ${cols} numbers`);
+      }
+      for (let j = 0; j < cols; j++) data[j * rows + i] = row[j];
+    }
+    if (!allFinite(data)) throw new InputError(field, "expected finite numbers");
+    return new DenseMatrix(rows, cols, data);
+  }
+
+  toMatrix(): Matrix {
+    const m = new Matrix(this.rows, this.cols);
+    for (let j = 0; j < this.cols; j++) for (let i = 0; i < this.rows; i++) m.set(i, j, this.data[j * this.rows + i]);
+    return m;
+  }
+
+  get(i: number, j: number): number {
+    return this.data[j * this.rows + i];
+  }
+
+  column(j: number): Float64Array {
+    return this.data.subarray(j * this.rows, (j + 1) * this.rows);
+  }
+
+  apply(x: Float64Array, out: Float64Array): Float64Array {
+    out.fill(0);
+    for (let j = 0; j < this.cols; j++) {
+      const xj = x[j];
+      if (xj !== 0) axpy(xj, this.column(j), out);
+    }
+    return out;
+  }
+
+  applyT(y: Float64Array, out: Float64Array): Float64Array {
+    for (let j = 0; j < this.cols; j++) out[j] = dot(this.column(j), y);
+    return out;
+  }
+
+  columnDot(j: number, v: Float64Array): number {
+    return dot(this.column(j), v);
+  }
+
+  columnAxpy(j: number, alpha: number, v: Float64Array): void {
+    axpy(alpha, this.column(j), v);
+  }
+
+  columnInner(i: number, j: number): number {
+    return dot(this.column(i), this.column(j));
+  }
+
+  columnNormsSquared(): Float64Array {
+    const out = new Float64Array(this.cols);
+    for (let j = 0; j < this.cols; j++) out[j] = this.columnInner(j, j);
+    return out;
+  }
+}

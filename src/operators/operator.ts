@@ -1,0 +1,24 @@
+/** A linear map R^cols → R^rows given by its action and its adjoint, writing into caller-owned buffers. */
+export interface LinearOperator {
+  readonly rows: number;
+  readonly cols: number;
+  /** out ← A x (out has length rows) */
+  apply(x: Float64Array, out: Float64Array): Float64Array;
+  /** out ← Aᵀ y (out has length cols) */
+  applyT(y: Float64Array, out: Float64Array): Float64Array;
+}
+
+/**
+ * An operator whose columns can be visited one at a time: what coordinate descent and the
+ * active-set KKT systems need.
+ */
+export interface ColumnOperator extends LinearOperator {
+  /** a_jᵀ v */
+  columnDot(j: number, v: Float64Array): number;
+  /** v ← v + alpha·a_j */
+  columnAxpy(j: number, alpha: number, v: Float64Array): void;
+  /** a_iᵀ a_j */
+  columnInner(i: number, j: number): number;
+  /** ‖a_j‖² for every column */
+  columnNormsSquared(): Float64Array;
+}

@@ -1,0 +1,128 @@
+/**
+ * Anderson extrapolation of a fixed-point iteration (here: coordinate-descent epochs on a
+ * working set), in the offline form of skglm / Bertrand & Massias (2021):
+ *
+ *   keep the last K+1 iterates x₀ … x_K, U = [x₁ − x₀, …, x_K − x_{K−1}],
+ *   z = (UᵀU)⁻¹ 1,  c = z / Σz,  x_acc = Σ_{i=1..K} c_i x_i.
+ *
+ * The residual r = y − Ax is affine in x and Σc = 1, so r_acc = Σ c_i r_i is extrapolated the
+ * same way from stored residuals: O(K·(k + m)) per extrapolation, no product with A. The caller
+ * accepts x_acc only when it lowers the objective. All buffers are allocated once.
+ */
+export class AndersonExtrapolator {
+  readonly K: number;
+  private readonly m: number;
+  private readonly xs: Float64Array;
+  private readonly rs: Float64Array;
+  private readonly gram: Float64Array;
+  private readonly z: Float64Array;
+  private dim = 0;
+  private count = 0;
+
+  /** K extrapolation memory, maxDim the largest working set, m the length of the residual. */
+  constructor(K: number, maxDim: number, m: number) {
+    this.K = K;
+    this.m = m;
+    this.xs = new Float64Array((K + 1) * Math.max(1, maxDim));
+    this.rs = new Float64Array((K + 1) * m);
+    this.gram = new Float64Array(K * K);
+    this.z = new Float64Array(K);
+  }
+
+  /** Forget the stored iterates; the next ones have `dim` coordinates. */
+  reset(dim: number): void {
+    this.dim = dim;
+    this.count = 0;
+  }
+
+  /** K+1 iterates stored: `extrapolate` may be called. */
+  get ready(): boolean {
+    return this.count === this.K + 1;
+  }
+
+  /** Store the iterate (x[ws[0]], …, x[ws[dim−1]]) and its residual r. */
+  push(x: Float64Array, ws: Int32Array, r: Float64Array): void {
+    if (this.count > this.K) this.count = 0;
+    const dim = this.dim, xs = this.xs, off = this.count * dim;
+    for (let t = 0; t < dim; t++) xs[off + t] = x[ws[t]];
+    this.rs.set(r, this.count * this.m);
+    this.count++;
+  }
+
+  /**
+   * Write the extrapolated working-set coordinates into outX[0..dim) and the matching residual
+   * into outR. Returns false (outputs untouched) when UᵀU is singular or the weights are not
+   * finite. Either way the memory is emptied.
+   */
+  extrapolate(outX: Float64Array, outR: Float64Array): boolean {
+    const K = this.K, dim = this.dim, m = this.m, xs = this.xs, rs = this.rs, G = this.gram, z = this.z;
+    this.count = 0;
+    // G = UᵀU with U_i = x_{i+1} − x_i, without forming U.
+    let trace = 0;
+    for (let a = 0; a < K; a++) {
+      const a0 = a * dim, a1 = (a + 1) * dim;
+      for (let b = 0; b <= a; b++) {
+        const b0 = b * dim, b1 = (b + 1) * dim;
+        let s = 0;
+        for (let t = 0; t < dim; t++) s += (xs[a1 + t] - xs[a0 + t]) * (xs[b1 + t] - xs[b0 + t]);
+        G[a * K + b] = s;
+        G[b * K + a] = s;
+      }
+      trace += G[a * K + a];
+    }
+    if (!(trace > 0) || !Number.isFinite(trace)) return false;
+    // Solve G z = 1 by Gaussian elimination with partial pivoting (K is tiny).
+    for (let a = 0; a < K; a++) z[a] = 1;
+    const floor = 1e-14 * trace;
+    for (let col = 0; col < K; col++) {
+      let piv = col, best = Math.abs(G[col * K + col]);
+      for (let row = col + 1; row < K; row++) {
+        const v = Math.abs(G[row * K + col]);
+        if (v > best) {
+          best = v;
+          piv = row;
+        }
+      }
+      if (!(best > floor)) return false;
+      if (piv !== col) {
+        for (let t = 0; t < K; t++) {
+          const tmp = G[col * K + t];
+          G[col * K + t] = G[piv * K + t];
+          G[piv * K + t] = tmp;
+        }
+        const tz = z[col];
+        z[col] = z[piv];
+        z[piv] = tz;
+      }
+      const d = G[col * K + col];
+      for (let row = col + 1; row < K; row++) {
+        const f = G[row * K + col] / d;
+        if (f === 0) continue;
+        for (let t = col; t < K; t++) G[row * K + t] -= f * G[col * K + t];
+        z[row] -= f * z[col];
+      }
+    }
+    for (let row = K - 1; row >= 0; row--) {
+      let s = z[row];
+      for (let t = row + 1; t < K; t++) s -= G[row * K + t] * z[t];
+      z[row] = s / G[row * K + row];
+    }
+    let sum = 0;
+    for (let a = 0; a < K; a++) sum += z[a];
+    if (!Number.isFinite(sum) || Math.abs(sum) < 1e-300) return false;
+    for (let a = 0; a < K; a++) z[a] /= sum;
+    // x_acc = Σ_{i=1..K} c_i x_i, r_acc likewise.
+    for (let t = 0; t < dim; t++) {
+      let s = 0;
+      for (let a = 0; a < K; a++) s += z[a] * xs[(a + 1) * dim + t];
+      outX[t] = s;
+    }
+    const z0 = z[0];
+    for (let i = 0; i < m; i++) outR[i] = z0 * rs[m + i];
+    for (let a = 1; a < K; a++) {
+      const za = z[a], off = (a + 1) * m;
+      for (let i = 0; i < m; i++) outR[i] += za * rs[off + i];
+    }
+    return true;
+  }
+}

@@ -1,0 +1,35 @@
+import { lambdaMax } from "../kkt/certificate.js";
+import { withPenalty, type Problem } from "../problem.js";
+import type { Solution, SolveOptions } from "./solution.js";
+
+export type Solver = (problem: Problem, options?: SolveOptions) => Solution;
+
+/** `count` values from lmax down to ratio·lmax, evenly spaced in log (scikit-learn's default path). */
+export function lambdaGrid(lmax: number, count = 100, ratio = 1e-3): number[] {
+  if (count === 1) return [lmax];
+  return Array.from({ length: count }, (_, k) => lmax * Math.pow(ratio, k / (count - 1)));
+}
+
+export interface PathOptions extends SolveOptions {
+  /** The l1 values, in the order solved (default: lambdaGrid(λ_max, count, ratio)). */
+  lambdas?: number[];
+  count?: number;
+  ratio?: number;
+  /** Called after each solve (for progress bars); never required. */
+  onSolution?: (solution: Solution, index: number, total: number) => void;
+}
+
+/** Warm-started path over l1 (other penalties fixed): each solve starts from the previous solution. */
+export function solvePath(problem: Problem, solver: Solver, options: PathOptions = {}): Solution[] {
+  const { lambdas: given, count, ratio, onSolution, ...solveOptions } = options;
+  const lambdas = given ?? lambdaGrid(lambdaMax(problem), count, ratio);
+  const out: Solution[] = [];
+  let warm = solveOptions.warmStart;
+  lambdas.forEach((l1, k) => {
+    const sol = solver(withPenalty(problem, { l1 }), { ...solveOptions, warmStart: warm });
+    out.push(sol);
+    warm = sol.x;
+    onSolution?.(sol, k, lambdas.length);
+  });
+  return out;
+}

@@ -1,0 +1,65 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { DenseMatrix } from "../src/operators/dense.js";
+import { Random } from "../src/linalg/random.js";
+import { createProblem, type Problem } from "../src/problem.js";
+import { lambdaMax } from "../src/kkt/certificate.js";
+
+export const FIXTURES = join(import.meta.dirname, "..", "fixtures");
+
+export interface Reference {
+  x: number[];
+  active?: number[];
+  signs?: number[];
+  objective: number;
+  heldoutMse: number;
+  hypergradient: Record<string, number>;
+  dxdl1?: number[];
+  complementarityMargin: number;
+}
+
+export function fixtureNames(filter: (doc: { penalty: Record<string, number>; constraints?: unknown }) => boolean): string[] {
+  return readdirSync(FIXTURES)
+    .filter((f) => f.endsWith(".json"))
+    .filter((f) => filter(JSON.parse(readFileSync(join(FIXTURES, f), "utf8"))))
+    .map((f) => f.replace(/\.json$/, ""));
+}
+
+/** Fixtures of the l1/l2 class (no tv, no constraints). */
+export const L1L2_FIXTURES = fixtureNames((d) => !d.constraints && !(d.penalty.tv > 0));
+
+export function reference(name: string): Reference {
+  return JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), "utf8")).reference;
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+export function relErr(a: number, b: number): number {
+  return Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+}
+
+/** A random compressed-sensing problem: Gaussian A/√m, k-sparse truth, noise, validation rows. */
+export function randomProblem(seed: number, m: number, n: number, opts: { k?: number; l1Fraction?: number; l2?: number; noise?: number } = {}): Problem {
+  const { k = Math.max(1, Math.floor(n / 10)), l1Fraction = 0.1, l2 = 0, noise = 0.05 } = opts;
+  const rng = new Random(seed);
+  const gaussian = (rows: number) => {
+    const data = new Float64Array(rows * n);
+    for (let i = 0; i < data.length; i++) data[i] = rng.normal() / Math.sqrt(m);
+    return new DenseMatrix(rows, n, data);
+  };
+  const truth = new Float64Array(n);
+  for (const j of rng.sample(n, k)) truth[j] = rng.normal() + Math.sign(rng.normal());
+  const measure = (A: DenseMatrix) => {
+    const y = A.apply(truth, new Float64Array(A.rows));
+    for (let i = 0; i < y.length; i++) y[i] += noise * rng.normal();
+    return { A, y };
+  };
+  const train = measure(gaussian(m));
+  const validation = measure(gaussian(Math.max(1, Math.floor(m / 2))));
+  const lmax = lambdaMax(createProblem(train));
+  return createProblem({ ...train, validation, penalty: { l1: l1Fraction * lmax, l2 } });
+}
