@@ -14,18 +14,18 @@ interface SolveFlags {
   json?: boolean;
 }
 
-function positiveNumber(flag: string) {
+function positiveNumber() {
   return (value: string): number => {
     const v = Number(value);
-    if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${flag}: expected a positive number, got "${value}"`);
+    if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError("expected a positive number");
     return v;
   };
 }
 
-function positiveInteger(flag: string) {
+function positiveInteger() {
   return (value: string): number => {
     const v = Number(value);
-    if (!Number.isInteger(v) || v <= 0) throw new InvalidArgumentError(`${flag}: expected a positive integer, got "${value}"`);
+    if (!Number.isInteger(v) || v <= 0) throw new InvalidArgumentError("expected a positive integer");
     return v;
   };
 }
@@ -33,8 +33,8 @@ function positiveInteger(flag: string) {
 function solveOptions(command: Command): Command {
   return command
     .addOption(new Option("--solver <name>", "solver").choices(Object.keys(SOLVERS)).default("cd"))
-    .option("--tol <T>", "stop at duality gap <= T·‖y‖² (default 1e-8)", positiveNumber("--tol"))
-    .option("--max-iter <N>", "iteration cap", positiveInteger("--max-iter"))
+    .option("--tol <T>", "stop at duality gap <= T·‖y‖² (default 1e-8)", positiveNumber())
+    .option("--max-iter <N>", "iteration cap", positiveInteger())
     .option("--json", "print one JSON object on stdout");
 }
 
@@ -93,6 +93,7 @@ function main(argv: string[]): number {
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return 0;
+      if (e.code === "commander.help") return 2; // no command given: the usage went to stderr
       process.stderr.write(`sparsetune: ${e.message.replace(/^error: /, "")}\n`);
       return 2;
     }
