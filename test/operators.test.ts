@@ -131,3 +131,26 @@ describe("dense linear algebra", () => {
     );
   });
 });
+
+describe("ndarray at the API edge", () => {
+  it("strided 2-D views (transposed, sliced) and 1-D views become the same matrix and vector", async () => {
+    const { default: ndarray } = await import("ndarray");
+    const { createProblem: make } = await import("../src/problem.js");
+    fc.assert(
+      fc.property(matrix, ({ rows, y }) => {
+        const m = rows.length, n = rows[0].length;
+        // Store Aᵀ row-major, then view it transposed: strides [1, m].
+        const buf = new Float64Array(m * n);
+        for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) buf[j * m + i] = rows[i][j];
+        const view = ndarray(buf, [n, m]).transpose(1, 0);
+        // y inside a larger buffer with stride 2 and an offset.
+        const ybuf = new Float64Array(2 * m + 1);
+        y.forEach((v, i) => (ybuf[1 + 2 * i] = v));
+        const yView = ndarray(ybuf, [m], [2], 1);
+        const p = make({ A: view, y: yView });
+        expect(Array.from((p.A as DenseMatrix).data)).toEqual(Array.from(DenseMatrix.from(rows).data));
+        expect(Array.from(p.y)).toEqual(y);
+      }),
+    );
+  });
+});
