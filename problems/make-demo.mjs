@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { spikeTrainProblem, writeNpy } from "../dist/index.js";
 
 const dir = import.meta.dirname;
-const { problem, truth } = spikeTrainProblem({ length: 512, measurements: 128, validationMeasurements: 64, spikes: 16, noise: 0.02, seed: 7 });
+const problem = spikeTrainProblem({ length: 512, measurements: 128, validationMeasurements: 64, spikes: 16, noise: 0.02, seed: 7 });
 // DenseMatrix data is column-major; .npy files here are written in C (row-major) order.
 const save = (name, A) => {
   const rowMajor = new Float64Array(A.rows * A.cols);
@@ -21,7 +21,7 @@ const doc = {
   y: Array.from(problem.y),
   penalty: { l1: problem.penalty.l1 },
   validation: { A: save("Aval", problem.validation.A), y: Array.from(problem.validation.y) },
-  truth: Array.from(truth),
+  truth: Array.from(problem.truth),
 };
 writeFileSync(join(dir, "demo.json"), JSON.stringify(doc, null, 1) + "\n");
 console.log(`wrote ${join(dir, "demo.json")}`);

@@ -29,6 +29,8 @@ export interface Problem extends Measurements {
   grid: number[];
   constraints?: { C: DenseMatrix; d: Float64Array };
   validation?: Measurements;
+  /** The clean signal, when known (synthetic problems, training images): the reference criterion. */
+  truth?: Float64Array;
 }
 
 export type OperatorInput = DenseInput | NdArray | ColumnOperator | { identity: number };
@@ -43,6 +45,7 @@ export interface ProblemInput {
   grid?: number[];
   constraints?: { C: DenseInput; d: VectorInput };
   validation?: { A: OperatorInput; y: VectorInput };
+  truth?: VectorInput;
 }
 
 export function toOperator(input: OperatorInput, field: string): ColumnOperator {
@@ -123,6 +126,7 @@ export function createProblem(input: ProblemInput): Problem {
     if (vy.length !== VA.rows) throw new InputError("validation.y", `expected length ${VA.rows} (the rows of validation.A), got ${vy.length}`);
     problem.validation = { A: VA, y: vy };
   }
+  if (input.truth !== undefined) problem.truth = toVector(input.truth, "truth", A.cols);
   return problem;
 }
 

@@ -1,5 +1,6 @@
 import { InputError } from "../errors.js";
 import { dot } from "../linalg/vector.js";
+import { IdentityOperator } from "../operators/identity.js";
 import type { Measurements, Problem } from "../problem.js";
 import type { Criterion } from "./criterion.js";
 
@@ -8,11 +9,12 @@ import type { Criterion } from "./criterion.js";
  *   L(x) = ‖A_v x − y_v‖² / m_v,   ∇L = 2 A_vᵀ(A_v x − y_v) / m_v
  */
 export class HeldOutMse implements Criterion {
-  readonly name = "heldout";
+  readonly name: string;
   private readonly validation: Measurements;
   private readonly residual: Float64Array;
 
-  constructor(validation: Measurements) {
+  constructor(validation: Measurements, name = "heldout") {
+    this.name = name;
     this.validation = validation;
     this.residual = new Float64Array(validation.A.rows);
   }
@@ -20,6 +22,17 @@ export class HeldOutMse implements Criterion {
   static of(problem: Problem): HeldOutMse {
     if (!problem.validation) throw new InputError("validation", "expected validation measurements { A, y } for the held-out criterion");
     return new HeldOutMse(problem.validation);
+  }
+
+  /**
+   * Reference error ‖x − x_ref‖²/n against a clean signal: the problem's `truth`, or validation
+   * measurements whose operator is the identity.
+   */
+  static reference(problem: Problem): HeldOutMse {
+    const n = problem.A.cols;
+    if (problem.truth) return new HeldOutMse({ A: new IdentityOperator(n), y: problem.truth }, "reference");
+    if (problem.validation?.A instanceof IdentityOperator) return new HeldOutMse(problem.validation, "reference");
+    throw new InputError("truth", "expected a clean reference signal (`truth`, or validation with A = identity) for the reference criterion");
   }
 
   private fillResidual(x: Float64Array): Float64Array {

@@ -1,5 +1,5 @@
 import { ActiveSetSystem } from "../kkt/active-set.js";
-import { InputError } from "../errors.js";
+import { InputError, NumericalError } from "../errors.js";
 import type { Penalty, Problem } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
 import type { Criterion } from "../criteria/criterion.js";
@@ -48,6 +48,19 @@ export function implicitHypergradient(problem: Problem, solution: Solution, grad
     l2 -= v[a] * x[j];
   }
   return { l1, l2, perFeature, method: system.method, nearBreakpoint: warning !== undefined, ...(warning && { warning }) };
+}
+
+/**
+ * As implicitHypergradient, but a singular KKT system (non-unique Lasso solution) gives NaN
+ * derivatives with the diagnostic as `warning` instead of throwing: for loops that can step away.
+ */
+export function tryImplicitHypergradient(problem: Problem, solution: Solution, gradX: Float64Array): Hypergradient {
+  try {
+    return implicitHypergradient(problem, solution, gradX);
+  } catch (e) {
+    if (!(e instanceof NumericalError)) throw e;
+    return { l1: NaN, l2: NaN, perFeature: new Float64Array(problem.A.cols).fill(NaN), method: "cholesky", nearBreakpoint: true, warning: e.message };
+  }
 }
 
 /** Hypergradient of a criterion at a solution: ∇ₓL then one adjoint solve. */

@@ -108,6 +108,7 @@ function checkFormat(format: unknown): void {
 
 /**
  * Build a Problem from a parsed sparsetune-problem/1 document; npy paths are relative to baseDir.
+ * Project extension: `truth`, the clean signal when it is known (demo, synthetic problems).
  * `reference` and unknown top-level fields are ignored.
  */
 export function parseProblemDocument(doc: unknown, baseDir: string): Problem {
@@ -128,6 +129,7 @@ export function parseProblemDocument(doc: unknown, baseDir: string): Problem {
     const v = object(d.validation, "validation", `an object {"A": matrix, "y": vector}`);
     input.validation = { A: readMatrix(v.A, "validation.A", baseDir), y: readVector(v.y, "validation.y", baseDir) };
   }
+  if (d.truth !== undefined) input.truth = readVector(d.truth, "truth", baseDir);
   return createProblem(input);
 }
 

@@ -23,7 +23,8 @@ export interface SpikeTrainOptions {
  * randomly chosen orthonormal DCT-II frequency, A[i, j] = c_k cos(π k (j + ½) / n), with
  * c_0 = √(1/n), c_k = √(2/n). Validation rows are other frequencies of the same signal.
  */
-export function spikeTrainProblem(options: SpikeTrainOptions = {}): { problem: Problem; truth: Float64Array } {
+/** The problem carries its `truth` (the clean spike train). */
+export function spikeTrainProblem(options: SpikeTrainOptions = {}): Problem {
   const { length: n = 512, measurements: m = 128, validationMeasurements: mv = 64, spikes = 16 } = options;
   const { noise = 0.02, l1Fraction = 0.1, seed = 7 } = options;
   const rng = new Random(seed);
@@ -39,8 +40,7 @@ export function spikeTrainProblem(options: SpikeTrainOptions = {}): { problem: P
   const train = measure(frequencies.slice(0, m));
   const validation = measure(frequencies.slice(m));
   const unpenalised = createProblem({ name: "spike-train", ...train, validation });
-  const problem = createProblem({ name: "spike-train", ...train, validation, penalty: { l1: l1Fraction * lambdaMax(unpenalised) } });
-  return { problem, truth };
+  return createProblem({ name: "spike-train", ...train, validation, truth, penalty: { l1: l1Fraction * lambdaMax(unpenalised) } });
 }
 
 function partialDct(n: number, frequencies: number[]): DenseMatrix {

@@ -1,0 +1,24 @@
+import { DenseMatrix } from "./dense.js";
+import type { LinearOperator } from "./operator.js";
+
+/** The rows `rows` of A as a dense matrix (a copy): folds of cross-validation. */
+export function selectRows(A: LinearOperator, rows: ArrayLike<number>): DenseMatrix {
+  const k = rows.length, n = A.cols, m = A.rows;
+  const data = new Float64Array(k * n);
+  if (A instanceof DenseMatrix) {
+    for (let j = 0; j < n; j++) {
+      const col = A.column(j), base = j * k;
+      for (let i = 0; i < k; i++) data[base + i] = col[rows[i]];
+    }
+  } else {
+    // Any operator: column j is A e_j.
+    const e = new Float64Array(n), col = new Float64Array(m);
+    for (let j = 0; j < n; j++) {
+      e[j] = 1;
+      A.apply(e, col);
+      e[j] = 0;
+      for (let i = 0; i < k; i++) data[j * k + i] = col[rows[i]];
+    }
+  }
+  return new DenseMatrix(k, n, data);
+}

@@ -1,0 +1,41 @@
+import type { Criterion } from "../criteria/criterion.js";
+import { tryImplicitHypergradient } from "../diff/implicit.js";
+import { withPenalty, type Penalty, type Problem } from "../problem.js";
+import type { Solver } from "../solvers/path.js";
+import type { Solution } from "../solvers/solution.js";
+import type { Evaluation, TuningObjective } from "./objective.js";
+
+/** A criterion of one solution x*(λ) of the problem (held-out, reference error): one solve, one adjoint solve. */
+export class SingleSolveObjective implements TuningObjective {
+  readonly name: string;
+  private readonly problem: Problem;
+  private readonly criterion: Criterion;
+  private readonly solver: Solver;
+  private readonly gradX: Float64Array;
+  private warm?: Float64Array;
+  lastSolution?: Solution;
+
+  constructor(problem: Problem, criterion: Criterion, solver: Solver) {
+    this.name = criterion.name;
+    this.problem = problem;
+    this.criterion = criterion;
+    this.solver = solver;
+    this.gradX = new Float64Array(problem.A.cols);
+  }
+
+  evaluate(penalty: Penalty, tol: number): Evaluation {
+    const problem = withPenalty(this.problem, penalty);
+    const solution = this.solver(problem, { tol, warmStart: this.warm });
+    this.warm = solution.x;
+    this.lastSolution = solution;
+    const h = tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX));
+    return {
+      value: this.criterion.value(solution.x),
+      gradient: { l1: h.l1, l2: h.l2 },
+      solves: 1,
+      innerIterations: solution.iterations,
+      converged: solution.converged,
+      nearBreakpoint: h.nearBreakpoint,
+    };
+  }
+}

@@ -1,0 +1,201 @@
+import { CrossValidation } from "../criteria/cross-validation.js";
+import { HeldOutMse } from "../criteria/heldout.js";
+import { MonteCarloSure, Sure } from "../criteria/sure.js";
+import { InputError } from "../errors.js";
+import { lambdaMax } from "../kkt/certificate.js";
+import { withPenalty, type Problem } from "../problem.js";
+import { solverByName, type SolverName } from "../solvers/index.js";
+import type { Solver } from "../solvers/path.js";
+import { DEFAULT_TOL, type Solution } from "../solvers/solution.js";
+import { gridSearch, randomSearch, type BaselinePoint, type BaselineResult } from "./baselines.js";
+import type { Evaluation, TunableKey, TuningObjective } from "./objective.js";
+import { OPTIMIZERS, type OptimizerName, type OuterPoint } from "./optimizers.js";
+import { LogParameters } from "./parameters.js";
+import { SingleSolveObjective } from "./single-solve.js";
+
+export const CRITERIA = ["heldout", "cv", "sure", "sure-mc", "reference"] as const;
+export type CriterionName = (typeof CRITERIA)[number];
+
+export interface TuneOptions {
+  criterion?: CriterionName;
+  /** Folds for `cv` (default 5). */
+  folds?: number;
+  /** Noise level σ for `sure` / `sure-mc`. */
+  sigma?: number;
+  optimizer?: OptimizerName;
+  /** Penalties to tune (default l1, plus l2 when the problem has l2 > 0). */
+  keys?: TunableKey[];
+  /** Starting values (absolute); default the problem's l1 when in (0, λ_max], else 0.1·λ_max. */
+  start?: Partial<Record<TunableKey, number>>;
+  solver?: SolverName;
+  /** Final inner tolerance (duality gap / ‖y‖²); early outer steps start at 1e-5 and tighten ×0.1 per step. */
+  tol?: number;
+  maxIter?: number;
+  /** Also run the grid baseline (100 values λ_max → 1e-3 λ_max) for comparison. */
+  grid?: boolean | { count?: number; ratio?: number };
+  /** Also run random search with this many draws. */
+  random?: number;
+  /** Progress, as it happens; the library never prints. */
+  onEvent?: (event: TuneEvent) => void;
+}
+
+export interface TrajectoryPoint {
+  lambda: Record<string, number>;
+  criterion: number;
+  /** dC/dλ per tuned key. */
+  hypergradient: Record<string, number>;
+  /** Inner tolerance used. */
+  tol: number;
+  /** An accepted iterate (false: a line-search trial or probe). */
+  accepted: boolean;
+  solves: number;
+  innerIterations: number;
+  nearBreakpoint: boolean;
+  elapsed: number;
+}
+
+export type TuneEvent =
+  | ({ type: "iteration"; iteration: number } & TrajectoryPoint)
+  | { type: "baseline"; baseline: "grid" | "random"; index: number; total: number; point: BaselinePoint };
+
+export interface TuningReport {
+  criterionName: CriterionName;
+  optimizer: OptimizerName;
+  lambda: Record<string, number>;
+  criterion: number;
+  x: Float64Array;
+  /** The final solve's certificate. */
+  solution: Solution;
+  lambdaMax: number;
+  start: Record<string, number>;
+  iterations: number;
+  solves: number;
+  innerIterations: number;
+  seconds: number;
+  converged: boolean;
+  message: string;
+  trajectory: TrajectoryPoint[];
+  grid?: BaselineResult;
+  random?: BaselineResult;
+}
+
+const INITIAL_TOL = 1e-5;
+
+function makeObjective(problem: Problem, name: CriterionName, options: TuneOptions, solver: Solver): TuningObjective {
+  switch (name) {
+    case "heldout":
+      return new SingleSolveObjective(problem, HeldOutMse.of(problem), solver);
+    case "reference":
+      return new SingleSolveObjective(problem, HeldOutMse.reference(problem), solver);
+    case "cv":
+      return new CrossValidation(problem, options.folds ?? 5, solver);
+    case "sure":
+    case "sure-mc":
+      if (options.sigma === undefined) throw new InputError("sigma", `the ${name} criterion needs the noise level σ (--sigma)`);
+      return name === "sure" ? new Sure(problem, options.sigma, solver) : new MonteCarloSure(problem, options.sigma, solver);
+    default:
+      throw new InputError("criterion", `expected one of ${CRITERIA.join(", ")}, got "${name as string}"`);
+  }
+}
+
+/** Everything checkable before any work: names, σ, folds, the start inside (0, λ_max]. */
+function resolve(problem: Problem, options: TuneOptions) {
+  if (problem.penalty.tv > 0 || problem.constraints) throw new InputError("penalty.tv", "tuning handles l1/l2 problems for now");
+  const criterionName = options.criterion ?? "heldout";
+  if (!CRITERIA.includes(criterionName)) throw new InputError("criterion", `expected one of ${CRITERIA.join(", ")}, got "${criterionName}"`);
+  const optimizer = options.optimizer ?? "linesearch";
+  if (!(optimizer in OPTIMIZERS)) throw new InputError("optimizer", `expected one of ${Object.keys(OPTIMIZERS).join(", ")}, got "${optimizer}"`);
+  const solver = solverByName(options.solver ?? "cd");
+  const lmax = lambdaMax(problem);
+  if (!(lmax > 0)) throw new InputError("y", "expected measurements correlated with some column of A (λ_max = 0: x = 0 for every l1)");
+  const keys = options.keys ?? (problem.penalty.l2 > 0 ? ["l1", "l2"] : ["l1"]);
+  const startL1 = options.start?.l1 ?? (problem.penalty.l1 > 0 && problem.penalty.l1 <= lmax ? problem.penalty.l1 : 0.1 * lmax);
+  if (!(startL1 > 0 && startL1 <= lmax)) throw new InputError("start", `expected l1 in (0, λ_max = ${lmax.toPrecision(6)}], got ${startL1}`);
+  const startL2 = options.start?.l2 ?? (problem.penalty.l2 > 0 ? problem.penalty.l2 : 1e-3 * lmax);
+  if (!(startL2 > 0)) throw new InputError("start", `expected a positive l2 start, got ${startL2}`);
+  const objective = makeObjective(problem, criterionName, options, solver);
+  const params = new LogParameters(problem.penalty, keys, { l1: [1e-6 * lmax, lmax], l2: [1e-8 * lmax, 1e4 * lmax] });
+  return { criterionName, optimizer, solver, lmax, objective, params, start: params.theta({ l1: startL1, l2: startL2 }) };
+}
+
+/**
+ * Tune the penalties by hypergradient steps on log λ against a validation criterion. Inner
+ * solves are warm-started and their tolerance tightens as the outer loop goes; λ stays in
+ * its box ((0, λ_max] for l1). A singular or flat step never yields NaN: the best λ seen is kept.
+ */
+export function tune(problem: Problem, options: TuneOptions = {}): TuningReport {
+  const { criterionName, optimizer, solver, lmax, objective, params, start } = resolve(problem, options);
+  const finalTol = options.tol ?? DEFAULT_TOL;
+  const started = performance.now();
+  const trajectory: TrajectoryPoint[] = [];
+  let accepted = 0, solves = 0, innerIterations = 0;
+  let best: { theta: Float64Array; value: number } | null = null;
+  const tolNow = () => Math.max(finalTol, INITIAL_TOL * 0.1 ** accepted);
+  const record = (theta: Float64Array, ev: Evaluation, tol: number): TrajectoryPoint => {
+    solves += ev.solves;
+    innerIterations += ev.innerIterations;
+    const point: TrajectoryPoint = {
+      lambda: params.values(theta),
+      criterion: ev.value,
+      hypergradient: Object.fromEntries(params.keys.map((k) => [k, ev.gradient[k]])),
+      tol, accepted: false, solves: ev.solves, innerIterations: ev.innerIterations,
+      nearBreakpoint: ev.nearBreakpoint, elapsed: (performance.now() - started) / 1000,
+    };
+    trajectory.push(point);
+    if (Number.isFinite(ev.value) && (!best || ev.value < best.value)) best = { theta: Float64Array.from(theta), value: ev.value };
+    return point;
+  };
+  const outer = {
+    evaluate(theta: Float64Array): OuterPoint {
+      const tol = tolNow();
+      const ev = objective.evaluate(params.penalty(theta), tol);
+      record(theta, ev, tol);
+      return { value: Number.isFinite(ev.value) ? ev.value : Infinity, gradient: params.logGradient(theta, ev) };
+    },
+    project: (theta: Float64Array) => params.project(theta),
+    accept(theta: Float64Array) {
+      const last = trajectory[trajectory.length - 1];
+      const same = last && params.keys.every((k, i) => last.lambda[k] === Math.exp(theta[i]));
+      const point = same ? last : trajectory.find((p) => params.keys.every((k, i) => p.lambda[k] === Math.exp(theta[i])))!;
+      point.accepted = true;
+      options.onEvent?.({ type: "iteration", iteration: accepted, ...point });
+      accepted++;
+    },
+  };
+  const result = OPTIMIZERS[optimizer](outer, start, { maxIter: options.maxIter ?? 50, xtol: 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 });
+  const chosen = best!.theta;
+  const finalPenalty = params.penalty(chosen);
+  const finalEval = objective.evaluate(finalPenalty, finalTol);
+  record(chosen, finalEval, finalTol);
+  // The reconstruction at the chosen λ on all the data (CV solved only the folds).
+  let solution = objective.lastSolution;
+  if (!solution) {
+    solution = solver(withPenalty(problem, finalPenalty), { tol: finalTol });
+    solves++;
+    innerIterations += solution.iterations;
+  }
+  const report: TuningReport = {
+    criterionName, optimizer,
+    lambda: params.values(chosen),
+    criterion: finalEval.value,
+    x: solution.x,
+    solution,
+    lambdaMax: lmax,
+    start: params.values(start),
+    iterations: result.iterations,
+    solves, innerIterations,
+    seconds: (performance.now() - started) / 1000,
+    converged: result.converged && solution.converged,
+    message: result.message,
+    trajectory,
+  };
+  const base = problem.penalty;
+  if (options.grid) {
+    const g = typeof options.grid === "object" ? options.grid : {};
+    report.grid = gridSearch(objective, base, lmax, { ...g, tol: finalTol, onStep: (index, total, point) => options.onEvent?.({ type: "baseline", baseline: "grid", index, total, point }) });
+  }
+  if (options.random) {
+    report.random = randomSearch(objective, base, lmax, { count: options.random, tol: finalTol, onStep: (index, total, point) => options.onEvent?.({ type: "baseline", baseline: "random", index, total, point }) });
+  }
+  return report;
+}
