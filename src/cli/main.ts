@@ -5,6 +5,9 @@ import { hypergradient } from "../diff/implicit.js";
 import { InputError, NumericalError } from "../errors.js";
 import { loadProblemFile } from "../io/problem-file.js";
 import { SOLVERS, solve, type SolverName } from "../solvers/index.js";
+import { OPTIMIZERS } from "../tune/optimizers.js";
+import { CRITERIA } from "../tune/tune.js";
+import { runTune } from "./tune-command.js";
 import { hypergradientSummary, solutionReport, solutionSummary, toJson } from "./report.js";
 
 interface SolveFlags {
@@ -82,6 +85,16 @@ function buildProgram(): Command {
   solveOptions(program.command("hypergrad").argument("<file>", "problem file with validation measurements"))
     .description("solve, then print the held-out MSE and its exact hypergradient in l1 and l2")
     .action(runHypergrad);
+  solveOptions(program.command("tune").argument("<file>", "problem file"))
+    .description("tune the penalties by hypergradient steps against a validation criterion; writes DIR/result.json and plots")
+    .addOption(new Option("--criterion <name>", "validation criterion").choices([...CRITERIA]).default("heldout"))
+    .option("--folds <K>", "folds for --criterion cv (default 5)", positiveInteger())
+    .option("--sigma <S>", "noise level for --criterion sure", positiveNumber())
+    .addOption(new Option("--optimizer <name>", "outer optimiser").choices(Object.keys(OPTIMIZERS)).default("linesearch"))
+    .option("--start <L>", "starting l1 (absolute), in (0, λ_max]", positiveNumber())
+    .option("--grid", "also run the 100-point grid baseline and plot it")
+    .option("--out <DIR>", "output folder", "sparsetune-out")
+    .action(runTune);
   return program;
 }
 

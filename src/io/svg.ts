@@ -99,9 +99,8 @@ const ticksFor = (axis: Axis, target: number): number[] =>
 
 /** Plain decimals for moderate magnitudes, otherwise "2e-5" style. */
 function tickLabel(v: number): string {
-  if (v === 0) return "0";
-  const e = Math.floor(Math.log10(Math.abs(v)) + 1e-9);
-  return e < -3 || e > 5 ? `${clean(v / 10 ** e)}e${e}` : String(clean(v));
+  const [m, e] = clean(v).toExponential().split("e").map(Number) as [number, number];
+  return e < -3 || e > 5 ? `${m}e${e}` : String(clean(v));
 }
 
 /** Keep finite (and, on log axes, positive) points; `null` marks a gap that breaks lines. */
