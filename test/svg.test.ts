@@ -121,7 +121,7 @@ describe("lineChartSvg", () => {
     const svg = lineChartSvg([{ label: "crit", x, y: [5, 4, 3, 2, 1], style: "line+points" }], { xLog: true });
     assertWellFormed(svg);
     const labels = tags(svg, "text", "x-tick").map((e) => e.text);
-    expect(labels).toEqual(["1e-4", "0.001", "0.01", "0.1", "1"]);
+    expect(labels).toEqual(["1e-4", "0.001", "0.01", "0.1", "1", "10"]);
     const sx = axisFromTicks(svg, "x", true);
     const got = circles(seriesGroups(svg)[0]!);
     got.forEach((c, i) => expect(Math.abs(c.cx - sx(x[i]!))).toBeLessThan(0.02));
@@ -131,10 +131,12 @@ describe("lineChartSvg", () => {
     }
   });
 
-  it("uses 1-2-5 ticks on a log axis spanning less than a decade", () => {
-    const svg = lineChartSvg([{ label: "", x: [1, 2], y: [1.5, 6], style: "points" }], { yLog: true });
-    expect(tags(svg, "text", "y-tick").map((e) => e.text)).toEqual(["2", "5"]);
-    axisFromTicks(svg, "y", true);
+  it("uses 1-2-5 ticks on short log ranges", () => {
+    for (const [y, labels] of [[[1.5, 6], ["2", "5"]], [[1, 12], ["1", "2", "5", "10"]]] as const) {
+      const svg = lineChartSvg([{ label: "", x: [1, 2], y, style: "points" }], { yLog: true });
+      expect(tags(svg, "text", "y-tick").map((e) => e.text)).toEqual(labels);
+      axisFromTicks(svg, "y", true);
+    }
   });
 
   it("drops non-positive values from log axes and says so", () => {

@@ -79,23 +79,24 @@ function linearTicks(lo: number, hi: number, target: number): number[] {
   return ticks;
 }
 
-/** Decades (thinned when there are many); 1-2-5 within a decade, or linear ticks, for short ranges. */
+/** Decades (thinned when there are many); for short ranges 1-2-5 multiples, or linear ticks within one decade. */
 function logTicks(lo: number, hi: number, target: number): number[] {
   const first = Math.ceil(lo);
   const count = Math.floor(hi) - first + 1;
-  if (count >= 2) {
+  if (count >= 3) {
     const every = Math.ceil(count / (target + 2));
     return Array.from({ length: Math.ceil(count / every) }, (_, i) => clean(10 ** (first + i * every)));
   }
   const ticks: number[] = [];
   for (let k = Math.floor(lo); k <= Math.ceil(hi); k++) {
-    for (const m of [1, 2, 5]) if (Math.log10(m * 10 ** k) >= lo && Math.log10(m * 10 ** k) <= hi) ticks.push(clean(m * 10 ** k));
+    for (const v of [1, 2, 5].map((m) => clean(m * 10 ** k))) if (Math.log10(v) >= lo && Math.log10(v) <= hi) ticks.push(v);
   }
   return ticks.length >= 2 ? ticks : linearTicks(10 ** lo, 10 ** hi, target);
 }
 
+/** Ticks for an axis; the filter drops decades that under/overflow (10^-324 is 0). */
 const ticksFor = (axis: Axis, target: number): number[] =>
-  axis.log ? logTicks(axis.lo, axis.hi, target) : linearTicks(axis.lo, axis.hi, target);
+  (axis.log ? logTicks(axis.lo, axis.hi, target) : linearTicks(axis.lo, axis.hi, target)).filter((t) => usable(t, axis.log));
 
 /** Plain decimals for moderate magnitudes, otherwise "2e-5" style. */
 function tickLabel(v: number): string {
@@ -129,7 +130,7 @@ function runs(points: (Point | null)[]): Point[][] {
   return out;
 }
 
-/** Greedy left-to-right legend layout wrapped to `maxWidth`; returns item offsets and row count. */
+/** Greedy left-to-right legend layout wrapped to `maxWidth`: each item's x offset and row. */
 function legendLayout(labels: string[], maxWidth: number): { dx: number; row: number }[] {
   let dx = 0;
   let row = 0;

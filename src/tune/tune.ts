@@ -5,7 +5,7 @@ import { InputError } from "../errors.js";
 import { lambdaMax } from "../kkt/certificate.js";
 import { withPenalty, type Problem } from "../problem.js";
 import { solverByName, type SolverName } from "../solvers/index.js";
-import type { Solver } from "../solvers/path.js";
+import { lambdaGrid, type Solver } from "../solvers/path.js";
 import { DEFAULT_TOL, type Solution } from "../solvers/solution.js";
 import { gridSearch, randomSearch, type BaselinePoint, type BaselineResult } from "./baselines.js";
 import type { Evaluation, TunableKey, TuningObjective } from "./objective.js";
@@ -31,6 +31,12 @@ export interface TuneOptions {
   /** Final inner tolerance (duality gap / ‖y‖²); early outer steps start at 1e-5 and tighten ×0.1 per step. */
   tol?: number;
   maxIter?: number;
+  /**
+   * First scan this many l1 values from λ_max down to 1e-3·λ_max (warm-started, loose inner
+   * tolerance) and start local searches from the best two of them and the start (default 16;
+   * 0 disables): hypergradient steps find a minimum, the scan picks the basin.
+   */
+  scan?: number;
   /** Also run the grid baseline (100 values λ_max → 1e-3 λ_max) for comparison. */
   grid?: boolean | { count?: number; ratio?: number };
   /** Also run random search with this many draws. */
@@ -80,6 +86,40 @@ export interface TuningReport {
 }
 
 const INITIAL_TOL = 1e-5;
+/** Inner tolerance of the basin scan: enough to rank the points. */
+const SCAN_TOL = 1e-4;
+/** Local searches started from the best scan points. */
+const LOCAL_SEARCHES = 2;
+
+/**
+ * Evaluate the start and `count` l1 values along the path (λ_max down to 1e-3·λ_max); return the
+ * best two points: the local searches start there (the criterion is not convex in λ, and the
+ * runner-up often sits in the better basin).
+ */
+function scanForBasins(
+  objective: TuningObjective,
+  params: LogParameters,
+  start: Float64Array,
+  lmax: number,
+  count: number,
+  record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
+): Float64Array[] {
+  const l1Index = params.keys.indexOf("l1");
+  const candidates = [start];
+  if (l1Index >= 0) {
+    for (const l1 of lambdaGrid(lmax, count, 1e-3)) {
+      const theta = Float64Array.from(start);
+      theta[l1Index] = Math.log(l1);
+      candidates.push(params.project(theta));
+    }
+  }
+  const scored = candidates.map((theta) => {
+    const ev = objective.evaluate(params.penalty(theta), SCAN_TOL);
+    record(theta, ev, SCAN_TOL);
+    return { theta, value: ev.value };
+  });
+  return scored.sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES).map((c) => c.theta);
+}
 
 function makeObjective(problem: Problem, name: CriterionName, options: TuneOptions, solver: Solver): TuningObjective {
   switch (name) {
@@ -162,7 +202,11 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
       accepted++;
     },
   };
-  const result = OPTIMIZERS[optimizer](outer, start, { maxIter: options.maxIter ?? 50, xtol: 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 });
+  const starts = options.scan === 0 ? [start] : scanForBasins(objective, params, start, lmax, options.scan ?? 16, record);
+  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
+  const runs = starts.map((theta0) => OPTIMIZERS[optimizer](outer, theta0, outerOptions));
+  const result = runs.reduce((a, b) => (b.point.value < a.point.value ? b : a));
+  const iterations = runs.reduce((sum, r) => sum + r.iterations, 0);
   const chosen = best!.theta;
   const finalPenalty = params.penalty(chosen);
   const finalEval = objective.evaluate(finalPenalty, finalTol);
@@ -182,7 +226,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     solution,
     lambdaMax: lmax,
     start: params.values(start),
-    iterations: result.iterations,
+    iterations,
     solves, innerIterations,
     seconds: (performance.now() - started) / 1000,
     converged: result.converged && solution.converged,

@@ -1,0 +1,175 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { join } from "node:path";
+import { loadProblemFile } from "../src/io/problem-file.js";
+import { lambdaMax } from "../src/kkt/certificate.js";
+import { tune } from "../src/tune/tune.js";
+import { gridSearch } from "../src/tune/baselines.js";
+import { SingleSolveObjective } from "../src/tune/single-solve.js";
+import { CrossValidation, foldRows } from "../src/criteria/cross-validation.js";
+import { HeldOutMse } from "../src/criteria/heldout.js";
+import { MonteCarloSure, Sure } from "../src/criteria/sure.js";
+import { hypergradient } from "../src/diff/implicit.js";
+import { DenseMatrix } from "../src/operators/dense.js";
+import { createProblem, withPenalty, type Problem } from "../src/problem.js";
+import { SOLVERS } from "../src/solvers/index.js";
+import { InputError } from "../src/errors.js";
+import { FIXTURES, fixtureNames, randomProblem } from "./support.js";
+
+const VALIDATED = fixtureNames((d) => !d.constraints && !(d.penalty.tv > 0) && (d as { validation?: unknown }).validation !== undefined);
+
+function gridBest(problem: Problem, criterion = HeldOutMse.of(problem)) {
+  const objective = new SingleSolveObjective(problem, criterion, SOLVERS.cd);
+  return gridSearch(objective, problem.penalty, lambdaMax(problem), { tol: 1e-10 }).best;
+}
+
+/** ≤ best + 1e-9 relative (and rounding when the best is exactly 0). */
+const atMost = (value: number, best: number) => expect(value).toBeLessThanOrEqual(best + 1e-9 * Math.abs(best) + 1e-20);
+
+describe("tuning against the 100-point grid", () => {
+  it.each(VALIDATED)("%s: from every start in [1e-4, 1]·λ_max, within 1% of the grid's best; from the default start, at most the best", (name) => {
+    const problem = loadProblemFile(join(FIXTURES, `${name}.json`));
+    const best = gridBest(problem);
+    const lmax = lambdaMax(problem);
+    for (const f of [1e-4, 1e-3, 1e-2, 0.1, 0.5, 1]) {
+      const report = tune(problem, { start: { l1: f * lmax }, keys: ["l1"] });
+      expect(report.criterion).toBeLessThanOrEqual(best.value * 1.01 + 1e-20);
+      expect(report.lambda.l1).toBeGreaterThan(0);
+      expect(report.lambda.l1).toBeLessThanOrEqual(lmax);
+      expect(Number.isFinite(report.criterion)).toBe(true);
+    }
+    atMost(tune(problem, { keys: ["l1"] }).criterion, best.value);
+  });
+
+  it("on random problems the tuned criterion is at most the grid's best", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 20, max: 50 }), fc.integer({ min: 30, max: 120 }), (seed, m, n) => {
+        const problem = randomProblem(seed, m, n, { k: 5, noise: 0.1 });
+        atMost(tune(problem, { keys: ["l1"] }).criterion, gridBest(problem).value);
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it("Adam and L-BFGS also reach the grid's best within 1%; L-BFGS tunes l1 and l2 together at least as well as l1 alone", () => {
+    const problem = loadProblemFile(join(FIXTURES, "enet-small.json"));
+    const best = gridBest(problem);
+    for (const optimizer of ["adam", "lbfgs"] as const) {
+      expect(tune(problem, { optimizer, keys: ["l1"], maxIter: 100 }).criterion).toBeLessThanOrEqual(best.value * 1.01);
+    }
+    const both = tune(problem, { optimizer: "lbfgs", keys: ["l1", "l2"] });
+    expect(Object.keys(both.lambda)).toEqual(["l1", "l2"]);
+    expect(both.criterion).toBeLessThanOrEqual(best.value * (1 + 1e-9));
+  });
+
+  it("does not walk off to the bounds from 0.1·λ_max (sparse-ho's failure) and never returns NaN", () => {
+    for (const seed of [1, 2, 3]) {
+      const problem = randomProblem(seed, 40, 200, { k: 8, noise: 0.05 });
+      const lmax = lambdaMax(problem);
+      const report = tune(problem, { start: { l1: 0.1 * lmax } });
+      expect(report.lambda.l1).toBeGreaterThan(1e-4 * lmax);
+      expect(report.lambda.l1).toBeLessThan(lmax);
+      for (const p of report.trajectory) expect(Number.isNaN(p.criterion)).toBe(false);
+      const best = gridBest(problem);
+      expect(report.criterion).toBeLessThanOrEqual(best.value * 1.01);
+    }
+  });
+
+  it("reports its trajectory, solves and the events it emitted", () => {
+    const problem = loadProblemFile(join(FIXTURES, "lasso-small.json"));
+    const events: string[] = [];
+    const report = tune(problem, { grid: { count: 10 }, random: 5, onEvent: (e) => events.push(e.type) });
+    const accepted = report.trajectory.filter((p) => p.accepted);
+    expect(events.filter((e) => e === "iteration")).toHaveLength(accepted.length);
+    expect(events.filter((e) => e === "baseline")).toHaveLength(15);
+    expect(report.solves).toBeGreaterThanOrEqual(report.trajectory.length);
+    expect(report.grid!.points).toHaveLength(10);
+    expect(report.random!.points).toHaveLength(5);
+    // the reported x is the solution at the reported λ
+    const check = SOLVERS.fista(withPenalty(problem, { l1: report.lambda.l1 }), { tol: 1e-12 });
+    expect(Math.max(...Array.from(check.x, (v, j) => Math.abs(v - report.x[j])))).toBeLessThan(1e-6);
+  });
+});
+
+describe("criteria", () => {
+  it("the CV hypergradient is the mean of independently built per-fold hypergradients, and matches finite differences", () => {
+    const problem = randomProblem(21, 30, 40, { k: 4, l1Fraction: 0.2 });
+    const cv = new CrossValidation(problem, 3, SOLVERS.cd);
+    const ev = cv.evaluate(problem.penalty, 1e-12);
+    let mean = 0, value = 0;
+    const A = problem.A as DenseMatrix;
+    for (const held of foldRows(30, 3)) {
+      const train = Array.from({ length: 30 }, (_, i) => i).filter((i) => !held.includes(i));
+      const rows = (idx: number[]) => idx.map((i) => Array.from({ length: 40 }, (_, j) => A.get(i, j)));
+      const fold = createProblem({
+        A: rows(train), y: train.map((i) => problem.y[i]), penalty: problem.penalty,
+        validation: { A: rows(held), y: held.map((i) => problem.y[i]) },
+      });
+      const sol = SOLVERS.fista(fold, { tol: 1e-12 });
+      mean += hypergradient(fold, sol, HeldOutMse.of(fold)).l1 / 3;
+      value += HeldOutMse.of(fold).value(sol.x) / 3;
+    }
+    expect(Math.abs(ev.gradient.l1 - mean)).toBeLessThanOrEqual(1e-8 * Math.max(1, Math.abs(mean)));
+    expect(Math.abs(ev.value - value)).toBeLessThanOrEqual(1e-10);
+    const h = 1e-4 * problem.penalty.l1;
+    const fd = (cv.evaluate({ ...problem.penalty, l1: problem.penalty.l1 + h }, 1e-14).value - cv.evaluate({ ...problem.penalty, l1: problem.penalty.l1 - h }, 1e-14).value) / (2 * h);
+    expect(Math.abs(ev.gradient.l1 - fd)).toBeLessThanOrEqual(1e-5 * Math.max(1e-3, Math.abs(fd)));
+  });
+
+  it("SURE's degrees of freedom are |S| for the Lasso, and the Monte-Carlo estimate agrees within its noise", () => {
+    const problem = randomProblem(8, 60, 100, { k: 6, noise: 0.1, l1Fraction: 0.1 });
+    const sure = new Sure(problem, 0.1, SOLVERS.cd);
+    sure.evaluate(problem.penalty, 1e-12);
+    const sol = SOLVERS.cd(problem, { tol: 1e-12 });
+    expect(sure.lastDf).toBe(sol.active.length);
+    const probes = 64;
+    const mc = new MonteCarloSure(problem, 0.1, SOLVERS.cd, { probes, seed: 3 });
+    mc.evaluate(problem.penalty, 1e-12);
+    // εᵀP ε/… with P the projection onto span(A_S): variance 2|S| per probe.
+    const sd = Math.sqrt((2 * sol.active.length) / probes);
+    expect(Math.abs(mc.lastDf - sol.active.length)).toBeLessThanOrEqual(4 * sd);
+  });
+
+  it("SURE's hypergradients (l1 and l2, with the df term for the elastic net) match finite differences", () => {
+    const problem = randomProblem(13, 50, 40, { k: 5, noise: 0.1, l1Fraction: 0.15, l2: 0.5 });
+    const sure = new Sure(problem, 0.1, SOLVERS.cd);
+    const ev = sure.evaluate(problem.penalty, 1e-14);
+    for (const key of ["l1", "l2"] as const) {
+      const h = 1e-5 * problem.penalty[key];
+      const at = (d: number) => new Sure(problem, 0.1, SOLVERS.cd).evaluate({ ...problem.penalty, [key]: problem.penalty[key] + d }, 1e-14).value;
+      const fd = (at(h) - at(-h)) / (2 * h);
+      expect(Math.abs(ev.gradient[key] - fd)).toBeLessThanOrEqual(1e-4 * Math.max(1e-2, Math.abs(fd)));
+    }
+  });
+
+  it("tuning by SURE lands near the held-out optimum's scale on a denoising-like problem", () => {
+    const problem = randomProblem(17, 80, 60, { k: 6, noise: 0.1 });
+    const report = tune(problem, { criterion: "sure", sigma: 0.1 });
+    expect(Number.isFinite(report.criterion)).toBe(true);
+    expect(report.lambda.l1).toBeGreaterThan(1e-3 * report.lambdaMax);
+  });
+});
+
+describe("bad tuning input is refused before any work", () => {
+  const problem = loadProblemFile(join(FIXTURES, "lasso-small.json"));
+  const lmax = lambdaMax(problem);
+  const cases: [string, Parameters<typeof tune>[1], RegExp][] = [
+    ["unknown criterion", { criterion: "aic" as never }, /criterion/],
+    ["unknown optimizer", { optimizer: "newton" as never }, /optimizer/],
+    ["SURE without σ", { criterion: "sure" }, /sigma/],
+    ["more folds than rows", { criterion: "cv", folds: 10_000 }, /folds/],
+    ["start above λ_max", { start: { l1: 2 * lmax } }, /start/],
+    ["start at 0", { start: { l1: 0 } }, /start/],
+  ];
+  it.each(cases)("%s", (_label, options, pattern) => {
+    let events = 0;
+    expect(() => tune(problem, { ...options, onEvent: () => events++ })).toThrow(InputError);
+    expect(() => tune(problem, options)).toThrow(pattern);
+    expect(events).toBe(0);
+  });
+
+  it("held-out without validation data", () => {
+    const { validation: _v, ...rest } = problem;
+    expect(() => tune(rest as Problem, { criterion: "heldout" })).toThrow(/validation/);
+  });
+});
