@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { join } from "node:path";
-import { InputError } from "../src/errors.js";
+import { InputError, NumericalError } from "../src/errors.js";
 import { loadProblemFile } from "../src/io/problem-file.js";
 import { lambdaMax } from "../src/kkt/certificate.js";
 import { Random } from "../src/linalg/random.js";
@@ -206,6 +206,10 @@ describe("coordinate descent: warm starts, caps and inputs", () => {
       expect(sol.iterations).toBe(maxIter);
       expect(sol.message).toMatch(/^iteration cap reached \(gap \S+ > tol \S+\)$/);
     }
+    // tol below the floating-point floor of the gap: stops on its own, says so.
+    const floor = solveCoordinateDescent(problem, { tol: 0, polish: false });
+    expect(floor.converged).toBe(false);
+    expect(floor.message).toMatch(/^no progress in \d+ outer iterations \(gap \S+ > tol \S+\): floating-point floor/);
   });
 
   it("l1 ≥ λ_max: x = 0 is certified without any working-set solve", () => {
@@ -223,8 +227,37 @@ describe("coordinate descent: warm starts, caps and inputs", () => {
       /^penalty\.tv: the coordinate-descent solver handles l1\/l2 only/,
     );
     expect(() => solveCoordinateDescent(load("constrained-small"))).toThrow(InputError);
+    expect(() => solveCoordinateDescent(withPenalty(problem, { l1: 0, l2: 0 }))).toThrow(NumericalError);
     expect(() => solveCoordinateDescent(problem, { warmStart: new Float64Array(3) })).toThrow(/options\.warmStart/);
     expect(() => solveCoordinateDescent(problem, { warmStart: new Float64Array(60).fill(NaN) })).toThrow(InputError);
+  });
+
+  it("y = 0 gives x = 0 at once, even from a non-zero warm start; l1 = 0 < l2 is ridge regression", () => {
+    const problem = load("lasso-small");
+    const zero = solveCoordinateDescent({ ...problem, y: new Float64Array(problem.y.length) }, { warmStart: new Float64Array(60).fill(1) });
+    expect(zero.converged).toBe(true);
+    expect(zero.iterations).toBe(0);
+    expect(zero.active).toEqual([]);
+    // ridge oracle: (AᵀA + l2 I) x = Aᵀy by normal equations, solved here by plain Gauss–Jordan
+    const A = problem.A as DenseMatrix, n = A.cols, m = A.rows, l2 = 0.3;
+    const ridge = solveCoordinateDescent(withPenalty(problem, { l1: 0, l2 }), { tol: 1e-14 });
+    const G = Array.from({ length: n }, (_, i) =>
+      Array.from({ length: n + 1 }, (_, j) => {
+        let s = 0;
+        for (let k = 0; k < m; k++) s += A.get(k, i) * (j < n ? A.get(k, j) : problem.y[k]);
+        return s + (i === j ? l2 : 0);
+      }),
+    );
+    for (let c = 0; c < n; c++) {
+      for (let r = 0; r < n; r++) {
+        if (r === c) continue;
+        const f = G[r][c] / G[c][c];
+        for (let k = c; k <= n; k++) G[r][k] -= f * G[c][k];
+      }
+    }
+    const exact = G.map((row, i) => row[n] / row[i]);
+    expect(ridge.converged).toBe(true);
+    expect(maxAbsDiff(ridge.x, exact)).toBeLessThanOrEqual(1e-6 * Math.max(1, ...exact.map(Math.abs)));
   });
 
   it("zero columns stay at 0 and do not break the solve", () => {

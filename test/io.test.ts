@@ -7,7 +7,7 @@ import { dump } from "npyjs";
 import { afterAll, describe, expect, it } from "vitest";
 import { InputError } from "../src/errors.js";
 import { loadProblemFile, parseProblemDocument } from "../src/io/problem-file.js";
-import { readNpy, readNpyMatrix, readNpyVector, writeNpy } from "../src/io/npy.js";
+import { DEFAULT_CHUNK_BYTES, readNpy, readNpyMatrix, readNpyVector, writeNpy } from "../src/io/npy.js";
 import { DenseMatrix } from "../src/operators/dense.js";
 import { IdentityOperator } from "../src/operators/identity.js";
 import type { ColumnOperator } from "../src/operators/operator.js";
@@ -28,7 +28,7 @@ function npyBytes(
   descr: string,
   shape: number[],
   payload: ArrayBufferView,
-  opts: { fortran?: boolean; version?: 1 | 2; dict?: string } = {},
+  opts: { fortran?: boolean; version?: 1 | 2 | 3 | 4; dict?: string } = {},
 ): Uint8Array {
   const shapeText = `(${shape.join(", ")}${shape.length === 1 ? "," : ""})`;
   const dict = opts.dict ?? `{'descr': '${descr}', 'fortran_order': ${opts.fortran ? "True" : "False"}, 'shape': ${shapeText}, }`;
@@ -127,9 +127,9 @@ describe("readNpy", () => {
     const path = tmpFile(npyBytes("<f8", [2, 3], new Float64Array([1, 4, 2, 5, 3, 6]), { fortran: true }));
     const A = readNpyMatrix(path, "A.npy");
     expect(A.toMatrix().to2DArray()).toEqual(m23);
-    // a view of the file's buffer, just past the header
-    expect(A.data.byteOffset).toBe(readFileSync(path).length - 48);
-    expect(A.data.buffer.byteLength).toBe(readFileSync(path).length);
+    // read straight into the matrix's own buffer: exactly rows*cols float64, no file buffer kept
+    expect(A.data.byteOffset).toBe(0);
+    expect(A.data.buffer.byteLength).toBe(6 * 8);
   });
 
   it("converts float32 (C and Fortran order) to float64", () => {
@@ -246,6 +246,148 @@ describe("readNpy", () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("readNpy in chunks", () => {
+  /** Entry (i, j): distinct, non-integer, exact in float32 too (|v| < 2^24 / 8). */
+  const entry = (i: number, j: number) => (i * 1000 + j + 0.125) * (((i + j) % 3) - 1 || 0.5);
+
+  /** The file payload for a rows×cols matrix in the given order and dtype. */
+  function payload(rows: number, cols: number, fortran: boolean, f32: boolean): Float64Array | Float32Array {
+    const values = f32 ? new Float32Array(rows * cols) : new Float64Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) values[fortran ? j * rows + i : i * cols + j] = entry(i, j);
+    return values;
+  }
+
+  /** Element-wise check of a column-major matrix against entry(i, j); reports the first few misses. */
+  function expectEntries(A: DenseMatrix, rows: number, cols: number): void {
+    expect([A.rows, A.cols]).toEqual([rows, cols]);
+    expect(A.data).toBeInstanceOf(Float64Array);
+    expect(A.data.length).toBe(rows * cols);
+    const misses: string[] = [];
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        const got = A.data[j * rows + i];
+        if (!Object.is(got, entry(i, j)) && misses.length < 5) misses.push(`(${i}, ${j}): ${got} != ${entry(i, j)}`);
+      }
+    }
+    expect(misses).toEqual([]);
+  }
+
+  const rows = 37, cols = 23; // 37 rows: not a multiple of the 8-row transpose tile
+  // chunk sizes in bytes: less than one value, values that straddle rows (5 and 7 values), one row
+  // plus a bit (rounded down to whole rows), several rows, the whole payload, one byte short of it, default
+  const chunkSizes = [1, 7, 40, 56, cols * 8 + 12, 3 * cols * 8 + 20, 11 * cols * 8, rows * cols * 8, rows * cols * 8 - 1, undefined];
+  const layouts = [
+    { fortran: false, f32: false },
+    { fortran: true, f32: false },
+    { fortran: false, f32: true },
+    { fortran: true, f32: true },
+  ];
+
+  it.each(layouts.flatMap((l) => [1, 2, 3].map((version) => ({ ...l, version: version as 1 | 2 | 3 }))))(
+    "reads a multi-chunk matrix: fortran $fortran, float32 $f32, version $version",
+    ({ fortran, f32, version }) => {
+      const values = payload(rows, cols, fortran, f32);
+      const path = tmpFile(npyBytes(f32 ? "<f4" : "<f8", [rows, cols], values, { fortran, version }));
+      for (const chunkBytes of chunkSizes) {
+        expectEntries(readNpyMatrix(path, "A.npy", { chunkBytes }), rows, cols);
+        // file order, in the file's dtype
+        const raw = readNpy(path, "A.npy", { chunkBytes });
+        expect(raw.data).toEqual(values);
+        expect(raw.fortranOrder).toBe(fortran);
+      }
+    },
+  );
+
+  it("splits rows longer than a chunk and chunks of whole rows alike (C order, wide and tall)", () => {
+    for (const [r, c] of [[3, 1001], [1, 257], [257, 1], [129, 64], [8, 8], [9, 17]]) {
+      const path = tmpFile(npyBytes("<f8", [r, c], payload(r, c, false, false)));
+      for (const chunkBytes of [8, 24, 8 * 64, Math.max(1, 8 * c - 8), 8 * c, 8 * c + 8, 8 * (3 * c + 1), 8 * 8 * c, DEFAULT_CHUNK_BYTES]) {
+        const A = readNpyMatrix(path, "A.npy", { chunkBytes });
+        expect([A.rows, A.cols]).toEqual([r, c]);
+        let misses = 0;
+        for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) if (A.data[j * r + i] !== entry(i, j)) misses++;
+        expect({ shape: [r, c], chunkBytes, misses }).toEqual({ shape: [r, c], chunkBytes, misses: 0 });
+      }
+    }
+  });
+
+  it("matches DenseMatrix.fromArray on a larger C-order matrix, many chunks of whole rows", () => {
+    const [r, c] = [300, 500];
+    const values = payload(r, c, false, false) as Float64Array;
+    const path = tmpFile(npyBytes("<f8", [r, c], values));
+    const expected = DenseMatrix.fromArray(r, c, values, "C").data;
+    for (const chunkBytes of [64 * 1024, 8 * c * 8 + 8, undefined]) expect(readNpyMatrix(path, "A.npy", { chunkBytes }).data).toEqual(expected);
+  });
+
+  it("reads vectors in chunks (float64 and float32)", () => {
+    const v = Float64Array.from({ length: 101 }, (_, k) => entry(k, 3));
+    const f64 = tmpFile(npyBytes("<f8", [101], v));
+    const f32 = tmpFile(npyBytes("<f4", [101, 1], new Float32Array(v), { version: 2 }));
+    for (const chunkBytes of [1, 12, 64, undefined]) {
+      expect(readNpyVector(f64, "y.npy", { chunkBytes })).toEqual(v);
+      expect(readNpyVector(f32, "y.npy", { chunkBytes })).toEqual(v);
+    }
+  });
+
+  it("reports a non-finite value in a later chunk at its file index", () => {
+    for (const [fortran, f32] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const values = payload(5, 7, fortran, f32);
+      values[30] = f32 ? -Infinity : NaN;
+      const path = tmpFile(npyBytes(f32 ? "<f4" : "<f8", [5, 7], values, { fortran }));
+      const found = `found ${f32 ? "-Infinity" : "NaN"} at index 30`;
+      for (const chunkBytes of [8, 24, 8 * 7, undefined]) {
+        expectInputError(() => readNpyMatrix(path, "A.npy", { chunkBytes }), "A.npy", "expected finite numbers", path, found);
+        expectInputError(() => readNpy(path, "A.npy", { chunkBytes }), "A.npy", "expected finite numbers", found);
+      }
+    }
+  });
+
+  it("rejects a header that claims more (or less) data than the file holds, before reading it", () => {
+    const big = tmpFile(npyBytes("<f8", [100000, 100000], new Float64Array(6)));
+    expectInputError(() => readNpyMatrix(big, "A.npy"), "A.npy", `${big} is not a valid .npy file`, "(100000, 100000) needs 10000000000 values", "holds 6 values");
+    const v2 = tmpFile(npyBytes("<f4", [1000, 5000], new Float32Array(4999), { version: 2, fortran: true }));
+    expectInputError(() => readNpyMatrix(v2, "A.npy"), "A.npy", "not a valid .npy file", "needs 5000000 values, the file holds 4999 values");
+    const cut = tmpFile(npyBytes("<f8", [3, 3], new Float64Array(9)).slice(0, -3));
+    expectInputError(() => readNpyMatrix(cut, "A.npy"), "A.npy", "not a valid .npy file", "holds 69 bytes, not a whole number of 8-byte values");
+    const extra = tmpFile(npyBytes("<f4", [2, 2], new Float32Array(5)));
+    expectInputError(() => readNpyMatrix(extra, "A.npy"), "A.npy", "not a valid .npy file", "needs 4 values, the file holds 5 values");
+    // a version-2.0 header length (uint32) pointing past the end of the file
+    const bytes = npyBytes("<f8", [2], new Float64Array(2), { version: 2 });
+    new DataView(bytes.buffer).setUint32(8, 1 << 30, true);
+    expectInputError(() => readNpy(tmpFile(bytes), "y.npy"), "y.npy", "not a valid .npy file", "truncated header");
+  });
+
+  it("checks the header: versions, Python dict syntax", () => {
+    const v4 = tmpFile(npyBytes("<f8", [2], new Float64Array(2), { version: 4 }));
+    expectInputError(() => readNpy(v4, "y.npy"), "y.npy", "not a valid .npy file", "unsupported format version 4.0");
+    // double quotes, other key order, no trailing comma, Python 2 long integers: all valid headers
+    const dict = '{"shape": (2L, 3L), "fortran_order": True, "descr": "<f8"}';
+    const path = tmpFile(npyBytes("", [], new Float64Array([1, 4, 2, 5, 3, 6]), { dict }));
+    expect(readNpyMatrix(path, "A.npy").toMatrix().to2DArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    for (const bad of [
+      "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), ",
+      "{'descr': '<f8', 'fortran_order': 0, 'shape': (2,)}",
+      "{'descr': '<f8', 'shape': (2,)}",
+      "{'descr': '<f8', 'fortran_order': False, 'shape': (-2,)}",
+      "{'descr': '<f8', 'fortran_order': False, 'shape': (2.0,)}",
+      "{'descr': '<f8', 'fortran_order': False, 'shape': 2}",
+      "{'descr': '<f8', 'fortran_order': False, 'shape': (2,)} x",
+      "('<f8', False, (2,))",
+    ]) {
+      const p = tmpFile(npyBytes("", [], new Float64Array(2), { dict: bad }));
+      expectInputError(() => readNpy(p, "y.npy"), "y.npy", `${p} is not a valid .npy file`);
+    }
+    // no byte-order character means native order: rejected like '=f8'
+    const bare = tmpFile(npyBytes("f8", [2], new Float64Array(2)));
+    expectInputError(() => readNpy(bare, "y.npy"), "y.npy", "expected a float64 or float32 array", "native-order float64 ('f8')");
+  });
+
+  it("refuses a chunk size that is not a positive integer", () => {
+    const path = tmpFile(npyBytes("<f8", [2, 2], new Float64Array(4)));
+    for (const chunkBytes of [0, -8, 1.5, NaN]) expect(() => readNpyMatrix(path, "A.npy", { chunkBytes })).toThrow(RangeError);
   });
 });
 

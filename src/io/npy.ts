@@ -19,7 +19,10 @@ export interface NpyReadOptions {
 export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
 const MAX_CHUNK_BYTES = 1 << 30; // readSync refuses lengths of 2 GiB and more
 const MAX_HEADER_BYTES = 1 << 20; // real headers of float arrays are ~100 bytes
-/** Rows scattered together when transposing a chunk: one 64-byte cache line of a float64 column. */
+/**
+ * Rows scattered together when transposing a chunk: one 64-byte cache line of a float64 column.
+ * Measured for 1000×5000 float64: 8.6 ms against 10.4–11.7 ms row by row; 2000×20000: 71 against 117 ms.
+ */
 const TILE_ROWS = 8;
 
 const DTYPE_NAMES: Record<string, string> = {
@@ -151,7 +154,7 @@ function readHeader(fd: number, path: string, field: string): NpyFile {
   if (!Number.isSafeInteger(count * itemSize)) throw bad(`shape ${formatShape(dims)} is too large`);
   const held = size - dataOffset;
   if (held !== count * itemSize) {
-    const holds = held % itemSize === 0 ? `${held / itemSize} values` : `${held} bytes (${(held / itemSize).toFixed(3)} values)`;
+    const holds = held % itemSize === 0 ? `${held / itemSize} values` : `${held} bytes, not a whole number of ${itemSize}-byte values`;
     throw bad(`shape ${formatShape(dims)} needs ${count} values, the file holds ${holds}`);
   }
   return { path, field, fd, dtype: code, itemSize, shape: dims, fortranOrder, count, dataOffset };

@@ -1,4 +1,4 @@
-import { InputError } from "../errors.js";
+import { InputError, NumericalError } from "../errors.js";
 import { certificate } from "../kkt/certificate.js";
 import { allFinite } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
@@ -54,6 +54,12 @@ const INNER_RATIO = 0.3;
 const GAP_EVERY = ANDERSON_K + 1;
 /** Cap on epochs of one inner solve; the outer loop then grows the working set and goes on. */
 const MAX_EPOCHS = 2000;
+/**
+ * Stop (not converged) when the outer gap, already below STALL_LEVEL·‖y‖² (rounding level: the
+ * gap floor measured here is ~1e-15·‖y‖²), has not decreased for STALL_LIMIT outer iterations.
+ */
+const STALL_LIMIT = 10;
+const STALL_LEVEL = 1e-12;
 
 /**
  * First working-set size. An outer iteration costs one sweep over A (n column dot products)
@@ -210,6 +216,9 @@ export function solveCoordinateDescent(problem: Problem, options: CoordinateDesc
   if (problem.constraints !== undefined) {
     throw new InputError("constraints", "the coordinate-descent solver handles unconstrained l1/l2 problems only (a constrained solver is not available yet)");
   }
+  if (!(penalty.l1 > 0 || penalty.l2 > 0)) {
+    throw new NumericalError("penalty: l1 or l2 must be positive for the l1/l2 solvers");
+  }
   const m = A.rows, n = A.cols, l2 = penalty.l2;
   const tol = options.tol ?? DEFAULT_TOL;
   const maxIter = options.maxIter ?? CD_MAX_OUTER;
@@ -248,6 +257,9 @@ export function solveCoordinateDescent(problem: Problem, options: CoordinateDesc
   let yy = 0;
   for (let i = 0; i < m; i++) yy += y[i] * y[i];
   const tolAbs = tol * yy;
+  // y = 0: x = 0 is the solution (objective ≥ 0 = its value, and the penalty vanishes only at
+  // 0); the relative tolerance would otherwise ask for a gap of exactly 0.
+  if (yy === 0) x.fill(0);
 
   /** r ← y − A x from scratch (the support only): no drift from the incremental updates. */
   const refreshResidual = (): number => {
@@ -369,7 +381,7 @@ export function solveCoordinateDescent(problem: Problem, options: CoordinateDesc
   // --- outer loop ------------------------------------------------------------------------------
   let iterations = 0, converged = false, gap = Infinity, wsSize = 0, nScreened = 0;
   let minSlack = Infinity; // min over screened j of σ_j (see the notes above)
-  let epochs = 0;
+  let epochs = 0, bestGap = Infinity, stalled = 0;
   for (let first = true; ; first = false) {
     if (!first) {
       for (let t = 0; t < nAlive; t++) {
@@ -388,7 +400,16 @@ export function solveCoordinateDescent(problem: Problem, options: CoordinateDesc
         for (let j = 0; j < n; j++) if (screened[j] === 1) c[j] = 0;
       }
     }
-    if (converged || iterations >= maxIter) {
+    // No progress for STALL_LIMIT outer iterations while the gap is down at rounding level: it
+    // is at its floating-point floor (tol too small for this problem). Above that level the gap
+    // of a slow, ill-conditioned problem may well go sideways for a while: not a stall.
+    if (gap < bestGap || gap > STALL_LEVEL * yy) {
+      bestGap = gap;
+      stalled = 0;
+    } else {
+      stalled++;
+    }
+    if (converged || iterations >= maxIter || stalled >= STALL_LIMIT) {
       options.onIteration?.({ iteration: iterations, gap, alive: nAlive, workingSetSize: 0, support, epochs, screened });
       break;
     }
@@ -447,7 +468,12 @@ export function solveCoordinateDescent(problem: Problem, options: CoordinateDesc
       converged,
       solver: "cd",
       started,
-      message: converged ? undefined : `iteration cap reached (gap ${gap.toExponential(3)} > tol ${tolAbs.toExponential(3)})`,
+      message: converged
+        ? undefined
+        : stalled >= STALL_LIMIT
+          ? `no progress in ${STALL_LIMIT} outer iterations (gap ${gap.toExponential(3)} > tol ${tolAbs.toExponential(3)}): ` +
+            `floating-point floor, use a larger tol`
+          : `iteration cap reached (gap ${gap.toExponential(3)} > tol ${tolAbs.toExponential(3)})`,
     },
     options,
   );

@@ -67,10 +67,13 @@ function probe(f: OuterProblem, theta: Float64Array, point: OuterPoint): { theta
 
 /**
  * Backtracking (Armijo) line search along a descent direction d, projected on the box:
- * C(P(θ + t d)) ≤ C(θ) + c·∇Cᵀ(P(θ + t d) − θ), halving t until the step is below xtol.
+ * accept C(P(θ + t d)) ≤ C(θ) + c·∇Cᵀ(P(θ + t d) − θ); otherwise shrink t to the minimiser of
+ * the quadratic through C(θ), its slope and C(θ + t d), kept within [0.1t, 0.5t]; give up when
+ * the step falls below xtol.
  */
 function lineSearch(f: OuterProblem, theta: Float64Array, point: OuterPoint, d: Float64Array, t0: number, xtol: number) {
-  for (let t = t0; ; t /= 2) {
+  let t = t0;
+  for (;;) {
     const trial = f.project(theta.map((v, i) => v + t * d[i]));
     let slope = 0, move = 0;
     for (let i = 0; i < trial.length; i++) {
@@ -80,6 +83,9 @@ function lineSearch(f: OuterProblem, theta: Float64Array, point: OuterPoint, d: 
     if (move < xtol) return null;
     const p = f.evaluate(trial);
     if (Number.isFinite(p.value) && p.value <= point.value + ARMIJO * slope) return { theta: trial, point: p, t };
+    const curvature = p.value - point.value - slope; // φ(1) − φ(0) − φ'(0) in units of this trial
+    const fraction = Number.isFinite(curvature) && curvature > 0 ? -slope / (2 * curvature) : 0.5;
+    t *= Math.min(0.5, Math.max(0.1, fraction));
   }
 }
 
@@ -143,7 +149,10 @@ function secantRefine(f: ReturnType<typeof recording>, result: OuterResult): Out
   return result;
 }
 
-/** Steepest descent with a backtracking line search; the trial step doubles after each success. */
+/**
+ * Steepest descent with a backtracking line search; the first trial step is the Barzilai–Borwein
+ * (secant) step from the last move, so in one dimension the iteration is a safeguarded secant.
+ */
 export const gradientDescent: OuterOptimizer = (outer, theta0, options) => {
   const f = recording(outer);
   return secantRefine(f, descend(f, theta0, options));
@@ -154,25 +163,41 @@ function descend(f: OuterProblem, theta0: Float64Array, options: OuterOptions): 
   let point = f.evaluate(theta);
   f.accept(theta, point);
   let length = Math.min(FIRST_MOVE, options.maxStep);
+  let previous: { theta: Float64Array; gradient: Float64Array } | null = null;
   for (let k = 1; k <= options.maxIter; k++) {
     if (!finite(point.gradient) || infNorm(point.gradient) === 0) {
       const moved = probe(f, theta, point);
-      if (!moved) return ({ theta, point, iterations: k - 1, converged: true, message: "flat criterion: no probe improved it" });
+      if (!moved) return { theta, point, iterations: k - 1, converged: true, message: "flat criterion: no probe improved it" };
       ({ theta, point } = moved);
       f.accept(theta, point);
+      previous = null;
       continue;
     }
-    const d = point.gradient.map((g) => -g / infNorm(point.gradient));
+    const gNorm = infNorm(point.gradient);
+    const d = point.gradient.map((g) => -g / gNorm);
+    if (previous) length = Math.min(options.maxStep, barzilaiBorwein(theta, point.gradient, previous) * gNorm || 2 * length);
     const step = lineSearch(f, theta, point, d, length, options.xtol);
-    if (!step) return ({ theta, point, iterations: k - 1, converged: true, message: "converged: no decrease left along the gradient (step below xtol)" });
+    if (!step) return { theta, point, iterations: k - 1, converged: true, message: "converged: no decrease left along the gradient (step below xtol)" };
     const moved = infNorm(step.theta.map((v, i) => v - theta[i]));
     const finished = stalled(point, step.point, moved, options);
+    previous = { theta, gradient: point.gradient };
     ({ theta, point } = step);
     f.accept(theta, point);
-    length = Math.min(2 * step.t, options.maxStep);
-    if (finished) return ({ theta, point, iterations: k, converged: true, message: "converged (step or decrease below tolerance)" });
+    length = moved;
+    if (finished) return { theta, point, iterations: k, converged: true, message: "converged (step or decrease below tolerance)" };
   }
-  return ({ theta, point, iterations: options.maxIter, converged: false, message: `outer iteration cap ${options.maxIter} reached` });
+  return { theta, point, iterations: options.maxIter, converged: false, message: `outer iteration cap ${options.maxIter} reached` };
+}
+
+/** Barzilai–Borwein step sᵀs / sᵀy from the last move (0 when the curvature is not positive). */
+function barzilaiBorwein(theta: Float64Array, gradient: Float64Array, previous: { theta: Float64Array; gradient: Float64Array }): number {
+  let ss = 0, sy = 0;
+  for (let i = 0; i < theta.length; i++) {
+    const si = theta[i] - previous.theta[i];
+    ss += si * si;
+    sy += si * (gradient[i] - previous.gradient[i]);
+  }
+  return sy > 0 ? ss / sy : 0;
 }
 
 /** Adam (Kingma & Ba) on θ, projected on the box; returns the best iterate it saw. */

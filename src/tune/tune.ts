@@ -88,6 +88,8 @@ export interface TuningReport {
 const INITIAL_TOL = 1e-5;
 /** Inner tolerance of the basin scan: enough to rank the points. */
 const SCAN_TOL = 1e-4;
+/** The scan stops after 3 successive rising points above this multiple of its best value. */
+const SCAN_GIVE_UP = 1.25;
 /** Local searches started from the best scan points. */
 const LOCAL_SEARCHES = 2;
 
@@ -113,11 +115,17 @@ function scanForBasins(
       candidates.push(params.project(theta));
     }
   }
-  const scored = candidates.map((theta) => {
+  const scored: { theta: Float64Array; value: number }[] = [];
+  let best = Infinity, rising = 0;
+  for (const theta of candidates) {
     const ev = objective.evaluate(params.penalty(theta), SCAN_TOL);
     record(theta, ev, SCAN_TOL);
-    return { theta, value: ev.value };
-  });
+    rising = scored.length > 1 && ev.value > SCAN_GIVE_UP * best && ev.value >= scored[scored.length - 1].value ? rising + 1 : 0;
+    scored.push({ theta, value: ev.value });
+    best = Math.min(best, ev.value);
+    // Small λ costs the most (large supports); stop once the criterion keeps climbing away.
+    if (rising >= 3) break;
+  }
   return scored.sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES).map((c) => c.theta);
 }
 

@@ -1,0 +1,186 @@
+// sparsetune benchmarks: `npm run bench [-- --only NAME] [-- --no-sklearn] [-- --section NAME]`.
+//
+// Runs after `npm run build` and imports the built package (dist/). The problems are generated
+// into bench/data/ (gitignored) by ../shared/bench/perf_problems.py; scikit-learn's timings come
+// from ../shared/bench/sk_baseline.py, run side by side in the same invocation (same machine
+// state). Each of our solver runs happens in a worker thread with a timeout, so a solver that
+// does not finish cannot hang the bench.
+//
+// Adding a benchmark = appending to SECTIONS below: { name, title, run(ctx) } where run prints
+// its own table (use `table()`) and may read ctx.problems, ctx.sklearn, ctx.runSolver, ctx.args.
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const DATA = join(ROOT, "bench", "data");
+const SHARED = resolve(ROOT, "..", "shared", "bench");
+const PYTHON = "/usr/bin/python3";
+const PROBLEMS = ["cs-1000x5000", "cs-200x4000", "cs-500x2000", "enet-400x1500"];
+const TOL = 1e-8;
+
+// --- command line -------------------------------------------------------------------------------
+function parseArgs(argv) {
+  const args = { only: null, sklearn: true, section: null };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--only") args.only = argv[++i];
+    else if (a.startsWith("--only=")) args.only = a.slice(7);
+    else if (a === "--no-sklearn") args.sklearn = false;
+    else if (a === "--section") args.section = argv[++i];
+    else if (a.startsWith("--section=")) args.section = a.slice(10);
+    else if (a === "--help" || a === "-h") {
+      console.log("usage: npm run bench [-- --only NAME] [--no-sklearn] [--section NAME]");
+      process.exit(0);
+    } else {
+      console.error(`bench: unknown argument ${a} (try --help)`);
+      process.exit(2);
+    }
+  }
+  return args;
+}
+
+// --- helpers ------------------------------------------------------------------------------------
+/** Print rows (arrays of cells) under a header, columns padded; numbers right-aligned. */
+function table(header, rows) {
+  const all = [header, ...rows].map((r) => r.map((c) => String(c)));
+  const widths = header.map((_, k) => Math.max(...all.map((r) => r[k].length)));
+  const line = (r) => r.map((c, k) => (k === 0 ? c.padEnd(widths[k]) : c.padStart(widths[k]))).join("  ");
+  console.log(line(all[0]));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of all.slice(1)) console.log(line(r));
+}
+
+const fmtMs = (ms) => (ms === undefined ? "-" : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
+const fmtE = (v, d = 1) => (v === undefined || v === null ? "-" : Number(v).toExponential(d));
+
+function ensureData(names) {
+  const missing = names.filter((n) => !existsSync(join(DATA, `${n}.json`)) || !existsSync(join(DATA, `${n}.A.npy`)));
+  if (missing.length === 0) return true;
+  const script = join(SHARED, "perf_problems.py");
+  if (!existsSync(script)) {
+    console.log(`bench: the problem generator ${script} is missing (../shared/bench); nothing to run.`);
+    return false;
+  }
+  console.log(`bench: generating ${missing.join(", ")} into bench/data ...`);
+  const res = spawnSync(PYTHON, [script, DATA], { stdio: "inherit" });
+  if (res.status !== 0) {
+    console.log(`bench: ${PYTHON} ${script} failed (status ${res.status}${res.error ? `, ${res.error.message}` : ""}); nothing to run.`);
+    return false;
+  }
+  return true;
+}
+
+function sklearnAvailable() {
+  const res = spawnSync(PYTHON, ["-c", "import sklearn"], { encoding: "utf8" });
+  return res.status === 0 && existsSync(join(SHARED, "sk_baseline.py"));
+}
+
+/** scikit-learn's single solve (in-process timing, best of 3, one BLAS thread). */
+function sklearnSolve(name) {
+  const res = spawnSync(PYTHON, [join(SHARED, "sk_baseline.py"), DATA, name, String(TOL), "solve"], {
+    encoding: "utf8",
+    env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" },
+    timeout: 120_000,
+  });
+  if (res.status !== 0) return { error: (res.stderr || res.error?.message || "failed").trim().split("\n").pop() };
+  const lines = res.stdout.trim().split("\n");
+  const out = JSON.parse(lines[lines.length - 1]);
+  return { ms: out.solve_s * 1000, objective: out.objective, nnz: out.nnz, iterations: out.n_iter };
+}
+
+/** One of our solvers (an export of dist/index.js) in a worker with a timeout. */
+function runSolver(name, solver, options = {}, { warmup = 3, reps = 15, budgetMs = 4000, timeoutMs = 30_000 } = {}) {
+  return new Promise((resolvePromise) => {
+    const worker = new Worker(new URL("./solve-worker.mjs", import.meta.url), {
+      workerData: { problem: join(DATA, `${name}.json`), solver, options, warmup, reps, budgetMs },
+    });
+    let done = false;
+    const finish = (result) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      worker.terminate();
+      resolvePromise(result);
+    };
+    const timer = setTimeout(() => finish({ error: `timeout after ${timeoutMs / 1000} s` }), timeoutMs);
+    worker.once("message", finish);
+    worker.once("error", (e) => finish({ error: e.message.split("\n")[0] }));
+    worker.once("exit", (code) => finish({ error: `worker exited (${code})` }));
+  });
+}
+
+// --- sections -----------------------------------------------------------------------------------
+/** Our solver variants for the single-solve section: [label, export, options, limits]. */
+const SOLVE_VARIANTS = [
+  ["cd", "solveCoordinateDescent", {}],
+  ["cd (no polish)", "solveCoordinateDescent", { polish: false }],
+  // FISTA is much slower at this tolerance: one timed run, capped.
+  ["fista", "solveFista", { maxIter: 20_000 }, { warmup: 0, reps: 1, budgetMs: 0, timeoutMs: 20_000 }],
+];
+
+async function solveSection(ctx) {
+  const header = ["problem", "solver", "ours ms", "sklearn ms", "ratio", "Δobjective", "gap/‖y‖²", "outer it", "nnz (sk)", "note"];
+  const rows = [];
+  for (const name of ctx.problems) {
+    const sk = ctx.sklearn ? sklearnSolve(name) : null;
+    for (const [label, solver, options, limits] of SOLVE_VARIANTS) {
+      if (!ctx.exports.has(solver)) continue;
+      const r = await ctx.runSolver(name, solver, { tol: TOL, ...options }, limits);
+      if (r.error) {
+        rows.push([name, label, "-", fmtMs(sk?.ms), "-", "-", "-", "-", "-", r.error]);
+        continue;
+      }
+      const skOk = sk && !sk.error;
+      const dObj = skOk ? (r.objective - sk.objective) / Math.abs(sk.objective) : undefined;
+      rows.push([
+        name,
+        label,
+        fmtMs(r.ms),
+        skOk ? fmtMs(sk.ms) : "-",
+        skOk ? (r.ms / sk.ms).toFixed(2) : "-",
+        dObj === undefined ? "-" : `${dObj >= 0 ? "+" : ""}${fmtE(dObj)}`,
+        fmtE(r.relGap),
+        String(r.iterations),
+        `${r.nnz}${skOk ? ` (${sk.nnz})` : ""}`,
+        [r.converged ? "" : `NOT CONVERGED ${r.message}`, sk?.error ? `sklearn: ${sk.error}` : "", r.runs === 1 ? "1 run" : ""]
+          .filter(Boolean)
+          .join("; "),
+      ]);
+    }
+  }
+  table(header, rows);
+  console.log("ratio = ours / sklearn, best of runs (ours after JIT warm-up runs; fista: one cold run); Δobjective relative to sklearn's.");
+}
+
+const SECTIONS = [
+  { name: "solve", title: `Single solve: Lasso / elastic net to duality gap ≤ ${TOL}·‖y‖²`, run: solveSection },
+  // { name: "hypergradient", title: "...", run: async (ctx) => { ... } },
+];
+
+// --- main ---------------------------------------------------------------------------------------
+const args = parseArgs(process.argv.slice(2));
+const problems = args.only ? PROBLEMS.filter((p) => p === args.only) : PROBLEMS;
+if (problems.length === 0) {
+  console.error(`bench: unknown problem ${args.only}; expected one of ${PROBLEMS.join(", ")}`);
+  process.exit(2);
+}
+if (!ensureData(problems)) process.exit(0);
+let sklearn = args.sklearn;
+if (sklearn && !sklearnAvailable()) {
+  console.log(`bench: scikit-learn is not importable by ${PYTHON} (or sk_baseline.py is missing): the anchor is missing, running ours only.`);
+  sklearn = false;
+}
+const lib = await import(new URL("../dist/index.js", import.meta.url).href);
+const ctx = { args, problems, sklearn, runSolver, exports: new Set(Object.keys(lib)), lib, table, DATA };
+const started = performance.now();
+console.log(`node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} threads); scikit-learn anchor: ${sklearn ? "yes" : "no"}`);
+for (const section of SECTIONS) {
+  if (args.section && section.name !== args.section) continue;
+  console.log(`\n== ${section.title}`);
+  await section.run(ctx);
+}
+console.log(`\nbench: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
