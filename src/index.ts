@@ -12,9 +12,17 @@ export { solvePath, lambdaGrid, type Solver, type PathOptions } from "./solvers/
 export type { Solution, SolveOptions } from "./solvers/solution.js";
 export { certificate, lambdaMax, type Certificate } from "./kkt/certificate.js";
 export { ActiveSetSystem } from "./kkt/active-set.js";
-export { implicitHypergradient, hypergradient, solutionDerivatives, type Hypergradient } from "./diff/implicit.js";
+export { implicitHypergradient, tryImplicitHypergradient, hypergradient, solutionDerivatives, type Hypergradient } from "./diff/implicit.js";
 export type { Criterion } from "./criteria/criterion.js";
 export { HeldOutMse } from "./criteria/heldout.js";
 export { loadProblemFile, parseProblemDocument } from "./io/problem-file.js";
 export { readNpy, readNpyMatrix, readNpyVector, writeNpy } from "./io/npy.js";
 export { spikeTrainProblem, type SpikeTrainOptions } from "./problems/spike-train.js";
+export { tune, CRITERIA, type TuneOptions, type TuningReport, type TuneEvent, type TrajectoryPoint, type CriterionName } from "./tune/tune.js";
+export { gridSearch, randomSearch, type BaselineResult, type BaselinePoint } from "./tune/baselines.js";
+export { SingleSolveObjective } from "./tune/single-solve.js";
+export type { TuningObjective, Evaluation, TunableKey } from "./tune/objective.js";
+export { OPTIMIZERS, type OptimizerName, type OuterOptimizer } from "./tune/optimizers.js";
+export { CrossValidation, foldRows } from "./criteria/cross-validation.js";
+export { Sure, MonteCarloSure, degreesOfFreedom } from "./criteria/sure.js";
+export type { CoordinateDescentOptions, CoordinateDescentProgress } from "./solvers/coordinate-descent.js";

@@ -1,34 +1,57 @@
 import { NumericalError } from "../errors.js";
+import { conjugateGradient } from "../linalg/cg.js";
 import { l1Bound, type Problem } from "../problem.js";
 import { ActiveSetSystem } from "./active-set.js";
 
+/** CG iterations allowed for the Newton correction; a well-posed support needs far fewer. */
+const MAX_CG = 200;
+/** Times a support may shed the coefficients whose signs the Newton step flips. */
+const PRUNE_ROUNDS = 3;
+
 /**
- * Newton step onto the support of x: x_S = H⁻¹(A_Sᵀy − l1 w_S∘s), zero elsewhere, with the signs s
- * of x. Returns null when the step is not defined (singular H) or flips a sign, i.e. when the
- * support or signs of x are not yet those of the solution. The caller keeps whichever of x and
- * the polished point certifies better.
+ * Newton step onto the support S of x with its signs s: the stationarity residual on S,
+ *   F = A_Sᵀ(A_S x_S − y) + l1 w_S∘s + l2 x_S,
+ * is affine in x_S with Jacobian H = A_SᵀA_S + l2 I, so x_S − H⁻¹F zeroes it exactly. The
+ * correction is solved matrix-free by CG from 0 (x is already close, so it is cheap: no Gram
+ * matrix). Coefficients whose sign the step flips leave the support and the step is redone.
+ * Returns null when the step is undefined (singular H, CG stalls) or the support does not
+ * settle. The caller keeps whichever of x and the polished point certifies better.
  */
 export function polishOnSupport(problem: Problem, x: Float64Array): Float64Array | null {
-  const active: number[] = [];
-  for (let j = 0; j < x.length; j++) if (x[j] !== 0) active.push(j);
-  if (active.length === 0) return null;
+  let current = x;
+  for (let round = 0; round < PRUNE_ROUNDS; round++) {
+    const active: number[] = [];
+    for (let j = 0; j < current.length; j++) if (current[j] !== 0) active.push(j);
+    if (active.length === 0) return null;
+    const step = newtonOnSupport(problem, current, active);
+    if (!step) return null;
+    // A coefficient whose sign flips was on its way out of the support: drop it and retry.
+    let flipped = false;
+    const out = new Float64Array(x.length);
+    active.forEach((j, a) => {
+      if (Math.sign(step[a]) === Math.sign(current[j])) out[j] = step[a];
+      else flipped = true;
+    });
+    if (!flipped) return out;
+    current = out;
+  }
+  return null;
+}
+
+/** x_S − H⁻¹F on the given support (signs from x), or null when H is singular or CG stalls. */
+function newtonOnSupport(problem: Problem, x: Float64Array, active: number[]): Float64Array | null {
   let system: ActiveSetSystem;
   try {
-    system = new ActiveSetSystem(problem, active);
+    system = new ActiveSetSystem(problem, active, "cg");
   } catch (e) {
     if (e instanceof NumericalError) return null;
     throw e;
   }
-  const rhs = new Float64Array(active.length);
-  active.forEach((j, a) => {
-    rhs[a] = problem.A.columnDot(j, problem.y) - l1Bound(problem.penalty, j) * Math.sign(x[j]);
-  });
-  const xs = system.solve(rhs);
-  const out = new Float64Array(x.length);
-  for (let a = 0; a < active.length; a++) {
-    const j = active[a];
-    if (Math.sign(xs[a]) !== Math.sign(x[j])) return null;
-    out[j] = xs[a];
-  }
-  return out;
+  const { A, y, penalty } = problem;
+  const residual = Float64Array.from(y, (v) => -v); // A_S x_S − y
+  for (const j of active) A.columnAxpy(j, x[j], residual);
+  const F = Float64Array.from(active, (j) => A.columnDot(j, residual) + l1Bound(penalty, j) * Math.sign(x[j]) + penalty.l2 * x[j]);
+  const cg = conjugateGradient((v, out) => system.applyH(v, out), F, { tol: 1e-14, maxIter: Math.min(MAX_CG, 4 * active.length + 20) });
+  if (cg.relativeResidual > 1e-10) return null;
+  return Float64Array.from(active, (j, a) => x[j] - cg.x[a]);
 }
