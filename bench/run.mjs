@@ -156,9 +156,95 @@ async function solveSection(ctx) {
   console.log("ratio = ours / sklearn, best of runs (ours after JIT warm-up runs; fista: one cold run); Δobjective relative to sklearn's.");
 }
 
+/** Run a python anchor script with one BLAS thread; its last stdout line is JSON. */
+function python(script, args, timeoutMs = 600_000) {
+  const res = spawnSync(PYTHON, [script, ...args], {
+    encoding: "utf8",
+    env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" },
+    timeout: timeoutMs,
+  });
+  if (res.status !== 0) return { error: (res.stderr || res.error?.message || "failed").trim().split("\n").pop() };
+  const lines = res.stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/** Best of `reps` wall times of fn() after `warmup` calls; returns { ms, value } of the last call. */
+function timeBest(fn, { warmup = 2, reps = 7 } = {}) {
+  let value;
+  for (let k = 0; k < warmup; k++) value = fn();
+  let ms = Infinity;
+  for (let k = 0; k < reps; k++) {
+    const t = performance.now();
+    value = fn();
+    ms = Math.min(ms, performance.now() - t);
+  }
+  return { ms, value };
+}
+
+/** Solve + held-out hypergradient against scikit-learn's solve + a NumPy KKT solve. */
+async function hypergradientSection(ctx) {
+  const { lib } = ctx;
+  const header = ["problem", "|S|", "solve ms", "hypergrad ms", "share", "total ms", "sk solve+KKT ms", "ratio", "dMSE/dl1", "sk dMSE/dl1"];
+  const rows = [];
+  for (const name of ctx.problems) {
+    const problem = lib.loadProblemFile(join(DATA, `${name}.json`));
+    const criterion = lib.HeldOutMse.of(problem);
+    const solve = timeBest(() => lib.solve(problem, { tol: TOL }));
+    const grad = timeBest(() => lib.hypergradient(problem, solve.value, criterion), { warmup: 3, reps: 15 });
+    const sk = ctx.sklearn ? python(join(ROOT, "bench", "sk_hypergrad.py"), [DATA, name, String(TOL)]) : null;
+    const skOk = sk && !sk.error;
+    const total = solve.ms + grad.ms;
+    rows.push([
+      name, String(solve.value.active.length), fmtMs(solve.ms), fmtMs(grad.ms), `${((100 * grad.ms) / solve.ms).toFixed(1)}%`, fmtMs(total),
+      skOk ? fmtMs((sk.solve_s + sk.kkt_s) * 1000) : sk?.error ?? "-",
+      skOk ? (total / ((sk.solve_s + sk.kkt_s) * 1000)).toFixed(2) : "-",
+      grad.value.l1.toPrecision(8), skOk ? Number(sk.hypergradient_l1).toPrecision(8) : "-",
+    ]);
+  }
+  table(header, rows);
+  console.log("share = hypergradient time / solve time (target ≤ 5%); ratio = our solve+hypergradient / scikit-learn's solve + NumPy KKT solve.");
+}
+
+/**
+ * Tuning l1 on held-out MSE against scikit-learn's 100-λ lasso_path (best held-out MSE on the
+ * grid) and LassoCV (5 folds), and against our own warm-started 100-point grid.
+ */
+async function tuneSection(ctx) {
+  const { lib } = ctx;
+  const names = ctx.problems.filter((n) => !n.startsWith("enet"));
+  const header = ["problem", "tuner s", "to 1% s", "solves", "tuned MSE", "our grid s", "grid solves", "grid MSE", "sk path s", "sk best MSE", "to1% / sk path", "LassoCV s", "tuner / LassoCV", "cv tuner s"];
+  const rows = [];
+  for (const name of names) {
+    const problem = lib.loadProblemFile(join(DATA, `${name}.json`));
+    const sk = ctx.sklearn ? python(join(SHARED, "sk_baseline.py"), [DATA, name, String(TOL)]) : null;
+    const skOk = sk && !sk.error;
+    lib.tune(problem); // warm-up (JIT)
+    const t0 = performance.now();
+    const report = lib.tune(problem);
+    const tunerS = (performance.now() - t0) / 1000;
+    const objective = new lib.SingleSolveObjective(problem, lib.HeldOutMse.of(problem), lib.SOLVERS.cd);
+    const grid = lib.gridSearch(objective, problem.penalty, lib.lambdaMax(problem), { tol: 1e-6 });
+    const reference = Math.min(grid.best.value, skOk ? sk.path100_best_val_mse : Infinity);
+    const reached = report.trajectory.find((p) => p.criterion <= 1.01 * reference);
+    const cvStart = performance.now();
+    lib.tune(problem, { criterion: "cv", folds: 5 });
+    const cvS = (performance.now() - cvStart) / 1000;
+    rows.push([
+      name, tunerS.toFixed(3), reached ? reached.elapsed.toFixed(3) : "never", String(report.solves), report.criterion.toPrecision(6),
+      grid.seconds.toFixed(3), String(grid.solves), grid.best.value.toPrecision(6),
+      skOk ? sk.path100_s.toFixed(3) : sk?.error ?? "-", skOk ? sk.path100_best_val_mse.toPrecision(6) : "-",
+      skOk && reached ? (reached.elapsed / sk.path100_s).toFixed(3) : "-",
+      skOk ? sk.lassocv_s.toFixed(2) : "-", skOk ? (tunerS / sk.lassocv_s).toFixed(3) : "-", cvS.toFixed(3),
+    ]);
+  }
+  table(header, rows);
+  console.log("to 1% = elapsed time at which the tuner first held a λ within 1% of the best grid MSE (ours or scikit-learn's, the lower); targets: ≤ 0.10 of sk path, ≤ 0.05 of LassoCV.");
+}
+
 const SECTIONS = [
   { name: "solve", title: `Single solve: Lasso / elastic net to duality gap ≤ ${TOL}·‖y‖²`, run: solveSection },
-  // { name: "hypergradient", title: "...", run: async (ctx) => { ... } },
+  { name: "hypergradient", title: "Solve + exact held-out hypergradient", run: hypergradientSection },
+  { name: "tune", title: "Tuning l1 on held-out MSE vs grid search and LassoCV", run: tuneSection },
 ];
 
 // --- main ---------------------------------------------------------------------------------------

@@ -154,3 +154,23 @@ describe("ndarray at the API edge", () => {
     );
   });
 });
+
+describe("dense Gram kernel", () => {
+  it("equals the column inner products for any column subset (any k, repeated columns)", () => {
+    fc.assert(
+      fc.property(matrix, fc.array(fc.nat(), { minLength: 1, maxLength: 11 }), ({ rows }, picks) => {
+        const A = DenseMatrix.from(rows);
+        const cols = picks.map((p) => p % A.cols);
+        const g = A.gram(cols);
+        const k = cols.length;
+        for (let a = 0; a < k; a++) {
+          for (let b = 0; b < k; b++) {
+            let s = 0;
+            for (let i = 0; i < A.rows; i++) s += rows[i][cols[a]] * rows[i][cols[b]];
+            expect(Math.abs(g[b * k + a] - s)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(s)));
+          }
+        }
+      }),
+    );
+  });
+});

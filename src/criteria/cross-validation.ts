@@ -55,7 +55,7 @@ export class CrossValidation implements TuningObjective {
       const problem = withPenalty(fold.train, penalty);
       const solution = this.solver(problem, { tol, warmStart: fold.warm });
       fold.warm = solution.x;
-      const h = tryImplicitHypergradient(problem, solution, fold.criterion.gradient(solution.x, new Float64Array(solution.x.length)));
+      const h = tryImplicitHypergradient(problem, solution, fold.criterion.gradient(solution.x, new Float64Array(solution.x.length), solution.active));
       out.value += fold.criterion.value(solution.x) / K;
       out.gradient.l1 += h.l1 / K;
       out.gradient.l2 += h.l2 / K;

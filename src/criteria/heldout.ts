@@ -47,10 +47,14 @@ export class HeldOutMse implements Criterion {
     return dot(r, r) / r.length;
   }
 
-  gradient(x: Float64Array, out: Float64Array): Float64Array {
+  gradient(x: Float64Array, out: Float64Array, support?: ArrayLike<number>): Float64Array {
     const r = this.fillResidual(x);
-    this.validation.A.applyT(r, out);
-    const scale = 2 / r.length;
+    const A = this.validation.A, scale = 2 / r.length;
+    if (support) {
+      for (let a = 0; a < support.length; a++) out[support[a]] = scale * A.columnDot(support[a], r);
+      return out;
+    }
+    A.applyT(r, out);
     for (let j = 0; j < out.length; j++) out[j] *= scale;
     return out;
   }

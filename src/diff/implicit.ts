@@ -1,4 +1,4 @@
-import { ActiveSetSystem } from "../kkt/active-set.js";
+import { ActiveSetSystem, type KktMethod } from "../kkt/active-set.js";
 import { InputError, NumericalError } from "../errors.js";
 import type { Penalty, Problem } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
@@ -15,7 +15,7 @@ export interface Hypergradient {
   /** dL/dλ_j for the per-feature thresholds λ_j = l1·w_j: −v_j s_j on S, 0 off S. */
   perFeature: Float64Array;
   /** How the KKT system was solved. */
-  method: "cholesky" | "cg";
+  method: KktMethod;
   /** True when the active set is within BREAKPOINT_MARGIN of changing: the derivative is one-sided there. */
   nearBreakpoint: boolean;
   warning?: string;
@@ -65,7 +65,7 @@ export function tryImplicitHypergradient(problem: Problem, solution: Solution, g
 
 /** Hypergradient of a criterion at a solution: ∇ₓL then one adjoint solve. */
 export function hypergradient(problem: Problem, solution: Solution, criterion: Criterion): Hypergradient {
-  return implicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(problem.A.cols)));
+  return implicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(problem.A.cols), solution.active));
 }
 
 /** dx/dl1 = −H⁻¹(w_S∘s) and dx/dl2 = −H⁻¹x_S on S, zero off S. */

@@ -98,6 +98,35 @@ export class DenseMatrix implements ColumnOperator {
     return dot(this.column(i), this.column(j));
   }
 
+  /**
+   * Gram matrix G = A_SᵀA_S (k×k, column-major) of the columns `cols`, register-blocked: each
+   * column a_i is read once per block of four columns b..b+3 (four dot products per pass).
+   */
+  gram(cols: ArrayLike<number>): Float64Array {
+    const k = cols.length, m = this.rows, d = this.data;
+    const g = new Float64Array(k * k);
+    const off = (c: number) => cols[Math.min(c, k - 1)] * m; // clamped: extra products are dropped
+    for (let b = 0; b < k; b += 4) {
+      const o0 = off(b), o1 = off(b + 1), o2 = off(b + 2), o3 = off(b + 3);
+      for (let a = b; a < k; a++) {
+        const oa = off(a);
+        let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (let i = 0; i < m; i++) {
+          const v = d[oa + i];
+          s0 += v * d[o0 + i];
+          s1 += v * d[o1 + i];
+          s2 += v * d[o2 + i];
+          s3 += v * d[o3 + i];
+        }
+        g[b * k + a] = g[a * k + b] = s0;
+        if (b + 1 <= a) g[(b + 1) * k + a] = g[a * k + b + 1] = s1;
+        if (b + 2 <= a) g[(b + 2) * k + a] = g[a * k + b + 2] = s2;
+        if (b + 3 <= a) g[(b + 3) * k + a] = g[a * k + b + 3] = s3;
+      }
+    }
+    return g;
+  }
+
   columnNormsSquared(): Float64Array {
     const out = new Float64Array(this.cols);
     for (let j = 0; j < this.cols; j++) out[j] = this.columnInner(j, j);

@@ -21,4 +21,6 @@ export interface ColumnOperator extends LinearOperator {
   columnInner(i: number, j: number): number;
   /** ‖a_j‖² for every column */
   columnNormsSquared(): Float64Array;
+  /** Optional fast Gram matrix A_SᵀA_S (k×k, column-major) of the columns in S. */
+  gram?(cols: ArrayLike<number>): Float64Array;
 }

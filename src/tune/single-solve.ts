@@ -28,7 +28,7 @@ export class SingleSolveObjective implements TuningObjective {
     const solution = this.solver(problem, { tol, warmStart: this.warm });
     this.warm = solution.x;
     this.lastSolution = solution;
-    const h = tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX));
+    const h = tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, solution.active));
     return {
       value: this.criterion.value(solution.x),
       gradient: { l1: h.l1, l2: h.l2 },
