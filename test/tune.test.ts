@@ -115,11 +115,11 @@ describe("criteria", () => {
       mean += hypergradient(fold, sol, HeldOutMse.of(fold)).l1 / 3;
       value += HeldOutMse.of(fold).value(sol.x) / 3;
     }
-    expect(Math.abs(ev.gradient.l1 - mean)).toBeLessThanOrEqual(1e-8 * Math.max(1, Math.abs(mean)));
+    expect(Math.abs(ev.gradient!.l1 - mean)).toBeLessThanOrEqual(1e-8 * Math.max(1, Math.abs(mean)));
     expect(Math.abs(ev.value - value)).toBeLessThanOrEqual(1e-10);
     const h = 1e-4 * problem.penalty.l1;
     const fd = (cv.evaluate({ ...problem.penalty, l1: problem.penalty.l1 + h }, 1e-14).value - cv.evaluate({ ...problem.penalty, l1: problem.penalty.l1 - h }, 1e-14).value) / (2 * h);
-    expect(Math.abs(ev.gradient.l1 - fd)).toBeLessThanOrEqual(1e-5 * Math.max(1e-3, Math.abs(fd)));
+    expect(Math.abs(ev.gradient!.l1 - fd)).toBeLessThanOrEqual(1e-5 * Math.max(1e-3, Math.abs(fd)));
   });
 
   it("SURE's degrees of freedom are |S| for the Lasso, and the Monte-Carlo estimate agrees within its noise", () => {
@@ -144,7 +144,7 @@ describe("criteria", () => {
       const h = 1e-5 * problem.penalty[key];
       const at = (d: number) => new Sure(problem, 0.1, SOLVERS.cd).evaluate({ ...problem.penalty, [key]: problem.penalty[key] + d }, 1e-14).value;
       const fd = (at(h) - at(-h)) / (2 * h);
-      expect(Math.abs(ev.gradient[key] - fd)).toBeLessThanOrEqual(1e-4 * Math.max(1e-2, Math.abs(fd)));
+      expect(Math.abs(ev.gradient![key] - fd)).toBeLessThanOrEqual(1e-4 * Math.max(1e-2, Math.abs(fd)));
     }
   });
 

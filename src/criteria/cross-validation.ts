@@ -35,6 +35,7 @@ export class CrossValidation implements TuningObjective {
   readonly name = "cv";
   private readonly folds: Fold[];
   private readonly solver: Solver;
+  polish = true;
 
   constructor(problem: Problem, folds: number, solver: Solver) {
     const m = problem.A.rows;
@@ -48,21 +49,24 @@ export class CrossValidation implements TuningObjective {
     });
   }
 
-  evaluate(penalty: Penalty, tol: number): Evaluation {
-    const out: Evaluation = { value: 0, gradient: { l1: 0, l2: 0 }, solves: 0, innerIterations: 0, converged: true, nearBreakpoint: false };
+  evaluate(penalty: Penalty, tol: number, withGradient = true): Evaluation {
+    const gradient = withGradient ? { l1: 0, l2: 0 } : null;
+    const out: Evaluation = { value: 0, gradient, solves: 0, innerIterations: 0, converged: true, nearBreakpoint: false };
     const K = this.folds.length;
     for (const fold of this.folds) {
       const problem = withPenalty(fold.train, penalty);
-      const solution = this.solver(problem, { tol, warmStart: fold.warm });
+      const solution = this.solver(problem, { tol, warmStart: fold.warm, polish: this.polish });
       fold.warm = solution.x;
-      const h = tryImplicitHypergradient(problem, solution, fold.criterion.gradient(solution.x, new Float64Array(solution.x.length), solution.active));
       out.value += fold.criterion.value(solution.x) / K;
-      out.gradient.l1 += h.l1 / K;
-      out.gradient.l2 += h.l2 / K;
+      if (gradient) {
+        const h = tryImplicitHypergradient(problem, solution, fold.criterion.gradient(solution.x, new Float64Array(solution.x.length), solution.active));
+        gradient.l1 += h.l1 / K;
+        gradient.l2 += h.l2 / K;
+        out.nearBreakpoint ||= h.nearBreakpoint;
+      }
       out.solves++;
       out.innerIterations += solution.iterations;
       out.converged &&= solution.converged;
-      out.nearBreakpoint ||= h.nearBreakpoint;
     }
     return out;
   }

@@ -19,6 +19,7 @@ abstract class SureBase implements TuningObjective {
   protected readonly sigma: number;
   protected warm?: Float64Array;
   lastSolution?: Solution;
+  polish = true;
   protected readonly residual: Float64Array;
 
   constructor(problem: Problem, sigma: number, solver: Solver) {
@@ -29,11 +30,11 @@ abstract class SureBase implements TuningObjective {
     this.residual = new Float64Array(problem.A.rows);
   }
 
-  abstract evaluate(penalty: Penalty, tol: number): Evaluation;
+  abstract evaluate(penalty: Penalty, tol: number, withGradient?: boolean): Evaluation;
 
   /** Solve at λ (warm-started); r ← y − Ax; returns the solution and ‖r‖². */
   protected solveAt(problem: Problem, tol: number): { solution: Solution; rss: number } {
-    const solution = this.solver(problem, { tol, warmStart: this.warm });
+    const solution = this.solver(problem, { tol, warmStart: this.warm, polish: this.polish });
     this.warm = solution.x;
     this.lastSolution = solution;
     problem.A.apply(solution.x, this.residual);
@@ -59,20 +60,20 @@ export class Sure extends SureBase {
   /** Degrees of freedom at the last evaluation. */
   lastDf = 0;
 
-  evaluate(penalty: Penalty, tol: number): Evaluation {
+  evaluate(penalty: Penalty, tol: number, withGradient = true): Evaluation {
     const problem = withPenalty(this.problem, penalty);
     const { solution, rss } = this.solveAt(problem, tol);
-    const h = tryImplicitHypergradient(problem, solution, this.rssGradient());
     const { df, dDfDl2 } = degreesOfFreedom(problem, solution);
     this.lastDf = df;
     const s2 = this.sigma * this.sigma;
+    const h = withGradient ? tryImplicitHypergradient(problem, solution, this.rssGradient()) : null;
     return {
       value: rss - problem.A.rows * s2 + 2 * s2 * df,
-      gradient: { l1: h.l1, l2: h.l2 + 2 * s2 * dDfDl2 },
+      gradient: h && { l1: h.l1, l2: h.l2 + 2 * s2 * dDfDl2 },
       solves: 1,
       innerIterations: solution.iterations,
       converged: solution.converged,
-      nearBreakpoint: h.nearBreakpoint,
+      nearBreakpoint: h?.nearBreakpoint ?? false,
     };
   }
 }
@@ -115,7 +116,7 @@ export class MonteCarloSure extends SureBase {
     this.delta = delta ?? 1e-3 * Math.max(sigma, Math.sqrt(dot(problem.y, problem.y) / m));
   }
 
-  evaluate(penalty: Penalty, tol: number): Evaluation {
+  evaluate(penalty: Penalty, tol: number, withGradient = true): Evaluation {
     const problem = withPenalty(this.problem, penalty);
     const { solution, rss } = this.solveAt(problem, tol);
     const s2 = this.sigma * this.sigma, R = this.probes.length, n = problem.A.cols;
@@ -125,12 +126,15 @@ export class MonteCarloSure extends SureBase {
     let df = 0, dl1 = 0, dl2 = 0, iterations = solution.iterations, converged = solution.converged, near = false;
     this.probes.forEach((eps, p) => {
       const perturbed: Problem = { ...problem, y: problem.y.map((v, i) => v + this.delta * eps[i]) };
-      const sp = this.solver(perturbed, { tol, warmStart: this.probeWarm[p] ?? solution.x });
+      const sp = this.solver(perturbed, { tol, warmStart: this.probeWarm[p] ?? solution.x, polish: this.polish });
       this.probeWarm[p] = sp.x;
       const axp = problem.A.apply(sp.x, new Float64Array(problem.A.rows));
       let d = 0;
       for (let i = 0; i < eps.length; i++) d += eps[i] * (axp[i] - ax[i]);
       df += d / (this.delta * R);
+      iterations += sp.iterations;
+      converged &&= sp.converged;
+      if (!withGradient) return;
       // (2σ²/(δR)) · d/dλ εᵀA x(y + δε): adjoint at the perturbed solution ...
       problem.A.applyT(eps, aTeps);
       const scale = (2 * s2) / (this.delta * R);
@@ -140,19 +144,17 @@ export class MonteCarloSure extends SureBase {
       dl2 += hp.l2;
       // ... minus the same at x(y), folded into the base adjoint's right-hand side.
       for (let j = 0; j < n; j++) gradX[j] -= aTeps[j];
-      iterations += sp.iterations;
-      converged &&= sp.converged;
       near ||= hp.nearBreakpoint;
     });
-    const h = tryImplicitHypergradient(problem, solution, gradX);
+    const h = withGradient ? tryImplicitHypergradient(problem, solution, gradX) : null;
     this.lastDf = df;
     return {
       value: rss - problem.A.rows * s2 + 2 * s2 * df,
-      gradient: { l1: h.l1 + dl1, l2: h.l2 + dl2 },
+      gradient: h && { l1: h.l1 + dl1, l2: h.l2 + dl2 },
       solves: 1 + R,
       innerIterations: iterations,
       converged,
-      nearBreakpoint: near || h.nearBreakpoint,
+      nearBreakpoint: near || (h?.nearBreakpoint ?? false),
     };
   }
 }

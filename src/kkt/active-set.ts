@@ -11,7 +11,7 @@ import type { Problem } from "../problem.js";
  */
 export const CHOLESKY_MAX_ACTIVE = 150;
 /** CG relative residual accepted by `solve`; a stalled CG falls back to Cholesky. */
-const CG_TOL = 1e-12;
+const CG_TOL = 1e-11;
 
 export type KktMethod = "cholesky" | "cg";
 

@@ -18,6 +18,7 @@ const PRUNE_ROUNDS = 3;
  * settle. The caller keeps whichever of x and the polished point certifies better.
  */
 export function polishOnSupport(problem: Problem, x: Float64Array): Float64Array | null {
+  if (!worthPolishing(problem, x)) return null;
   let current = x;
   for (let round = 0; round < PRUNE_ROUNDS; round++) {
     const active: number[] = [];
@@ -54,4 +55,17 @@ function newtonOnSupport(problem: Problem, x: Float64Array, active: number[]): F
   const cg = conjugateGradient((v, out) => system.applyH(v, out), F, { tol: 1e-14, maxIter: Math.min(MAX_CG, 4 * active.length + 20) });
   if (cg.relativeResidual > 1e-10) return null;
   return Float64Array.from(active, (j, a) => x[j] - cg.x[a]);
+}
+
+/**
+ * A Lasso (l2 = 0) whose support holds more than half as many features as there are
+ * measurements is close to interpolation: H is ill-conditioned, CG needs hundreds of iterations
+ * and the step is rarely kept. Measured on cs-1000x5000's 100-λ path: 7 s of polishing there
+ * against 1.9 s of solving. The elastic net's H ⪰ l2 I stays well conditioned.
+ */
+function worthPolishing(problem: Problem, x: Float64Array): boolean {
+  if (problem.penalty.l2 > 0) return true;
+  let k = 0;
+  for (let j = 0; j < x.length; j++) if (x[j] !== 0) k++;
+  return k <= problem.A.rows / 2;
 }

@@ -27,7 +27,7 @@ function scan(objective: TuningObjective, base: Penalty, lambdas: number[], opti
   const points: BaselinePoint[] = [];
   let solves = 0, innerIterations = 0;
   lambdas.forEach((l1, k) => {
-    const ev = objective.evaluate({ ...base, l1 }, options.tol);
+    const ev = objective.evaluate({ ...base, l1 }, options.tol, false);
     const point = { l1, value: ev.value };
     points.push(point);
     solves += ev.solves;

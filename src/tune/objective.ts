@@ -7,8 +7,8 @@ export type TunableKey = "l1" | "l2";
 /** One evaluation of a tuning criterion at some penalties: its value and exact hypergradient. */
 export interface Evaluation {
   value: number;
-  /** d value / dλ for each tuned key (not log λ). */
-  gradient: Record<TunableKey, number>;
+  /** d value / dλ for each tuned key (not log λ); null when not requested. */
+  gradient: Record<TunableKey, number> | null;
   /** Solves and inner solver iterations this evaluation spent. */
   solves: number;
   innerIterations: number;
@@ -24,7 +24,13 @@ export interface Evaluation {
  */
 export interface TuningObjective {
   readonly name: string;
-  evaluate(penalty: Penalty, tol: number): Evaluation;
+  /** The criterion at `penalty`, inner solves to `tol`; the hypergradient too unless withGradient is false. */
+  evaluate(penalty: Penalty, tol: number, withGradient?: boolean): Evaluation;
+  /**
+   * Whether inner solves end with the Newton polish (exact x and support; default true). The
+   * tuner turns it off while searching, where tol-accurate solutions suffice, and on at the end.
+   */
+  polish: boolean;
   /** The solve of the whole problem at the last evaluated λ, when the criterion made one (not CV). */
   readonly lastSolution?: Solution;
 }

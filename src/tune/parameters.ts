@@ -44,7 +44,8 @@ export class LogParameters {
 
   /** dC/dθ_i = λ_i · dC/dλ_i */
   logGradient(theta: Float64Array, evaluation: Evaluation): Float64Array {
-    return Float64Array.from(this.keys, (k, i) => Math.exp(theta[i]) * evaluation.gradient[k]);
+    const g = evaluation.gradient;
+    return Float64Array.from(this.keys, (k, i) => (g ? Math.exp(theta[i]) * g[k] : NaN));
   }
 
   /** Clamp θ into the box, in place. */

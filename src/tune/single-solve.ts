@@ -14,6 +14,7 @@ export class SingleSolveObjective implements TuningObjective {
   private readonly gradX: Float64Array;
   private warm?: Float64Array;
   lastSolution?: Solution;
+  polish = true;
 
   constructor(problem: Problem, criterion: Criterion, solver: Solver) {
     this.name = criterion.name;
@@ -23,19 +24,19 @@ export class SingleSolveObjective implements TuningObjective {
     this.gradX = new Float64Array(problem.A.cols);
   }
 
-  evaluate(penalty: Penalty, tol: number): Evaluation {
+  evaluate(penalty: Penalty, tol: number, withGradient = true): Evaluation {
     const problem = withPenalty(this.problem, penalty);
-    const solution = this.solver(problem, { tol, warmStart: this.warm });
+    const solution = this.solver(problem, { tol, warmStart: this.warm, polish: this.polish });
     this.warm = solution.x;
     this.lastSolution = solution;
-    const h = tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, solution.active));
+    const h = withGradient ? tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, solution.active)) : null;
     return {
       value: this.criterion.value(solution.x),
-      gradient: { l1: h.l1, l2: h.l2 },
+      gradient: h && { l1: h.l1, l2: h.l2 },
       solves: 1,
       innerIterations: solution.iterations,
       converged: solution.converged,
-      nearBreakpoint: h.nearBreakpoint,
+      nearBreakpoint: h?.nearBreakpoint ?? false,
     };
   }
 }

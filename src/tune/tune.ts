@@ -48,7 +48,7 @@ export interface TuneOptions {
 export interface TrajectoryPoint {
   lambda: Record<string, number>;
   criterion: number;
-  /** dC/dλ per tuned key. */
+  /** dC/dλ per tuned key (empty for scan points, which need only the value). */
   hypergradient: Record<string, number>;
   /** Inner tolerance used. */
   tol: number;
@@ -118,7 +118,7 @@ function scanForBasins(
   const scored: { theta: Float64Array; value: number }[] = [];
   let best = Infinity, rising = 0;
   for (const theta of candidates) {
-    const ev = objective.evaluate(params.penalty(theta), SCAN_TOL);
+    const ev = objective.evaluate(params.penalty(theta), SCAN_TOL, false);
     record(theta, ev, SCAN_TOL);
     rising = scored.length > 1 && ev.value > SCAN_GIVE_UP * best && ev.value >= scored[scored.length - 1].value ? rising + 1 : 0;
     scored.push({ theta, value: ev.value });
@@ -185,7 +185,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     const point: TrajectoryPoint = {
       lambda: params.values(theta),
       criterion: ev.value,
-      hypergradient: Object.fromEntries(params.keys.map((k) => [k, ev.gradient[k]])),
+      hypergradient: ev.gradient ? Object.fromEntries(params.keys.map((k) => [k, ev.gradient![k]])) : {},
       tol, accepted: false, solves: ev.solves, innerIterations: ev.innerIterations,
       nearBreakpoint: ev.nearBreakpoint, elapsed: (performance.now() - started) / 1000,
     };
@@ -210,6 +210,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
       accepted++;
     },
   };
+  objective.polish = false;
   const starts = options.scan === 0 ? [start] : scanForBasins(objective, params, start, lmax, options.scan ?? 16, record);
   const outerOptions = { maxIter: options.maxIter ?? 50, xtol: 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
   const runs = starts.map((theta0) => OPTIMIZERS[optimizer](outer, theta0, outerOptions));
@@ -217,6 +218,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   const iterations = runs.reduce((sum, r) => sum + r.iterations, 0);
   const chosen = best!.theta;
   const finalPenalty = params.penalty(chosen);
+  objective.polish = true;
   const finalEval = objective.evaluate(finalPenalty, finalTol);
   record(chosen, finalEval, finalTol);
   // The reconstruction at the chosen λ on all the data (CV solved only the folds).
