@@ -43,13 +43,13 @@ describe("tuning against the 100-point grid", () => {
   });
 
   // The criterion is not convex in λ: on small noisy problems a basin the 16-point scan misses
-  // can hold the grid's best. Measured on 60 such problems: 1 to 4 end up to 1.8% above it.
-  // (Issue 3 asks for ≤ the grid's best here; that is not met yet.)
-  it("on random problems the tuned criterion is within 2% of the grid's best", () => {
+  // can hold the grid's best. Measured on 60 such problems (20-80 rows): 4 end above it, by at
+  // most 0.24%. (Issue 3 asks for ≤ the grid's best here; that is not always met.)
+  it("on random problems the tuned criterion is within 1% of the grid's best", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 20, max: 50 }), fc.integer({ min: 30, max: 120 }), (seed, m, n) => {
         const problem = randomProblem(seed, m, n, { k: 5, noise: 0.1 });
-        expect(tune(problem, { keys: ["l1"] }).criterion).toBeLessThanOrEqual(gridBest(problem).value * 1.02);
+        expect(tune(problem, { keys: ["l1"] }).criterion).toBeLessThanOrEqual(gridBest(problem).value * 1.01);
       }),
       { numRuns: 15 },
     );

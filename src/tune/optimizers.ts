@@ -104,7 +104,7 @@ function cap(d: Float64Array, maxStep: number): Float64Array {
  * accepted length. Lengths, not multiples of the gradient, keep the search scale-free: the
  * log-space gradient λ·dC/dλ is tiny at small λ.
  */
-const FIRST_MOVE = 1;
+const FIRST_MOVE = 0.25;
 
 /** Records every evaluated point, for the final secant refinement. */
 function recording(f: OuterProblem): OuterProblem & { history: { theta: Float64Array; point: OuterPoint }[] } {

@@ -9,7 +9,7 @@ import { lambdaGrid, type Solver } from "../solvers/path.js";
 import { DEFAULT_TOL, type Solution } from "../solvers/solution.js";
 import { gridSearch, randomSearch, type BaselinePoint, type BaselineResult } from "./baselines.js";
 import type { Evaluation, TunableKey, TuningObjective } from "./objective.js";
-import { OPTIMIZERS, type OptimizerName, type OuterPoint } from "./optimizers.js";
+import { OPTIMIZERS, type OptimizerName, type OuterPoint, type OuterResult } from "./optimizers.js";
 import { LogParameters } from "./parameters.js";
 import { SingleSolveObjective } from "./single-solve.js";
 
@@ -86,8 +86,13 @@ export interface TuningReport {
 }
 
 const INITIAL_TOL = 1e-5;
-/** Inner tolerance of the basin scan: enough to rank the points. */
-const SCAN_TOL = 1e-4;
+/**
+ * Inner tolerance of the basin scan. Looser than this, the warm start already meets the gap at
+ * small λ and consecutive scan points return the same x (seen on cs-1000x5000 at 1e-4).
+ */
+const SCAN_TOL = 1e-6;
+/** The second local search runs only from a scan point within this factor of the first's result. */
+const RUNNER_UP_MARGIN = 1.02;
 /** The scan stops after 3 successive rising points above this multiple of its best value. */
 const SCAN_GIVE_UP = 1.25;
 /** Local searches started from the best scan points. */
@@ -105,7 +110,7 @@ function scanForBasins(
   lmax: number,
   count: number,
   record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
-): Float64Array[] {
+): { theta: Float64Array; value: number }[] {
   const l1Index = params.keys.indexOf("l1");
   const candidates = [start];
   if (l1Index >= 0) {
@@ -126,7 +131,7 @@ function scanForBasins(
     // Small λ costs the most (large supports); stop once the criterion keeps climbing away.
     if (rising >= 3) break;
   }
-  return scored.sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES).map((c) => c.theta);
+  return scored.sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES);
 }
 
 function makeObjective(problem: Problem, name: CriterionName, options: TuneOptions, solver: Solver): TuningObjective {
@@ -211,9 +216,14 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     },
   };
   objective.polish = false;
-  const starts = options.scan === 0 ? [start] : scanForBasins(objective, params, start, lmax, options.scan ?? 16, record);
+  const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, lmax, options.scan ?? 16, record);
   const outerOptions = { maxIter: options.maxIter ?? 50, xtol: 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
-  const runs = starts.map((theta0) => OPTIMIZERS[optimizer](outer, theta0, outerOptions));
+  const runs: OuterResult[] = [];
+  for (const candidate of starts) {
+    // A runner-up far above the minimum already found is not worth a second descent.
+    if (runs.length > 0 && candidate.value > RUNNER_UP_MARGIN * runs[0].point.value) break;
+    runs.push(OPTIMIZERS[optimizer](outer, candidate.theta, outerOptions));
+  }
   const result = runs.reduce((a, b) => (b.point.value < a.point.value ? b : a));
   const iterations = runs.reduce((sum, r) => sum + r.iterations, 0);
   const chosen = best!.theta;
