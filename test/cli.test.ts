@@ -123,3 +123,72 @@ describe("bad input: one line on stderr, exit 2, nothing on stdout", () => {
     expect(r.stderr).toMatch(/penalty\.tv/);
   });
 });
+
+describe("sparsetune tune", () => {
+  const tmp = () => mkdtempSync(join(tmpdir(), "sparsetune-tune-"));
+
+  it("--json carries the contract keys; the report and plots are written", () => {
+    const out = tmp();
+    const r = run("tune", join(FIXTURES, "lasso-cs-200x500.json"), "--json", "--grid", "--out", out);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    for (const key of ["lambda", "criterion", "iterations", "solves", "seconds", "x"]) expect(doc).toHaveProperty(key);
+    expect(typeof doc.lambda.l1).toBe("number");
+    expect(doc.x).toHaveLength(500);
+    expect(doc.criterion).toBeLessThanOrEqual(doc.gridBest.value * (1 + 1e-9));
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+    expect(result.lambda).toEqual(doc.lambda);
+    expect(result.trajectory.length).toBeGreaterThan(0);
+    expect(result.grid.points).toHaveLength(100);
+    expect(readFileSync(join(out, "tuning.svg"), "utf8")).toMatch(/^<svg[\s\S]*<\/svg>\s*$/);
+    expect(r.stderr).toBe(""); // no progress output off a TTY
+  });
+
+  it("writes a reconstruction plot when the problem knows its truth (the demo)", () => {
+    const out = tmp();
+    const r = run("tune", join(import.meta.dirname, "..", "problems", "demo.json"), "--out", out);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/tuned l1 = /);
+    expect(readFileSync(join(out, "reconstruction.svg"), "utf8")).toContain("truth");
+  });
+
+  it.each([
+    ["cv", ["--criterion", "cv", "--folds", "3"]],
+    ["sure", ["--criterion", "sure", "--sigma", "0.05"]],
+    ["lbfgs", ["--optimizer", "lbfgs"]],
+    ["adam", ["--optimizer", "adam"]],
+  ])("runs with %s", (_label, flags) => {
+    const r = run("tune", join(FIXTURES, "lasso-small.json"), "--json", "--out", tmp(), ...flags);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(Number.isFinite(doc.criterion)).toBe(true);
+    expect(doc.lambda.l1).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["unknown criterion", ["--criterion", "aic"], /--criterion/],
+    ["unknown optimizer", ["--optimizer", "newton"], /--optimizer/],
+    ["SURE without sigma", ["--criterion", "sure"], /sigma/],
+    ["more folds than rows", ["--criterion", "cv", "--folds", "100000"], /folds/],
+    ["start above λ_max", ["--start", "1e9"], /start/],
+    ["negative start", ["--start", "-1"], /--start/],
+  ])("bad input (%s): exit 2, one line, no output files", (_label, flags, pattern) => {
+    const out = join(tmp(), "out");
+    const r = run("tune", join(FIXTURES, "lasso-small.json"), "--out", out, ...(flags as string[]));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(pattern as RegExp);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stdout).toBe("");
+    expect(() => readFileSync(join(out, "result.json"))).toThrow();
+  });
+
+  it("heldout without validation data is refused before any work", () => {
+    const dir = tmp();
+    const doc = JSON.parse(readFileSync(join(FIXTURES, "lasso-toy.json"), "utf8"));
+    delete doc.validation;
+    writeFileSync(join(dir, "p.json"), JSON.stringify(doc));
+    const r = run("tune", join(dir, "p.json"), "--out", join(dir, "out"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/validation/);
+  });
+});

@@ -23,7 +23,7 @@ describe("README", () => {
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split("\n");
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(/true$/); // converged
     expect(r.stdout).not.toMatch(/NaN|undefined/);
   });
