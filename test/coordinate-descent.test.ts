@@ -224,7 +224,7 @@ describe("coordinate descent: warm starts, caps and inputs", () => {
     const problem = load("lasso-small");
     expect(() => solveCoordinateDescent(withPenalty(problem, { tv: 0.1 }))).toThrow(InputError);
     expect(() => solveCoordinateDescent(withPenalty(problem, { tv: 0.1 }))).toThrow(
-      /^penalty\.tv: the coordinate-descent solver handles l1\/l2 only/,
+      /^penalty\.tv: the coordinate-descent solver handles l1\/l2 penalties only/,
     );
     expect(() => solveCoordinateDescent(load("constrained-small"))).toThrow(InputError);
     expect(() => solveCoordinateDescent(withPenalty(problem, { l1: 0, l2: 0 }))).toThrow(NumericalError);

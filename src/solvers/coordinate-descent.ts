@@ -1,11 +1,11 @@
 import { InputError, NumericalError } from "../errors.js";
 import { certificate } from "../kkt/certificate.js";
-import { allFinite } from "../linalg/vector.js";
+import { allFinite, axpy, dot } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
 import type { ColumnOperator } from "../operators/operator.js";
 import { l1Bound, type Problem } from "../problem.js";
 import { AndersonExtrapolator } from "./anderson.js";
-import { DEFAULT_TOL, finishSolution, type Solution, type SolveOptions } from "./solution.js";
+import { DEFAULT_TOL, finishSolution, requireL1L2Problem, type Solution, type SolveOptions } from "./solution.js";
 import { buildWorkingSet } from "./working-set.js";
 
 /** Progress of one outer iteration (diagnostics and tests; never required). */
@@ -97,31 +97,6 @@ function viewsOf(A: DenseMatrix): Float64Array[] {
   return views;
 }
 
-function dotView(a: Float64Array, v: Float64Array): number {
-  const m = v.length;
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
-  for (; i + 3 < m; i += 4) {
-    s0 += a[i] * v[i];
-    s1 += a[i + 1] * v[i + 1];
-    s2 += a[i + 2] * v[i + 2];
-    s3 += a[i + 3] * v[i + 3];
-  }
-  for (; i < m; i++) s0 += a[i] * v[i];
-  return s0 + s1 + (s2 + s3);
-}
-
-function axpyView(alpha: number, a: Float64Array, v: Float64Array): void {
-  const m = v.length;
-  let i = 0;
-  for (; i + 3 < m; i += 4) {
-    v[i] += alpha * a[i];
-    v[i + 1] += alpha * a[i + 1];
-    v[i + 2] += alpha * a[i + 2];
-    v[i + 3] += alpha * a[i + 3];
-  }
-  for (; i < m; i++) v[i] += alpha * a[i];
-}
-
 class DenseColumns implements Columns {
   private readonly views: Float64Array[];
 
@@ -130,11 +105,11 @@ class DenseColumns implements Columns {
   }
 
   dot(j: number, v: Float64Array): number {
-    return dotView(this.views[j], v);
+    return dot(this.views[j], v);
   }
 
   axpy(j: number, alpha: number, v: Float64Array): void {
-    axpyView(alpha, this.views[j], v);
+    axpy(alpha, this.views[j], v);
   }
 
   correlateAndNorms(v: Float64Array, c: Float64Array, norms2: Float64Array): void {
@@ -210,12 +185,7 @@ class OperatorColumns implements Columns {
 export function solveCoordinateDescent(problem: Problem, options: CoordinateDescentOptions = {}): Solution {
   const started = performance.now();
   const { A, y, penalty } = problem;
-  if (penalty.tv > 0) {
-    throw new InputError("penalty.tv", "the coordinate-descent solver handles l1/l2 only (a total-variation solver is not available yet)");
-  }
-  if (problem.constraints !== undefined) {
-    throw new InputError("constraints", "the coordinate-descent solver handles unconstrained l1/l2 problems only (a constrained solver is not available yet)");
-  }
+  requireL1L2Problem(problem, "the coordinate-descent solver");
   if (!(penalty.l1 > 0 || penalty.l2 > 0)) {
     throw new NumericalError("penalty: l1 or l2 must be positive for the l1/l2 solvers");
   }

@@ -1,9 +1,8 @@
-import { InputError } from "../errors.js";
 import { certificate } from "../kkt/certificate.js";
 import { dot } from "../linalg/vector.js";
 import { ElasticNetPenalty } from "../penalties/elastic-net.js";
 import type { Problem } from "../problem.js";
-import { DEFAULT_TOL, finishSolution, type Solution, type SolveOptions } from "./solution.js";
+import { DEFAULT_TOL, finishSolution, requireL1L2Problem, type Solution, type SolveOptions } from "./solution.js";
 
 /** How often (in steps) the duality gap is evaluated: it costs one extra Aᵀ product. */
 const GAP_EVERY = 10;
@@ -99,13 +98,8 @@ function initialLipschitz(problem: Problem): number {
   return L > 0 ? L : 1;
 }
 
-export function checkL1L2Problem(problem: Problem, solver: string): void {
-  if (problem.penalty.tv > 0) throw new InputError("penalty.tv", `the ${solver} solver handles l1/l2 only`);
-  if (problem.constraints) throw new InputError("constraints", `the ${solver} solver handles unconstrained problems only`);
-}
-
 export function solveFista(problem: Problem, options: SolveOptions = {}): Solution {
-  checkL1L2Problem(problem, "fista");
+  requireL1L2Problem(problem, "the fista solver");
   const started = performance.now();
   const tol = (options.tol ?? DEFAULT_TOL) * dot(problem.y, problem.y);
   const maxIter = options.maxIter ?? 100_000;

@@ -1,4 +1,5 @@
 import { certificate, residualAndCorrelation, type Certificate } from "../kkt/certificate.js";
+import { InputError } from "../errors.js";
 import { polishOnSupport } from "../kkt/polish.js";
 import { dot, normInf } from "../linalg/vector.js";
 import type { Penalty, Problem } from "../problem.js";
@@ -100,3 +101,9 @@ export function finishSolution(problem: Problem, x: Float64Array, report: Solver
 }
 
 export const DEFAULT_TOL = 1e-8;
+
+/** The l1/l2 solvers (and what stands on them) refuse TV and constraints with a named field. */
+export function requireL1L2Problem(problem: Problem, who: string): void {
+  if (problem.penalty.tv > 0) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (no total-variation solver yet)`);
+  if (problem.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (no constrained solver yet)`);
+}

@@ -65,6 +65,17 @@ function probe(f: OuterProblem, theta: Float64Array, point: OuterPoint): { theta
   return best;
 }
 
+const FLAT = "flat criterion: no probe improved it";
+/** No usable gradient here: zero (flat) or NaN (singular KKT system). */
+const stuck = (point: OuterPoint) => !finite(point.gradient) || infNorm(point.gradient) === 0;
+
+/** Probe from a stuck point; the improved point is accepted as an iterate. */
+function unstick(f: OuterProblem, theta: Float64Array, point: OuterPoint) {
+  const moved = probe(f, theta, point);
+  if (moved) f.accept(moved.theta, moved.point);
+  return moved;
+}
+
 /**
  * Backtracking (Armijo) line search along a descent direction d, projected on the box:
  * accept C(P(θ + t d)) ≤ C(θ) + c·∇Cᵀ(P(θ + t d) − θ); otherwise shrink t to the minimiser of
@@ -165,11 +176,10 @@ function descend(f: OuterProblem, theta0: Float64Array, options: OuterOptions): 
   let length = Math.min(FIRST_MOVE, options.maxStep);
   let previous: { theta: Float64Array; gradient: Float64Array } | null = null;
   for (let k = 1; k <= options.maxIter; k++) {
-    if (!finite(point.gradient) || infNorm(point.gradient) === 0) {
-      const moved = probe(f, theta, point);
-      if (!moved) return { theta, point, iterations: k - 1, converged: true, message: "flat criterion: no probe improved it" };
+    if (stuck(point)) {
+      const moved = unstick(f, theta, point);
+      if (!moved) return { theta, point, iterations: k - 1, converged: true, message: FLAT };
       ({ theta, point } = moved);
-      f.accept(theta, point);
       previous = null;
       continue;
     }
@@ -210,9 +220,9 @@ export const adam: OuterOptimizer = (f, theta0, options) => {
   let best = { theta: Float64Array.from(theta), point };
   let quiet = 0;
   for (let k = 1; k <= options.maxIter; k++) {
-    if (!finite(point.gradient) || infNorm(point.gradient) === 0) {
+    if (stuck(point)) {
       const moved = probe(f, theta, point);
-      if (!moved) return { theta: best.theta, point: best.point, iterations: k - 1, converged: true, message: "flat criterion: no probe improved it" };
+      if (!moved) return { theta: best.theta, point: best.point, iterations: k - 1, converged: true, message: FLAT };
       theta.set(moved.theta);
       point = moved.point;
     } else {
@@ -249,11 +259,10 @@ export const lbfgs: OuterOptimizer = (f, theta0, options) => {
   let point = f.evaluate(theta);
   f.accept(theta, point);
   for (let k = 1; k <= options.maxIter; k++) {
-    if (!finite(point.gradient) || infNorm(point.gradient) === 0) {
-      const moved = probe(f, theta, point);
-      if (!moved) return { theta, point, iterations: k - 1, converged: true, message: "flat criterion: no probe improved it" };
+    if (stuck(point)) {
+      const moved = unstick(f, theta, point);
+      if (!moved) return { theta, point, iterations: k - 1, converged: true, message: FLAT };
       ({ theta, point } = moved);
-      f.accept(theta, point);
       S.length = Y.length = 0;
       continue;
     }

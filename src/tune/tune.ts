@@ -6,7 +6,7 @@ import { lambdaMax } from "../kkt/certificate.js";
 import { withPenalty, type Problem } from "../problem.js";
 import { solverByName, type SolverName } from "../solvers/index.js";
 import { lambdaGrid, type Solver } from "../solvers/path.js";
-import { DEFAULT_TOL, type Solution } from "../solvers/solution.js";
+import { DEFAULT_TOL, requireL1L2Problem, type Solution } from "../solvers/solution.js";
 import { gridSearch, randomSearch, type BaselinePoint, type BaselineResult } from "./baselines.js";
 import type { Evaluation, TunableKey, TuningObjective } from "./objective.js";
 import { OPTIMIZERS, type OptimizerName, type OuterPoint, type OuterResult } from "./optimizers.js";
@@ -153,7 +153,7 @@ function makeObjective(problem: Problem, name: CriterionName, options: TuneOptio
 
 /** Everything checkable before any work: names, σ, folds, the start inside (0, λ_max]. */
 function resolve(problem: Problem, options: TuneOptions) {
-  if (problem.penalty.tv > 0 || problem.constraints) throw new InputError("penalty.tv", "tuning handles l1/l2 problems for now");
+  requireL1L2Problem(problem, "tuning");
   const criterionName = options.criterion ?? "heldout";
   if (!CRITERIA.includes(criterionName)) throw new InputError("criterion", `expected one of ${CRITERIA.join(", ")}, got "${criterionName}"`);
   const optimizer = options.optimizer ?? "linesearch";
