@@ -93,6 +93,7 @@ function buildProgram(): Command {
     .addOption(new Option("--optimizer <name>", "outer optimiser").choices(Object.keys(OPTIMIZERS)).default("linesearch"))
     .option("--start <L>", "starting l1 (absolute), in (0, λ_max]", positiveNumber())
     .option("--grid", "also run the 100-point grid baseline and plot it")
+    .option("--weights", "tune one l1 threshold per feature (weighted Lasso) instead of a single l1")
     .option("--out <DIR>", "output folder", "sparsetune-out")
     .action(runTune);
   return program;

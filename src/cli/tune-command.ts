@@ -21,6 +21,7 @@ export interface TuneFlags {
   json?: boolean;
   solver: SolverName;
   tol?: number;
+  weights?: boolean;
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(5) : String(v));
@@ -49,6 +50,7 @@ function progressPrinter(enabled: boolean): (event: TuneEvent) => void {
 }
 
 function tuningChart(report: TuningReport): string {
+  const key = report.lambda.l1 !== undefined ? "l1" : "weights";
   const series: Series[] = [];
   if (report.grid) {
     series.push({ label: `grid (${report.grid.points.length} λ)`, x: report.grid.points.map((p) => p.l1), y: report.grid.points.map((p) => p.value), style: "line" });
@@ -56,18 +58,18 @@ function tuningChart(report: TuningReport): string {
   const iterates = report.trajectory.filter((p) => p.accepted);
   series.push({
     label: "tuner iterates",
-    x: iterates.map((p) => p.lambda.l1),
+    x: iterates.map((p) => p.lambda[key]),
     y: iterates.map((p) => p.criterion),
     style: "line+points",
     pointLabels: iterates.map((_, i) => String(i)),
   });
   return lineChartSvg(series, {
-    title: `${report.criterionName} criterion against l1`,
-    xLabel: "l1",
+    title: `${report.criterionName} criterion against ${key === "l1" ? "l1" : "the per-feature thresholds (geometric mean)"}`,
+    xLabel: key,
     yLabel: report.criterionName,
     xLog: true,
     yLog: true,
-    markers: [{ x: report.lambda.l1, label: `chosen l1 = ${fmt(report.lambda.l1)}` }],
+    markers: [{ x: report.lambda[key], label: `chosen ${key} = ${fmt(report.lambda[key])}` }],
   });
 }
 
@@ -122,6 +124,7 @@ export function runTune(file: string, flags: TuneFlags): void {
     sigma: flags.sigma,
     optimizer: flags.optimizer,
     start: flags.start !== undefined ? { l1: flags.start } : undefined,
+    keys: flags.weights ? (problem.penalty.l2 > 0 ? ["weights", "l2"] : ["weights"]) : undefined,
     grid: flags.grid,
     solver: flags.solver,
     tol: flags.tol,

@@ -51,7 +51,8 @@ export class CrossValidation implements TuningObjective {
 
   evaluate(penalty: Penalty, tol: number, withGradient = true): Evaluation {
     const gradient = withGradient ? { l1: 0, l2: 0 } : null;
-    const out: Evaluation = { value: 0, gradient, solves: 0, innerIterations: 0, converged: true, nearBreakpoint: false };
+    const perFeature = withGradient ? new Float64Array(this.folds[0].train.A.cols) : undefined;
+    const out: Evaluation = { value: 0, gradient, perFeature, solves: 0, innerIterations: 0, converged: true, nearBreakpoint: false };
     const K = this.folds.length;
     for (const fold of this.folds) {
       const problem = withPenalty(fold.train, penalty);
@@ -62,6 +63,7 @@ export class CrossValidation implements TuningObjective {
         const h = tryImplicitHypergradient(problem, solution, fold.criterion.gradient(solution.x, new Float64Array(solution.x.length), solution.active));
         gradient.l1 += h.l1 / K;
         gradient.l2 += h.l2 / K;
+        for (let j = 0; j < perFeature!.length; j++) perFeature![j] += h.perFeature[j] / K;
         out.nearBreakpoint ||= h.nearBreakpoint;
       }
       out.solves++;

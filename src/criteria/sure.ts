@@ -70,6 +70,7 @@ export class Sure extends SureBase {
     return {
       value: rss - problem.A.rows * s2 + 2 * s2 * df,
       gradient: h && { l1: h.l1, l2: h.l2 + 2 * s2 * dDfDl2 },
+      ...(h && { perFeature: h.perFeature }),
       solves: 1,
       innerIterations: solution.iterations,
       converged: solution.converged,

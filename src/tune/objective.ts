@@ -1,14 +1,16 @@
 import type { Penalty } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
 
-/** The penalties a tuner can move. */
-export type TunableKey = "l1" | "l2";
+/** The penalties a tuner can move: l1, l2, or the per-feature l1 thresholds λ_j = l1·w_j. */
+export type TunableKey = "l1" | "l2" | "weights";
 
 /** One evaluation of a tuning criterion at some penalties: its value and exact hypergradient. */
 export interface Evaluation {
   value: number;
   /** d value / dλ for each tuned key (not log λ); null when not requested. */
-  gradient: Record<TunableKey, number> | null;
+  gradient: Record<"l1" | "l2", number> | null;
+  /** dC/dλ_j for the per-feature thresholds (with the gradient). */
+  perFeature?: Float64Array;
   /** Solves and inner solver iterations this evaluation spent. */
   solves: number;
   innerIterations: number;

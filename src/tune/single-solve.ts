@@ -33,6 +33,7 @@ export class SingleSolveObjective implements TuningObjective {
     return {
       value: this.criterion.value(solution.x),
       gradient: h && { l1: h.l1, l2: h.l2 },
+      ...(h && { perFeature: h.perFeature }),
       solves: 1,
       innerIterations: solution.iterations,
       converged: solution.converged,

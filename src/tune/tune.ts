@@ -23,7 +23,7 @@ export interface TuneOptions {
   /** Noise level σ for `sure` / `sure-mc`. */
   sigma?: number;
   optimizer?: OptimizerName;
-  /** Penalties to tune (default l1, plus l2 when the problem has l2 > 0). */
+  /** Penalties to tune (default l1, plus l2 when the problem has l2 > 0); "weights" tunes one l1 threshold per feature. */
   keys?: TunableKey[];
   /** Starting values (absolute); default the problem's l1 when in (0, λ_max], else 0.1·λ_max. */
   start?: Partial<Record<TunableKey, number>>;
@@ -67,7 +67,10 @@ export type TuneEvent =
 export interface TuningReport {
   criterionName: CriterionName;
   optimizer: OptimizerName;
+  /** The tuned penalties (for "weights", the geometric mean of the per-feature thresholds). */
   lambda: Record<string, number>;
+  /** The tuned per-feature l1 thresholds λ_j, when "weights" was tuned. */
+  weights?: Float64Array;
   criterion: number;
   x: Float64Array;
   /** The final solve's certificate. */
@@ -111,15 +114,8 @@ function scanForBasins(
   count: number,
   record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
 ): { theta: Float64Array; value: number }[] {
-  const l1Index = params.keys.indexOf("l1");
   const candidates = [start];
-  if (l1Index >= 0) {
-    for (const l1 of lambdaGrid(lmax, count, 1e-3)) {
-      const theta = Float64Array.from(start);
-      theta[l1Index] = Math.log(l1);
-      candidates.push(params.project(theta));
-    }
-  }
+  if (params.tunesL1) for (const l1 of lambdaGrid(lmax, count, 1e-3)) candidates.push(params.withL1(start, l1));
   const scored: { theta: Float64Array; value: number }[] = [];
   let best = Infinity, rising = 0;
   for (const theta of candidates) {
@@ -167,7 +163,9 @@ function resolve(problem: Problem, options: TuneOptions) {
   const startL2 = options.start?.l2 ?? (problem.penalty.l2 > 0 ? problem.penalty.l2 : 1e-3 * lmax);
   if (!(startL2 > 0)) throw new InputError("start", `expected a positive l2 start, got ${startL2}`);
   const objective = makeObjective(problem, criterionName, options, solver);
-  const params = new LogParameters(problem.penalty, keys, { l1: [1e-6 * lmax, lmax], l2: [1e-8 * lmax, 1e4 * lmax] });
+  if (keys.includes("weights") && criterionName === "sure-mc") throw new InputError("keys", "per-feature weights are tuned with the heldout, cv, sure or reference criteria");
+  const bounds: Record<TunableKey, [number, number]> = { l1: [1e-6 * lmax, lmax], l2: [1e-8 * lmax, 1e4 * lmax], weights: [1e-6 * lmax, 10 * lmax] };
+  const params = new LogParameters(problem.penalty, keys, bounds, problem.A.cols);
   return { criterionName, optimizer, solver, lmax, objective, params, start: params.theta({ l1: startL1, l2: startL2 }) };
 }
 
@@ -190,7 +188,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     const point: TrajectoryPoint = {
       lambda: params.values(theta),
       criterion: ev.value,
-      hypergradient: ev.gradient ? Object.fromEntries(params.keys.map((k) => [k, ev.gradient![k]])) : {},
+      hypergradient: ev.gradient ? Object.fromEntries(params.keys.filter((k) => k !== "weights").map((k) => [k, ev.gradient![k as "l1" | "l2"]])) : {},
       tol, accepted: false, solves: ev.solves, innerIterations: ev.innerIterations,
       nearBreakpoint: ev.nearBreakpoint, elapsed: (performance.now() - started) / 1000,
     };
@@ -198,18 +196,18 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     if (Number.isFinite(ev.value) && (!best || ev.value < best.value)) best = { theta: Float64Array.from(theta), value: ev.value };
     return point;
   };
+  const recorded = new WeakMap<OuterPoint, TrajectoryPoint>();
   const outer = {
     evaluate(theta: Float64Array): OuterPoint {
       const tol = tolNow();
       const ev = objective.evaluate(params.penalty(theta), tol);
-      record(theta, ev, tol);
-      return { value: Number.isFinite(ev.value) ? ev.value : Infinity, gradient: params.logGradient(theta, ev) };
+      const outerPoint = { value: Number.isFinite(ev.value) ? ev.value : Infinity, gradient: params.logGradient(theta, ev) };
+      recorded.set(outerPoint, record(theta, ev, tol));
+      return outerPoint;
     },
     project: (theta: Float64Array) => params.project(theta),
-    accept(theta: Float64Array) {
-      const last = trajectory[trajectory.length - 1];
-      const same = last && params.keys.every((k, i) => last.lambda[k] === Math.exp(theta[i]));
-      const point = same ? last : trajectory.find((p) => params.keys.every((k, i) => p.lambda[k] === Math.exp(theta[i])))!;
+    accept(_theta: Float64Array, outerPoint: OuterPoint) {
+      const point = recorded.get(outerPoint)!;
       point.accepted = true;
       options.onEvent?.({ type: "iteration", iteration: accepted, ...point });
       accepted++;
@@ -241,6 +239,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   const report: TuningReport = {
     criterionName, optimizer,
     lambda: params.values(chosen),
+    ...(params.keys.includes("weights") && { weights: finalPenalty.weights }),
     criterion: finalEval.value,
     x: solution.x,
     solution,
