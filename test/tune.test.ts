@@ -82,10 +82,13 @@ describe("tuning against the 100-point grid", () => {
   it("reports its trajectory, solves and the events it emitted", () => {
     const problem = loadProblemFile(join(FIXTURES, "lasso-small.json"));
     const events: string[] = [];
-    const report = tune(problem, { grid: { count: 10 }, random: 5, onEvent: (e) => events.push(e.type) });
+    const report = tune(problem, { grid: { count: 10 }, random: 5, onEvent: (e) => events.push(e.type === "baseline" ? e.baseline : e.type) });
     const accepted = report.trajectory.filter((p) => p.accepted);
     expect(events.filter((e) => e === "iteration")).toHaveLength(accepted.length);
-    expect(events.filter((e) => e === "baseline")).toHaveLength(15);
+    expect(events.filter((e) => e === "grid")).toHaveLength(10);
+    expect(events.filter((e) => e === "random")).toHaveLength(5);
+    expect(events.filter((e) => e === "scan").length).toBeGreaterThan(1);
+    expect(events.indexOf("scan")).toBeLessThan(events.indexOf("iteration"));
     expect(report.solves).toBeGreaterThanOrEqual(report.trajectory.length);
     expect(report.grid!.points).toHaveLength(10);
     expect(report.random!.points).toHaveLength(5);

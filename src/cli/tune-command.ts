@@ -30,17 +30,22 @@ const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(5) : String(v));
 function progressPrinter(enabled: boolean): (event: TuneEvent) => void {
   if (!enabled) return () => {};
   let bar: SingleBar | null = null;
+  let best = Infinity;
   return (event) => {
     if (event.type === "iteration") {
+      bar?.stop(); // the scan may stop early, short of its total
+      bar = null;
       const lambda = Object.entries(event.lambda).map(([k, v]) => `${k}=${fmt(v)}`).join(" ");
       const grad = Object.entries(event.hypergradient).map(([k, v]) => `d/d${k}=${fmt(v)}`).join(" ");
       process.stderr.write(`  iter ${String(event.iteration).padStart(3)}  ${lambda}  criterion=${fmt(event.criterion)}  ${grad}  inner=${event.innerIterations}  ${event.elapsed.toFixed(2)}s\n`);
     } else {
       if (!bar) {
-        bar = new SingleBar({ format: `  ${event.baseline} search [{bar}] {value}/{total}  best={best}`, stream: process.stderr, hideCursor: true });
+        bar = new SingleBar({ format: `  ${event.baseline} [{bar}] {value}/{total}  best={best}`, stream: process.stderr, hideCursor: true });
         bar.start(event.total, 0, { best: "-" });
+        best = Infinity;
       }
-      bar.update(event.index + 1, { best: fmt(event.point.value) });
+      best = Math.min(best, event.point.value);
+      bar.update(event.index + 1, { best: fmt(best) });
       if (event.index + 1 === event.total) {
         bar.stop();
         bar = null;

@@ -62,7 +62,7 @@ export interface TrajectoryPoint {
 
 export type TuneEvent =
   | ({ type: "iteration"; iteration: number } & TrajectoryPoint)
-  | { type: "baseline"; baseline: "grid" | "random"; index: number; total: number; point: BaselinePoint };
+  | { type: "baseline"; baseline: "grid" | "random" | "scan"; index: number; total: number; point: BaselinePoint };
 
 export interface TuningReport {
   criterionName: CriterionName;
@@ -113,6 +113,7 @@ function scanForBasins(
   lmax: number,
   count: number,
   record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
+  onEvent?: (event: TuneEvent) => void,
 ): { theta: Float64Array; value: number }[] {
   const candidates = [start];
   if (params.tunesL1) for (const l1 of lambdaGrid(lmax, count, 1e-3)) candidates.push(params.withL1(start, l1));
@@ -123,6 +124,7 @@ function scanForBasins(
     record(theta, ev, SCAN_TOL);
     rising = scored.length > 1 && ev.value > SCAN_GIVE_UP * best && ev.value >= scored[scored.length - 1].value ? rising + 1 : 0;
     scored.push({ theta, value: ev.value });
+    onEvent?.({ type: "baseline", baseline: "scan", index: scored.length - 1, total: candidates.length, point: { l1: params.values(theta).l1 ?? params.values(theta).weights, value: ev.value } });
     best = Math.min(best, ev.value);
     // Small λ costs the most (large supports); stop once the criterion keeps climbing away.
     if (rising >= 3) break;
@@ -214,7 +216,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     },
   };
   objective.polish = false;
-  const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, lmax, options.scan ?? 16, record);
+  const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, lmax, options.scan ?? 16, record, options.onEvent);
   const outerOptions = { maxIter: options.maxIter ?? 50, xtol: 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
   const runs: OuterResult[] = [];
   for (const candidate of starts) {
@@ -223,7 +225,8 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     runs.push(OPTIMIZERS[optimizer](outer, candidate.theta, outerOptions));
   }
   const result = runs.reduce((a, b) => (b.point.value < a.point.value ? b : a));
-  const iterations = runs.reduce((sum, r) => sum + r.iterations, 0);
+  // Outer steps taken: accepted iterates (secant finish included) less each search's start.
+  const iterations = accepted - runs.length;
   const chosen = best!.theta;
   const finalPenalty = params.penalty(chosen);
   objective.polish = true;
