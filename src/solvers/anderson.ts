@@ -1,3 +1,6 @@
+import { NumericalError } from "../errors.js";
+import { Cholesky } from "../linalg/cholesky.js";
+
 /**
  * Anderson extrapolation of a fixed-point iteration (here: coordinate-descent epochs on a
  * working set), in the offline form of skglm / Bertrand & Massias (2021):
@@ -71,42 +74,16 @@ export class AndersonExtrapolator {
       trace += G[a * K + a];
     }
     if (!(trace > 0) || !Number.isFinite(trace)) return false;
-    // Solve G z = 1 by Gaussian elimination with partial pivoting (K is tiny).
-    for (let a = 0; a < K; a++) z[a] = 1;
-    const floor = 1e-14 * trace;
-    for (let col = 0; col < K; col++) {
-      let piv = col, best = Math.abs(G[col * K + col]);
-      for (let row = col + 1; row < K; row++) {
-        const v = Math.abs(G[row * K + col]);
-        if (v > best) {
-          best = v;
-          piv = row;
-        }
-      }
-      if (!(best > floor)) return false;
-      if (piv !== col) {
-        for (let t = 0; t < K; t++) {
-          const tmp = G[col * K + t];
-          G[col * K + t] = G[piv * K + t];
-          G[piv * K + t] = tmp;
-        }
-        const tz = z[col];
-        z[col] = z[piv];
-        z[piv] = tz;
-      }
-      const d = G[col * K + col];
-      for (let row = col + 1; row < K; row++) {
-        const f = G[row * K + col] / d;
-        if (f === 0) continue;
-        for (let t = col; t < K; t++) G[row * K + t] -= f * G[col * K + t];
-        z[row] -= f * z[col];
-      }
+    // Solve G z = 1 (G is a Gram matrix: symmetric positive semi-definite, K×K).
+    let factor: Cholesky;
+    try {
+      factor = Cholesky.factor(G, K, 1e-14);
+    } catch (e) {
+      if (e instanceof NumericalError) return false;
+      throw e;
     }
-    for (let row = K - 1; row >= 0; row--) {
-      let s = z[row];
-      for (let t = row + 1; t < K; t++) s -= G[row * K + t] * z[t];
-      z[row] = s / G[row * K + row];
-    }
+    z.fill(1);
+    factor.solveInPlace(z);
     let sum = 0;
     for (let a = 0; a < K; a++) sum += z[a];
     if (!Number.isFinite(sum) || Math.abs(sum) < 1e-300) return false;
