@@ -98,6 +98,9 @@ const SCAN_TOL = 1e-6;
 const RUNNER_UP_MARGIN = 1.02;
 /** The scan stops after 3 successive rising points above this multiple of its best value. */
 const SCAN_GIVE_UP = 1.25;
+/** Relative l1 neighbours checked around the minimum found (the 100-point grid steps by 7.2%). */
+const NEIGHBOURS = [1.035, 1 / 1.035, 1.07, 1 / 1.07];
+const NEIGHBOUR_ROUNDS = 3;
 /** Local searches started from the best scan points. */
 const LOCAL_SEARCHES = 2;
 
@@ -223,6 +226,16 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     // A runner-up far above the minimum already found is not worth a second descent.
     if (runs.length > 0 && candidate.value > RUNNER_UP_MARGIN * runs[0].point.value) break;
     runs.push(OPTIMIZERS[optimizer](outer, candidate.theta, outerOptions));
+  }
+  // Kinks (active-set changes) leave small local minima a few percent apart in l1: look at the
+  // neighbours of the best point on a grid finer than the 100-point one and descend again from
+  // any that is lower.
+  for (let round = 0; round < NEIGHBOUR_ROUNDS && params.keys.includes("l1"); round++) {
+    const centre = best!;
+    const l1 = params.values(centre.theta).l1;
+    const lower = NEIGHBOURS.map((f) => params.withL1(centre.theta, l1 * f)).find((theta) => outer.evaluate(theta).value < centre.value);
+    if (!lower) break;
+    runs.push(OPTIMIZERS[optimizer](outer, lower, outerOptions));
   }
   const result = runs.reduce((a, b) => (b.point.value < a.point.value ? b : a));
   // Outer steps taken: accepted iterates (secant finish included) less each search's start.
