@@ -197,9 +197,11 @@ describe("per-feature weights (weighted Lasso)", () => {
         expect(w).toBeLessThanOrEqual(10 * lmax * (1 + 1e-12));
       }
       for (const p of weighted.trajectory) expect(Number.isFinite(p.criterion)).toBe(true);
-      // The reported x solves the weighted problem it reports.
-      const check = SOLVERS.fista(withPenalty(problem, { l1: 1, weights: weighted.weights }), { tol: 1e-12 });
-      expect(Math.abs(check.objective - weighted.solution.objective)).toBeLessThanOrEqual(weighted.solution.dualityGap + 1e-10);
+      // The reported x solves the weighted problem it reports: both objectives lie within their
+      // own duality gaps of the optimum (FISTA capped; tiny thresholds make it slow).
+      const check = SOLVERS.fista(withPenalty(problem, { l1: 1, weights: weighted.weights }), { tol: 1e-12, maxIter: 3000 });
+      expect(Math.abs(check.objective - weighted.solution.objective)).toBeLessThanOrEqual(weighted.solution.dualityGap + check.dualityGap + 1e-12);
+      expect(weighted.solution.dualityGap).toBeLessThanOrEqual(1e-8 * dot(problem.y, problem.y));
     }
   });
 

@@ -67,7 +67,8 @@ export class FistaState {
       let curvature = 0, dist = 0;
       for (let i = 0; i < m; i++) curvature += (ax[i] - az[i]) ** 2;
       for (let j = 0; j < n; j++) dist += (x[j] - z[j]) ** 2;
-      if (curvature <= this.lipschitz * dist * (1 + 1e-10)) break;
+      // dist = 0: the prox returned z itself, there is no step to test (and L·0 would never pass).
+      if (dist === 0 || curvature <= this.lipschitz * dist * (1 + 1e-10)) break;
       this.lipschitz *= 2;
     }
     let restart = 0;

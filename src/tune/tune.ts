@@ -97,7 +97,7 @@ const SCAN_TOL = 1e-6;
 /** The second local search runs only from a scan point within this factor of the first's result. */
 const RUNNER_UP_MARGIN = 1.02;
 /** The scan stops after 3 successive rising points above this multiple of its best value. */
-const SCAN_GIVE_UP = 1.25;
+const SCAN_GIVE_UP = 1.1;
 /** Relative l1 neighbours checked around the minimum found (the 100-point grid steps by 7.2%). */
 const NEIGHBOURS = [1.035, 1 / 1.035, 1.07, 1 / 1.07];
 const NEIGHBOUR_ROUNDS = 3;
@@ -119,7 +119,13 @@ function scanForBasins(
   onEvent?: (event: TuneEvent) => void,
 ): { theta: Float64Array; value: number }[] {
   const candidates = [start];
-  if (params.tunesL1) for (const l1 of lambdaGrid(lmax, count, 1e-3)) candidates.push(params.withL1(start, l1));
+  const isNew = (theta: Float64Array) => !candidates.some((c) => c.every((v, i) => Math.abs(v - theta[i]) < 1e-9));
+  if (params.tunesL1) {
+    for (const l1 of lambdaGrid(lmax, count, 1e-3)) {
+      const theta = params.withL1(start, l1);
+      if (isNew(theta)) candidates.push(theta);
+    }
+  }
   const scored: { theta: Float64Array; value: number }[] = [];
   let best = Infinity, rising = 0;
   for (const theta of candidates) {
