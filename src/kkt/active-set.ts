@@ -4,12 +4,15 @@ import { Cholesky } from "../linalg/cholesky.js";
 import type { Problem } from "../problem.js";
 
 /**
- * Up to this many active features the system is factored (Gram matrix + Cholesky, k²m/2 + k³/6
- * flops); above, conjugate gradients (2km flops per iteration, 20-40 iterations on the bench
- * problems) are cheaper. Measured: k = 93, m = 1000: Cholesky 1.9 ms, CG 3.2 ms; k = 554,
- * m = 400: Cholesky 58 ms, CG 11 ms.
+ * Cholesky (Gram k²m/2 + factor k³/6 flops, then exact) or CG (2km flops per iteration; 40-70
+ * iterations to 1e-11 on Lasso supports with k/m between 0.1 and 0.4)? Factor when
+ * k²m/2 + k³/6 ≤ 2km·CG_ITERATIONS_ESTIMATE·(Gram kernel speed-up ≈ 1.5). Measured: k = 93,
+ * m = 1000: Cholesky 1.9 ms, CG 3.2 ms; k = 554, m = 400: Cholesky 58 ms, CG 11 ms.
  */
-export const CHOLESKY_MAX_ACTIVE = 150;
+const CG_ITERATIONS_ESTIMATE = 50;
+export function prefersCholesky(k: number, m: number): boolean {
+  return k / 2 + (k * k) / (6 * m) <= 2 * 1.5 * CG_ITERATIONS_ESTIMATE;
+}
 /** CG relative residual accepted by `solve`; a stalled CG falls back to Cholesky. */
 const CG_TOL = 1e-11;
 
@@ -46,7 +49,7 @@ export class ActiveSetSystem {
       );
     }
     this.scratch = new Float64Array(m);
-    this.method = method ?? (k <= CHOLESKY_MAX_ACTIVE ? "cholesky" : "cg");
+    this.method = method ?? (prefersCholesky(k, m) ? "cholesky" : "cg");
     if (this.method === "cholesky") this.factorize();
   }
 
