@@ -43,8 +43,8 @@ describe("tuning against the 100-point grid", () => {
   });
 
   // The criterion is not convex in λ: on small noisy problems a basin the 16-point scan misses
-  // can hold the grid's best. Measured on 80 such problems (20-80 rows): 2 end above it, by
-  // 2e-5 and 0.2%. (Issue 3 asks for ≤ the grid's best here; that is not always met.)
+  // can hold the grid's best. Measured on 80 such problems (20-80 rows): 3 end above it, by
+  // 2e-8, 2e-5 and 0.2%. (Issue 3 asks for ≤ the grid's best here; that is not always met.)
   it("on random problems the tuned criterion is within 1% of the grid's best", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 20, max: 50 }), fc.integer({ min: 30, max: 120 }), (seed, m, n) => {
