@@ -42,14 +42,14 @@ describe("tuning against the 100-point grid", () => {
     atMost(tune(problem, { keys: ["l1"] }).criterion, best.value);
   });
 
-  // The criterion is not convex in λ: on small noisy problems a basin the 16-point scan misses
-  // can hold the grid's best. Measured on 80 such problems (20-80 rows): 3 end above it, by
-  // 2e-8, 2e-5 and 0.2%. (Issue 3 asks for ≤ the grid's best here; that is not always met.)
-  it("on random problems the tuned criterion is within 1% of the grid's best", () => {
+  // The criterion is not convex in λ: on small noisy problems a basin the scan misses can hold
+  // the grid's best. Measured on 150 such problems (20-80 rows): 2 end above it, by 2.6e-7 and
+  // 1.1e-4 relative. (Issue 3 asks for ≤ the grid's best here; that is not always met.)
+  it("on random problems the tuned criterion is within 0.1% of the grid's best", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 20, max: 50 }), fc.integer({ min: 30, max: 120 }), (seed, m, n) => {
         const problem = randomProblem(seed, m, n, { k: 5, noise: 0.1 });
-        expect(tune(problem, { keys: ["l1"] }).criterion).toBeLessThanOrEqual(gridBest(problem).value * 1.01);
+        expect(tune(problem, { keys: ["l1"] }).criterion).toBeLessThanOrEqual(gridBest(problem).value * 1.001);
       }),
       { numRuns: 15 },
     );

@@ -98,9 +98,12 @@ const SCAN_TOL = 1e-6;
 const RUNNER_UP_MARGIN = 1.02;
 /** The scan stops after 3 successive rising points above this multiple of its best value. */
 const SCAN_GIVE_UP = 1.1;
-/** Relative l1 neighbours checked around the minimum found (the 100-point grid steps by 7.2%). */
-const NEIGHBOURS = [1.035, 1 / 1.035, 1.07, 1 / 1.07];
-const NEIGHBOUR_ROUNDS = 3;
+/** Points re-evaluated exactly at the end to choose the answer. */
+const FINALISTS = 3;
+/** Rounds of the grid-neighbourhood check after the local searches. */
+const NEIGHBOUR_ROUNDS = 2;
+/** One step of the default 16-point scan in log l1 (3 decades in 15 steps). */
+const SCAN_STEP = Math.log(1e3) / 15;
 /** Local searches started from the best scan points. */
 const LOCAL_SEARCHES = 2;
 
@@ -190,6 +193,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   const trajectory: TrajectoryPoint[] = [];
   let accepted = 0, solves = 0, innerIterations = 0;
   let best: { theta: Float64Array; value: number } | null = null;
+  const evaluated: { theta: Float64Array; value: number }[] = [];
   const tolNow = () => Math.max(finalTol, INITIAL_TOL * 0.1 ** accepted);
   const record = (theta: Float64Array, ev: Evaluation, tol: number): TrajectoryPoint => {
     solves += ev.solves;
@@ -203,6 +207,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     };
     trajectory.push(point);
     if (Number.isFinite(ev.value) && (!best || ev.value < best.value)) best = { theta: Float64Array.from(theta), value: ev.value };
+    evaluated.push({ theta: Float64Array.from(theta), value: ev.value });
     return point;
   };
   const recorded = new WeakMap<OuterPoint, TrajectoryPoint>();
@@ -231,22 +236,41 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     if (runs.length > 0 && candidate.value > RUNNER_UP_MARGIN * runs[0].point.value) break;
     runs.push(OPTIMIZERS[optimizer](outer, candidate.theta, outerOptions));
   }
-  // Kinks (active-set changes) leave small local minima a few percent apart in l1: look at the
-  // neighbours of the best point on a grid finer than the 100-point one and descend again from
-  // any that is lower.
+  // Kinks (active-set changes) leave small local minima a few percent apart in l1, finer than the
+  // scan. Check the points of the standard 100-point grid within one scan step of the best l1
+  // (values only) and descend again from any that is lower: never worse than that grid there.
+  const checked = new Set<number>();
   for (let round = 0; round < NEIGHBOUR_ROUNDS && params.keys.includes("l1"); round++) {
     const centre = best!;
     const l1 = params.values(centre.theta).l1;
-    const lower = NEIGHBOURS.map((f) => params.withL1(centre.theta, l1 * f)).find((theta) => outer.evaluate(theta).value < centre.value);
+    const near = lambdaGrid(lmax, 100, 1e-3).filter((g) => !checked.has(g) && Math.abs(Math.log(g / l1)) <= SCAN_STEP);
+    let lower: Float64Array | null = null;
+    objective.polish = true; // exact values: the comparison is at the 1e-9 level
+    for (const g of near) {
+      checked.add(g);
+      const theta = params.withL1(centre.theta, g);
+      const ev = objective.evaluate(params.penalty(theta), finalTol, false);
+      record(theta, ev, finalTol);
+      if (ev.value < (lower ? best!.value : centre.value)) lower = theta;
+    }
+    objective.polish = false;
     if (!lower) break;
     runs.push(OPTIMIZERS[optimizer](outer, lower, outerOptions));
   }
   const result = runs.reduce((a, b) => (b.point.value < a.point.value ? b : a));
   // Outer steps taken: accepted iterates (secant finish included) less each search's start.
   const iterations = accepted - runs.length;
-  const chosen = best!.theta;
-  const finalPenalty = params.penalty(chosen);
+  // Values found at looser inner tolerances can undercut the exact ones: re-evaluate the best
+  // few points exactly (final tol, polished) and choose among those.
   objective.polish = true;
+  const finalists = evaluated
+    .filter((e) => Number.isFinite(e.value))
+    .sort((a, b) => a.value - b.value)
+    .filter((e, i, all) => all.findIndex((f) => f.theta.every((v, k) => v === e.theta[k])) === i)
+    .slice(0, FINALISTS)
+    .map((e) => ({ theta: e.theta, value: objective.evaluate(params.penalty(e.theta), finalTol, false).value }));
+  const chosen = finalists.reduce((a, b) => (b.value < a.value ? b : a)).theta;
+  const finalPenalty = params.penalty(chosen);
   const finalEval = objective.evaluate(finalPenalty, finalTol);
   record(chosen, finalEval, finalTol);
   // The reconstruction at the chosen λ on all the data (CV solved only the folds).
