@@ -96,8 +96,9 @@ const INITIAL_TOL = 1e-5;
 const SCAN_TOL = 1e-6;
 /** The second local search runs only from a scan point within this factor of the first's result. */
 const RUNNER_UP_MARGIN = 1.02;
-/** The scan stops after 3 successive rising points above this multiple of its best value. */
-const SCAN_GIVE_UP = 1.1;
+/** The scan stops after SCAN_RISES successive rising points above this multiple of its best value. */
+const SCAN_GIVE_UP = 1.05;
+const SCAN_RISES = 2;
 /** Points re-evaluated exactly at the end to choose the answer. */
 const FINALISTS = 3;
 /** Rounds of the grid-neighbourhood check after the local searches. */
@@ -139,7 +140,7 @@ function scanForBasins(
     onEvent?.({ type: "baseline", baseline: "scan", index: scored.length - 1, total: candidates.length, point: { l1: params.values(theta).l1 ?? params.values(theta).weights, value: ev.value } });
     best = Math.min(best, ev.value);
     // Small λ costs the most (large supports); stop once the criterion keeps climbing away.
-    if (rising >= 3) break;
+    if (rising >= SCAN_RISES) break;
   }
   return scored.sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES);
 }
@@ -245,7 +246,6 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     const l1 = params.values(centre.theta).l1;
     const near = lambdaGrid(lmax, 100, 1e-3).filter((g) => !checked.has(g) && Math.abs(Math.log(g / l1)) <= SCAN_STEP);
     let lower: Float64Array | null = null;
-    objective.polish = true; // exact values: the comparison is at the 1e-9 level
     for (const g of near) {
       checked.add(g);
       const theta = params.withL1(centre.theta, g);
@@ -253,7 +253,6 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
       record(theta, ev, finalTol);
       if (ev.value < (lower ? best!.value : centre.value)) lower = theta;
     }
-    objective.polish = false;
     if (!lower) break;
     runs.push(OPTIMIZERS[optimizer](outer, lower, outerOptions));
   }
