@@ -210,3 +210,33 @@ describe("per-feature weights (weighted Lasso)", () => {
     expect(() => tune(problem, { keys: ["l1", "weights"] })).toThrow(/either l1 or the per-feature weights/);
   });
 });
+
+describe("a stalled or singular outer loop stops with a message and the best λ, never NaN", () => {
+  it("flat criterion (an exact fit at the start): stops with the flat message", () => {
+    const problem = loadProblemFile(join(FIXTURES, "lasso-toy.json"));
+    const report = tune(problem, { start: { l1: 0.2 }, scan: 0 });
+    expect(report.message).toMatch(/flat criterion/);
+    expect(report.criterion).toBe(0);
+    expect(report.lambda.l1).toBe(0.2);
+  });
+
+  it("duplicate columns make the KKT system singular along the way: the tuner steps around it", () => {
+    const base = randomProblem(31, 12, 20, { k: 3, noise: 0.05 });
+    const A = base.A as DenseMatrix;
+    // Copy the column most correlated with y over another: FISTA then keeps both in the support
+    // (it splits the weight), so H = A_SᵀA_S is singular there and the hypergradient undefined.
+    const c = A.applyT(base.y, new Float64Array(A.cols));
+    const top = c.reduce((best, v, j) => (Math.abs(v) > Math.abs(c[best]) ? j : best), 0);
+    const other = top === 0 ? 1 : 0;
+    A.data.copyWithin(other * A.rows, top * A.rows, (top + 1) * A.rows);
+    const problem = createProblem({ A, y: base.y, validation: base.validation, penalty: base.penalty });
+    const report = tune(problem, { solver: "fista" });
+    const undefinedGradients = report.trajectory.filter((p) => Number.isNaN(p.hypergradient.l1));
+    expect(undefinedGradients.length).toBeGreaterThan(0); // the singular path was taken
+    expect(Number.isFinite(report.criterion)).toBe(true);
+    expect(report.x.every(Number.isFinite)).toBe(true);
+    for (const p of report.trajectory) expect(Number.isNaN(p.criterion)).toBe(false);
+    expect(report.message.length).toBeGreaterThan(0);
+    expect(report.criterion).toBeLessThanOrEqual(Math.min(...report.trajectory.map((p) => p.criterion)) * (1 + 1e-6));
+  });
+});

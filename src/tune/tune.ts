@@ -48,7 +48,7 @@ export interface TuneOptions {
 export interface TrajectoryPoint {
   lambda: Record<string, number>;
   criterion: number;
-  /** dC/dλ per tuned key (empty for scan points, which need only the value). */
+  /** dC/dλ per tuned key (empty for scan points, which need only the value; NaN, null in JSON, where the KKT system was singular). */
   hypergradient: Record<string, number>;
   /** Inner tolerance used. */
   tol: number;
