@@ -1,6 +1,6 @@
 import { InputError } from "../errors.js";
 import { tryImplicitHypergradient } from "../diff/implicit.js";
-import { ActiveSetSystem } from "../kkt/active-set.js";
+import { activeSetSystem } from "../kkt/active-set.js";
 import { Random } from "../linalg/random.js";
 import { dot } from "../linalg/vector.js";
 import { withPenalty, type Penalty, type Problem } from "../problem.js";
@@ -83,7 +83,7 @@ export class Sure extends SureBase {
 export function degreesOfFreedom(problem: Problem, solution: Solution): { df: number; dDfDl2: number } {
   const k = solution.active.length, l2 = problem.penalty.l2;
   if (k === 0 || l2 === 0) return { df: k, dDfDl2: 0 };
-  const system = new ActiveSetSystem(problem, solution.active);
+  const system = activeSetSystem(problem, solution.active);
   let trace = 0, frobenius = 0;
   const e = new Float64Array(k);
   for (let a = 0; a < k; a++) {

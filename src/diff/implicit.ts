@@ -1,4 +1,4 @@
-import { ActiveSetSystem, type KktMethod } from "../kkt/active-set.js";
+import { activeSetSystem, type KktMethod } from "../kkt/active-set.js";
 import { InputError, NumericalError } from "../errors.js";
 import type { Penalty, Problem } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
@@ -36,7 +36,7 @@ export function implicitHypergradient(problem: Problem, solution: Solution, grad
   if (active.length === 0) {
     return { l1: 0, l2: 0, perFeature, method: "cholesky", nearBreakpoint: warning !== undefined, ...(warning && { warning }) };
   }
-  const system = new ActiveSetSystem(problem, active);
+  const system = activeSetSystem(problem, active);
   const gS = Float64Array.from(active, (j) => gradX[j]);
   const v = system.solve(gS);
   let l1 = 0, l2 = 0;
@@ -75,7 +75,7 @@ export function solutionDerivatives(problem: Problem, solution: Solution): { dxd
   const dxdl1 = new Float64Array(n), dxdl2 = new Float64Array(n);
   const { active, signs, x } = solution;
   if (active.length === 0) return { dxdl1, dxdl2 };
-  const system = new ActiveSetSystem(problem, active);
+  const system = activeSetSystem(problem, active);
   const w = problem.penalty.weights;
   const d1 = system.solve(Float64Array.from(active, (j, a) => (w ? w[j] : 1) * signs[a]));
   const d2 = system.solve(Float64Array.from(active, (j) => x[j]));

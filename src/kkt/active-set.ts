@@ -112,3 +112,24 @@ export class ActiveSetSystem {
     return this.factorize().solveInPlace(Float64Array.from(b));
   }
 }
+
+/**
+ * The last system built on each operator, by (active set, l2): polishing a solution and
+ * differentiating it need the same H, so the factorisation made for one serves the other.
+ * A memo of a function of (problem, solution): which solver ran does not enter.
+ */
+const lastSystem = new WeakMap<object, { l2: number; system: ActiveSetSystem }>();
+
+export function activeSetSystem(problem: Problem, active: ArrayLike<number>): ActiveSetSystem {
+  const cached = lastSystem.get(problem.A);
+  if (cached && cached.l2 === problem.penalty.l2 && sameIndices(cached.system.active, active)) return cached.system;
+  const system = new ActiveSetSystem(problem, active);
+  lastSystem.set(problem.A, { l2: problem.penalty.l2, system });
+  return system;
+}
+
+function sameIndices(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,7 +1,7 @@
 import { NumericalError } from "../errors.js";
 import { conjugateGradient } from "../linalg/cg.js";
 import { l1Bound, type Problem } from "../problem.js";
-import { ActiveSetSystem } from "./active-set.js";
+import { activeSetSystem, type ActiveSetSystem } from "./active-set.js";
 
 /** CG iterations allowed for the Newton correction; a well-posed support needs far fewer. */
 const MAX_CG = 200;
@@ -12,8 +12,8 @@ const PRUNE_ROUNDS = 3;
  * Newton step onto the support S of x with its signs s: the stationarity residual on S,
  *   F = A_Sᵀ(A_S x_S − y) + l1 w_S∘s + l2 x_S,
  * is affine in x_S with Jacobian H = A_SᵀA_S + l2 I, so x_S − H⁻¹F zeroes it exactly. The
- * correction is solved matrix-free by CG from 0 (x is already close, so it is cheap: no Gram
- * matrix). Coefficients whose sign the step flips leave the support and the step is redone.
+ * correction is solved on the active-set system (factored for small supports, matrix-free CG
+ * for large ones). Coefficients whose sign the step flips leave the support and the step is redone.
  * Returns null when the step is undefined (singular H, CG stalls) or the support does not
  * settle. The caller keeps whichever of x and the polished point certifies better.
  */
@@ -39,11 +39,15 @@ export function polishOnSupport(problem: Problem, x: Float64Array): Float64Array
   return null;
 }
 
-/** x_S − H⁻¹F on the given support (signs from x), or null when H is singular or CG stalls. */
+/**
+ * x_S − H⁻¹F on the given support (signs from x), or null when H is singular or CG stalls.
+ * Small supports factor H (kept for differentiating the same solution); large ones run a capped
+ * matrix-free CG, which gives up rather than fall back to a large factorisation.
+ */
 function newtonOnSupport(problem: Problem, x: Float64Array, active: number[]): Float64Array | null {
   let system: ActiveSetSystem;
   try {
-    system = new ActiveSetSystem(problem, active, "cg");
+    system = activeSetSystem(problem, active);
   } catch (e) {
     if (e instanceof NumericalError) return null;
     throw e;
@@ -52,9 +56,15 @@ function newtonOnSupport(problem: Problem, x: Float64Array, active: number[]): F
   const residual = Float64Array.from(y, (v) => -v); // A_S x_S − y
   for (const j of active) A.columnAxpy(j, x[j], residual);
   const F = Float64Array.from(active, (j) => A.columnDot(j, residual) + l1Bound(penalty, j) * Math.sign(x[j]) + penalty.l2 * x[j]);
-  const cg = conjugateGradient((v, out) => system.applyH(v, out), F, { tol: 1e-14, maxIter: Math.min(MAX_CG, 4 * active.length + 20) });
-  if (cg.relativeResidual > 1e-10) return null;
-  return Float64Array.from(active, (j, a) => x[j] - cg.x[a]);
+  let step: Float64Array;
+  if (system.method === "cholesky") {
+    step = system.solve(F);
+  } else {
+    const cg = conjugateGradient((v, out) => system.applyH(v, out), F, { tol: 1e-14, maxIter: Math.min(MAX_CG, 4 * active.length + 20) });
+    if (cg.relativeResidual > 1e-10) return null;
+    step = cg.x;
+  }
+  return Float64Array.from(active, (j, a) => x[j] - step[a]);
 }
 
 /**
