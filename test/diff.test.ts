@@ -7,7 +7,7 @@ import { HeldOutMse } from "../src/criteria/heldout.js";
 import { hypergradient, solutionDerivatives } from "../src/diff/implicit.js";
 import { ActiveSetSystem } from "../src/kkt/active-set.js";
 import { NumericalError } from "../src/errors.js";
-import { withPenalty, type Problem } from "../src/problem.js";
+import { createProblem, withPenalty, type Problem } from "../src/problem.js";
 import { FIXTURES, L1L2_FIXTURES, maxAbsDiff, randomProblem, reference, relErr } from "./support.js";
 
 const solverNames = Object.keys(SOLVERS) as SolverName[];
@@ -146,5 +146,41 @@ describe("KKT system on the active set", () => {
     expect(Number.isFinite(h.l1) && Number.isFinite(h.l2)).toBe(true);
     const fd = centralDifference(problem, (p, d) => withPenalty(p, { l2: p.penalty.l2 + d }), 1e-6);
     expect(Math.abs(h.l2 - fd.value)).toBeLessThanOrEqual(1e-5 * Math.max(1e-3, Math.abs(fd.value)));
+  });
+});
+
+describe("denoising (A = identity): closed forms", () => {
+  it("x = soft(y, l1)/(1 + l2) and the held-out hypergradients, for both solvers", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: 2, maxLength: 30 }),
+        fc.double({ min: 0.05, max: 2, noNaN: true }),
+        fc.double({ min: 0, max: 2, noNaN: true }),
+        fc.constantFrom(...solverNames),
+        (yv, l1, l2, solverName) => {
+          const n = yv.length;
+          const y = Float64Array.from(yv);
+          const clean = y.map((v) => 0.8 * v);
+          const problem = createProblem({ A: { identity: n }, y, penalty: { l1, l2 }, validation: { A: { identity: n }, y: clean } });
+          const sol = SOLVERS[solverName](problem, { tol: 1e-12 });
+          const expected = y.map((v) => (Math.sign(v) * Math.max(Math.abs(v) - l1, 0)) / (1 + l2));
+          expect(maxAbsDiff(sol.x, expected)).toBeLessThanOrEqual(1e-9);
+          // Skip draws sitting on a threshold, where the derivative is one-sided.
+          fc.pre(y.every((v) => Math.abs(Math.abs(v) - l1) > 1e-6));
+          // L = ‖x − c‖²/n: dL/dl1 = Σ_S 2(x−c)/n · (−s/(1+l2)), dL/dl2 = Σ_S 2(x−c)/n · (−x/(1+l2)).
+          let d1 = 0, d2 = 0;
+          for (let j = 0; j < n; j++) {
+            if (expected[j] === 0) continue;
+            const g = (2 * (expected[j] - clean[j])) / n;
+            d1 -= (g * Math.sign(y[j])) / (1 + l2);
+            d2 -= (g * expected[j]) / (1 + l2);
+          }
+          const h = hypergradient(problem, sol, HeldOutMse.of(problem));
+          expect(Math.abs(h.l1 - d1)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(d1)));
+          expect(Math.abs(h.l2 - d2)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(d2)));
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
