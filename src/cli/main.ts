@@ -90,7 +90,7 @@ function buildProgram(): Command {
     .addOption(new Option("--criterion <name>", "validation criterion").choices([...CRITERIA]).default("heldout"))
     .option("--folds <K>", "folds for --criterion cv (default 5)", positiveInteger())
     .option("--sigma <S>", "noise level for --criterion sure", positiveNumber())
-    .addOption(new Option("--optimizer <name>", "outer optimiser").choices(Object.keys(OPTIMIZERS)).default("linesearch"))
+    .addOption(new Option("--optimizer <name>", "outer optimiser (default: linesearch for one penalty, lbfgs for several)").choices(Object.keys(OPTIMIZERS)))
     .option("--start <L>", "starting l1 (absolute), in (0, λ_max]", positiveNumber())
     .option("--grid", "also run the 100-point grid baseline and plot it")
     .option("--weights", "tune one l1 threshold per feature (weighted Lasso) instead of a single l1")

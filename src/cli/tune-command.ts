@@ -14,7 +14,7 @@ export interface TuneFlags {
   criterion: CriterionName;
   folds?: number;
   sigma?: number;
-  optimizer: OptimizerName;
+  optimizer?: OptimizerName;
   start?: number;
   grid?: boolean;
   out: string;

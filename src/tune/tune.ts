@@ -165,12 +165,13 @@ function resolve(problem: Problem, options: TuneOptions) {
   requireL1L2Problem(problem, "tuning");
   const criterionName = options.criterion ?? "heldout";
   if (!CRITERIA.includes(criterionName)) throw new InputError("criterion", `expected one of ${CRITERIA.join(", ")}, got "${criterionName}"`);
-  const optimizer = options.optimizer ?? "linesearch";
+  const keys = options.keys ?? (problem.penalty.l2 > 0 ? ["l1", "l2"] : ["l1"]);
+  // One penalty: gradient descent with a line search; several (l1 with l2, per-feature weights): L-BFGS.
+  const optimizer = options.optimizer ?? (keys.length === 1 && keys[0] !== "weights" ? "linesearch" : "lbfgs");
   if (!(optimizer in OPTIMIZERS)) throw new InputError("optimizer", `expected one of ${Object.keys(OPTIMIZERS).join(", ")}, got "${optimizer}"`);
   const solver = solverByName(options.solver ?? "cd");
   const lmax = lambdaMax(problem);
   if (!(lmax > 0)) throw new InputError("y", "expected measurements correlated with some column of A (λ_max = 0: x = 0 for every l1)");
-  const keys = options.keys ?? (problem.penalty.l2 > 0 ? ["l1", "l2"] : ["l1"]);
   const startL1 = options.start?.l1 ?? (problem.penalty.l1 > 0 && problem.penalty.l1 <= lmax ? problem.penalty.l1 : 0.1 * lmax);
   if (!(startL1 > 0 && startL1 <= lmax)) throw new InputError("start", `expected l1 in (0, λ_max = ${lmax.toPrecision(6)}], got ${startL1}`);
   const startL2 = options.start?.l2 ?? (problem.penalty.l2 > 0 ? problem.penalty.l2 : 1e-3 * lmax);
