@@ -71,7 +71,8 @@ export interface SolverReport {
 export function finishSolution(problem: Problem, x: Float64Array, report: SolverReport, options: SolveOptions): Solution {
   const target = (options.tol ?? DEFAULT_TOL) * dot(problem.y, problem.y);
   let best = x, converged = report.converged, cert: Certificate | null = null;
-  const polished = options.polish ?? true ? polishOnSupport(problem, x) : null;
+  // Tight tolerances (≤ 1e-10) ask for exactness: polish whatever the support's size.
+  const polished = options.polish ?? true ? polishOnSupport(problem, x, (options.tol ?? DEFAULT_TOL) <= 1e-10) : null;
   if (polished) {
     const pc = certify(problem, polished);
     // Within tol and stationary to rounding (relative to the penalty's scale): no need to
