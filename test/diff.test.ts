@@ -132,7 +132,7 @@ describe("KKT system on the active set", () => {
     expect(() => new ActiveSetSystem(problem, tooMany)).toThrow(NumericalError);
     expect(() => new ActiveSetSystem(problem, tooMany)).toThrow(/not unique.*l2 > 0/);
     // Duplicate columns: rank-deficient with |S| ≤ m.
-    const dup = withPenalty(randomProblem(4, 10, 5), {});
+    const dup = randomProblem(4, 10, 5);
     const A = dup.A as import("../src/operators/dense.js").DenseMatrix;
     A.data.copyWithin(A.rows, 0, A.rows); // column 1 := column 0
     expect(() => new ActiveSetSystem(dup, [0, 1])).toThrow(/linearly dependent/);

@@ -1,6 +1,7 @@
 import { InputError } from "../errors.js";
 import { dot } from "../linalg/vector.js";
 import { IdentityOperator } from "../operators/identity.js";
+import { scaledAdjoint } from "../operators/operator.js";
 import type { Measurements, Problem } from "../problem.js";
 import type { Criterion } from "./criterion.js";
 
@@ -49,13 +50,6 @@ export class HeldOutMse implements Criterion {
 
   gradient(x: Float64Array, out: Float64Array, support?: ArrayLike<number>): Float64Array {
     const r = this.fillResidual(x);
-    const A = this.validation.A, scale = 2 / r.length;
-    if (support) {
-      for (let a = 0; a < support.length; a++) out[support[a]] = scale * A.columnDot(support[a], r);
-      return out;
-    }
-    A.applyT(r, out);
-    for (let j = 0; j < out.length; j++) out[j] *= scale;
-    return out;
+    return scaledAdjoint(this.validation.A, r, 2 / r.length, out, support);
   }
 }

@@ -3,6 +3,7 @@ import { tryImplicitHypergradient } from "../diff/implicit.js";
 import { activeSetSystem } from "../kkt/active-set.js";
 import { Random } from "../linalg/random.js";
 import { dot } from "../linalg/vector.js";
+import { scaledAdjoint } from "../operators/operator.js";
 import { withPenalty, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/path.js";
 import type { Solution } from "../solvers/solution.js";
@@ -42,11 +43,9 @@ abstract class SureBase implements TuningObjective {
     return { solution, rss: dot(this.residual, this.residual) };
   }
 
-  /** ∇ₓ‖y − Ax‖² = −2Aᵀr (r from the last solveAt). */
-  protected rssGradient(): Float64Array {
-    const g = this.problem.A.applyT(this.residual, new Float64Array(this.problem.A.cols));
-    for (let j = 0; j < g.length; j++) g[j] *= -2;
-    return g;
+  /** ∇ₓ‖y − Ax‖² = −2Aᵀr (r from the last solveAt); with `support`, only those entries (the adjoint needs no more). */
+  protected rssGradient(support?: ArrayLike<number>): Float64Array {
+    return scaledAdjoint(this.problem.A, this.residual, -2, new Float64Array(this.problem.A.cols), support);
   }
 }
 
@@ -66,7 +65,7 @@ export class Sure extends SureBase {
     const { df, dDfDl2 } = degreesOfFreedom(problem, solution);
     this.lastDf = df;
     const s2 = this.sigma * this.sigma;
-    const h = withGradient ? tryImplicitHypergradient(problem, solution, this.rssGradient()) : null;
+    const h = withGradient ? tryImplicitHypergradient(problem, solution, this.rssGradient(solution.active)) : null;
     return {
       value: rss - problem.A.rows * s2 + 2 * s2 * df,
       gradient: h && { l1: h.l1, l2: h.l2 + 2 * s2 * dDfDl2 },

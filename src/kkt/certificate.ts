@@ -31,7 +31,7 @@ export function certificate(problem: Problem, x: Float64Array, r: Float64Array, 
   if (!(l1 > 0 || l2 > 0)) throw new NumericalError("penalty: l1 or l2 must be positive for the l1/l2 solvers");
   const n = x.length;
   let penaltyValue = 0, kkt = 0, maxInactiveRatio = 0, smallestActive = Infinity;
-  let maxRatio = 0, dualPenalty = 0;
+  let dualTerm = 0;
   for (let j = 0; j < n; j++) {
     const xj = x[j], bound = l1Bound(penalty, j);
     const grad = -c[j] + l2 * xj; // ∇_j of ½‖Ax − y‖² + l2/2‖x‖²
@@ -43,22 +43,10 @@ export function certificate(problem: Problem, x: Float64Array, r: Float64Array, 
       kkt = Math.max(kkt, Math.abs(grad) - bound);
       if (bound > 0) maxInactiveRatio = Math.max(maxInactiveRatio, Math.abs(c[j]) / bound);
     }
-    if (l2 > 0) {
-      const excess = Math.abs(c[j]) - bound;
-      if (excess > 0) dualPenalty += (excess * excess) / (2 * l2);
-    } else {
-      maxRatio = Math.max(maxRatio, Math.abs(c[j]) / bound);
-    }
+    dualTerm = accumulateDual(dualTerm, Math.abs(c[j]), bound, l2);
   }
-  const rr = dot(r, r);
-  const objective = 0.5 * rr + penaltyValue;
-  let dual: number;
-  if (l2 > 0) {
-    dual = dot(y, r) - 0.5 * rr - dualPenalty;
-  } else {
-    const scale = Math.max(1, maxRatio);
-    dual = dot(y, r) / scale - (0.5 * rr) / (scale * scale);
-  }
+  const objective = 0.5 * dot(r, r) + penaltyValue;
+  const dual = dualObjective(y, r, l2, dualTerm);
   return {
     objective,
     dualityGap: Math.max(0, objective - dual),
@@ -66,6 +54,26 @@ export function certificate(problem: Problem, x: Float64Array, r: Float64Array, 
     complementarityMargin: l1 > 0 ? 1 - maxInactiveRatio : 1,
     smallestActive,
   };
+}
+
+/**
+ * One feature's share of the dual (formula above), folded into `acc`: with l2 > 0 the sum of
+ * (|c_j| − l1 w_j)₊² / (2 l2); with l2 = 0 the max of |c_j| / (l1 w_j), the dual scaling.
+ */
+export function accumulateDual(acc: number, cAbs: number, bound: number, l2: number): number {
+  if (l2 > 0) {
+    const excess = cAbs - bound;
+    return excess > 0 ? acc + (excess * excess) / (2 * l2) : acc;
+  }
+  return Math.max(acc, cAbs / bound);
+}
+
+/** D(θ) of the elastic-net dual at the point built from r and the accumulated `dualTerm`. */
+export function dualObjective(y: Float64Array, r: Float64Array, l2: number, dualTerm: number): number {
+  const rr = dot(r, r), yr = dot(y, r);
+  if (l2 > 0) return yr - 0.5 * rr - dualTerm;
+  const scale = Math.max(1, dualTerm);
+  return yr / scale - (0.5 * rr) / (scale * scale);
 }
 
 /** r ← y − A x and c ← Aᵀ r: the two products every certificate needs. */

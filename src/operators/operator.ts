@@ -24,3 +24,17 @@ export interface ColumnOperator extends LinearOperator {
   /** Optional fast Gram matrix A_SᵀA_S (k×k, column-major) of the columns in S. */
   gram?(cols: ArrayLike<number>): Float64Array;
 }
+
+/**
+ * out ← scale·Aᵀv, or with `support` only the entries j in support (the others untouched):
+ * criterion gradients feed an adjoint that reads the active set alone.
+ */
+export function scaledAdjoint(A: ColumnOperator, v: Float64Array, scale: number, out: Float64Array, support?: ArrayLike<number>): Float64Array {
+  if (support) {
+    for (let a = 0; a < support.length; a++) out[support[a]] = scale * A.columnDot(support[a], v);
+    return out;
+  }
+  A.applyT(v, out);
+  for (let j = 0; j < out.length; j++) out[j] *= scale;
+  return out;
+}

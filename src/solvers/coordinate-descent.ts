@@ -1,5 +1,5 @@
 import { InputError, NumericalError } from "../errors.js";
-import { certificate } from "../kkt/certificate.js";
+import { accumulateDual, certificate, dualObjective } from "../kkt/certificate.js";
 import { allFinite, axpy, dot } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
 import type { ColumnOperator } from "../operators/operator.js";
@@ -224,8 +224,7 @@ export function solveCoordinateDescent(problem: Problem, options: CoordinateDesc
   const rAcc = new Float64Array(m);
   const anderson = useAnderson ? new AndersonExtrapolator(ANDERSON_K, n, m) : null;
 
-  let yy = 0;
-  for (let i = 0; i < m; i++) yy += y[i] * y[i];
+  const yy = dot(y, y);
   const tolAbs = tol * yy;
   // y = 0: x = 0 is the solution (objective ≥ 0 = its value, and the penalty vanishes only at
   // 0); the relative tolerance would otherwise ask for a gap of exactly 0.
@@ -270,40 +269,15 @@ export function solveCoordinateDescent(problem: Problem, options: CoordinateDesc
     return p;
   };
 
-  const sumSquares = (v: Float64Array): number => {
-    let s = 0;
-    for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-    return s;
-  };
-
   /** Duality gap of the sub-problem restricted to ws[0..k) (same dual point rules as the full one). */
   const wsGap = (k: number): number => {
-    let rr = 0, yr = 0;
-    for (let i = 0; i < m; i++) {
-      rr += r[i] * r[i];
-      yr += y[i] * r[i];
-    }
-    let pen = 0, maxRatio = 0, dualPen = 0;
+    let pen = 0, dualTerm = 0;
     for (let t = 0; t < k; t++) {
       const j = ws[t], xj = x[j], b = bound[j];
-      const cj = Math.abs(cols.dot(j, r));
       if (xj !== 0) pen += b * Math.abs(xj) + 0.5 * l2 * xj * xj;
-      if (l2 > 0) {
-        const e = cj - b;
-        if (e > 0) dualPen += (e * e) / (2 * l2);
-      } else if (cj > maxRatio * b) {
-        maxRatio = cj / b;
-      }
+      dualTerm = accumulateDual(dualTerm, Math.abs(cols.dot(j, r)), b, l2);
     }
-    const primal = 0.5 * rr + pen;
-    let dual: number;
-    if (l2 > 0) {
-      dual = yr - 0.5 * rr - dualPen;
-    } else {
-      const s = Math.max(1, maxRatio);
-      dual = yr / s - (0.5 * rr) / (s * s);
-    }
-    return primal - dual;
+    return 0.5 * dot(r, r) + pen - dualObjective(y, r, l2, dualTerm);
   };
 
   /** Coordinate descent on ws[0..k) until its gap ≤ target (or MAX_EPOCHS). Returns epochs run. */
@@ -314,8 +288,8 @@ export function solveCoordinateDescent(problem: Problem, options: CoordinateDesc
       if (anderson !== null) {
         anderson.push(x, ws, r);
         if (anderson.ready && anderson.extrapolate(xAcc, rAcc)) {
-          const current = 0.5 * sumSquares(r) + wsPenalty(k, x, true);
-          const extrapolated = 0.5 * sumSquares(rAcc) + wsPenalty(k, xAcc, false);
+          const current = 0.5 * dot(r, r) + wsPenalty(k, x, true);
+          const extrapolated = 0.5 * dot(rAcc, rAcc) + wsPenalty(k, xAcc, false);
           if (extrapolated < current) {
             for (let t = 0; t < k; t++) x[ws[t]] = xAcc[t];
             r.set(rAcc);
