@@ -1,18 +1,25 @@
 export { InputError, NumericalError } from "./errors.js";
 export { createProblem, withPenalty, type Problem, type ProblemInput, type Penalty, type Measurements } from "./problem.js";
-export type { LinearOperator, ColumnOperator } from "./operators/operator.js";
+export { hasColumns, type LinearOperator, type ColumnOperator } from "./operators/operator.js";
+export { ComposedOperator, AdjointOperator, StackedOperator } from "./operators/combinators.js";
 export { DenseMatrix } from "./operators/dense.js";
 export { IdentityOperator } from "./operators/identity.js";
 export { dotTest } from "./operators/dot-test.js";
-export { ElasticNetPenalty } from "./penalties/elastic-net.js";
-export { solve, solverByName, SOLVERS, type SolverName } from "./solvers/index.js";
-export { solveCoordinateDescent } from "./solvers/coordinate-descent.js";
-export { solveFista, FistaState } from "./solvers/fista.js";
-export { solvePath, lambdaGrid, type Solver, type PathOptions } from "./solvers/path.js";
-export type { Solution, SolveOptions } from "./solvers/solution.js";
-export { certificate, lambdaMax, type Certificate } from "./kkt/certificate.js";
-export { ActiveSetSystem } from "./kkt/active-set.js";
-export { implicitHypergradient, tryImplicitHypergradient, hypergradient, solutionDerivatives, type Hypergradient } from "./diff/implicit.js";
+export {
+  ElasticNet, L1Penalty, L2Penalty, penaltyOf, penaltyFamily, separablePenalty, declaredHyperparameters, lambdaMax, tuningRanges,
+  type SeparablePenalty, type HyperparameterSpec, type TuningRange,
+} from "./penalties/index.js";
+export { solve, solverByName, defaultSolverName, SOLVERS, ITERATIVE_SOLVERS, type SolverName, type Solver } from "./solvers/index.js";
+export { runSolver, finishSolution } from "./solvers/driver.js";
+export type { IterativeSolver, SolverCapabilities, StepOptions, StopTest } from "./solvers/protocol.js";
+export { solveCoordinateDescent, coordinateDescent, type CdState } from "./solvers/coordinate-descent.js";
+export { solveFista, fista, type FistaState, type FistaOptions } from "./solvers/fista.js";
+export { solvePath, lambdaGrid, type PathOptions } from "./solvers/path.js";
+export type { Solution, SolveOptions, StructurePart } from "./solvers/solution.js";
+export { certificate, certify, type Certificate } from "./kkt/certificate.js";
+export { ActiveSetSystem, ActiveSetMatrix } from "./kkt/active-set.js";
+export { kktSystem, type KktSystem, type KktMethod, type ParameterJacobian } from "./kkt/index.js";
+export { implicitGradient, implicitHypergradient, tryImplicitHypergradient, hypergradient, solutionDerivatives, type Hypergradient, type HyperGradient } from "./diff/implicit.js";
 export type { Criterion } from "./criteria/criterion.js";
 export { HeldOutMse } from "./criteria/heldout.js";
 export { loadProblemFile, parseProblemDocument } from "./io/problem-file.js";
@@ -21,7 +28,7 @@ export { spikeTrainProblem, type SpikeTrainOptions } from "./problems/spike-trai
 export { tune, CRITERIA, type TuneOptions, type TuningReport, type TuneEvent, type TrajectoryPoint, type CriterionName } from "./tune/tune.js";
 export { gridSearch, randomSearch, type BaselineResult, type BaselinePoint } from "./tune/baselines.js";
 export { SingleSolveObjective } from "./tune/single-solve.js";
-export type { TuningObjective, Evaluation, TunableKey } from "./tune/objective.js";
+export type { TuningObjective, Evaluation, EvaluateOptions, TunableKey } from "./tune/objective.js";
 export { OPTIMIZERS, type OptimizerName, type OuterOptimizer } from "./tune/optimizers.js";
 export { CrossValidation, foldRows } from "./criteria/cross-validation.js";
 export { Sure, MonteCarloSure, degreesOfFreedom } from "./criteria/sure.js";

@@ -5,7 +5,7 @@ import { DenseMatrix, type DenseInput } from "./operators/dense.js";
 import { IdentityOperator } from "./operators/identity.js";
 import { denseFromNdarray, isNdarray, vectorFromNdarray } from "./operators/from-ndarray.js";
 import type { NdArray } from "ndarray";
-import type { ColumnOperator } from "./operators/operator.js";
+import type { LinearOperator } from "./operators/operator.js";
 
 /** Penalty weights of ½‖Ax − y‖² + l1 Σ w_j|x_j| + l2/2‖x‖² + tv‖Dx‖₁. */
 export interface Penalty {
@@ -17,7 +17,8 @@ export interface Penalty {
 }
 
 export interface Measurements {
-  A: ColumnOperator;
+  /** Any linear operator; column access (ColumnOperator) is an optional capability some solvers need. */
+  A: LinearOperator;
   y: Float64Array;
 }
 
@@ -33,7 +34,7 @@ export interface Problem extends Measurements {
   truth?: Float64Array;
 }
 
-export type OperatorInput = DenseInput | NdArray | ColumnOperator | { identity: number };
+export type OperatorInput = DenseInput | NdArray | LinearOperator | { identity: number };
 export type VectorInput = ArrayLike<number> | NdArray;
 
 /** What a user hands to `createProblem`: plain arrays, ml-matrix matrices or operators. */
@@ -48,7 +49,7 @@ export interface ProblemInput {
   truth?: VectorInput;
 }
 
-export function toOperator(input: OperatorInput, field: string): ColumnOperator {
+export function toOperator(input: OperatorInput, field: string): LinearOperator {
   if (input instanceof DenseMatrix || input instanceof IdentityOperator) return input;
   if (Array.isArray(input) || input instanceof Matrix) return DenseMatrix.from(input as DenseInput, field);
   if (isNdarray(input)) return denseFromNdarray(input, field);
@@ -57,9 +58,9 @@ export function toOperator(input: OperatorInput, field: string): ColumnOperator 
     if (!Number.isInteger(n) || n < 1) throw new InputError(`${field}.identity`, "expected a positive integer size");
     return new IdentityOperator(n);
   }
-  const op = input as ColumnOperator;
-  if (typeof op?.apply === "function" && typeof op.columnDot === "function") return op;
-  throw new InputError(field, "expected a matrix (number[][], ml-matrix Matrix, DenseMatrix) or { identity: n }");
+  const op = input as LinearOperator;
+  if (typeof op?.apply === "function" && typeof op.applyT === "function" && Number.isInteger(op.rows) && Number.isInteger(op.cols)) return op;
+  throw new InputError(field, "expected a matrix (number[][], ml-matrix Matrix, DenseMatrix), { identity: n } or a linear operator { rows, cols, apply, applyT }");
 }
 
 export function toVector(input: VectorInput, field: string, length?: number): Float64Array {
@@ -133,9 +134,4 @@ export function createProblem(input: ProblemInput): Problem {
 /** The same problem with other penalty values (the rest shared, not copied). */
 export function withPenalty(problem: Problem, penalty: Partial<Penalty>): Problem {
   return { ...problem, penalty: { ...problem.penalty, ...penalty } };
-}
-
-/** l1·w_j, the l1 threshold of feature j. */
-export function l1Bound(penalty: Penalty, j: number): number {
-  return penalty.weights ? penalty.l1 * penalty.weights[j] : penalty.l1;
 }

@@ -4,7 +4,7 @@ import { Matrix, solve as mlSolve } from "ml-matrix";
 import { DenseMatrix } from "../src/operators/dense.js";
 import { IdentityOperator } from "../src/operators/identity.js";
 import { dotTest } from "../src/operators/dot-test.js";
-import { ElasticNetPenalty } from "../src/penalties/elastic-net.js";
+import { ElasticNet, L1Penalty, L2Penalty } from "../src/penalties/index.js";
 import { Cholesky } from "../src/linalg/cholesky.js";
 import { conjugateGradient } from "../src/linalg/cg.js";
 import { createProblem } from "../src/problem.js";
@@ -84,7 +84,7 @@ describe("penalties", () => {
         fc.double({ min: 0, max: 5, noNaN: true }),
         fc.double({ min: 1e-3, max: 10, noNaN: true }),
         (pairs, l1, l2, t) => {
-          const g = new ElasticNetPenalty({ l1, l2, tv: 0 });
+          const g = new ElasticNet(new L1Penalty(l1), new L2Penalty(l2));
           const u = Float64Array.from(pairs, (p) => p[0]), v = Float64Array.from(pairs, (p) => p[1]);
           const pu = g.prox(u, t, new Float64Array(u.length)), pv = g.prox(v, t, new Float64Array(v.length));
           let num = 0, den = 0;

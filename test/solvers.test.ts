@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { join } from "node:path";
 import { loadProblemFile } from "../src/io/problem-file.js";
 import { SOLVERS, type SolverName } from "../src/solvers/index.js";
-import { lambdaMax } from "../src/kkt/certificate.js";
+import { lambdaMax } from "../src/penalties/index.js";
 import { withPenalty } from "../src/problem.js";
 import { solvePath, lambdaGrid } from "../src/solvers/path.js";
 import { dot, normInf } from "../src/linalg/vector.js";

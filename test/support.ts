@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { DenseMatrix } from "../src/operators/dense.js";
 import { Random } from "../src/linalg/random.js";
 import { createProblem, type Problem } from "../src/problem.js";
-import { lambdaMax } from "../src/kkt/certificate.js";
+import { lambdaMax } from "../src/penalties/index.js";
 
 export const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { join } from "node:path";
 import { loadProblemFile } from "../src/io/problem-file.js";
-import { lambdaMax } from "../src/kkt/certificate.js";
+import { lambdaMax } from "../src/penalties/index.js";
 import { tune } from "../src/tune/tune.js";
 import { solvePath } from "../src/solvers/path.js";
 import { CrossValidation, foldRows } from "../src/criteria/cross-validation.js";

@@ -2,8 +2,9 @@ import { InputError } from "../errors.js";
 import { tryImplicitHypergradient } from "../diff/implicit.js";
 import { selectRows } from "../operators/rows.js";
 import { createProblem, withPenalty, type Penalty, type Problem } from "../problem.js";
-import type { Solver } from "../solvers/path.js";
-import type { Evaluation, TuningObjective } from "../tune/objective.js";
+import type { Solver } from "../solvers/index.js";
+import { addScaled } from "../diff/gradient-map.js";
+import type { EvaluateOptions, Evaluation, TuningObjective } from "../tune/objective.js";
 import { HeldOutMse } from "./heldout.js";
 
 interface Fold {
@@ -35,7 +36,6 @@ export class CrossValidation implements TuningObjective {
   readonly name = "cv";
   private readonly folds: Fold[];
   private readonly solver: Solver;
-  polish = true;
 
   constructor(problem: Problem, folds: number, solver: Solver) {
     const m = problem.A.rows;
@@ -49,21 +49,17 @@ export class CrossValidation implements TuningObjective {
     });
   }
 
-  evaluate(penalty: Penalty, tol: number, withGradient = true): Evaluation {
-    const gradient = withGradient ? { l1: 0, l2: 0 } : null;
-    const perFeature = withGradient ? new Float64Array(this.folds[0].train.A.cols) : undefined;
-    const out: Evaluation = { value: 0, gradient, perFeature, solves: 0, innerIterations: 0, converged: true, nearBreakpoint: false };
+  evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true }: EvaluateOptions = {}): Evaluation {
+    const out: Evaluation = { value: 0, gradient: gradient ? {} : null, solves: 0, innerIterations: 0, converged: true, nearBreakpoint: false };
     const K = this.folds.length;
     for (const fold of this.folds) {
       const problem = withPenalty(fold.train, penalty);
-      const solution = this.solver(problem, { tol, warmStart: fold.warm, polish: this.polish });
+      const solution = this.solver(problem, { tol, warmStart: fold.warm, polish });
       fold.warm = solution.x;
       out.value += fold.criterion.value(solution.x) / K;
-      if (gradient) {
+      if (out.gradient) {
         const h = tryImplicitHypergradient(problem, solution, fold.criterion.gradient(solution.x, new Float64Array(solution.x.length), solution.active));
-        gradient.l1 += h.l1 / K;
-        gradient.l2 += h.l2 / K;
-        for (let j = 0; j < perFeature!.length; j++) perFeature![j] += h.perFeature[j] / K;
+        addScaled(out.gradient, h.gradient, 1 / K);
         out.nearBreakpoint ||= h.nearBreakpoint;
       }
       out.solves++;

@@ -1,13 +1,14 @@
 import { InputError } from "../errors.js";
-import { tryImplicitHypergradient } from "../diff/implicit.js";
-import { activeSetSystem } from "../kkt/active-set.js";
+import { addScaled } from "../diff/gradient-map.js";
+import { tryImplicitHypergradient, type HyperGradient } from "../diff/implicit.js";
+import { kktSystem } from "../kkt/index.js";
 import { Random } from "../linalg/random.js";
 import { dot } from "../linalg/vector.js";
 import { scaledAdjoint } from "../operators/operator.js";
 import { withPenalty, type Penalty, type Problem } from "../problem.js";
-import type { Solver } from "../solvers/path.js";
+import type { Solver } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
-import type { Evaluation, TuningObjective } from "../tune/objective.js";
+import type { EvaluateOptions, Evaluation, TuningObjective } from "../tune/objective.js";
 
 /**
  * Stein's unbiased risk estimate for a known noise level σ (no validation data):
@@ -20,7 +21,6 @@ abstract class SureBase implements TuningObjective {
   protected readonly sigma: number;
   protected warm?: Float64Array;
   lastSolution?: Solution;
-  polish = true;
   protected readonly residual: Float64Array;
 
   constructor(problem: Problem, sigma: number, solver: Solver) {
@@ -31,11 +31,11 @@ abstract class SureBase implements TuningObjective {
     this.residual = new Float64Array(problem.A.rows);
   }
 
-  abstract evaluate(penalty: Penalty, tol: number, withGradient?: boolean): Evaluation;
+  abstract evaluate(penalty: Penalty, tol: number, options?: EvaluateOptions): Evaluation;
 
   /** Solve at λ (warm-started); r ← y − Ax; returns the solution and ‖r‖². */
-  protected solveAt(problem: Problem, tol: number): { solution: Solution; rss: number } {
-    const solution = this.solver(problem, { tol, warmStart: this.warm, polish: this.polish });
+  protected solveAt(problem: Problem, tol: number, polish: boolean): { solution: Solution; rss: number } {
+    const solution = this.solver(problem, { tol, warmStart: this.warm, polish });
     this.warm = solution.x;
     this.lastSolution = solution;
     problem.A.apply(solution.x, this.residual);
@@ -50,49 +50,44 @@ abstract class SureBase implements TuningObjective {
 }
 
 /**
- * SURE with the degrees of freedom read off the active set: df = tr(A_S H⁻¹ A_Sᵀ) with
- * H = A_SᵀA_S + l2 I, i.e. df = |S| − l2·tr(H⁻¹) (= |S| for the Lasso on generic data).
- * df is constant in l1 while S is, and ∂df/∂l2 = −tr(H⁻¹) + l2·tr(H⁻²).
+ * SURE with the degrees of freedom read off the KKT system: df = tr(A_S H⁻¹ A_Sᵀ) with
+ * H = A_SᵀA_S + l2 I, i.e. df = |S| − l2·tr(H⁻¹) (= |S| for the Lasso on generic data);
+ * dSURE/dθ = dRSS/dθ (implicit) + 2σ² ∂df/∂θ (df is constant in l1 while S is).
  */
 export class Sure extends SureBase {
   readonly name = "sure";
   /** Degrees of freedom at the last evaluation. */
   lastDf = 0;
 
-  evaluate(penalty: Penalty, tol: number, withGradient = true): Evaluation {
+  evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true }: EvaluateOptions = {}): Evaluation {
     const problem = withPenalty(this.problem, penalty);
-    const { solution, rss } = this.solveAt(problem, tol);
-    const { df, dDfDl2 } = degreesOfFreedom(problem, solution);
-    this.lastDf = df;
+    const { solution, rss } = this.solveAt(problem, tol, polish);
     const s2 = this.sigma * this.sigma;
-    const h = withGradient ? tryImplicitHypergradient(problem, solution, this.rssGradient(solution.active)) : null;
+    const dof = degreesOfFreedom(problem, solution);
+    const h = gradient ? tryImplicitHypergradient(problem, solution, this.rssGradient(solution.active)) : null;
+    const grad = h && addScaled({ ...h.gradient }, scalarDerivatives(h.gradient, dof.derivative), 2 * s2);
+    const df = dof.df, near = h?.nearBreakpoint ?? false;
+    this.lastDf = df;
     return {
       value: rss - problem.A.rows * s2 + 2 * s2 * df,
-      gradient: h && { l1: h.l1, l2: h.l2 + 2 * s2 * dDfDl2 },
-      ...(h && { perFeature: h.perFeature }),
+      gradient: grad,
       solves: 1,
       innerIterations: solution.iterations,
       converged: solution.converged,
-      nearBreakpoint: h?.nearBreakpoint ?? false,
+      nearBreakpoint: near,
     };
   }
 }
 
-/** df = |S| − l2·tr(H⁻¹) and its l2-derivative −tr(H⁻¹) + l2·‖H⁻¹‖_F², from |S| solves with H. */
-export function degreesOfFreedom(problem: Problem, solution: Solution): { df: number; dDfDl2: number } {
-  const k = solution.active.length, l2 = problem.penalty.l2;
-  if (k === 0 || l2 === 0) return { df: k, dDfDl2: 0 };
-  const system = activeSetSystem(problem, solution.active);
-  let trace = 0, frobenius = 0;
-  const e = new Float64Array(k);
-  for (let a = 0; a < k; a++) {
-    e[a] = 1;
-    const col = system.solve(e);
-    e[a] = 0;
-    trace += col[a];
-    frobenius += dot(col, col);
-  }
-  return { df: k - l2 * trace, dDfDl2: -trace + l2 * frobenius };
+/** { name: f(name) } for the scalar hyperparameters of a gradient map. */
+function scalarDerivatives(gradient: HyperGradient, f: (name: string) => number): HyperGradient {
+  return Object.fromEntries(Object.keys(gradient).filter((k) => typeof gradient[k] === "number").map((k) => [k, f(k)]));
+}
+
+/** df = tr(∂(Ax)/∂y) of a solution and its derivative by hyperparameter name, from the problem's KKT system. */
+export function degreesOfFreedom(problem: Problem, solution: Solution): { df: number; derivative(name: string): number } {
+  if (solution.active.length === 0) return { df: 0, derivative: () => 0 };
+  return kktSystem(problem, solution).system.degreesOfFreedom();
 }
 
 /**
@@ -116,17 +111,18 @@ export class MonteCarloSure extends SureBase {
     this.delta = delta ?? 1e-3 * Math.max(sigma, Math.sqrt(dot(problem.y, problem.y) / m));
   }
 
-  evaluate(penalty: Penalty, tol: number, withGradient = true): Evaluation {
+  evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true }: EvaluateOptions = {}): Evaluation {
     const problem = withPenalty(this.problem, penalty);
-    const { solution, rss } = this.solveAt(problem, tol);
+    const { solution, rss } = this.solveAt(problem, tol, polish);
     const s2 = this.sigma * this.sigma, R = this.probes.length, n = problem.A.cols;
     const gradX = this.rssGradient();
     const ax = problem.A.apply(solution.x, new Float64Array(problem.A.rows));
     const aTeps = new Float64Array(n);
-    let df = 0, dl1 = 0, dl2 = 0, iterations = solution.iterations, converged = solution.converged, near = false;
+    const probeGradient: HyperGradient = {};
+    let df = 0, iterations = solution.iterations, converged = solution.converged, near = false;
     this.probes.forEach((eps, p) => {
       const perturbed: Problem = { ...problem, y: problem.y.map((v, i) => v + this.delta * eps[i]) };
-      const sp = this.solver(perturbed, { tol, warmStart: this.probeWarm[p] ?? solution.x, polish: this.polish });
+      const sp = this.solver(perturbed, { tol, warmStart: this.probeWarm[p] ?? solution.x, polish });
       this.probeWarm[p] = sp.x;
       const axp = problem.A.apply(sp.x, new Float64Array(problem.A.rows));
       let d = 0;
@@ -134,23 +130,22 @@ export class MonteCarloSure extends SureBase {
       df += d / (this.delta * R);
       iterations += sp.iterations;
       converged &&= sp.converged;
-      if (!withGradient) return;
+      if (!gradient) return;
       // (2σ²/(δR)) · d/dλ εᵀA x(y + δε): adjoint at the perturbed solution ...
       problem.A.applyT(eps, aTeps);
       const scale = (2 * s2) / (this.delta * R);
       for (let j = 0; j < n; j++) aTeps[j] *= scale;
       const hp = tryImplicitHypergradient(perturbed, sp, aTeps);
-      dl1 += hp.l1;
-      dl2 += hp.l2;
+      addScaled(probeGradient, hp.gradient);
       // ... minus the same at x(y), folded into the base adjoint's right-hand side.
       for (let j = 0; j < n; j++) gradX[j] -= aTeps[j];
       near ||= hp.nearBreakpoint;
     });
-    const h = withGradient ? tryImplicitHypergradient(problem, solution, gradX) : null;
+    const h = gradient ? tryImplicitHypergradient(problem, solution, gradX) : null;
     this.lastDf = df;
     return {
       value: rss - problem.A.rows * s2 + 2 * s2 * df,
-      gradient: h && { l1: h.l1 + dl1, l2: h.l2 + dl2 },
+      gradient: h && addScaled({ ...h.gradient }, probeGradient),
       solves: 1 + R,
       innerIterations: iterations,
       converged,

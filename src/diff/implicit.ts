@@ -1,16 +1,23 @@
-import { activeSetSystem, type KktMethod } from "../kkt/active-set.js";
 import { InputError, NumericalError } from "../errors.js";
-import type { Penalty, Problem } from "../problem.js";
+import { kktSystem } from "../kkt/index.js";
+import { declaredHyperparameters, penaltyFamily } from "../penalties/index.js";
+import type { KktMethod, KktSystem } from "../kkt/system.js";
+import type { Problem } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
 import type { Criterion } from "../criteria/criterion.js";
 
 /** Below this complementarity margin (or relative smallest |x_j|) the active set is close to changing. */
 export const BREAKPOINT_MARGIN = 1e-4;
 
+/** dL/dθ by hyperparameter name: a number, or one value per feature (length n, 0 off the support). */
+export type HyperGradient = Record<string, number | Float64Array>;
+
 export interface Hypergradient {
-  /** dL/dl1 (with per-feature weights: l1 scales every λ_j = l1·w_j) */
+  /** dL/dθ for every hyperparameter the problem's penalties declare, by name. */
+  gradient: HyperGradient;
+  /** dL/dl1 (0 when the problem has no l1). */
   l1: number;
-  /** dL/dl2 */
+  /** dL/dl2 (the derivative at the current l2, also when l2 = 0). */
   l2: number;
   /** dL/dλ_j for the per-feature thresholds λ_j = l1·w_j: −v_j s_j on S, 0 off S. */
   perFeature: Float64Array;
@@ -22,32 +29,58 @@ export interface Hypergradient {
 }
 
 /**
- * Implicit differentiation on the active set (math.md, Lasso / Elastic Net). With
- * H = A_SᵀA_S + l2 I and the adjoint H v = (∇ₓL)_S (one solve for every hyperparameter):
- *   dL/dl1 = −vᵀ(w_S∘s),   dL/dl2 = −vᵀx_S,   dL/dλ_j = −v_j s_j.
+ * Implicit differentiation through the KKT system F(x_S, θ) = 0 of (problem, solution), for any
+ * problem class: one adjoint solve Jᵀv = (∇ₓL)_S, then for every hyperparameter θ
+ *   dL/dθ = −vᵀ ∂F/∂θ   (a per-feature θ gives one entry per support feature).
  * Reads only (problem, solution): any solver's solution gives the same answer.
  */
+export function implicitGradient(system: KktSystem, gradX: Float64Array, names: readonly string[], n: number): HyperGradient {
+  const S = system.support;
+  const v = system.solveAdjoint(Float64Array.from(S, (j) => gradX[j]));
+  const out: HyperGradient = {};
+  for (const name of names) {
+    const jac = system.parameterJacobian(name);
+    if (jac === null) {
+      out[name] = 0;
+    } else if (jac.shape === "scalar") {
+      let s = 0;
+      for (let a = 0; a < S.length; a++) s -= v[a] * jac.column[a];
+      out[name] = s;
+    } else {
+      const g = new Float64Array(n);
+      for (let a = 0; a < S.length; a++) g[S[a]] = -v[a] * jac.diagonal[a];
+      out[name] = g;
+    }
+  }
+  return out;
+}
+
+/** Hypergradient of L at a solution from ∇ₓL(x): the generic routine on the problem's KKT system. */
 export function implicitHypergradient(problem: Problem, solution: Solution, gradX: Float64Array): Hypergradient {
   checkSameProblem(problem, solution);
-  const n = problem.A.cols;
-  const perFeature = new Float64Array(n);
-  const { active, signs, x } = solution;
   const warning = breakpointWarning(solution);
-  if (active.length === 0) {
-    return { l1: 0, l2: 0, perFeature, method: "cholesky", nearBreakpoint: warning !== undefined, ...(warning && { warning }) };
-  }
-  const system = activeSetSystem(problem, active);
-  const gS = Float64Array.from(active, (j) => gradX[j]);
-  const v = system.solve(gS);
-  let l1 = 0, l2 = 0;
-  const w = problem.penalty.weights;
-  for (let a = 0; a < active.length; a++) {
-    const j = active[a];
-    perFeature[j] = -v[a] * signs[a];
-    l1 += perFeature[j] * (w ? w[j] : 1);
-    l2 -= v[a] * x[j];
-  }
-  return { l1, l2, perFeature, method: system.method, nearBreakpoint: warning !== undefined, ...(warning && { warning }) };
+  const { system, names } = kktSystem(problem, solution);
+  const gradient = implicitGradient(system, gradX, names, problem.A.cols);
+  const scalar = (name: string) => (typeof gradient[name] === "number" ? (gradient[name] as number) : 0);
+  return {
+    gradient,
+    l1: scalar("l1"),
+    l2: scalar("l2"),
+    perFeature: thresholdGradient(problem, gradient),
+    method: system.method,
+    nearBreakpoint: warning !== undefined,
+    ...(warning && { warning }),
+  };
+}
+
+/**
+ * dL/dλ_j for the per-feature thresholds λ_j = l1·w_j: dL/dw_j = l1·dL/dλ_j (penalties/l1.ts),
+ * so dL/dλ_j = (dL/dw_j)/l1; zero when the problem has no l1.
+ */
+function thresholdGradient(problem: Problem, gradient: HyperGradient): Float64Array {
+  const dw = gradient.weights, l1 = problem.penalty.l1;
+  if (!(dw instanceof Float64Array) || !(l1 > 0)) return new Float64Array(problem.A.cols);
+  return dw.map((g) => g / l1);
 }
 
 /**
@@ -59,31 +92,33 @@ export function tryImplicitHypergradient(problem: Problem, solution: Solution, g
     return implicitHypergradient(problem, solution, gradX);
   } catch (e) {
     if (!(e instanceof NumericalError)) throw e;
-    return { l1: NaN, l2: NaN, perFeature: new Float64Array(problem.A.cols).fill(NaN), method: "cholesky", nearBreakpoint: true, warning: e.message };
+    const gradient: HyperGradient = Object.fromEntries(declaredHyperparameters(problem).map((h) => [h.name, h.shape === "scalar" ? NaN : new Float64Array(problem.A.cols).fill(NaN)]));
+    return { gradient, l1: NaN, l2: NaN, perFeature: new Float64Array(problem.A.cols).fill(NaN), method: "cholesky", nearBreakpoint: true, warning: e.message };
   }
 }
 
-/** Hypergradient of a criterion at a solution: ∇ₓL then one adjoint solve. */
+/** Hypergradient of a criterion at a solution: ∇ₓL on the support, then one adjoint solve. */
 export function hypergradient(problem: Problem, solution: Solution, criterion: Criterion): Hypergradient {
   return implicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(problem.A.cols), solution.active));
 }
 
-/** dx/dl1 = −H⁻¹(w_S∘s) and dx/dl2 = −H⁻¹x_S on S, zero off S. */
-export function solutionDerivatives(problem: Problem, solution: Solution): { dxdl1: Float64Array; dxdl2: Float64Array } {
+/** dx/dθ = −J⁻¹ ∂F/∂θ on the support, zero off it, for every scalar hyperparameter (dx/dl1, dx/dl2, ...). */
+export function solutionDerivatives(problem: Problem, solution: Solution): Record<string, Float64Array> & { dxdl1: Float64Array; dxdl2: Float64Array } {
   checkSameProblem(problem, solution);
   const n = problem.A.cols;
-  const dxdl1 = new Float64Array(n), dxdl2 = new Float64Array(n);
-  const { active, signs, x } = solution;
-  if (active.length === 0) return { dxdl1, dxdl2 };
-  const system = activeSetSystem(problem, active);
-  const w = problem.penalty.weights;
-  const d1 = system.solve(Float64Array.from(active, (j, a) => (w ? w[j] : 1) * signs[a]));
-  const d2 = system.solve(Float64Array.from(active, (j) => x[j]));
-  active.forEach((j, a) => {
-    dxdl1[j] = -d1[a];
-    dxdl2[j] = -d2[a];
-  });
-  return { dxdl1, dxdl2 };
+  const out: Record<string, Float64Array> = {};
+  const { system, names } = kktSystem(problem, solution);
+  for (const name of names) {
+    const jac = system.parameterJacobian(name);
+    if (jac?.shape !== "scalar") continue;
+    const dx = new Float64Array(n);
+    if (system.support.length > 0) {
+      const d = system.solve(jac.column);
+      system.support.forEach((j, a) => (dx[j] = -d[a]));
+    }
+    out[`dxd${name}`] = dx;
+  }
+  return out as Record<string, Float64Array> & { dxdl1: Float64Array; dxdl2: Float64Array };
 }
 
 function breakpointWarning(solution: Solution): string | undefined {
@@ -100,9 +135,28 @@ function breakpointWarning(solution: Solution): string | undefined {
   return notes.length ? `active set close to changing: ${notes.join("; ")}; the hypergradient is one-sided there` : undefined;
 }
 
+/**
+ * The solution must be of this problem: same size, same penalty values, and (checked cheaply)
+ * its certificate must still hold for this problem's data, so a solution of another problem of
+ * the same size is refused.
+ */
 function checkSameProblem(problem: Problem, solution: Solution): void {
-  const a: Penalty = problem.penalty, b = solution.penalty;
-  if (solution.x.length !== problem.A.cols || a.l1 !== b.l1 || a.l2 !== b.l2 || a.weights !== b.weights) {
+  const a = problem.penalty, b = solution.penalty;
+  if (solution.x.length !== problem.A.cols || a.l1 !== b.l1 || a.l2 !== b.l2 || !sameWeights(a.weights, b.weights)) {
     throw new InputError("solution", "expected a solution of this problem with these penalties");
   }
+  const residual = problem.A.apply(solution.x, new Float64Array(problem.A.rows));
+  let rr = 0;
+  for (let i = 0; i < residual.length; i++) rr += (problem.y[i] - residual[i]) ** 2;
+  const objective = 0.5 * rr + penaltyFamily(problem).value(solution.x);
+  if (!(Math.abs(objective - solution.objective) <= 1e-8 * Math.max(1, Math.abs(solution.objective)))) {
+    throw new InputError("solution", `expected a solution of this problem (its objective ${solution.objective.toPrecision(6)} is ${objective.toPrecision(6)} on this problem's data)`);
+  }
+}
+
+function sameWeights(a: Float64Array | undefined, b: Float64Array | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false;
+  return true;
 }

@@ -1,7 +1,10 @@
 import { NumericalError } from "../errors.js";
 import { conjugateGradient } from "../linalg/cg.js";
 import { Cholesky } from "../linalg/cholesky.js";
+import { hasColumns, type LinearOperator } from "../operators/operator.js";
+import type { SeparablePenalty } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
+import type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
 
 /**
  * Cholesky (Gram k²m/2 + factor k³/6 flops, then exact) or CG (2km flops per iteration; 40-70
@@ -16,33 +19,88 @@ export function prefersCholesky(k: number, m: number): boolean {
 /** CG relative residual accepted by `solve`; a stalled CG falls back to Cholesky. */
 const CG_TOL = 1e-11;
 
-export type KktMethod = "cholesky" | "cg";
+/** Products with the columns A_S of any operator: column access when it has it, else A and Aᵀ on padded vectors. */
+class SupportColumns {
+  private readonly padded: Float64Array;
+  private readonly full: Float64Array;
+
+  constructor(
+    private readonly A: LinearOperator,
+    private readonly support: Int32Array,
+  ) {
+    this.padded = hasColumns(A) ? new Float64Array(0) : new Float64Array(A.cols);
+    this.full = hasColumns(A) ? new Float64Array(0) : new Float64Array(A.cols);
+  }
+
+  /** out (length m) ← A_S v */
+  apply(v: Float64Array, out: Float64Array): Float64Array {
+    const A = this.A, S = this.support;
+    if (hasColumns(A)) {
+      out.fill(0);
+      for (let a = 0; a < S.length; a++) if (v[a] !== 0) A.columnAxpy(S[a], v[a], out);
+      return out;
+    }
+    for (let a = 0; a < S.length; a++) this.padded[S[a]] = v[a];
+    A.apply(this.padded, out);
+    for (let a = 0; a < S.length; a++) this.padded[S[a]] = 0;
+    return out;
+  }
+
+  /** out (length k) ← A_Sᵀ w */
+  applyT(w: Float64Array, out: Float64Array): Float64Array {
+    const A = this.A, S = this.support;
+    if (hasColumns(A)) {
+      for (let a = 0; a < S.length; a++) out[a] = A.columnDot(S[a], w);
+      return out;
+    }
+    A.applyT(w, this.full);
+    for (let a = 0; a < S.length; a++) out[a] = this.full[S[a]];
+    return out;
+  }
+
+  /** A_SᵀA_S (k×k, column-major): the operator's Gram kernel, column inner products, or k products. */
+  gram(): Float64Array {
+    const A = this.A, S = this.support, k = S.length;
+    if (hasColumns(A) && A.gram) return A.gram(S);
+    const g = new Float64Array(k * k);
+    if (hasColumns(A)) {
+      for (let b = 0; b < k; b++) for (let a = b; a < k; a++) g[b * k + a] = g[a * k + b] = A.columnInner(S[a], S[b]);
+      return g;
+    }
+    const e = new Float64Array(k), col = new Float64Array(A.rows), out = new Float64Array(k);
+    for (let b = 0; b < k; b++) {
+      e[b] = 1;
+      this.applyT(this.apply(e, col), out);
+      e[b] = 0;
+      g.set(out, b * k);
+    }
+    return g;
+  }
+}
 
 /**
- * The KKT system of the Lasso / Elastic Net on the active set S:
- *
- *   H = A_SᵀA_S + l2·I,   stationarity  H x_S = A_Sᵀy − l1 w_S∘s
- *
- * H is symmetric, so one `solve` serves both the forward (dx/dλ) and the adjoint (H v = g_S)
- * directions. By default: Cholesky for small S, matrix-free conjugate gradients for large S
- * with Cholesky as the fallback when CG stalls (ill-conditioned H).
+ * The matrix of the Lasso / elastic-net KKT system on a support S,
+ *   H = A_SᵀA_S + D,  D = diag(g_j''(x_j)) (l2·I for the elastic net, 0 for the Lasso),
+ * factored by Cholesky for small S or applied matrix-free for CG on large S (Cholesky is the
+ * fallback when CG stalls). It depends on (A, S, D) only, so a factorisation made to polish a
+ * solution serves its differentiation (see `activeSetMatrix`).
  */
-export class ActiveSetSystem {
-  readonly active: Int32Array;
-  /** How the last solve was done. */
+export class ActiveSetMatrix {
+  readonly support: Int32Array;
+  readonly curvature: Float64Array;
   method: KktMethod;
-  private readonly problem: Problem;
+  private readonly columns: SupportColumns;
   private readonly forced: KktMethod | undefined;
   private factor: Cholesky | null = null;
   private readonly scratch: Float64Array;
 
-  /** `method` forces a solver (no fallback); by default as described above. */
-  constructor(problem: Problem, active: ArrayLike<number>, method?: KktMethod) {
-    this.problem = problem;
-    this.active = Int32Array.from(active);
+  constructor(A: LinearOperator, support: ArrayLike<number>, curvature: Float64Array, method?: KktMethod) {
+    this.support = Int32Array.from(support);
+    this.curvature = curvature;
     this.forced = method;
-    const k = this.active.length, m = problem.A.rows, l2 = problem.penalty.l2;
-    if (k > m && l2 === 0) {
+    this.columns = new SupportColumns(A, this.support);
+    const k = this.support.length, m = A.rows;
+    if (k > m && curvature.every((d) => d === 0)) {
       throw new NumericalError(
         `KKT system singular: ${k} active features but only ${m} measurements and l2 = 0, ` +
           `so the Lasso solution is not unique here; add l2 > 0 (elastic net) or increase l1`,
@@ -53,47 +111,41 @@ export class ActiveSetSystem {
     if (this.method === "cholesky") this.factorize();
   }
 
+  get size(): number {
+    return this.support.length;
+  }
+
   private factorize(): Cholesky {
     if (this.factor) return this.factor;
-    const k = this.active.length;
+    const k = this.size;
+    const h = this.columns.gram();
+    for (let a = 0; a < k; a++) h[a * k + a] += this.curvature[a];
     try {
-      this.factor = Cholesky.factor(this.gram(), k);
+      this.factor = Cholesky.factor(h, k);
       return this.factor;
     } catch (e) {
       if (!(e instanceof NumericalError)) throw e;
       throw new NumericalError(
-        `KKT system singular: the ${k} active columns of A are linearly dependent and l2 = ${this.problem.penalty.l2} (${e.message}); ` +
+        `KKT system singular: the ${k} active columns of A are linearly dependent and l2 = 0 on them (${e.message}); ` +
           `the Lasso solution is not unique; add l2 > 0`,
       );
     }
   }
 
-  get size(): number {
-    return this.active.length;
-  }
-
-  /** H (k×k, column-major): the operator's Gram kernel when it has one, else column inner products. */
-  private gram(): Float64Array {
-    const k = this.active.length, A = this.problem.A, l2 = this.problem.penalty.l2;
-    let h: Float64Array;
-    if (A.gram) {
-      h = A.gram(this.active);
-    } else {
-      h = new Float64Array(k * k);
-      for (let b = 0; b < k; b++) {
-        for (let a = b; a < k; a++) h[b * k + a] = h[a * k + b] = A.columnInner(this.active[a], this.active[b]);
-      }
-    }
-    for (let b = 0; b < k; b++) h[b * k + b] += l2;
-    return h;
-  }
-
   /** out ← H v */
   applyH(v: Float64Array, out: Float64Array): void {
-    const A = this.problem.A, s = this.scratch, k = this.active.length;
-    s.fill(0);
-    for (let a = 0; a < k; a++) if (v[a] !== 0) A.columnAxpy(this.active[a], v[a], s);
-    for (let a = 0; a < k; a++) out[a] = A.columnDot(this.active[a], s) + this.problem.penalty.l2 * v[a];
+    this.columns.applyT(this.columns.apply(v, this.scratch), out);
+    for (let a = 0; a < v.length; a++) out[a] += this.curvature[a] * v[a];
+  }
+
+  /** out (length m) ← A_S v */
+  applyColumns(v: Float64Array, out: Float64Array): Float64Array {
+    return this.columns.apply(v, out);
+  }
+
+  /** out (length k) ← A_Sᵀ w */
+  applyColumnsT(w: Float64Array, out: Float64Array): Float64Array {
+    return this.columns.applyT(w, out);
   }
 
   /** H⁻¹ b (a new array; b is left untouched). */
@@ -114,22 +166,120 @@ export class ActiveSetSystem {
 }
 
 /**
- * The last system built on each operator, by (active set, l2): polishing a solution and
+ * The KKT system of ½‖Ax − y‖² + g(x), g separable, at x on its support S with H from
+ * ActiveSetMatrix (math.md, Lasso / elastic net):
+ *   F(x_S, θ) = A_Sᵀ(A_S x_S − y) + ∇g_S(x_S; θ),   ∂F/∂x_S = H (symmetric),
+ *   ∂F/∂θ = ∂∇g_S/∂θ: w_S∘s for l1, x_S for l2, l1·s_j on the diagonal for the weights.
+ */
+export class ActiveSetSystem implements KktSystem {
+  /** g_j''(x_j) on the support: the diagonal D of H. */
+  readonly curvature: Float64Array;
+  private built: ActiveSetMatrix | null = null;
+
+  constructor(
+    private readonly problem: Problem,
+    private readonly penalty: SeparablePenalty,
+    private readonly x: Float64Array,
+    readonly support: Int32Array,
+  ) {
+    this.curvature = Float64Array.from(support, (j) => penalty.supportCurvature(j));
+  }
+
+  /** H, built (and factored, for small supports) on first use: SURE's Lasso df needs none. */
+  get matrix(): ActiveSetMatrix {
+    this.built ??= activeSetMatrix(this.problem.A, this.support, this.curvature);
+    return this.built;
+  }
+
+  get method(): KktMethod {
+    return this.matrix.method;
+  }
+
+  residual(): Float64Array {
+    const { support: S, x, penalty } = this;
+    const xS = Float64Array.from(S, (j) => x[j]);
+    const r = this.matrix.applyColumns(xS, new Float64Array(this.problem.A.rows));
+    const y = this.problem.y;
+    for (let i = 0; i < r.length; i++) r[i] -= y[i];
+    const F = this.matrix.applyColumnsT(r, new Float64Array(S.length));
+    for (let a = 0; a < S.length; a++) F[a] += penalty.supportGradient(S[a], x[S[a]]);
+    return F;
+  }
+
+  solve(b: Float64Array): Float64Array {
+    return this.matrix.solve(b);
+  }
+
+  solveAdjoint(b: Float64Array): Float64Array {
+    return this.matrix.solve(b); // H is symmetric
+  }
+
+  parameterJacobian(name: string): ParameterJacobian | null {
+    const spec = this.penalty.hyperparameters.find((h) => h.name === name);
+    if (!spec) return null;
+    const { support: S, x, penalty } = this;
+    const values = Float64Array.from(S, (j) => penalty.supportGradientDerivative(name, j, x[j]));
+    return spec.shape === "scalar" ? { shape: "scalar", column: values } : { shape: "perFeature", diagonal: values };
+  }
+
+  /**
+   * df = tr(A_S H⁻¹ A_Sᵀ) = tr(H⁻¹(H − D)) = |S| − Σ_a D_a (H⁻¹)_aa, and
+   * d df/dθ = −tr(H⁻¹ D') + tr(H⁻¹ D' H⁻¹ D) (H' = D'), from |S| solves (one column of H⁻¹
+   * each) when D ≠ 0; df = |S| for the Lasso.
+   */
+  degreesOfFreedom(): { df: number; derivative(name: string): number } {
+    const k = this.support.length, D = this.curvature;
+    if (D.every((d) => d === 0)) return { df: k, derivative: () => 0 };
+    const columns: Float64Array[] = [];
+    const e = new Float64Array(k);
+    let df = k;
+    for (let a = 0; a < k; a++) {
+      e[a] = 1;
+      columns.push(this.matrix.solve(e));
+      e[a] = 0;
+      df -= D[a] * columns[a][a];
+    }
+    return {
+      df,
+      derivative: (name: string) => {
+        const dD = Float64Array.from(this.support, (j) => this.penalty.supportCurvatureDerivative(name, j));
+        let total = 0;
+        for (let a = 0; a < k; a++) {
+          if (dD[a] === 0) continue;
+          // −(H⁻¹)_aa D'_a + Σ_b (H⁻¹)_ab D'_a (H⁻¹)_ba D_b  (H⁻¹ symmetric)
+          let quad = 0;
+          for (let b = 0; b < k; b++) quad += columns[a][b] * columns[a][b] * D[b];
+          total += dD[a] * (quad - columns[a][a]);
+        }
+        return total;
+      },
+    };
+  }
+}
+
+/**
+ * The last matrix built on each operator, by (support, curvature): polishing a solution and
  * differentiating it need the same H, so the factorisation made for one serves the other.
  * A memo of a function of (problem, solution): which solver ran does not enter.
  */
-const lastSystem = new WeakMap<object, { l2: number; system: ActiveSetSystem }>();
+const lastMatrix = new WeakMap<object, ActiveSetMatrix>();
 
-export function activeSetSystem(problem: Problem, active: ArrayLike<number>): ActiveSetSystem {
-  const cached = lastSystem.get(problem.A);
-  if (cached && cached.l2 === problem.penalty.l2 && sameIndices(cached.system.active, active)) return cached.system;
-  const system = new ActiveSetSystem(problem, active);
-  lastSystem.set(problem.A, { l2: problem.penalty.l2, system });
-  return system;
+function activeSetMatrix(A: LinearOperator, support: Int32Array, curvature: Float64Array): ActiveSetMatrix {
+  const cached = lastMatrix.get(A);
+  if (cached && sameValues(cached.support, support) && sameValues(cached.curvature, curvature)) return cached;
+  const matrix = new ActiveSetMatrix(A, support, curvature);
+  lastMatrix.set(A, matrix);
+  return matrix;
 }
 
-function sameIndices(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+/** The KKT system of x (a solution or a candidate) on a support. */
+export function activeSetSystem(problem: Problem, penalty: SeparablePenalty, x: Float64Array, support: ArrayLike<number>): ActiveSetSystem {
+  return new ActiveSetSystem(problem, penalty, x, Int32Array.from(support));
+}
+
+function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+

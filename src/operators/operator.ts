@@ -9,8 +9,8 @@ export interface LinearOperator {
 }
 
 /**
- * An operator whose columns can be visited one at a time: what coordinate descent and the
- * active-set KKT systems need.
+ * The optional column-access capability: what coordinate descent needs, and what makes
+ * active-set KKT systems cheap. Matrix-free operators (blur, DCT, compositions) need not have it.
  */
 export interface ColumnOperator extends LinearOperator {
   /** a_jᵀ v */
@@ -25,12 +25,17 @@ export interface ColumnOperator extends LinearOperator {
   gram?(cols: ArrayLike<number>): Float64Array;
 }
 
+export function hasColumns(A: LinearOperator): A is ColumnOperator {
+  const op = A as Partial<ColumnOperator>;
+  return typeof op.columnDot === "function" && typeof op.columnAxpy === "function" && typeof op.columnInner === "function" && typeof op.columnNormsSquared === "function";
+}
+
 /**
  * out ← scale·Aᵀv, or with `support` only the entries j in support (the others untouched):
  * criterion gradients feed an adjoint that reads the active set alone.
  */
-export function scaledAdjoint(A: ColumnOperator, v: Float64Array, scale: number, out: Float64Array, support?: ArrayLike<number>): Float64Array {
-  if (support) {
+export function scaledAdjoint(A: LinearOperator, v: Float64Array, scale: number, out: Float64Array, support?: ArrayLike<number>): Float64Array {
+  if (support && hasColumns(A)) {
     for (let a = 0; a < support.length; a++) out[support[a]] = scale * A.columnDot(support[a], v);
     return out;
   }

@@ -1,6 +1,6 @@
 import { DenseMatrix } from "../operators/dense.js";
 import { Random } from "../linalg/random.js";
-import { lambdaMax } from "../kkt/certificate.js";
+import { lambdaMax } from "../penalties/index.js";
 import { createProblem, type Problem } from "../problem.js";
 
 export interface SpikeTrainOptions {

@@ -1,20 +1,44 @@
 import { InputError } from "../errors.js";
+import { hasColumns } from "../operators/operator.js";
 import type { Problem } from "../problem.js";
-import { solveCoordinateDescent } from "./coordinate-descent.js";
-import { solveFista } from "./fista.js";
-import type { Solver } from "./path.js";
+import { coordinateDescent, type CoordinateDescentOptions } from "./coordinate-descent.js";
+import { runSolver } from "./driver.js";
+import { fista, type FistaOptions } from "./fista.js";
+import type { IterativeSolver } from "./protocol.js";
 import type { Solution, SolveOptions } from "./solution.js";
 
-export const SOLVERS = { cd: solveCoordinateDescent, fista: solveFista } satisfies Record<string, Solver>;
-export type SolverName = keyof typeof SOLVERS;
+/**
+ * The solvers and what each can do (penalties, constraints, column access). `solve` picks the
+ * first that fits the problem unless one is named.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each solver has its own context and state types
+export const ITERATIVE_SOLVERS: Record<"cd" | "fista", IterativeSolver<any, any>> = { cd: coordinateDescent, fista };
+export type SolverName = keyof typeof ITERATIVE_SOLVERS;
+
+/** A solve function: what paths, criteria and the tuner call. */
+export type Solver = (problem: Problem, options?: SolveOptions) => Solution;
+
+/** The registered solvers as solve functions, by name. */
+export const SOLVERS = Object.fromEntries(
+  Object.entries(ITERATIVE_SOLVERS).map(([name, solver]) => [name, (problem: Problem, options: SolveOptions = {}) => runSolver(solver, problem, options as SolveOptions & Record<string, unknown>)]),
+) as Record<SolverName, Solver>;
 
 export function solverByName(name: string): Solver {
-  if (!(name in SOLVERS)) throw new InputError("solver", `expected one of ${Object.keys(SOLVERS).join(", ")}, got "${name}"`);
+  if (!Object.hasOwn(SOLVERS, name)) throw new InputError("solver", `expected one of ${Object.keys(SOLVERS).join(", ")}, got "${name}"`);
   return SOLVERS[name as SolverName];
 }
 
-/** Solve with the named solver (default: working-set coordinate descent). */
-export function solve(problem: Problem, options: SolveOptions & { solver?: SolverName } = {}): Solution {
-  const { solver = "cd", ...rest } = options;
+/** The first registered solver whose capabilities fit the problem (working-set CD when A has columns). */
+export function defaultSolverName(problem: Problem): SolverName {
+  for (const [name, solver] of Object.entries(ITERATIVE_SOLVERS)) {
+    const { capabilities } = solver;
+    if ((!problem.constraints || capabilities.constraints) && (!capabilities.needsColumns || hasColumns(problem.A))) return name as SolverName;
+  }
+  throw new InputError("problem", "no solver handles this problem (see the solver capabilities in the README)");
+}
+
+/** Solve with the named solver (default: the first that fits, working-set coordinate descent for explicit A). */
+export function solve(problem: Problem, options: SolveOptions & CoordinateDescentOptions & FistaOptions & { solver?: SolverName } = {}): Solution {
+  const { solver = defaultSolverName(problem), ...rest } = options;
   return solverByName(solver)(problem, rest);
 }

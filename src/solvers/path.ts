@@ -1,8 +1,9 @@
-import { lambdaMax } from "../kkt/certificate.js";
+import { lambdaMax } from "../penalties/index.js";
 import { withPenalty, type Problem } from "../problem.js";
+import type { Solver } from "./index.js";
 import type { Solution, SolveOptions } from "./solution.js";
 
-export type Solver = (problem: Problem, options?: SolveOptions) => Solution;
+export type { Solver };
 
 /** `count` values from lmax down to ratio·lmax, evenly spaced in log (scikit-learn's default path). */
 export function lambdaGrid(lmax: number, count = 100, ratio = 1e-3): number[] {

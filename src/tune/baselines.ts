@@ -26,18 +26,15 @@ function scan(objective: TuningObjective, base: Penalty, lambdas: number[], opti
   const started = performance.now();
   const points: BaselinePoint[] = [];
   let solves = 0, innerIterations = 0;
-  // Values only, to the baseline's tolerance (as scikit-learn's path): no polish, no hypergradient.
-  const polish = objective.polish;
-  objective.polish = false;
   lambdas.forEach((l1, k) => {
-    const ev = objective.evaluate({ ...base, l1 }, options.tol, false);
+    // Values only, to the baseline's tolerance (as scikit-learn's path): no polish, no hypergradient.
+    const ev = objective.evaluate({ ...base, l1 }, options.tol, { gradient: false, polish: false });
     const point = { l1, value: ev.value };
     points.push(point);
     solves += ev.solves;
     innerIterations += ev.innerIterations;
     options.onStep?.(k, lambdas.length, point);
   });
-  objective.polish = polish;
   const best = points.reduce((a, b) => (b.value < a.value ? b : a));
   return { points, best, solves, innerIterations, seconds: (performance.now() - started) / 1000 };
 }

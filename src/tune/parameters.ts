@@ -1,37 +1,43 @@
 import { InputError } from "../errors.js";
+import type { HyperparameterSpec, TuningRange } from "../penalties/index.js";
 import type { Penalty } from "../problem.js";
 import type { Evaluation, TunableKey } from "./objective.js";
 
 /**
  * The tuner works in θ = log λ: steps are relative changes of λ, λ = exp(θ) stays positive,
- * and dC/dθ = λ·dC/dλ. Scalar keys (l1, l2) take one entry of θ; "weights" takes n entries,
- * one threshold λ_j = l1·w_j per feature (then l1 = 1 and w_j = λ_j). Bounds keep every
- * l1 threshold in (0, its upper bound].
+ * and dC/dθ = λ·dC/dλ. A scalar hyperparameter takes one entry of θ, a per-feature one n
+ * entries. Tuning the per-feature weights means tuning the thresholds λ_j = l1·w_j: l1 is held
+ * at 1 and w_j = λ_j. Bounds keep every value in its tuning range.
  */
 export class LogParameters {
   readonly keys: TunableKey[];
   readonly lower: Float64Array;
   readonly upper: Float64Array;
   private readonly base: Penalty;
-  private readonly slots: Map<TunableKey, [number, number]>;
+  private readonly slots: Map<TunableKey, { start: number; length: number; spec: HyperparameterSpec }>;
 
-  constructor(base: Penalty, keys: TunableKey[], bounds: Record<TunableKey, [number, number]>, features: number) {
-    if (keys.length === 0) throw new InputError("keys", "expected at least one penalty to tune (l1, l2, weights)");
+  constructor(base: Penalty, keys: TunableKey[], specs: readonly HyperparameterSpec[], ranges: Record<string, TuningRange>, features: number) {
+    if (!Array.isArray(keys) || keys.length === 0) throw new InputError("keys", `expected at least one hyperparameter to tune (${specs.map((s) => s.name).join(", ")})`);
     if (keys.includes("weights") && keys.includes("l1")) throw new InputError("keys", "tune either l1 or the per-feature weights, not both");
     this.keys = keys;
     this.base = base;
     this.slots = new Map();
     let size = 0;
-    for (const k of keys) {
-      const length = k === "weights" ? features : 1;
-      this.slots.set(k, [size, length]);
+    for (const key of keys) {
+      const spec = specs.find((s) => s.name === key);
+      if (typeof key !== "string" || !spec || !ranges[key]) {
+        throw new InputError("keys", `unknown hyperparameter ${JSON.stringify(key)}, expected some of ${specs.map((s) => s.name).join(", ")}`);
+      }
+      if (this.slots.has(key)) throw new InputError("keys", `${key} is listed twice`);
+      const length = spec.shape === "scalar" ? 1 : features;
+      this.slots.set(key, { start: size, length, spec });
       size += length;
     }
     this.lower = new Float64Array(size);
     this.upper = new Float64Array(size);
-    for (const [k, [start, length]] of this.slots) {
-      this.lower.fill(Math.log(bounds[k][0]), start, start + length);
-      this.upper.fill(Math.log(bounds[k][1]), start, start + length);
+    for (const [key, { start, length }] of this.slots) {
+      this.lower.fill(Math.log(ranges[key].range[0]), start, start + length);
+      this.upper.fill(Math.log(ranges[key].range[1]), start, start + length);
     }
   }
 
@@ -41,48 +47,51 @@ export class LogParameters {
 
   penalty(theta: Float64Array): Penalty {
     const p: Penalty = { ...this.base };
-    for (const [k, [start, length]] of this.slots) {
-      if (k === "weights") {
-        p.l1 = 1;
-        p.weights = theta.slice(start, start + length).map(Math.exp);
+    const values = p as unknown as Record<string, number | Float64Array>;
+    for (const [key, { start, length, spec }] of this.slots) {
+      if (spec.shape === "scalar") {
+        values[key] = Math.exp(theta[start]);
       } else {
-        p[k] = Math.exp(theta[start]);
+        values[key] = theta.slice(start, start + length).map(Math.exp);
+        if (key === "weights") p.l1 = 1;
       }
     }
     return p;
   }
 
-  /** Scalar summary per key: the value, or for weights the geometric mean of the λ_j. */
+  /** Scalar summary per key: the value, or for a per-feature key the geometric mean. */
   values(theta: Float64Array): Record<string, number> {
     return Object.fromEntries(
-      [...this.slots].map(([k, [start, length]]) => {
+      [...this.slots].map(([key, { start, length }]) => {
         let sum = 0;
         for (let i = start; i < start + length; i++) sum += theta[i];
-        return [k, Math.exp(sum / length)];
+        return [key, Math.exp(sum / length)];
       }),
     );
   }
 
-  theta(values: { l1: number; l2: number }): Float64Array {
+  /** θ from starting values by name (a per-feature key starts uniform). */
+  theta(starts: Record<string, number>): Float64Array {
     const theta = new Float64Array(this.dimension);
-    for (const [k, [start, length]] of this.slots) {
-      const v = k === "weights" ? values.l1 : values[k];
-      if (!(v > 0)) throw new InputError(`start.${k}`, `expected a positive starting value, got ${v}`);
+    for (const [key, { start, length }] of this.slots) {
+      const v = starts[key];
+      if (!(v > 0) || !Number.isFinite(v)) throw new InputError(`start.${key}`, `expected a positive starting value, got ${v}`);
       theta.fill(Math.log(v), start, start + length);
     }
     return this.project(theta);
   }
 
-  /** θ with the l1 threshold(s) set to l1 (the scan moves a uniform l1). */
-  withL1(theta: Float64Array, l1: number): Float64Array {
-    const out = Float64Array.from(theta);
-    const slot = this.slots.get("l1") ?? this.slots.get("weights");
-    if (slot) out.fill(Math.log(l1), slot[0], slot[0] + slot[1]);
-    return this.project(out);
+  /** The key the basin scan moves along the regularisation path (l1 or the weights), if tuned. */
+  scanKey(ranges: Record<string, TuningRange>): TunableKey | undefined {
+    return this.keys.find((k) => ranges[k].scannable);
   }
 
-  get tunesL1(): boolean {
-    return this.slots.has("l1") || this.slots.has("weights");
+  /** θ with `key` set to the uniform value v. */
+  withValue(theta: Float64Array, key: TunableKey, v: number): Float64Array {
+    const out = Float64Array.from(theta);
+    const slot = this.slots.get(key);
+    if (slot) out.fill(Math.log(v), slot.start, slot.start + slot.length);
+    return this.project(out);
   }
 
   /** dC/dθ: λ·dC/dλ per scalar key, λ_j·dC/dλ_j per feature; NaN where no gradient was computed. */
@@ -90,11 +99,12 @@ export class LogParameters {
     const out = new Float64Array(this.dimension).fill(NaN);
     const g = evaluation.gradient;
     if (!g) return out;
-    for (const [k, [start, length]] of this.slots) {
-      if (k !== "weights") {
-        out[start] = Math.exp(theta[start]) * g[k];
-      } else if (evaluation.perFeature) {
-        for (let j = 0; j < length; j++) out[start + j] = Math.exp(theta[start + j]) * evaluation.perFeature[j];
+    for (const [key, { start, length }] of this.slots) {
+      const gk = g[key];
+      if (typeof gk === "number") {
+        out[start] = Math.exp(theta[start]) * gk;
+      } else if (gk instanceof Float64Array) {
+        for (let j = 0; j < length; j++) out[start + j] = Math.exp(theta[start + j]) * gk[j];
       }
     }
     return out;

@@ -1,9 +1,9 @@
 import type { Criterion } from "../criteria/criterion.js";
 import { tryImplicitHypergradient } from "../diff/implicit.js";
 import { withPenalty, type Penalty, type Problem } from "../problem.js";
-import type { Solver } from "../solvers/path.js";
+import type { Solver } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
-import type { Evaluation, TuningObjective } from "./objective.js";
+import type { EvaluateOptions, Evaluation, TuningObjective } from "./objective.js";
 
 /** A criterion of one solution x*(λ) of the problem (held-out, reference error): one solve, one adjoint solve. */
 export class SingleSolveObjective implements TuningObjective {
@@ -14,7 +14,6 @@ export class SingleSolveObjective implements TuningObjective {
   private readonly gradX: Float64Array;
   private warm?: Float64Array;
   lastSolution?: Solution;
-  polish = true;
 
   constructor(problem: Problem, criterion: Criterion, solver: Solver) {
     this.name = criterion.name;
@@ -24,16 +23,15 @@ export class SingleSolveObjective implements TuningObjective {
     this.gradX = new Float64Array(problem.A.cols);
   }
 
-  evaluate(penalty: Penalty, tol: number, withGradient = true): Evaluation {
+  evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true }: EvaluateOptions = {}): Evaluation {
     const problem = withPenalty(this.problem, penalty);
-    const solution = this.solver(problem, { tol, warmStart: this.warm, polish: this.polish });
+    const solution = this.solver(problem, { tol, warmStart: this.warm, polish });
     this.warm = solution.x;
     this.lastSolution = solution;
-    const h = withGradient ? tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, solution.active)) : null;
+    const h = gradient ? tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, solution.active)) : null;
     return {
       value: this.criterion.value(solution.x),
-      gradient: h && { l1: h.l1, l2: h.l2 },
-      ...(h && { perFeature: h.perFeature }),
+      gradient: h?.gradient ?? null,
       solves: 1,
       innerIterations: solution.iterations,
       converged: solution.converged,

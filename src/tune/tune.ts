@@ -2,11 +2,12 @@ import { CrossValidation } from "../criteria/cross-validation.js";
 import { HeldOutMse } from "../criteria/heldout.js";
 import { MonteCarloSure, Sure } from "../criteria/sure.js";
 import { InputError } from "../errors.js";
-import { lambdaMax } from "../kkt/certificate.js";
+import { declaredHyperparameters, lambdaMax, tuningRanges } from "../penalties/index.js";
 import { withPenalty, type Problem } from "../problem.js";
-import { solverByName, type SolverName } from "../solvers/index.js";
-import { lambdaGrid, type Solver } from "../solvers/path.js";
-import { DEFAULT_TOL, requireL1L2Problem, type Solution } from "../solvers/solution.js";
+import { defaultSolverName, solverByName, type SolverName } from "../solvers/index.js";
+import { lambdaGrid } from "../solvers/path.js";
+import type { Solver } from "../solvers/index.js";
+import { DEFAULT_TOL, type Solution } from "../solvers/solution.js";
 import { gridSearch, randomSearch, type BaselinePoint, type BaselineResult } from "./baselines.js";
 import type { Evaluation, TunableKey, TuningObjective } from "./objective.js";
 import { OPTIMIZERS, type OptimizerName, type OuterPoint, type OuterResult } from "./optimizers.js";
@@ -23,10 +24,13 @@ export interface TuneOptions {
   /** Noise level σ for `sure` / `sure-mc`. */
   sigma?: number;
   optimizer?: OptimizerName;
-  /** Penalties to tune (default l1, plus l2 when the problem has l2 > 0); "weights" tunes one l1 threshold per feature. */
+  /**
+   * Hyperparameters to tune, by the names the problem's penalties declare (default l1, plus l2
+   * when the problem has l2 > 0); "weights" tunes one l1 threshold per feature.
+   */
   keys?: TunableKey[];
-  /** Starting values (absolute); default the problem's l1 when in (0, λ_max], else 0.1·λ_max. */
-  start?: Partial<Record<TunableKey, number>>;
+  /** Starting values by name (absolute); default the problem's value when usable (l1 in (0, λ_max]), else 0.1·λ_max for l1, 1e-3·λ_max for l2. */
+  start?: Record<TunableKey, number>;
   solver?: SolverName;
   /** Final inner tolerance (duality gap / ‖y‖²); early outer steps start at 1e-5 and tighten ×0.1 per step. */
   tol?: number;
@@ -117,6 +121,7 @@ function scanForBasins(
   objective: TuningObjective,
   params: LogParameters,
   start: Float64Array,
+  scanKey: TunableKey | undefined,
   lmax: number,
   count: number,
   record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
@@ -124,20 +129,20 @@ function scanForBasins(
 ): { theta: Float64Array; value: number }[] {
   const candidates = [start];
   const isNew = (theta: Float64Array) => !candidates.some((c) => c.every((v, i) => Math.abs(v - theta[i]) < 1e-9));
-  if (params.tunesL1) {
+  if (scanKey !== undefined) {
     for (const l1 of lambdaGrid(lmax, count, 1e-3)) {
-      const theta = params.withL1(start, l1);
+      const theta = params.withValue(start, scanKey, l1);
       if (isNew(theta)) candidates.push(theta);
     }
   }
   const scored: { theta: Float64Array; value: number }[] = [];
   let best = Infinity, rising = 0;
   for (const theta of candidates) {
-    const ev = objective.evaluate(params.penalty(theta), SCAN_TOL, false);
+    const ev = objective.evaluate(params.penalty(theta), SCAN_TOL, { gradient: false, polish: false });
     record(theta, ev, SCAN_TOL);
     rising = scored.length > 1 && ev.value > SCAN_GIVE_UP * best && ev.value >= scored[scored.length - 1].value ? rising + 1 : 0;
     scored.push({ theta, value: ev.value });
-    onEvent?.({ type: "baseline", baseline: "scan", index: scored.length - 1, total: candidates.length, point: { l1: params.values(theta).l1 ?? params.values(theta).weights, value: ev.value } });
+    onEvent?.({ type: "baseline", baseline: "scan", index: scored.length - 1, total: candidates.length, point: { l1: scanKey ? params.values(theta)[scanKey] : NaN, value: ev.value } });
     best = Math.min(best, ev.value);
     // Small λ costs the most (large supports); stop once the criterion keeps climbing away.
     if (rising >= SCAN_RISES) break;
@@ -160,27 +165,33 @@ function makeObjective(problem: Problem, name: CriterionName, options: TuneOptio
   }
 }
 
-/** Everything checkable before any work: names, σ, folds, the start inside (0, λ_max]. */
+/** Everything checkable before any work: names, σ, folds, keys, the starts inside their ranges. */
 function resolve(problem: Problem, options: TuneOptions) {
-  requireL1L2Problem(problem, "tuning");
   const criterionName = options.criterion ?? "heldout";
   if (!CRITERIA.includes(criterionName)) throw new InputError("criterion", `expected one of ${CRITERIA.join(", ")}, got "${criterionName}"`);
   const keys = options.keys ?? (problem.penalty.l2 > 0 ? ["l1", "l2"] : ["l1"]);
-  // One penalty: gradient descent with a line search; several (l1 with l2, per-feature weights): L-BFGS.
-  const optimizer = options.optimizer ?? (keys.length === 1 && keys[0] !== "weights" ? "linesearch" : "lbfgs");
-  if (!(optimizer in OPTIMIZERS)) throw new InputError("optimizer", `expected one of ${Object.keys(OPTIMIZERS).join(", ")}, got "${optimizer}"`);
-  const solver = solverByName(options.solver ?? "cd");
+  const specs = declaredHyperparameters(problem);
+  // One scalar penalty: gradient descent with a line search; several (l1 with l2, per-feature weights): L-BFGS.
+  const scalarOnly = Array.isArray(keys) && keys.length === 1 && specs.find((s) => s.name === keys[0])?.shape === "scalar";
+  const optimizer = options.optimizer ?? (scalarOnly ? "linesearch" : "lbfgs");
+  if (!Object.hasOwn(OPTIMIZERS, optimizer)) throw new InputError("optimizer", `expected one of ${Object.keys(OPTIMIZERS).join(", ")}, got "${optimizer}"`);
+  const solverName = options.solver ?? defaultSolverName(problem);
+  const solver = solverByName(solverName);
   const lmax = lambdaMax(problem);
   if (!(lmax > 0)) throw new InputError("y", "expected measurements correlated with some column of A (λ_max = 0: x = 0 for every l1)");
-  const startL1 = options.start?.l1 ?? (problem.penalty.l1 > 0 && problem.penalty.l1 <= lmax ? problem.penalty.l1 : 0.1 * lmax);
-  if (!(startL1 > 0 && startL1 <= lmax)) throw new InputError("start", `expected l1 in (0, λ_max = ${lmax.toPrecision(6)}], got ${startL1}`);
-  const startL2 = options.start?.l2 ?? (problem.penalty.l2 > 0 ? problem.penalty.l2 : 1e-3 * lmax);
-  if (!(startL2 > 0)) throw new InputError("start", `expected a positive l2 start, got ${startL2}`);
-  const objective = makeObjective(problem, criterionName, options, solver);
+  const ranges = tuningRanges(problem, lmax);
+  const params = new LogParameters(problem.penalty, keys, specs, ranges, problem.A.cols);
   if (keys.includes("weights") && criterionName === "sure-mc") throw new InputError("keys", "per-feature weights are tuned with the heldout, cv, sure or reference criteria");
-  const bounds: Record<TunableKey, [number, number]> = { l1: [1e-6 * lmax, lmax], l2: [1e-8 * lmax, 1e4 * lmax], weights: [1e-6 * lmax, 10 * lmax] };
-  const params = new LogParameters(problem.penalty, keys, bounds, problem.A.cols);
-  return { criterionName, optimizer, solver, lmax, objective, params, start: params.theta({ l1: startL1, l2: startL2 }) };
+  const starts: Record<string, number> = {};
+  for (const key of keys) {
+    const given = options.start?.[key] ?? (key === "weights" ? options.start?.l1 : undefined);
+    const v = given ?? ranges[key].start;
+    const [lo, hi] = ranges[key].range;
+    if (!(v > 0 && v <= hi)) throw new InputError(`start.${key}`, `expected a value in (0, ${hi.toPrecision(6)}]${key === "l1" ? " (λ_max)" : ""}, got ${v}`);
+    starts[key] = Math.max(v, lo);
+  }
+  const objective = makeObjective(problem, criterionName, options, solver);
+  return { criterionName, optimizer, solver, lmax, ranges, objective, params, start: params.theta(starts) };
 }
 
 /**
@@ -189,7 +200,7 @@ function resolve(problem: Problem, options: TuneOptions) {
  * its box ((0, λ_max] for l1). A singular or flat step never yields NaN: the best λ seen is kept.
  */
 export function tune(problem: Problem, options: TuneOptions = {}): TuningReport {
-  const { criterionName, optimizer, solver, lmax, objective, params, start } = resolve(problem, options);
+  const { criterionName, optimizer, solver, lmax, ranges, objective, params, start } = resolve(problem, options);
   const finalTol = options.tol ?? DEFAULT_TOL;
   const started = performance.now();
   const trajectory: TrajectoryPoint[] = [];
@@ -203,7 +214,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     const point: TrajectoryPoint = {
       lambda: params.values(theta),
       criterion: ev.value,
-      hypergradient: ev.gradient ? Object.fromEntries(params.keys.filter((k) => k !== "weights").map((k) => [k, ev.gradient![k as "l1" | "l2"]])) : {},
+      hypergradient: ev.gradient ? scalarEntries(ev.gradient, params.keys) : {},
       tol, accepted: false, solves: ev.solves, innerIterations: ev.innerIterations,
       nearBreakpoint: ev.nearBreakpoint, elapsed: (performance.now() - started) / 1000,
     };
@@ -216,7 +227,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   const outer = {
     evaluate(theta: Float64Array): OuterPoint {
       const tol = tolNow();
-      const ev = objective.evaluate(params.penalty(theta), tol);
+      const ev = objective.evaluate(params.penalty(theta), tol, { polish: false });
       const outerPoint = { value: Number.isFinite(ev.value) ? ev.value : Infinity, gradient: params.logGradient(theta, ev) };
       recorded.set(outerPoint, record(theta, ev, tol));
       return outerPoint;
@@ -229,8 +240,8 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
       accepted++;
     },
   };
-  objective.polish = false;
-  const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, lmax, options.scan ?? 16, record, options.onEvent);
+  const scanKey = params.scanKey(ranges);
+  const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, options.onEvent);
   const outerOptions = { maxIter: options.maxIter ?? 50, xtol: 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
   const runs: OuterResult[] = [];
   for (const candidate of starts) {
@@ -242,15 +253,15 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   // scan. Check the points of the standard 100-point grid within one scan step of the best l1
   // (values only) and descend again from any that is lower: never worse than that grid there.
   const checked = new Set<number>();
-  for (let round = 0; round < NEIGHBOUR_ROUNDS && params.keys.includes("l1"); round++) {
+  for (let round = 0; round < NEIGHBOUR_ROUNDS && scanKey === "l1"; round++) {
     const centre = best!;
     const l1 = params.values(centre.theta).l1;
     const near = lambdaGrid(lmax, 100, 1e-3).filter((g) => !checked.has(g) && Math.abs(Math.log(g / l1)) <= SCAN_STEP);
     let lower: Float64Array | null = null;
     for (const g of near) {
       checked.add(g);
-      const theta = params.withL1(centre.theta, g);
-      const ev = objective.evaluate(params.penalty(theta), finalTol, false);
+      const theta = params.withValue(centre.theta, "l1", g);
+      const ev = objective.evaluate(params.penalty(theta), finalTol, { gradient: false, polish: false });
       record(theta, ev, finalTol);
       if (ev.value < (lower ? best!.value : centre.value)) lower = theta;
     }
@@ -262,13 +273,12 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   const iterations = accepted - runs.length;
   // Values found at looser inner tolerances can undercut the exact ones: re-evaluate the best
   // few points exactly (final tol, polished) and choose among those.
-  objective.polish = true;
   const finalists = evaluated
     .filter((e) => Number.isFinite(e.value))
     .sort((a, b) => a.value - b.value)
     .filter((e, i, all) => all.findIndex((f) => f.theta.every((v, k) => v === e.theta[k])) === i)
     .slice(0, FINALISTS)
-    .map((e) => ({ theta: e.theta, value: objective.evaluate(params.penalty(e.theta), finalTol, false).value }));
+    .map((e) => ({ theta: e.theta, value: objective.evaluate(params.penalty(e.theta), finalTol, { gradient: false }).value }));
   const chosen = finalists.reduce((a, b) => (b.value < a.value ? b : a)).theta;
   const finalPenalty = params.penalty(chosen);
   const finalEval = objective.evaluate(finalPenalty, finalTol);
@@ -305,4 +315,11 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     report.random = randomSearch(objective, base, lmax, { count: options.random, tol: finalTol, onStep: (index, total, point) => options.onEvent?.({ type: "baseline", baseline: "random", index, total, point }) });
   }
   return report;
+}
+
+/** The scalar entries of a gradient map among the tuned keys (per-feature ones are summarised elsewhere). */
+function scalarEntries(gradient: Record<string, number | Float64Array>, keys: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of keys) if (typeof gradient[k] === "number") out[k] = gradient[k] as number;
+  return out;
 }

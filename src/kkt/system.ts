@@ -1,0 +1,42 @@
+/**
+ * The optimality system of a (problem, solution) pair, restricted to the solution's generalized
+ * support (jaxopt's optimality function; sparse-ho's support-restricted systems):
+ *
+ *   F(x_S, θ) = 0  at the solution,   J = ∂F/∂x_S,   ∂F/∂θ for each hyperparameter by name.
+ *
+ * Implicit differentiation, Newton polishing and SURE's degrees of freedom use only this
+ * interface; each problem class (Lasso / elastic net, TV pieces, bordered constraints) is one
+ * implementation.
+ */
+export interface KktSystem {
+  /** The unknowns: indices of x the system lives on, increasing. */
+  readonly support: Int32Array;
+  /** How J is solved (the last solve). */
+  readonly method: KktMethod;
+  /** F at the point the system was built from (length |support|). */
+  residual(): Float64Array;
+  /** J⁻¹ b (a new array). */
+  solve(b: Float64Array): Float64Array;
+  /** J⁻ᵀ b (a new array). */
+  solveAdjoint(b: Float64Array): Float64Array;
+  /** ∂F/∂θ for the hyperparameter `name`, or null when F does not depend on it. */
+  parameterJacobian(name: string): ParameterJacobian | null;
+  /**
+   * SURE's degrees of freedom of the fit Ax, df = tr(∂(Ax)/∂y), and its derivative in the
+   * hyperparameter `name` (0 when df is locally constant in it).
+   */
+  degreesOfFreedom(): { df: number; derivative(name: string): number };
+}
+
+/**
+ * ∂F/∂θ: for a scalar hyperparameter a column of length |support|; for a per-feature one
+ * (θ_j for every feature j) a diagonal: ∂F_a/∂θ_{support[a]} = diagonal[a], zero otherwise.
+ */
+export type ParameterJacobian = { shape: "scalar"; column: Float64Array } | { shape: "perFeature"; diagonal: Float64Array };
+
+/**
+ * Linear solvers for J: Cholesky (dense, J symmetric positive definite) and conjugate gradients
+ * (matrix-free, SPD). Bordered (symmetric indefinite) and fixed-point (non-symmetric) systems
+ * add MINRES / LDLᵀ and GMRES here.
+ */
+export type KktMethod = "cholesky" | "cg";

@@ -1,0 +1,72 @@
+import { InputError } from "../errors.js";
+import type { Penalty, Problem } from "../problem.js";
+import { ElasticNet } from "./elastic-net.js";
+import { L1Penalty } from "./l1.js";
+import { L2Penalty } from "./l2.js";
+import type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
+
+/**
+ * The penalty object of a problem's hyperparameter values: L1 (optionally weighted), L2, or
+ * their sum. TV joins here as a non-separable penalty.
+ */
+export function separablePenalty(values: Penalty): SeparablePenalty {
+  const { l1, l2, weights } = values;
+  if (l1 > 0 && l2 > 0) return new ElasticNet(new L1Penalty(l1, weights), new L2Penalty(l2));
+  if (l1 > 0) return new L1Penalty(l1, weights);
+  if (l2 > 0) return new L2Penalty(l2);
+  throw new InputError("penalty", "expected l1 > 0 or l2 > 0 (with both zero the least-squares problem has no penalty to tune and may have no unique solution)");
+}
+
+export function penaltyOf(problem: Problem): SeparablePenalty {
+  return separablePenalty(problem.penalty);
+}
+
+/**
+ * The penalty with every hyperparameter the problem can move, those at 0 included (l2 = 0 in a
+ * Lasso still has a derivative dL/dl2 there): l1·Σ w_j|x_j| + l2/2‖x‖². Differentiation and the
+ * tuner read it; solvers use `penaltyOf`, which drops the zero terms.
+ */
+export function penaltyFamily(problem: Problem): ElasticNet {
+  return new ElasticNet(new L1Penalty(problem.penalty.l1, problem.penalty.weights), new L2Penalty(problem.penalty.l2));
+}
+
+/** Every hyperparameter a problem's penalties declare, by name. */
+export function declaredHyperparameters(problem: Problem): readonly HyperparameterSpec[] {
+  return penaltyFamily(problem).hyperparameters;
+}
+
+/** λ_max = max_j |a_jᵀy| / w_j: the smallest l1 for which x = 0 (with any l2). */
+export function lambdaMax(problem: Problem): number {
+  const c = problem.A.applyT(problem.y, new Float64Array(problem.A.cols));
+  const w = problem.penalty.weights;
+  let m = 0;
+  for (let j = 0; j < c.length; j++) m = Math.max(m, Math.abs(c[j]) / (w ? w[j] : 1));
+  return m;
+}
+
+export type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
+export { ElasticNet, L1Penalty, L2Penalty };
+
+/** Where the tuner may move a hyperparameter and where it starts, in the problem's own scale. */
+export interface TuningRange {
+  range: [number, number];
+  /** The default start (absolute). */
+  start: number;
+  /** The tuner's basin scan may move it along the regularisation path (λ_max downwards). */
+  scannable: boolean;
+}
+
+/**
+ * Tuning ranges of the declared hyperparameters, scaled by λ_max: l1 in [1e-6, 1]·λ_max (x = 0
+ * above), l2 in [1e-8, 1e4]·λ_max, per-feature thresholds in [1e-6, 10]·λ_max. Starts: the
+ * problem's own value when usable, else 0.1·λ_max for l1 and 1e-3·λ_max for l2.
+ */
+export function tuningRanges(problem: Problem, lmax = lambdaMax(problem)): Record<string, TuningRange> {
+  const { l1, l2 } = problem.penalty;
+  const l1Start = l1 > 0 && l1 <= lmax ? l1 : 0.1 * lmax;
+  return {
+    l1: { range: [1e-6 * lmax, lmax], start: l1Start, scannable: true },
+    l2: { range: [1e-8 * lmax, 1e4 * lmax], start: l2 > 0 ? l2 : 1e-3 * lmax, scannable: false },
+    weights: { range: [1e-6 * lmax, 10 * lmax], start: l1Start, scannable: true },
+  };
+}

@@ -1,0 +1,122 @@
+import { InputError } from "../errors.js";
+import { certify, type Certificate } from "../kkt/certificate.js";
+import { polishOnSupport } from "../kkt/polish.js";
+import { allFinite, dot } from "../linalg/vector.js";
+import { hasColumns } from "../operators/operator.js";
+import { penaltyOf, type SeparablePenalty } from "../penalties/index.js";
+import type { Problem } from "../problem.js";
+import type { IterativeSolver } from "./protocol.js";
+import { DEFAULT_TOL, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
+
+/**
+ * Run an iterative solver to its stopping test or its iteration cap, then polish and certify:
+ * the one place where options are validated, the Solution is built and `converged` is decided
+ * from the final certificate (so it can never contradict it).
+ */
+export function runSolver<Context, State>(solver: IterativeSolver<Context, State>, problem: Problem, options: SolveOptions & Record<string, unknown> = {}): Solution {
+  const started = performance.now();
+  const penalty = checkCapabilities(solver, problem);
+  const tol = options.tol ?? DEFAULT_TOL;
+  if (typeof tol !== "number" || !(tol >= 0) || !Number.isFinite(tol)) throw new InputError("options.tol", `expected a non-negative number, got ${tol}`);
+  const maxIter = options.maxIter ?? solver.defaultMaxIter;
+  if (!Number.isInteger(maxIter) || maxIter < 0) throw new InputError("options.maxIter", `expected a non-negative integer, got ${maxIter}`);
+  const n = problem.A.cols;
+  const x0 = new Float64Array(n);
+  if (options.warmStart !== undefined) {
+    const w = options.warmStart;
+    if (!(w instanceof Float64Array) && !Array.isArray(w)) throw new InputError("options.warmStart", "expected a Float64Array or an array of numbers");
+    if (w.length !== n) throw new InputError("options.warmStart", `expected length ${n} (the columns of A), got ${w.length}`);
+    if (!allFinite(w)) throw new InputError("options.warmStart", "expected finite numbers");
+    x0.set(w);
+  }
+  const yy = dot(problem.y, problem.y);
+  // y = 0: x = 0 is the solution; the relative tolerance would otherwise ask for a gap of exactly 0.
+  if (yy === 0) x0.fill(0);
+  const gapTarget = tol * yy;
+  const { context, state } = solver.setup(problem, penalty, x0, { ...options, gapTarget });
+  let test = solver.test(context, state);
+  while (!test.done && solver.iterations(state) < maxIter) {
+    solver.step(context, state);
+    test = solver.test(context, state);
+  }
+  const reason = test.done ? test.reason : `iteration cap ${maxIter} reached`;
+  return finishSolution(problem, penalty, solver.iterate(state), { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
+}
+
+/** The problem's penalty, once the solver is known to handle it, its constraints and its operator. */
+function checkCapabilities(solver: IterativeSolver<unknown, unknown>, problem: Problem): SeparablePenalty {
+  const who = `the ${solver.name} solver`;
+  if (problem.penalty.tv > 0) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (no total-variation solver yet)`);
+  if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (no constrained solver yet)`);
+  if (solver.capabilities.needsColumns && !hasColumns(problem.A)) {
+    throw new InputError("A", `${who} needs column access (columnDot, columnAxpy, ...); this operator is matrix-free: use solver "fista"`);
+  }
+  const penalty = penaltyOf(problem);
+  if (!solver.capabilities.penalties.includes(penalty.name)) throw new InputError("penalty", `${who} does not handle the ${penalty.name} penalty`);
+  return penalty;
+}
+
+interface SolverReport {
+  iterations: number;
+  solver: string;
+  /** When the solve started (performance.now()). */
+  started: number;
+  /** Why the solver stopped, when it did not claim convergence (cap, stall). */
+  reason?: string;
+}
+
+/**
+ * Bundle x with its certificate. With `polish`, also try the Newton step onto x's support
+ * (kkt/polish.ts) and keep it when it certifies at least as well. `converged` is the final
+ * certificate's verdict: duality gap ≤ tol·‖y‖².
+ */
+export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: Float64Array, report: SolverReport, options: SolveOptions): Solution {
+  const tol = options.tol ?? DEFAULT_TOL;
+  const target = tol * dot(problem.y, problem.y);
+  let best = x, cert: Certificate | null = null;
+  // Tight tolerances (≤ 1e-10) ask for exactness: polish whatever the support's size.
+  const polished = (options.polish ?? true) ? polishOnSupport(problem, penalty, x, tol <= 1e-10) : null;
+  if (polished) {
+    const pc = certify(problem, polished, penalty);
+    // Within tol and stationary to rounding (relative to the penalty's scale): no need to
+    // certify x as well to compare.
+    let scale = 0;
+    for (let j = 0; j < polished.length; j++) scale = Math.max(scale, penalty.threshold(j) + penalty.supportCurvature(j) * Math.abs(polished[j]));
+    const exact = pc.dualityGap <= target && pc.kktViolation <= 1e-9 * scale;
+    if (!exact) cert = certify(problem, x, penalty);
+    if (exact || (pc.kktViolation <= cert!.kktViolation && pc.dualityGap <= cert!.dualityGap + 1e-14 * cert!.objective)) {
+      best = polished;
+      cert = pc;
+    }
+  }
+  cert ??= certify(problem, x, penalty);
+  const converged = cert.dualityGap <= target;
+  const support = supportOf(penalty, best);
+  const sol: Solution = {
+    x: best,
+    active: support.active,
+    signs: support.signs,
+    structure: [support],
+    penalty: { ...problem.penalty },
+    ...cert,
+    iterations: report.iterations,
+    converged,
+    solver: report.solver,
+    seconds: (performance.now() - report.started) / 1000,
+  };
+  if (!converged) {
+    sol.message = `${report.reason ?? "stopped"} (duality gap ${cert.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)})`;
+  }
+  return sol;
+}
+
+function supportOf(penalty: SeparablePenalty, x: Float64Array): Extract<StructurePart, { kind: "support" }> {
+  const active: number[] = [], signs: number[] = [];
+  for (let j = 0; j < x.length; j++) {
+    if (penalty.isActive(j, x[j])) {
+      active.push(j);
+      signs.push(Math.sign(x[j]));
+    }
+  }
+  return { kind: "support", active, signs };
+}

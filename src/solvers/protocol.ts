@@ -1,0 +1,50 @@
+import type { SeparablePenalty } from "../penalties/index.js";
+import type { Problem } from "../problem.js";
+
+/**
+ * An iterative solver as an explicit state machine (jaxopt's init/update/run, PyLops'
+ * setup/step/run/finalize). `setup` derives what stays fixed during a solve (the context: the
+ * problem, column norms, workspaces) and the first state from x⁰; `step` advances the state by
+ * one iteration; `test` reads its stopping test. The state holds only plain numbers and typed
+ * arrays, never the problem, so `structuredClone(state)` records or checkpoints it cheaply;
+ * unrolled differentiation drives the same steps. The driver (driver.ts) validates options,
+ * loops, polishes and builds the Solution.
+ */
+export interface IterativeSolver<Context, State> {
+  readonly name: string;
+  readonly capabilities: SolverCapabilities;
+  /** Default iteration cap, in the solver's own iterations. */
+  readonly defaultMaxIter: number;
+  setup(problem: Problem, penalty: SeparablePenalty, x0: Float64Array, options: StepOptions): { context: Context; state: State };
+  step(context: Context, state: State): void;
+  test(context: Context, state: State): StopTest;
+  /** The current iterate (a view into the state). */
+  iterate(state: State): Float64Array;
+  iterations(state: State): number;
+}
+
+export interface StepOptions {
+  /** Absolute duality-gap target, tol·‖y‖². */
+  gapTarget: number;
+  /** Solver-specific switches (screening, Anderson, working-set size, progress callbacks). */
+  [option: string]: unknown;
+}
+
+export interface StopTest {
+  /** Stop now. */
+  done: boolean;
+  /** The last duality gap computed (Infinity before the first). */
+  gap: number;
+  /** Why it stopped without meeting the target (a stall at the floating-point floor). */
+  reason?: string;
+}
+
+/** What a solver can handle: the registry picks a solver from these. */
+export interface SolverCapabilities {
+  /** Penalty names it handles (SeparablePenalty.name). */
+  penalties: readonly string[];
+  /** Linear constraints Cx = d. */
+  constraints: boolean;
+  /** Needs column access on A (ColumnOperator). */
+  needsColumns: boolean;
+}
