@@ -1,4 +1,4 @@
-import { certificate, dualObjective } from "../kkt/certificate.js";
+import { certificate, dualObjective, meetsTolerance } from "../kkt/certificate.js";
 import { dot } from "../linalg/vector.js";
 import type { ColumnOperator } from "../operators/operator.js";
 import type { SeparablePenalty } from "../penalties/index.js";
@@ -302,16 +302,17 @@ function outerIteration(context: CdContext, state: CdState): void {
   if (state.iterations > 0 || state.epochs > 0) {
     for (let t = 0; t < state.nAlive; t++) c[alive[t]] = cols.dot(alive[t], r);
   }
-  const gap = certificate(problem, x, r, c, penalty).dualityGap;
+  const cert = certificate(problem, x, r, c, penalty);
+  const gap = cert.dualityGap;
   state.gap = gap;
   let converged = false;
-  if (gap <= gapTarget) {
+  if (meetsTolerance(cert, penalty, x, gapTarget)) {
     if (state.nScreened === 0 || Math.sqrt(2 * gap) <= state.minSlack) {
       converged = true;
     } else {
       // Rare: prove dual feasibility for the screened features directly.
       for (let j = 0; j < n; j++) if (screened[j] === 1) c[j] = cols.dot(j, r);
-      converged = certificate(problem, x, r, c, penalty).dualityGap <= gapTarget;
+      converged = meetsTolerance(certificate(problem, x, r, c, penalty), penalty, x, gapTarget);
       for (let j = 0; j < n; j++) if (screened[j] === 1) c[j] = 0;
     }
   }

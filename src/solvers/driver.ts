@@ -1,5 +1,5 @@
 import { InputError } from "../errors.js";
-import { certify, type Certificate } from "../kkt/certificate.js";
+import { certify, meetsTolerance, penaltyScale, type Certificate } from "../kkt/certificate.js";
 import { polishOnSupport } from "../kkt/polish.js";
 import { allFinite, dot } from "../linalg/vector.js";
 import { hasColumns } from "../operators/operator.js";
@@ -68,7 +68,7 @@ interface SolverReport {
 /**
  * Bundle x with its certificate. With `polish`, also try the Newton step onto x's support
  * (kkt/polish.ts) and keep it when it certifies at least as well. `converged` is the final
- * certificate's verdict: duality gap ≤ tol·‖y‖².
+ * certificate's verdict (meetsTolerance: the duality gap within tol·‖y‖², the KKT violation small).
  */
 export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: Float64Array, report: SolverReport, options: SolveOptions): Solution {
   const tol = options.tol ?? DEFAULT_TOL;
@@ -80,9 +80,7 @@ export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: F
     const pc = certify(problem, polished, penalty);
     // Within tol and stationary to rounding (relative to the penalty's scale): no need to
     // certify x as well to compare.
-    let scale = 0;
-    for (let j = 0; j < polished.length; j++) scale = Math.max(scale, penalty.threshold(j) + penalty.supportCurvature(j) * Math.abs(polished[j]));
-    const exact = pc.dualityGap <= target && pc.kktViolation <= 1e-9 * scale;
+    const exact = pc.dualityGap <= target && pc.kktViolation <= 1e-9 * penaltyScale(penalty, polished);
     if (!exact) cert = certify(problem, x, penalty);
     if (exact || (pc.kktViolation <= cert!.kktViolation && pc.dualityGap <= cert!.dualityGap + 1e-14 * cert!.objective)) {
       best = polished;
@@ -90,7 +88,7 @@ export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: F
     }
   }
   cert ??= certify(problem, x, penalty);
-  const converged = cert.dualityGap <= target;
+  const converged = meetsTolerance(cert, penalty, best, target);
   const support = supportOf(penalty, best);
   const sol: Solution = {
     x: best,
@@ -105,7 +103,8 @@ export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: F
     seconds: (performance.now() - report.started) / 1000,
   };
   if (!converged) {
-    sol.message = `${report.reason ?? "stopped"} (duality gap ${cert.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)})`;
+    const why = cert.dualityGap > target ? `duality gap ${cert.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)}` : `KKT violation ${cert.kktViolation.toExponential(3)} too large for the penalty's scale`;
+    sol.message = `${report.reason ?? "stopped"} (${why})`;
   }
   return sol;
 }

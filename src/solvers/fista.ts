@@ -1,4 +1,4 @@
-import { certificate } from "../kkt/certificate.js";
+import { certificate, meetsTolerance } from "../kkt/certificate.js";
 import { hasColumns } from "../operators/operator.js";
 import type { SeparablePenalty } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
@@ -122,8 +122,8 @@ function test(context: FistaContext, state: FistaState): StopTest {
     const { y, A } = context.problem;
     for (let i = 0; i < y.length; i++) context.residual[i] = y[i] - state.ax[i];
     A.applyT(context.residual, context.grad);
-    const gap = certificate(context.problem, state.x, context.residual, context.grad, context.penalty).dualityGap;
-    state.stop = { done: gap <= context.gapTarget, gap };
+    const cert = certificate(context.problem, state.x, context.residual, context.grad, context.penalty);
+    state.stop = { done: meetsTolerance(cert, context.penalty, state.x, context.gapTarget), gap: cert.dualityGap };
   }
   return state.stop;
 }
