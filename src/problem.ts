@@ -1,10 +1,8 @@
-import { Matrix } from "ml-matrix";
 import { InputError } from "./errors.js";
 import { allFinite } from "./linalg/vector.js";
-import { DenseMatrix, type DenseInput } from "./operators/dense.js";
+import { DenseMatrix, isMatrixLike, type DenseInput } from "./operators/dense.js";
 import { IdentityOperator } from "./operators/identity.js";
-import { denseFromNdarray, isNdarray, vectorFromNdarray } from "./operators/from-ndarray.js";
-import type { NdArray } from "ndarray";
+import { denseFromNdarray, isNdarray, vectorFromNdarray, type NdArrayLike } from "./operators/from-ndarray.js";
 import type { ColumnOperator } from "./operators/operator.js";
 
 /** Penalty weights of ½‖Ax − y‖² + l1 Σ w_j|x_j| + l2/2‖x‖² + tv‖Dx‖₁. */
@@ -33,8 +31,8 @@ export interface Problem extends Measurements {
   truth?: Float64Array;
 }
 
-export type OperatorInput = DenseInput | NdArray | ColumnOperator | { identity: number };
-export type VectorInput = ArrayLike<number> | NdArray;
+export type OperatorInput = DenseInput | NdArrayLike | ColumnOperator | { identity: number };
+export type VectorInput = ArrayLike<number> | NdArrayLike;
 
 /** What a user hands to `createProblem`: plain arrays, ml-matrix matrices or operators. */
 export interface ProblemInput {
@@ -50,7 +48,7 @@ export interface ProblemInput {
 
 export function toOperator(input: OperatorInput, field: string): ColumnOperator {
   if (input instanceof DenseMatrix || input instanceof IdentityOperator) return input;
-  if (Array.isArray(input) || input instanceof Matrix) return DenseMatrix.from(input as DenseInput, field);
+  if (Array.isArray(input) || isMatrixLike(input)) return DenseMatrix.from(input, field);
   if (isNdarray(input)) return denseFromNdarray(input, field);
   if (typeof input === "object" && input !== null && "identity" in input) {
     const n = input.identity;
@@ -63,7 +61,7 @@ export function toOperator(input: OperatorInput, field: string): ColumnOperator 
 }
 
 export function toVector(input: VectorInput, field: string, length?: number): Float64Array {
-  if (isNdarray(input)) input = vectorFromNdarray(input);
+  if (isNdarray(input)) input = vectorFromNdarray(input, field);
   if (input === null || typeof input !== "object" || typeof input.length !== "number") {
     throw new InputError(field, "expected an array of numbers");
   }
