@@ -77,6 +77,7 @@ export function denseFromNdarray(nd: NdArrayLike, field: string): DenseMatrix {
   if (nd.shape.length !== 2) throw new InputError(field, `expected a 2-D ndarray, got shape [${nd.shape.join(", ")}]`);
   const [m, n] = nd.shape;
   if (!(m >= 1 && n >= 1)) throw new InputError(field, "expected a non-empty matrix");
+  checkView(nd, field); // messages about the view as given, not its transpose
   // The transposed view (strides swapped) read row-major is the matrix in column-major order.
   const transposed = { data: nd.data, shape: [n, m], stride: [nd.stride[1], nd.stride[0]], offset: nd.offset };
   return new DenseMatrix(m, n, rowMajorValues(transposed, field));
