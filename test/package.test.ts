@@ -145,6 +145,18 @@ console.log(JSON.stringify({ x: Array.from(x), main: typeof st.loadProblemFile, 
     expect(out.refused).toMatch(/^y: /);
   });
 
+  it("the README's sparsetune/node example runs against the installed package", () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const code = readme.match(/```js\n([\s\S]*?)```/)?.[1];
+    expect(code).toContain('from "sparsetune/node"');
+    const script = join(dir, "readme-node.mjs");
+    writeFileSync(script, `${code}\nconsole.log(JSON.stringify({ converged: solution.converged, active: solution.active.length }));\n`);
+    const r = spawnSync(process.execPath, [script], { cwd: ROOT, encoding: "utf8" }); // problems/ is the repo's
+    expectOk(r);
+    expect(JSON.parse(r.stdout).converged).toBe(true);
+    expect(JSON.parse(r.stdout).active).toBeGreaterThan(0);
+  });
+
   it("the CLI prints the package version with --version and -V", () => {
     for (const flag of ["--version", "-V"]) {
       const r = run(process.execPath, [join(installed, "dist", "cli", "main.js"), flag]);
