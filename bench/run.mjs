@@ -260,7 +260,7 @@ if (sklearn && !sklearnAvailable()) {
   console.log(`bench: scikit-learn is not importable by ${PYTHON} (or sk_baseline.py is missing): the anchor is missing, running ours only.`);
   sklearn = false;
 }
-const lib = await import(new URL("../dist/index.js", import.meta.url).href);
+const lib = await import(new URL("../dist/node.js", import.meta.url).href);
 const ctx = { args, problems, sklearn, runSolver, exports: new Set(Object.keys(lib)), lib, table, DATA };
 const started = performance.now();
 console.log(`node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} threads); scikit-learn anchor: ${sklearn ? "yes" : "no"}`);

@@ -5,7 +5,7 @@
 //               options: SolveOptions, warmup, reps, budgetMs }
 import { parentPort, workerData } from "node:worker_threads";
 
-const lib = await import(new URL("../dist/index.js", import.meta.url).href);
+const lib = await import(new URL("../dist/node.js", import.meta.url).href);
 const { problem: path, solver: solverName, options = {}, reps = 15, warmup = 3, budgetMs = 5000 } = workerData;
 const solve = lib[solverName];
 if (typeof solve !== "function") {

@@ -2,7 +2,7 @@
 // a partial DCT with held-out frequencies. Run after `npm run build`: node problems/make-demo.mjs
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { spikeTrainProblem, writeNpy } from "../dist/index.js";
+import { spikeTrainProblem, writeNpy } from "../dist/node.js";
 
 const dir = import.meta.dirname;
 const problem = spikeTrainProblem({ length: 512, measurements: 128, validationMeasurements: 64, spikes: 16, noise: 0.02, seed: 7 });

@@ -1,8 +1,9 @@
 export { InputError, NumericalError } from "./errors.js";
-export { createProblem, withPenalty, type Problem, type ProblemInput, type Penalty, type Measurements } from "./problem.js";
+export { createProblem, withPenalty, type Problem, type ProblemInput, type Penalty, type Measurements, type OperatorInput, type VectorInput } from "./problem.js";
+export type { NdArrayLike } from "./operators/from-ndarray.js";
 export { hasColumns, type LinearOperator, type ColumnOperator } from "./operators/operator.js";
 export { ComposedOperator, AdjointOperator, StackedOperator } from "./operators/combinators.js";
-export { DenseMatrix } from "./operators/dense.js";
+export { DenseMatrix, type DenseInput, type MatrixLike } from "./operators/dense.js";
 export { IdentityOperator } from "./operators/identity.js";
 export { dotTest } from "./operators/dot-test.js";
 export {
@@ -22,8 +23,8 @@ export { kktSystem, type KktSystem, type KktMethod, type ParameterJacobian } fro
 export { implicitGradient, implicitHypergradient, tryImplicitHypergradient, hypergradient, solutionDerivatives, type Hypergradient, type HyperGradient } from "./diff/implicit.js";
 export type { Criterion } from "./criteria/criterion.js";
 export { HeldOutMse } from "./criteria/heldout.js";
-export { loadProblemFile, parseProblemDocument } from "./io/problem-file.js";
-export { readNpy, readNpyMatrix, readNpyVector, writeNpy } from "./io/npy.js";
+export { parseProblemDocument, npyResolverFromBytes, PROBLEM_FORMAT, type NpyResolver } from "./io/problem-document.js";
+export { parseNpy, parseNpyMatrix, parseNpyVector, encodeNpy, type NpyData, type NpyBytes, type NpyParseOptions } from "./io/npy-format.js";
 export { spikeTrainProblem, type SpikeTrainOptions } from "./problems/spike-train.js";
 export { tune, CRITERIA, type TuneOptions, type TuningReport, type TuneEvent, type TrajectoryPoint, type CriterionName } from "./tune/tune.js";
 export { gridSearch, randomSearch, type BaselineResult, type BaselinePoint } from "./tune/baselines.js";

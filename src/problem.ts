@@ -1,10 +1,8 @@
-import { Matrix } from "ml-matrix";
 import { InputError } from "./errors.js";
 import { allFinite } from "./linalg/vector.js";
-import { DenseMatrix, type DenseInput } from "./operators/dense.js";
+import { DenseMatrix, isMatrixLike, type DenseInput } from "./operators/dense.js";
 import { IdentityOperator } from "./operators/identity.js";
-import { denseFromNdarray, isNdarray, vectorFromNdarray } from "./operators/from-ndarray.js";
-import type { NdArray } from "ndarray";
+import { denseFromNdarray, isNdarray, vectorFromNdarray, type NdArrayLike } from "./operators/from-ndarray.js";
 import type { LinearOperator } from "./operators/operator.js";
 
 /** Penalty weights of ½‖Ax − y‖² + l1 Σ w_j|x_j| + l2/2‖x‖² + tv‖Dx‖₁. */
@@ -34,8 +32,8 @@ export interface Problem extends Measurements {
   truth?: Float64Array;
 }
 
-export type OperatorInput = DenseInput | NdArray | LinearOperator | { identity: number };
-export type VectorInput = ArrayLike<number> | NdArray;
+export type OperatorInput = DenseInput | NdArrayLike | LinearOperator | { identity: number };
+export type VectorInput = ArrayLike<number> | NdArrayLike;
 
 /** What a user hands to `createProblem`: plain arrays, ml-matrix matrices or operators. */
 export interface ProblemInput {
@@ -51,7 +49,7 @@ export interface ProblemInput {
 
 export function toOperator(input: OperatorInput, field: string): LinearOperator {
   if (input instanceof DenseMatrix || input instanceof IdentityOperator) return input;
-  if (Array.isArray(input) || input instanceof Matrix) return DenseMatrix.from(input as DenseInput, field);
+  if (Array.isArray(input) || isMatrixLike(input)) return DenseMatrix.from(input, field);
   if (isNdarray(input)) return denseFromNdarray(input, field);
   if (typeof input === "object" && input !== null && "identity" in input) {
     const n = input.identity;
@@ -64,7 +62,7 @@ export function toOperator(input: OperatorInput, field: string): LinearOperator 
 }
 
 export function toVector(input: VectorInput, field: string, length?: number): Float64Array {
-  if (isNdarray(input)) input = vectorFromNdarray(input);
+  if (isNdarray(input)) input = vectorFromNdarray(input, field);
   if (input === null || typeof input !== "object" || typeof input.length !== "number") {
     throw new InputError(field, "expected an array of numbers");
   }

@@ -8,6 +8,7 @@ import { SOLVERS, solve, type SolverName } from "../solvers/index.js";
 import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";
 import { runTune } from "./tune-command.js";
+import { packageVersion } from "../version.js";
 import { hypergradientSummary, solutionReport, solutionSummary, toJson } from "./report.js";
 
 interface SolveFlags {
@@ -76,6 +77,7 @@ function runHypergrad(file: string, flags: SolveFlags): void {
 function buildProgram(): Command {
   const program = new Command("sparsetune")
     .description("Sparse reconstruction with exact hypergradients and self-tuning penalties")
+    .version(packageVersion(), "-V, --version", "print the version")
     .showHelpAfterError(false)
     .configureOutput({ outputError: () => {} })
     .exitOverride();

@@ -3,8 +3,24 @@ import { InputError } from "../errors.js";
 import { allFinite, axpy, dot } from "../linalg/vector.js";
 import type { ColumnOperator } from "./operator.js";
 
+/**
+ * An ml-matrix `Matrix` (or any of its views) as sparsetune reads it: recognised by shape, not by
+ * `instanceof`, so matrices from another copy of ml-matrix are accepted too.
+ */
+export interface MatrixLike {
+  readonly rows: number;
+  readonly columns: number;
+  get(row: number, column: number): number;
+}
+
+/** An ml-matrix-like value: integer `rows` and `columns` and a `get(i, j)` method. */
+export function isMatrixLike(value: unknown): value is MatrixLike {
+  const v = value as MatrixLike;
+  return typeof value === "object" && value !== null && Number.isSafeInteger(v.rows) && Number.isSafeInteger(v.columns) && typeof v.get === "function";
+}
+
 /** Anything a user may hand over as a dense matrix. */
-export type DenseInput = number[][] | Matrix | DenseMatrix;
+export type DenseInput = number[][] | MatrixLike | DenseMatrix;
 
 /**
  * Dense m×n matrix stored column-major in one Float64Array: column j is
@@ -41,7 +57,8 @@ export class DenseMatrix implements ColumnOperator {
   /** From number[][] (rows of equal length), an ml-matrix Matrix, or a DenseMatrix (returned as is). */
   static from(input: DenseInput, field = "matrix"): DenseMatrix {
     if (input instanceof DenseMatrix) return input;
-    const rowsArr = input instanceof Matrix ? input.to2DArray() : input;
+    if (isMatrixLike(input)) return DenseMatrix.fromMatrixLike(input, field);
+    const rowsArr = input;
     if (!Array.isArray(rowsArr) || rowsArr.length === 0 || !Array.isArray(rowsArr[0])) {
       throw new InputError(field, "expected a non-empty array of rows");
     }
@@ -53,6 +70,22 @@ export class DenseMatrix implements ColumnOperator {
         throw new InputError(`${field}[${i}]`, `expected a row of ${cols} numbers`);
       }
       for (let j = 0; j < cols; j++) data[j * rows + i] = row[j];
+    }
+    if (!allFinite(data)) throw new InputError(field, "expected finite numbers");
+    return new DenseMatrix(rows, cols, data);
+  }
+
+  /** From an ml-matrix Matrix (or view), element by element through get(i, j). */
+  static fromMatrixLike(input: MatrixLike, field = "matrix"): DenseMatrix {
+    const { rows, columns: cols } = input;
+    if (rows < 1 || cols < 1) throw new InputError(field, `expected a non-empty matrix, got ${rows}x${cols}`);
+    const data = new Float64Array(rows * cols);
+    for (let j = 0; j < cols; j++) {
+      for (let i = 0; i < rows; i++) {
+        const v = input.get(i, j);
+        if (typeof v !== "number") throw new InputError(field, `expected numbers, got ${typeof v} at (${i}, ${j})`);
+        data[j * rows + i] = v;
+      }
     }
     if (!allFinite(data)) throw new InputError(field, "expected finite numbers");
     return new DenseMatrix(rows, cols, data);

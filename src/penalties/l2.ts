@@ -31,8 +31,8 @@ export class L2Penalty implements SeparablePenalty {
   }
 
   prox(v: Float64Array, t: number, out: Float64Array): Float64Array {
-    const shrink = 1 / (1 + t * this.l2);
-    for (let j = 0; j < v.length; j++) out[j] = v[j] * shrink;
+    const den = 1 + t * this.l2;
+    for (let j = 0; j < v.length; j++) out[j] = v[j] / den;
     return out;
   }
 
