@@ -1,10 +1,20 @@
 // sparsetune benchmarks: `npm run bench [-- --only NAME] [-- --no-sklearn] [-- --section NAME]`.
 //
 // Runs after `npm run build` and imports the built package (dist/). The problems are generated
-// into bench/data/ (gitignored) by ../shared/bench/perf_problems.py; scikit-learn's timings come
-// from ../shared/bench/sk_baseline.py, run side by side in the same invocation (same machine
-// state). Each of our solver runs happens in a worker thread with a timeout, so a solver that
-// does not finish cannot hang the bench.
+// into bench/data/ (gitignored) by bench/perf_problems.py (needs python3 with NumPy); scikit-learn's
+// timings come from bench/sk_baseline.py and bench/sk_hypergrad.py, run side by side in the same
+// invocation (same machine state). perf_problems.py and sk_baseline.py are copies of the anchors
+// in shared/bench (sk_hypergrad.py is the project's own), so a clone runs on its own. Each of our
+// solver runs happens in a worker thread with a timeout, so a solver that does not finish cannot
+// hang the bench.
+//
+// Environment: SPARSETUNE_PYTHON = the python to run (default /usr/bin/python3, else python3 on
+// PATH); SPARSETUNE_BENCH_DATA = where the problems live (default bench/data).
+//
+// Exit status: 0 when every run completed (without scikit-learn, our side alone counts as
+// complete: it says so); 1 with a one-line `bench: ...` message on stderr when it cannot run (no
+// problems and no python/NumPy to generate them, dist/ not built) or when a run failed (a worker
+// error or timeout, an anchor script that failed, a section that threw); 2 for a bad argument.
 //
 // Adding a benchmark = appending to SECTIONS below: { name, title, run(ctx) } where run prints
 // its own table (use `table()`) and may read ctx.problems, ctx.sklearn, ctx.runSolver, ctx.args.
@@ -12,13 +22,13 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const DATA = join(ROOT, "bench", "data");
-const SHARED = resolve(ROOT, "..", "shared", "bench");
-const PYTHON = "/usr/bin/python3";
+const BENCH = join(ROOT, "bench");
+const DATA = process.env.SPARSETUNE_BENCH_DATA ? resolve(process.env.SPARSETUNE_BENCH_DATA) : join(BENCH, "data");
+const PYTHON = process.env.SPARSETUNE_PYTHON || (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
 const PROBLEMS = ["cs-1000x5000", "cs-200x4000", "cs-500x2000", "enet-400x1500"];
 const TOL = 1e-8;
 
@@ -44,6 +54,19 @@ function parseArgs(argv) {
 }
 
 // --- helpers ------------------------------------------------------------------------------------
+/** Stop the bench: one line on stderr, non-zero exit. */
+function fail(message, code = 1) {
+  console.error(`bench: ${message}`);
+  process.exit(code);
+}
+
+/** The last non-empty line of a child's stderr (or its spawn error), for one-line messages. */
+function lastLine(res) {
+  if (res.error) return res.error.code === "ENOENT" ? "not found" : res.error.message;
+  const line = (res.stderr || "").trim().split("\n").pop();
+  return line || (res.signal ? `killed by ${res.signal}` : `status ${res.status}`);
+}
+
 /** Print rows (arrays of cells) under a header, columns padded; numbers right-aligned. */
 function table(header, rows) {
   const all = [header, ...rows].map((r) => r.map((c) => String(c)));
@@ -57,38 +80,43 @@ function table(header, rows) {
 const fmtMs = (ms) => (ms === undefined ? "-" : ms >= 100 ? ms.toFixed(0) : ms >= 10 ? ms.toFixed(1) : ms.toFixed(2));
 const fmtE = (v, d = 1) => (v === undefined || v === null ? "-" : Number(v).toExponential(d));
 
+const PROBLEM_FILES = (n) => [`${n}.json`, `${n}.A.npy`, `${n}.y.npy`, `${n}.Aval.npy`, `${n}.yval.npy`];
+const missingProblems = (names) => names.filter((n) => PROBLEM_FILES(n).some((f) => !existsSync(join(DATA, f))));
+
+/** Make sure the problems exist in DATA, generating them with python + NumPy; fails otherwise. */
 function ensureData(names) {
-  const missing = names.filter((n) => !existsSync(join(DATA, `${n}.json`)) || !existsSync(join(DATA, `${n}.A.npy`)));
-  if (missing.length === 0) return true;
-  const script = join(SHARED, "perf_problems.py");
-  if (!existsSync(script)) {
-    console.log(`bench: the problem generator ${script} is missing (../shared/bench); nothing to run.`);
-    return false;
+  const missing = missingProblems(names);
+  if (missing.length === 0) return;
+  const what = `${missing.join(", ")} missing from ${DATA}`;
+  const script = join(BENCH, "perf_problems.py");
+  if (!existsSync(script)) fail(`${what} and the problem generator ${script} is missing; cannot run.`);
+  const probe = spawnSync(PYTHON, ["-c", "import numpy"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    const why = probe.error ? `cannot run ${PYTHON} (${lastLine(probe)})` : `${PYTHON} cannot import numpy (${lastLine(probe)})`;
+    fail(`${what} and ${why}; cannot generate them: install python3 with NumPy (Debian: apt-get install python3-numpy) or set SPARSETUNE_PYTHON.`);
   }
-  console.log(`bench: generating ${missing.join(", ")} into bench/data ...`);
-  const res = spawnSync(PYTHON, [script, DATA], { stdio: "inherit" });
-  if (res.status !== 0) {
-    console.log(`bench: ${PYTHON} ${script} failed (status ${res.status}${res.error ? `, ${res.error.message}` : ""}); nothing to run.`);
-    return false;
-  }
-  return true;
+  console.log(`bench: generating ${missing.join(", ")} into ${DATA} ...`);
+  const res = spawnSync(PYTHON, [script, DATA], { encoding: "utf8", stdio: ["ignore", "inherit", "pipe"] });
+  if (res.error || res.status !== 0) fail(`${PYTHON} ${script} failed (${lastLine(res)}); cannot run.`);
+  const still = missingProblems(names);
+  if (still.length > 0) fail(`${script} ran but ${still.join(", ")} still missing from ${DATA}; cannot run.`);
 }
 
 function sklearnAvailable() {
   const res = spawnSync(PYTHON, ["-c", "import sklearn"], { encoding: "utf8" });
-  return res.status === 0 && existsSync(join(SHARED, "sk_baseline.py"));
+  return res.status === 0 && existsSync(join(BENCH, "sk_baseline.py")) && existsSync(join(BENCH, "sk_hypergrad.py"));
 }
 
 /** scikit-learn's single solve (in-process timing, best of 3, one BLAS thread). */
 function sklearnSolve(name) {
-  const res = spawnSync(PYTHON, [join(SHARED, "sk_baseline.py"), DATA, name, String(TOL), "solve"], {
+  const res = spawnSync(PYTHON, [join(BENCH, "sk_baseline.py"), DATA, name, String(TOL), "solve"], {
     encoding: "utf8",
     env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" },
     timeout: 120_000,
   });
-  if (res.status !== 0) return { error: (res.stderr || res.error?.message || "failed").trim().split("\n").pop() };
-  const lines = res.stdout.trim().split("\n");
-  const out = JSON.parse(lines[lines.length - 1]);
+  if (res.error || res.status !== 0) return { error: lastLine(res) };
+  const out = lastJson(res.stdout);
+  if (out.error) return out;
   return { ms: out.solve_s * 1000, objective: out.objective, nnz: out.nnz, iterations: out.n_iter };
 }
 
@@ -127,10 +155,12 @@ async function solveSection(ctx) {
   const rows = [];
   for (const name of ctx.problems) {
     const sk = ctx.sklearn ? sklearnSolve(name) : null;
+    if (sk?.error) ctx.failed(`${name} sklearn solve`, sk.error);
     for (const [label, solver, options, limits] of SOLVE_VARIANTS) {
       if (!ctx.exports.has(solver)) continue;
       const r = await ctx.runSolver(name, solver, { tol: TOL, ...options }, limits);
       if (r.error) {
+        ctx.failed(`${name} ${label}`, r.error);
         rows.push([name, label, "-", fmtMs(sk?.ms), "-", "-", "-", "-", "-", r.error]);
         continue;
       }
@@ -163,9 +193,18 @@ function python(script, args, timeoutMs = 600_000) {
     env: { ...process.env, OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1", MKL_NUM_THREADS: "1" },
     timeout: timeoutMs,
   });
-  if (res.status !== 0) return { error: (res.stderr || res.error?.message || "failed").trim().split("\n").pop() };
-  const lines = res.stdout.trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]);
+  if (res.error || res.status !== 0) return { error: lastLine(res) };
+  return lastJson(res.stdout);
+}
+
+/** The JSON object on the last stdout line of an anchor script, or { error }. */
+function lastJson(stdout) {
+  const line = stdout.trim().split("\n").pop();
+  try {
+    return JSON.parse(line);
+  } catch {
+    return { error: `unreadable output: ${line.slice(0, 80) || "(none)"}` };
+  }
 }
 
 /** Solve + held-out hypergradient against scikit-learn's solve + a NumPy KKT solve. */
@@ -191,7 +230,8 @@ async function hypergradientSection(ctx) {
       if (solveMs < solve.ms) Object.assign(solve, { ms: solveMs, value: sol });
       if (gradMs < grad.ms) Object.assign(grad, { ms: gradMs, value: g });
     }
-    const sk = ctx.sklearn ? python(join(ROOT, "bench", "sk_hypergrad.py"), [DATA, name, String(TOL)]) : null;
+    const sk = ctx.sklearn ? python(join(BENCH, "sk_hypergrad.py"), [DATA, name, String(TOL)]) : null;
+    if (sk?.error) ctx.failed(`${name} sk_hypergrad.py`, sk.error);
     const skOk = sk && !sk.error;
     const total = solve.ms + grad.ms;
     rows.push([
@@ -216,7 +256,8 @@ async function tuneSection(ctx) {
   const rows = [];
   for (const name of names) {
     const problem = lib.loadProblemFile(join(DATA, `${name}.json`));
-    const sk = ctx.sklearn ? python(join(SHARED, "sk_baseline.py"), [DATA, name, String(TOL)]) : null;
+    const sk = ctx.sklearn ? python(join(BENCH, "sk_baseline.py"), [DATA, name, String(TOL)]) : null;
+    if (sk?.error) ctx.failed(`${name} sk_baseline.py`, sk.error);
     const skOk = sk && !sk.error;
     lib.tune(problem); // warm-up (JIT)
     const t0 = performance.now();
@@ -254,19 +295,42 @@ if (problems.length === 0) {
   console.error(`bench: unknown problem ${args.only}; expected one of ${PROBLEMS.join(", ")}`);
   process.exit(2);
 }
-if (!ensureData(problems)) process.exit(0);
+if (args.section && !SECTIONS.some((s) => s.name === args.section)) {
+  fail(`unknown section ${args.section}; expected one of ${SECTIONS.map((s) => s.name).join(", ")}`, 2);
+}
+const DIST = join(ROOT, "dist", "node.js");
+if (!existsSync(DIST)) fail(`${DIST} is missing: build first (npm run build; npm run bench does it).`);
+ensureData(problems);
 let sklearn = args.sklearn;
 if (sklearn && !sklearnAvailable()) {
-  console.log(`bench: scikit-learn is not importable by ${PYTHON} (or sk_baseline.py is missing): the anchor is missing, running ours only.`);
+  console.log(`bench: scikit-learn is not importable by ${PYTHON} (or bench/sk_baseline.py is missing): the anchor is missing, running ours only.`);
   sklearn = false;
 }
-const lib = await import(new URL("../dist/node.js", import.meta.url).href);
-const ctx = { args, problems, sklearn, runSolver, exports: new Set(Object.keys(lib)), lib, table, DATA };
+let lib;
+try {
+  lib = await import(pathToFileURL(DIST).href);
+} catch (e) {
+  fail(`cannot load ${DIST}: ${String(e?.message ?? e).split("\n")[0]}`);
+}
+const failures = [];
+const failed = (what, message) => failures.push({ what, message });
+const ctx = { args, problems, sklearn, runSolver, exports: new Set(Object.keys(lib)), lib, table, DATA, failed };
 const started = performance.now();
 console.log(`node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} threads); scikit-learn anchor: ${sklearn ? "yes" : "no"}`);
 for (const section of SECTIONS) {
   if (args.section && section.name !== args.section) continue;
   console.log(`\n== ${section.title}`);
-  await section.run(ctx);
+  try {
+    await section.run(ctx);
+  } catch (e) {
+    const message = String(e?.message ?? e).split("\n")[0];
+    console.log(`section ${section.name} stopped: ${message}`);
+    failed(`section ${section.name}`, message);
+  }
 }
 console.log(`\nbench: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+if (failures.length > 0) {
+  const list = failures.map((f) => f.what).join(", ");
+  console.error(`bench: ${failures.length} run(s) failed (${list}); first error: ${failures[0].message}`);
+  process.exitCode = 1;
+}
