@@ -159,3 +159,24 @@ describe("separable penalties (l1, weighted l1, l2, elastic net)", () => {
     expect(penaltyFamily(problem).hyperparameters.map((h) => h.name)).toEqual(["l1", "weights", "l2"]);
   });
 });
+
+describe("λ_max", () => {
+  it("at l1 = λ_max the subgradient condition holds at x = 0 and fails just below", () => {
+    fc.assert(
+      fc.property(family, fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: N, maxLength: N }), (f, c) => {
+        const aty = Float64Array.from(c);
+        const g = build(f);
+        const lmax = g.lambdaMax(aty);
+        if (f.kind === "l2") {
+          expect(lmax).toBe(Infinity);
+          return;
+        }
+        fc.pre(lmax > 0);
+        const at = build(f, { l1: lmax }), below = build(f, { l1: 0.999 * lmax });
+        // x = 0 is optimal iff every |a_jᵀy| ≤ l1 w_j: dist(c_j, ∂g_j(0)) = 0
+        for (let j = 0; j < N; j++) expect(at.subdiffDistance(j, 0, aty[j])).toBeLessThanOrEqual(1e-12 * lmax);
+        expect(Math.max(...c.map((cj, j) => below.subdiffDistance(j, 0, cj)))).toBeGreaterThan(0);
+      }),
+    );
+  });
+});

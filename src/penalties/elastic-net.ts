@@ -21,6 +21,10 @@ export class ElasticNet implements SeparablePenalty {
     this.hyperparameters = [...l1Part.hyperparameters, ...l2Part.hyperparameters];
   }
 
+  lambdaMax(aty: Float64Array): number {
+    return this.l1Part.lambdaMax(aty);
+  }
+
   threshold(j: number): number {
     return this.l1Part.threshold(j);
   }

@@ -35,13 +35,9 @@ export function declaredHyperparameters(problem: Problem): readonly Hyperparamet
   return penaltyFamily(problem).hyperparameters;
 }
 
-/** λ_max = max_j |a_jᵀy| / w_j: the smallest l1 for which x = 0 (with any l2). */
+/** λ_max = max_j |a_jᵀy| / w_j: the smallest l1 for which x = 0 (with any l2), the l1 penalty's own. */
 export function lambdaMax(problem: Problem): number {
-  const c = problem.A.applyT(problem.y, new Float64Array(problem.A.cols));
-  const w = problem.penalty.weights;
-  let m = 0;
-  for (let j = 0; j < c.length; j++) m = Math.max(m, Math.abs(c[j]) / (w ? w[j] : 1));
-  return m;
+  return penaltyFamily(problem).lambdaMax(problem.A.applyT(problem.y, new Float64Array(problem.A.cols)));
 }
 
 export type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";

@@ -19,6 +19,12 @@ export class L1Penalty implements SeparablePenalty {
     this.hyperparameters = [{ name: "l1", shape: "scalar" }, { name: "weights", shape: "perFeature" }];
   }
 
+  lambdaMax(aty: Float64Array): number {
+    let m = 0;
+    for (let j = 0; j < aty.length; j++) m = Math.max(m, Math.abs(aty[j]) / (this.weights ? this.weights[j] : 1));
+    return m;
+  }
+
   threshold(j: number): number {
     return this.weights ? this.l1 * this.weights[j] : this.l1;
   }

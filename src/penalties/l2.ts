@@ -12,6 +12,10 @@ export class L2Penalty implements SeparablePenalty {
 
   constructor(readonly l2: number) {}
 
+  lambdaMax(): number {
+    return Infinity;
+  }
+
   threshold(): number {
     return 0;
   }

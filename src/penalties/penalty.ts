@@ -23,6 +23,11 @@ export interface SeparablePenalty {
   isActive(j: number, xj: number): boolean;
   /** Whether `after` is on the same smooth piece of g_j as `before` (a Newton step must not cross a kink). */
   samePiece(j: number, before: number, after: number): boolean;
+  /**
+   * The smallest value of the penalty's scale (l1 for the l1 terms) at which x = 0 is optimal,
+   * given c = Aᵀy: max_j |c_j|/w_j for l1; Infinity for a smooth penalty (x = 0 only in the limit).
+   */
+  lambdaMax(aty: Float64Array): number;
   /** Height of g_j's kink at 0 (l1·w_j; 0 for a smooth g_j): inactive j need |c_j| ≤ it. */
   threshold(j: number): number;
 
