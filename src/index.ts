@@ -1,5 +1,5 @@
 export { InputError, NumericalError } from "./errors.js";
-export { createProblem, withPenalty, type Problem, type ProblemInput, type Penalty, type Measurements } from "./problem.js";
+export { createProblem, withPenalty, requirePositivePenalty, requireCertifiableScales, type Problem, type ProblemInput, type Penalty, type Measurements } from "./problem.js";
 export type { LinearOperator, ColumnOperator } from "./operators/operator.js";
 export { DenseMatrix } from "./operators/dense.js";
 export { IdentityOperator } from "./operators/identity.js";

@@ -1,5 +1,5 @@
 import { InputError } from "../errors.js";
-import type { Problem } from "../problem.js";
+import { requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
 import { solveCoordinateDescent } from "./coordinate-descent.js";
 import { solveFista } from "./fista.js";
 import type { Solver } from "./path.js";
@@ -16,5 +16,8 @@ export function solverByName(name: string): Solver {
 /** Solve with the named solver (default: working-set coordinate descent). */
 export function solve(problem: Problem, options: SolveOptions & { solver?: SolverName } = {}): Solution {
   const { solver = "cd", ...rest } = options;
-  return solverByName(solver)(problem, rest);
+  const run = solverByName(solver);
+  requirePositivePenalty(problem);
+  requireCertifiableScales(problem);
+  return run(problem, rest);
 }

@@ -3,7 +3,7 @@ import { HeldOutMse } from "../criteria/heldout.js";
 import { MonteCarloSure, Sure } from "../criteria/sure.js";
 import { InputError } from "../errors.js";
 import { lambdaMax } from "../kkt/certificate.js";
-import { withPenalty, type Problem } from "../problem.js";
+import { requireCertifiableScales, withPenalty, type Problem } from "../problem.js";
 import { solverByName, type SolverName } from "../solvers/index.js";
 import { lambdaGrid, type Solver } from "../solvers/path.js";
 import { DEFAULT_TOL, requireL1L2Problem, type Solution } from "../solvers/solution.js";
@@ -160,9 +160,45 @@ function makeObjective(problem: Problem, name: CriterionName, options: TuneOptio
   }
 }
 
-/** Everything checkable before any work: names, σ, folds, the start inside (0, λ_max]. */
+const TUNABLE_KEYS: readonly TunableKey[] = ["l1", "l2", "weights"];
+/** A start this close above λ_max (relative) is λ_max computed by another tool: clamped, not refused. */
+const LAMBDA_MAX_SLACK = 1e-12;
+
+function checkOptions(options: TuneOptions): void {
+  if (typeof options !== "object" || options === null) throw new InputError("options", "expected an object");
+  if (options.keys !== undefined) {
+    if (!Array.isArray(options.keys)) throw new InputError("keys", `expected an array of ${TUNABLE_KEYS.join(", ")}`);
+    for (const k of options.keys) {
+      if (!TUNABLE_KEYS.includes(k)) throw new InputError("keys", `unknown penalty "${String(k)}", expected ${TUNABLE_KEYS.join(", ")}`);
+    }
+    if (new Set(options.keys).size !== options.keys.length) throw new InputError("keys", "expected each penalty at most once");
+  }
+  if (options.start !== undefined) {
+    if (typeof options.start !== "object" || options.start === null) throw new InputError("start", "expected an object { l1?, l2? }");
+    for (const [k, v] of Object.entries(options.start)) {
+      if (k !== "l1" && k !== "l2") throw new InputError(`start.${k}`, "unknown start, expected l1 or l2");
+      if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v <= 0)) throw new InputError(`start.${k}`, `expected a positive finite number, got ${String(v)}`);
+    }
+  }
+  if (options.tol !== undefined && !(typeof options.tol === "number" && options.tol >= 1e-16 && options.tol < 1)) {
+    throw new InputError("tol", `expected a relative tolerance in [1e-16, 1), got ${String(options.tol)}`);
+  }
+  if (options.maxIter !== undefined && !(Number.isSafeInteger(options.maxIter) && options.maxIter >= 1)) {
+    throw new InputError("maxIter", `expected a positive integer (outer iterations of each local descent), got ${String(options.maxIter)}`);
+  }
+  if (options.scan !== undefined && !(Number.isSafeInteger(options.scan) && options.scan >= 0)) {
+    throw new InputError("scan", `expected a non-negative integer, got ${String(options.scan)}`);
+  }
+  if (options.random !== undefined && !(Number.isSafeInteger(options.random) && options.random >= 0)) {
+    throw new InputError("random", `expected a non-negative integer, got ${String(options.random)}`);
+  }
+}
+
+/** Everything checkable before any work: names, keys, σ, folds, scales, the start inside (0, λ_max]. */
 function resolve(problem: Problem, options: TuneOptions) {
+  checkOptions(options);
   requireL1L2Problem(problem, "tuning");
+  requireCertifiableScales(problem, "tune");
   const criterionName = options.criterion ?? "heldout";
   if (!CRITERIA.includes(criterionName)) throw new InputError("criterion", `expected one of ${CRITERIA.join(", ")}, got "${criterionName}"`);
   const keys = options.keys ?? (problem.penalty.l2 > 0 ? ["l1", "l2"] : ["l1"]);
@@ -172,15 +208,37 @@ function resolve(problem: Problem, options: TuneOptions) {
   const solver = solverByName(options.solver ?? "cd");
   const lmax = lambdaMax(problem);
   if (!(lmax > 0)) throw new InputError("y", "expected measurements correlated with some column of A (λ_max = 0: x = 0 for every l1)");
-  const startL1 = options.start?.l1 ?? (problem.penalty.l1 > 0 && problem.penalty.l1 <= lmax ? problem.penalty.l1 : 0.1 * lmax);
-  if (!(startL1 > 0 && startL1 <= lmax)) throw new InputError("start", `expected l1 in (0, λ_max = ${lmax.toPrecision(6)}], got ${startL1}`);
+  let startL1 = options.start?.l1 ?? (problem.penalty.l1 > 0 && problem.penalty.l1 <= lmax ? problem.penalty.l1 : 0.1 * lmax);
+  if (startL1 > lmax && startL1 <= lmax * (1 + LAMBDA_MAX_SLACK)) startL1 = lmax;
+  if (!(startL1 > 0 && startL1 <= lmax)) throw new InputError("start", `expected l1 in (0, λ_max = ${lmax.toPrecision(17)}] (within ${LAMBDA_MAX_SLACK} relative), got ${startL1}`);
   const startL2 = options.start?.l2 ?? (problem.penalty.l2 > 0 ? problem.penalty.l2 : 1e-3 * lmax);
   if (!(startL2 > 0)) throw new InputError("start", `expected a positive l2 start, got ${startL2}`);
   const objective = makeObjective(problem, criterionName, options, solver);
   if (keys.includes("weights") && criterionName === "sure-mc") throw new InputError("keys", "per-feature weights are tuned with the heldout, cv, sure or reference criteria");
   const bounds: Record<TunableKey, [number, number]> = { l1: [1e-6 * lmax, lmax], l2: [1e-8 * lmax, 1e4 * lmax], weights: [1e-6 * lmax, 10 * lmax] };
   const params = new LogParameters(problem.penalty, keys, bounds, problem.A.cols);
-  return { criterionName, optimizer, solver, lmax, objective, params, start: params.theta({ l1: startL1, l2: startL2 }) };
+  return { criterionName, optimizer, solver, lmax, objective, params, start: params.theta({ l1: startL1, l2: startL2 }), l1Lower: bounds.l1[0] };
+}
+
+/**
+ * The criterion still decreases toward smaller l1 where the run stopped, so it has not
+ * converged: either the chosen l1 sits on its lower bound with dC/dl1 > 0 (the minimum is below
+ * the box: noiseless data, the criterion falls toward 0 as l1 → 0), or the criterion falls at
+ * least in proportion to l1 there (d log C / d log l1 ≥ 1; at a noisy minimum C sits on its noise floor and is far flatter) and the
+ * search stopped because the inner tolerance no longer resolves it. Returns the message, or null.
+ */
+function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower: number, tol: number): string | null {
+  const l1 = lambda.l1;
+  const slope = ev.gradient?.l1;
+  if (l1 === undefined || slope === undefined || !(slope > 0) || !(ev.value > 0)) return null;
+  const logSlope = (l1 * slope) / ev.value;
+  if (l1 <= l1Lower * (1 + 1e-9)) {
+    return `stopped at the lower bound of l1 (${l1Lower.toExponential(3)} = 1e-6·λ_max); the criterion still decreases there (d log C/d log l1 = ${logSlope.toPrecision(3)}): the data look noiseless, any smaller l1 fits better`;
+  }
+  if (logSlope >= 1) {
+    return `not converged: the criterion still decreases toward smaller l1 (d log C/d log l1 = ${logSlope.toPrecision(3)}) below what the inner tolerance ${tol.toExponential(0)} resolves (noiseless data?); try a smaller --tol`;
+  }
+  return null;
 }
 
 /**
@@ -189,7 +247,7 @@ function resolve(problem: Problem, options: TuneOptions) {
  * its box ((0, λ_max] for l1). A singular or flat step never yields NaN: the best λ seen is kept.
  */
 export function tune(problem: Problem, options: TuneOptions = {}): TuningReport {
-  const { criterionName, optimizer, solver, lmax, objective, params, start } = resolve(problem, options);
+  const { criterionName, optimizer, solver, lmax, objective, params, start, l1Lower } = resolve(problem, options);
   const finalTol = options.tol ?? DEFAULT_TOL;
   const started = performance.now();
   const trajectory: TrajectoryPoint[] = [];
@@ -280,6 +338,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     solves++;
     innerIterations += solution.iterations;
   }
+  const atBound = stillDecreasing(params.values(chosen), finalEval, l1Lower, finalTol);
   const report: TuningReport = {
     criterionName, optimizer,
     lambda: params.values(chosen),
@@ -292,8 +351,8 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     iterations,
     solves, innerIterations,
     seconds: (performance.now() - started) / 1000,
-    converged: result.converged && solution.converged,
-    message: result.message,
+    converged: result.converged && solution.converged && !atBound,
+    message: atBound ?? result.message,
     trajectory,
   };
   const base = problem.penalty;
