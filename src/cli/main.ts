@@ -69,7 +69,17 @@ function runHypergrad(file: string, flags: SolveFlags): void {
   const criterion = HeldOutMse.of(problem);
   const solution = solve(problem, { solver: flags.solver, tol: flags.tol, maxIter: flags.maxIter });
   const started = performance.now();
-  const grad = hypergradient(problem, solution, criterion);
+  let grad;
+  try {
+    grad = hypergradient(problem, solution, criterion);
+  } catch (e) {
+    // An unconverged iterate has a spurious active set: its KKT system can be singular without
+    // the Lasso being non-unique. Name the real cause.
+    if (!(e instanceof NumericalError) || solution.converged) throw e;
+    throw new NumericalError(
+      `the solve did not converge (${solution.message ?? "iteration cap reached"}), so its ${solution.active.length} active features are not the solution's and the hypergradient cannot be computed there; raise --max-iter or loosen --tol`,
+    );
+  }
   const heldoutMse = criterion.value(solution.x);
   const hypergradientSeconds = (performance.now() - started) / 1000;
   if (flags.json) {
@@ -108,7 +118,7 @@ function buildProgram(): Command {
     .option("--folds <K>", "folds for --criterion cv, at least 2 (default 5)", integerAtLeast(2))
     .option("--sigma <S>", "noise level for --criterion sure", positiveNumber())
     .addOption(new Option("--optimizer <name>", "outer optimiser (default: linesearch for one penalty, lbfgs for several)").choices(Object.keys(OPTIMIZERS)))
-    .option("--start <L>", "starting l1 (absolute), in (0, λ_max] (values within 1e-12 relative above λ_max are clamped to it)", positiveNumber())
+    .option("--start <L>", "starting l1 (absolute), in [1e-6·λ_max, λ_max] (up to 1e-12 relative above λ_max is clamped to it)", positiveNumber())
     .option("--grid", "also run the 100-point grid baseline and plot it")
     .option("--weights", "tune one l1 threshold per feature (weighted Lasso) instead of a single l1")
     .option("--out <DIR>", "output folder, checked (created and probed for writing) before tuning; outputs are written all or nothing", "sparsetune-out")

@@ -163,6 +163,8 @@ function makeObjective(problem: Problem, name: CriterionName, options: TuneOptio
 const TUNABLE_KEYS: readonly TunableKey[] = ["l1", "l2", "weights"];
 /** A start this close above λ_max (relative) is λ_max computed by another tool: clamped, not refused. */
 const LAMBDA_MAX_SLACK = 1e-12;
+/** The tuner's l1 box is [L1_LOWER_RATIO·λ_max, λ_max]. */
+const L1_LOWER_RATIO = 1e-6;
 
 function checkOptions(options: TuneOptions): void {
   if (typeof options !== "object" || options === null) throw new InputError("options", "expected an object");
@@ -208,16 +210,19 @@ function resolve(problem: Problem, options: TuneOptions) {
   const solver = solverByName(options.solver ?? "cd");
   const lmax = lambdaMax(problem);
   if (!(lmax > 0)) throw new InputError("y", "expected measurements correlated with some column of A (λ_max = 0: x = 0 for every l1)");
-  let startL1 = options.start?.l1 ?? (problem.penalty.l1 > 0 && problem.penalty.l1 <= lmax ? problem.penalty.l1 : 0.1 * lmax);
+  const l1Lower = L1_LOWER_RATIO * lmax;
+  let startL1 = options.start?.l1 ?? (problem.penalty.l1 >= l1Lower && problem.penalty.l1 <= lmax ? problem.penalty.l1 : 0.1 * lmax);
   if (startL1 > lmax && startL1 <= lmax * (1 + LAMBDA_MAX_SLACK)) startL1 = lmax;
-  if (!(startL1 > 0 && startL1 <= lmax)) throw new InputError("start", `expected l1 in (0, λ_max = ${lmax.toPrecision(17)}] (within ${LAMBDA_MAX_SLACK} relative), got ${startL1}`);
+  if (!(startL1 >= l1Lower && startL1 <= lmax)) {
+    throw new InputError("start", `expected l1 in [1e-6·λ_max, λ_max] = [${l1Lower.toPrecision(6)}, ${lmax.toPrecision(17)}] (up to ${LAMBDA_MAX_SLACK} relative above λ_max), got ${startL1}`);
+  }
   const startL2 = options.start?.l2 ?? (problem.penalty.l2 > 0 ? problem.penalty.l2 : 1e-3 * lmax);
   if (!(startL2 > 0)) throw new InputError("start", `expected a positive l2 start, got ${startL2}`);
   const objective = makeObjective(problem, criterionName, options, solver);
   if (keys.includes("weights") && criterionName === "sure-mc") throw new InputError("keys", "per-feature weights are tuned with the heldout, cv, sure or reference criteria");
-  const bounds: Record<TunableKey, [number, number]> = { l1: [1e-6 * lmax, lmax], l2: [1e-8 * lmax, 1e4 * lmax], weights: [1e-6 * lmax, 10 * lmax] };
+  const bounds: Record<TunableKey, [number, number]> = { l1: [l1Lower, lmax], l2: [1e-8 * lmax, 1e4 * lmax], weights: [1e-6 * lmax, 10 * lmax] };
   const params = new LogParameters(problem.penalty, keys, bounds, problem.A.cols);
-  return { criterionName, optimizer, solver, lmax, objective, params, start: params.theta({ l1: startL1, l2: startL2 }), l1Lower: bounds.l1[0] };
+  return { criterionName, optimizer, solver, lmax, objective, params, start: params.theta({ l1: startL1, l2: startL2 }), l1Lower };
 }
 
 /**
