@@ -6,6 +6,7 @@ import { IdentityOperator } from "./operators/identity.js";
 import { denseFromNdarray, isNdarray, vectorFromNdarray } from "./operators/from-ndarray.js";
 import type { NdArray } from "ndarray";
 import type { ColumnOperator } from "./operators/operator.js";
+import type { SolveOptions } from "./solvers/solution.js";
 
 /** Penalty weights of ½‖Ax − y‖² + l1 Σ w_j|x_j| + l2/2‖x‖² + tv‖Dx‖₁. */
 export interface Penalty {
@@ -325,7 +326,11 @@ export function createProblem(input: ProblemInput): Problem {
  * require it (the tuner sets the penalties later); `solve` and the CLI call this.
  */
 export function requirePositivePenalty(problem: Problem): void {
-  const { l1, l2, tv } = problem.penalty;
+  const penalty = problem?.penalty;
+  if (typeof penalty !== "object" || penalty === null) throw new InputError("penalty", "expected an object with l1, l2, tv (build the problem with createProblem)");
+  // withPenalty bypasses createProblem: check the values it may have brought in.
+  for (const key of ["l1", "l2", "tv"] as const) penaltyValue(penalty[key] ?? 0, `penalty.${key}`);
+  const { l1, l2, tv } = penalty;
   if (!(l1 > 0 || l2 > 0 || tv > 0)) {
     throw new InputError("penalty", `expected a positive l1 or l2 (got l1 = ${l1}, l2 = ${l2}); set "penalty": {"l1": ...} or tune it`);
   }
@@ -339,4 +344,24 @@ export function withPenalty(problem: Problem, penalty: Partial<Penalty>): Proble
 /** l1·w_j, the l1 threshold of feature j. */
 export function l1Bound(penalty: Penalty, j: number): number {
   return penalty.weights ? penalty.l1 * penalty.weights[j] : penalty.l1;
+}
+
+/**
+ * The solver options every solver must refuse the same way (coordinate descent checks them
+ * itself; FISTA did not, and a NaN warm start ran it to its cap): `solve` calls this first.
+ */
+export function checkSolveOptions(problem: Problem, options: SolveOptions): void {
+  if (typeof options !== "object" || options === null) throw new InputError("options", "expected an object");
+  const { tol, maxIter, warmStart } = options;
+  if (tol !== undefined && !(typeof tol === "number" && tol >= 0 && Number.isFinite(tol))) {
+    throw new InputError("options.tol", `expected a non-negative number, got ${String(tol)}`);
+  }
+  if (maxIter !== undefined && !(Number.isSafeInteger(maxIter) && maxIter >= 0)) {
+    throw new InputError("options.maxIter", `expected a non-negative integer, got ${String(maxIter)}`);
+  }
+  if (warmStart !== undefined) {
+    if (!(warmStart instanceof Float64Array)) throw new InputError("options.warmStart", "expected a Float64Array");
+    if (warmStart.length !== problem.A.cols) throw new InputError("options.warmStart", `expected length ${problem.A.cols} (the columns of A), got ${warmStart.length}`);
+    if (!allFinite(warmStart)) throw new InputError("options.warmStart", "expected finite numbers");
+  }
 }

@@ -314,6 +314,7 @@ describe.concurrent("reliability: tune --out is checked first and written all or
       expect(r.stdout, out).toBe("");
     }));
     expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await runAsync("tune", problem, "--out", "")).stderr).toMatch(/^sparsetune: --out: expected a folder name/);
   }, 20_000);
 
   it("a symbolic link into /proc is followed and refused", async () => {

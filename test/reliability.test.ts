@@ -244,6 +244,28 @@ describe("tune: options and keys are checked; convergence is not over-claimed", 
   });
 });
 
+describe("solve() checks options and penalties for every solver (FISTA used to run to its cap)", () => {
+  const p = createProblem(plain(7));
+  it.each([
+    ["tol -1", { tol: -1 }, "options.tol"],
+    ["tol NaN", { tol: NaN }, "options.tol"],
+    ["maxIter 2.5", { maxIter: 2.5 }, "options.maxIter"],
+    ["a NaN warm start", { warmStart: new Float64Array(60).fill(NaN) }, "options.warmStart"],
+    ["a short warm start", { warmStart: new Float64Array(2) }, "options.warmStart"],
+  ])("fista and cd: %s", (_label, options, field) => {
+    for (const solver of ["cd", "fista"] as const) expect(inputError(() => solve(p, { solver, ...options })).field).toBe(field);
+  });
+
+  it("penalties brought in by withPenalty are checked (NaN, negative)", () => {
+    expect(inputError(() => solve(withPenalty(p, { l1: NaN }))).field).toBe("penalty.l1");
+    expect(inputError(() => solve(withPenalty(p, { l1: -1, l2: 1 }))).field).toBe("penalty.l1");
+  });
+
+  it("tune: a junk grid option is an InputError, not a TypeError", () => {
+    expect(inputError(() => tune(p, { grid: { count: -5 } })).field).toBe("grid.count");
+  });
+});
+
 describe("hypergradient of a well-posed problem stays finite", () => {
   it("with a penalty set, solve + hypergradient give finite numbers", () => {
     const p = createProblem(plain(6));

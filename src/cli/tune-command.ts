@@ -128,6 +128,7 @@ export interface OutputDir {
  * something other than a regular file. Errors are InputErrors naming --out.
  */
 export function prepareOutputDir(out: string, names: string[]): OutputDir {
+  if (out.trim() === "") throw new InputError("--out", "expected a folder name, got an empty string");
   const dir = resolvePath(out);
   const real = existingRealAncestor(dir);
   for (const root of PSEUDO_FS) {

@@ -1,5 +1,5 @@
 import { InputError } from "../errors.js";
-import { requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
+import { checkSolveOptions, requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
 import { solveCoordinateDescent } from "./coordinate-descent.js";
 import { solveFista } from "./fista.js";
 import type { Solver } from "./path.js";
@@ -19,5 +19,6 @@ export function solve(problem: Problem, options: SolveOptions & { solver?: Solve
   const run = solverByName(solver);
   requirePositivePenalty(problem);
   requireCertifiableScales(problem);
+  checkSolveOptions(problem, rest);
   return run(problem, rest);
 }

@@ -191,6 +191,12 @@ function checkOptions(options: TuneOptions): void {
   if (options.scan !== undefined && !(Number.isSafeInteger(options.scan) && options.scan >= 0)) {
     throw new InputError("scan", `expected a non-negative integer, got ${String(options.scan)}`);
   }
+  if (options.grid !== undefined && typeof options.grid !== "boolean") {
+    const g = options.grid;
+    if (typeof g !== "object" || g === null) throw new InputError("grid", "expected true, false or { count, ratio }");
+    if (g.count !== undefined && !(Number.isSafeInteger(g.count) && g.count >= 2)) throw new InputError("grid.count", `expected an integer ≥ 2, got ${String(g.count)}`);
+    if (g.ratio !== undefined && !(typeof g.ratio === "number" && g.ratio > 0 && g.ratio < 1)) throw new InputError("grid.ratio", `expected a number in (0, 1), got ${String(g.ratio)}`);
+  }
   if (options.random !== undefined && !(Number.isSafeInteger(options.random) && options.random >= 0)) {
     throw new InputError("random", `expected a non-negative integer, got ${String(options.random)}`);
   }
