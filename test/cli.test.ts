@@ -285,6 +285,7 @@ describe.concurrent("reliability: hostile inputs", () => {
     ["--start 1e-300", ["tune", join(FIXTURES, "lasso-small.json"), "--start", "1e-300"], /^sparsetune: start: expected l1 in \[1e-6·λ_max/],
     ["an empty file", ["solve", file("empty.json", "")], /empty\.json: expected a JSON document/],
     ["a directory as FILE", ["solve", dir], /is a directory/],
+    ["/dev/zero as FILE (it was read forever)", ["solve", "/dev/zero"], /^sparsetune: \/dev\/zero: expected a problem file .*character device/],
     ["a 0-byte .npy", ["solve", variant("npy0.json", (d) => { d.A = { npy: "empty.npy" }; })], /^sparsetune: A\.npy: .*empty/],
     ["a huge shape in an .npy header", ["solve", variant("npyhuge.json", (d) => { d.A = { npy: "huge.npy" }; })], /^sparsetune: A\.npy: .*too large/],
     ["a problem file that is an array", ["solve", file("array.json", "[1, 2]")], /^sparsetune: problem: expected a JSON object/],

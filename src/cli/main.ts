@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { HeldOutMse } from "../criteria/heldout.js";
 import { hypergradient } from "../diff/implicit.js";
 import { InputError, NumericalError } from "../errors.js";
-import { loadProblemFile } from "../io/problem-file.js";
+import { loadProblemFile } from "./load.js";
 import { SOLVERS, solve, type SolverName } from "../solvers/index.js";
 import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";

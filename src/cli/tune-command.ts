@@ -3,7 +3,7 @@ import { dirname, join, resolve as resolvePath, sep } from "node:path";
 import { SingleBar } from "cli-progress";
 import { lineChartSvg, type Series } from "../io/svg.js";
 import { InputError } from "../errors.js";
-import { loadProblemFile } from "../io/problem-file.js";
+import { loadProblemFile } from "./load.js";
 import type { Problem } from "../problem.js";
 import type { SolverName } from "../solvers/index.js";
 import type { OptimizerName } from "../tune/optimizers.js";
