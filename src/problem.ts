@@ -177,9 +177,9 @@ const e = (v: number) => v.toExponential(1);
 
 /** A nonzero squared scale inside [SCALE_MIN, SCALE_MAX]; `what` names it in the message. */
 /** A nonzero squared scale inside [SCALE_MIN, SCALE_MAX]; `what` names it in the message. */
-function checkScale(value: number, nonzero: boolean, underflow: boolean, field: string, what: string, advice: string): void {
+function checkScale(value: number, nonzero: boolean, underflow: () => boolean, field: string, what: string, advice: string): void {
   if (!nonzero || (value >= SCALE_MIN && value <= SCALE_MAX)) return;
-  if (value < SCALE_MIN && !underflow) return;
+  if (value < SCALE_MIN && !underflow()) return;
   const shown = !Number.isFinite(value) ? "it overflows to Infinity" : value === 0 ? "it underflows to 0" : `it is ${e(value)}`;
   throw new InputError(field, `expected ${what} in [${e(SCALE_MIN)}, ${e(SCALE_MAX)}] (what double precision can certify), but ${shown}; ${advice}`);
 }
@@ -236,7 +236,8 @@ function checkScales(problem: Problem, mode: ScaleMode): void {
   const penalised = l1 > 0 || l2 > 0 || penalty.tv > 0;
   let lmax: number | undefined;
   const zeroIsExact = () => l1 > 0 && l1 >= (lmax ??= weightedLambdaMax(problem));
-  const underflow = mode === "tune" || ((mode === "solve" || penalised) && !zeroIsExact());
+  // Lazy: λ_max costs a product with Aᵀ, needed only when something is below SCALE_MIN.
+  const underflow = () => mode === "tune" || ((mode === "solve" || penalised) && !zeroIsExact());
   checkScale(yy, anyNonzero(y), underflow, "y", "‖y‖²", "rescale y (x scales with it)");
   checkScale(aa, a.nonzero, underflow, "A", "the largest column norm² max‖a_j‖²", "rescale A (x scales inversely)");
   if (aa > 0 && yy > 0) checkScale(yy / aa, true, underflow, "y", "the squared scale of x, (‖y‖/max‖a_j‖)²,", "rescale y or A so that x is of moderate size");

@@ -235,7 +235,8 @@ function resolve(problem: Problem, options: TuneOptions) {
  * The criterion still decreases toward smaller l1 where the run stopped, so it has not
  * converged: either the chosen l1 sits on its lower bound with dC/dl1 > 0 (the minimum is below
  * the box: noiseless data, the criterion falls toward 0 as l1 → 0), or the criterion falls at
- * least in proportion to l1 there (d log C / d log l1 ≥ 1; at a noisy minimum C sits on its noise floor and is far flatter) and the
+ * least in proportion to l1 there (d log C / d log l1 ≥ 1; at a noisy minimum C sits on its
+ * noise floor and is far flatter) and the
  * search stopped because the inner tolerance no longer resolves it. Returns the message, or null.
  */
 function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower: number, tol: number): string | null {
@@ -247,7 +248,7 @@ function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower
     return `stopped at the lower bound of l1 (${l1Lower.toExponential(3)} = 1e-6·λ_max); the criterion still decreases there (d log C/d log l1 = ${logSlope.toPrecision(3)}): the data look noiseless, any smaller l1 fits better`;
   }
   if (logSlope >= 1) {
-    return `not converged: the criterion still decreases toward smaller l1 (d log C/d log l1 = ${logSlope.toPrecision(3)}) below what the inner tolerance ${tol.toExponential(0)} resolves (noiseless data?); try a smaller --tol`;
+    return `not converged: the criterion still decreases toward smaller l1 (d log C/d log l1 = ${logSlope.toPrecision(3)}) below what the inner tolerance ${tol.toExponential(0)} resolves (noiseless data?); try a smaller tol (--tol)`;
   }
   return null;
 }
