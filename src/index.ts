@@ -1,5 +1,5 @@
 export { InputError, NumericalError } from "./errors.js";
-export { createProblem, withPenalty, type Problem, type ProblemInput, type Penalty, type Measurements, type OperatorInput, type VectorInput } from "./problem.js";
+export { createProblem, withPenalty, requirePositivePenalty, requireCertifiableScales, type Problem, type ProblemInput, type Penalty, type Measurements, type OperatorInput, type VectorInput } from "./problem.js";
 export type { NdArrayLike } from "./operators/from-ndarray.js";
 export { hasColumns, type LinearOperator, type ColumnOperator } from "./operators/operator.js";
 export { ComposedOperator, AdjointOperator, StackedOperator } from "./operators/combinators.js";

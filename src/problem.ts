@@ -3,7 +3,7 @@ import { allFinite } from "./linalg/vector.js";
 import { DenseMatrix, isMatrixLike, type DenseInput } from "./operators/dense.js";
 import { IdentityOperator } from "./operators/identity.js";
 import { denseFromNdarray, isNdarray, vectorFromNdarray, type NdArrayLike } from "./operators/from-ndarray.js";
-import type { LinearOperator } from "./operators/operator.js";
+import { hasColumns, type LinearOperator } from "./operators/operator.js";
 
 /** Penalty weights of ½‖Ax − y‖² + l1 Σ w_j|x_j| + l2/2‖x‖² + tv‖Dx‖₁. */
 export interface Penalty {
@@ -47,10 +47,46 @@ export interface ProblemInput {
   truth?: VectorInput;
 }
 
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return JSON.stringify(value.length > 20 ? `${value.slice(0, 20)}...` : value);
+  if (typeof value === "object") return "an object";
+  return String(value);
+}
+
+/** Every entry of a plain array is a number (no null, boolean or numeric string coerced silently). */
+function checkNumbers(values: ArrayLike<unknown>, field: string): void {
+  if (!Array.isArray(values)) return; // typed arrays hold numbers by construction
+  for (let i = 0; i < values.length; i++) {
+    if (typeof values[i] !== "number") throw new InputError(field, `expected an array of numbers, got ${describe(values[i])} at index ${i}`);
+  }
+}
+
+function checkNdarrayData(input: NdArrayLike, field: string): void {
+  checkNumbers(input.data as ArrayLike<unknown>, field);
+}
+
+/**
+ * Operator objects (DenseMatrix, IdentityOperator, a user's LinearOperator) are used by
+ * reference: they are explicit operators, and copying a matrix-free one is impossible. Arrays,
+ * ml-matrix matrices and ndarrays are copied into a DenseMatrix of the problem's own.
+ */
 export function toOperator(input: OperatorInput, field: string): LinearOperator {
   if (input instanceof DenseMatrix || input instanceof IdentityOperator) return input;
-  if (Array.isArray(input) || isMatrixLike(input)) return DenseMatrix.from(input, field);
-  if (isNdarray(input)) return denseFromNdarray(input, field);
+  if (Array.isArray(input)) {
+    for (let i = 0; i < input.length; i++) {
+      const row: unknown = input[i];
+      if (!Array.isArray(row)) throw new InputError(`${field}[${i}]`, `expected a row of numbers, got ${describe(row)}`);
+      checkNumbers(row, `${field}[${i}]`);
+    }
+    return DenseMatrix.from(input as DenseInput, field);
+  }
+  if (isMatrixLike(input)) return DenseMatrix.from(input, field);
+  if (isNdarray(input)) {
+    checkNdarrayData(input, field);
+    return denseFromNdarray(input, field);
+  }
   if (typeof input === "object" && input !== null && "identity" in input) {
     const n = input.identity;
     if (!Number.isInteger(n) || n < 1) throw new InputError(`${field}.identity`, "expected a positive integer size");
@@ -61,12 +97,26 @@ export function toOperator(input: OperatorInput, field: string): LinearOperator 
   throw new InputError(field, "expected a matrix (number[][], ml-matrix Matrix, DenseMatrix), { identity: n } or a linear operator { rows, cols, apply, applyT }");
 }
 
+/** A finite vector of the problem's own: the caller's array is copied, never kept. */
 export function toVector(input: VectorInput, field: string, length?: number): Float64Array {
-  if (isNdarray(input)) input = vectorFromNdarray(input, field);
+  if (isNdarray(input)) {
+    checkNdarrayData(input, field);
+    input = vectorFromNdarray(input, field);
+  }
   if (input === null || typeof input !== "object" || typeof input.length !== "number") {
     throw new InputError(field, "expected an array of numbers");
   }
-  const v = input instanceof Float64Array ? input : Float64Array.from(input);
+  checkNumbers(input, field);
+  if (input instanceof DataView || input instanceof BigInt64Array || input instanceof BigUint64Array) {
+    throw new InputError(field, "expected an array of numbers (a Float64Array or number[])");
+  }
+  if (!Array.isArray(input) && !ArrayBuffer.isView(input)) {
+    // an array-like object: its entries must be numbers too
+    for (let i = 0; i < input.length; i++) {
+      if (typeof input[i] !== "number") throw new InputError(field, `expected an array of numbers, got ${describe(input[i])} at index ${i}`);
+    }
+  }
+  const v = Float64Array.from(input);
   if (length !== undefined && v.length !== length) {
     throw new InputError(field, `expected length ${length}, got ${v.length}`);
   }
@@ -90,14 +140,160 @@ function checkGrid(grid: number[] | undefined, n: number): number[] {
   return [...grid];
 }
 
-/** Validate and normalise a problem: shapes, finiteness and signs are checked here, once. */
+const PENALTY_KEYS = ["l1", "l2", "tv", "weights"];
+
+/**
+ * What double precision can certify. Squared norms (‖y‖², the largest ‖a_j‖², the same for the
+ * validation data, ‖truth‖²) and the square of the scale of x (‖y‖/max‖a_j‖) must lie in
+ * [SCALE_MIN, SCALE_MAX] when they are not zero: the duality gap is compared with tol·‖y‖²
+ * (tol down to 1e-16) and sums of m·n products must neither overflow nor underflow to
+ * subnormals. The solvers are exact between about 1e-280 and 1e280 on these; the window keeps
+ * 80 decades for the problem's size and the tolerance.
+ */
+export const SCALE_MIN = 1e-200;
+export const SCALE_MAX = 1e200;
+/** Below l1 = L1_MIN_RATIO·λ_max the active set is decided by rounding (|a_jᵀr| ≤ l1 cannot be checked). */
+export const L1_MIN_RATIO = 1e-12;
+/** Above l2 = L2_MAX_RATIO·max‖a_j‖², x ≈ Aᵀy/l2 changes the objective by less than the gap can see. */
+export const L2_MAX_RATIO = 1e8;
+/** Per-feature weights must lie within this factor of each other (and of 1). */
+export const WEIGHT_MAX_SPREAD = 1e12;
+
+function sumSquares(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return s;
+}
+
+function maxOf(v: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < v.length; i++) if (v[i] > m) m = v[i];
+  return m;
+}
+
+const e = (v: number) => v.toExponential(1);
+
+/** A nonzero squared scale inside [SCALE_MIN, SCALE_MAX]; `what` names it in the message. */
+/** A nonzero squared scale inside [SCALE_MIN, SCALE_MAX]; `what` names it in the message. */
+function checkScale(value: number, nonzero: boolean, underflow: () => boolean, field: string, what: string, advice: string): void {
+  if (!nonzero || (value >= SCALE_MIN && value <= SCALE_MAX)) return;
+  if (value < SCALE_MIN && !underflow()) return;
+  const shown = !Number.isFinite(value) ? "it overflows to Infinity" : value === 0 ? "it underflows to 0" : `it is ${e(value)}`;
+  throw new InputError(field, `expected ${what} in [${e(SCALE_MIN)}, ${e(SCALE_MAX)}] (what double precision can certify), but ${shown}; ${advice}`);
+}
+
+function meanColumnScale(A: LinearOperator): number {
+  const v = A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows));
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
+  return s / A.cols;
+}
+
+function anyNonzero(v: ArrayLike<number>): boolean {
+  for (let i = 0; i < v.length; i++) if (v[i] !== 0) return true;
+  return false;
+}
+
+/**
+ * max_j ‖a_j‖² (for a matrix-free operator ‖A·1‖²/n, the mean column scale), memoised per
+ * operator (operators are immutable by convention): solve() checks it on every call.
+ */
+const maxColumnNorm2 = new WeakMap<object, { value: number; nonzero: boolean }>();
+function columnScale(A: LinearOperator): { value: number; nonzero: boolean } {
+  let s = maxColumnNorm2.get(A);
+  if (!s) {
+    const value = hasColumns(A) ? maxOf(A.columnNormsSquared()) : meanColumnScale(A);
+    s = { value, nonzero: value > 0 || (A instanceof DenseMatrix && anyNonzero(A.data)) };
+    maxColumnNorm2.set(A, s);
+  }
+  return s;
+}
+
+function weightedLambdaMax(problem: Problem): number {
+  const { A, y, penalty } = problem;
+  const c = A.applyT(y, new Float64Array(A.cols));
+  let lmax = 0;
+  for (let j = 0; j < c.length; j++) lmax = Math.max(lmax, Math.abs(c[j]) / (penalty.weights ? penalty.weights[j] : 1));
+  return lmax;
+}
+
+/**
+ * When to refuse scales below SCALE_MIN: "create" only once a penalty is set and x = 0 is not
+ * already the exact answer (l1 ≥ λ_max: a tiny y below the threshold is fine); "solve" the same
+ * whatever the penalty; "tune" always (the tuner explores l1 below λ_max). Overflow is refused always.
+ */
+type ScaleMode = "create" | "solve" | "tune";
+
+/** Scales of the data and the penalties: refuse what the solvers cannot certify (see SCALE_MIN). */
+function checkScales(problem: Problem, mode: ScaleMode): void {
+  const { A, y, penalty } = problem;
+  const { l1, l2, weights } = penalty;
+  if (mode === "create" && weights) {
+    let lo = Infinity, hi = 0;
+    for (const w of weights) {
+      lo = Math.min(lo, w);
+      hi = Math.max(hi, w);
+    }
+    if (hi / lo > WEIGHT_MAX_SPREAD || lo < 1 / WEIGHT_MAX_SPREAD || hi > WEIGHT_MAX_SPREAD) {
+      throw new InputError("penalty.weights", `expected weights in [${e(1 / WEIGHT_MAX_SPREAD)}, ${e(WEIGHT_MAX_SPREAD)}] within a factor ${e(WEIGHT_MAX_SPREAD)} of each other, got ${e(lo)} to ${e(hi)}; scale l1 instead`);
+    }
+  }
+  const yy = sumSquares(y);
+  const a = columnScale(A);
+  const aa = a.value;
+  const penalised = l1 > 0 || l2 > 0 || penalty.tv > 0;
+  let lmax: number | undefined;
+  const zeroIsExact = () => l1 > 0 && l1 >= (lmax ??= weightedLambdaMax(problem));
+  // Lazy: λ_max costs a product with Aᵀ, needed only when something is below SCALE_MIN.
+  const underflow = () => mode === "tune" || ((mode === "solve" || penalised) && !zeroIsExact());
+  checkScale(yy, anyNonzero(y), underflow, "y", "‖y‖²", "rescale y (x scales with it)");
+  checkScale(aa, a.nonzero, underflow, "A", "the largest column norm² max‖a_j‖²", "rescale A (x scales inversely)");
+  if (aa > 0 && yy > 0) checkScale(yy / aa, true, underflow, "y", "the squared scale of x, (‖y‖/max‖a_j‖)²,", "rescale y or A so that x is of moderate size");
+  if (problem.validation) {
+    const v = problem.validation;
+    checkScale(sumSquares(v.y), anyNonzero(v.y), underflow, "validation.y", "‖validation.y‖²", "rescale it with y");
+    const va = columnScale(v.A);
+    checkScale(va.value, va.nonzero, underflow, "validation.A", "the largest column norm²", "rescale it with A");
+    if (va.value > 0 && aa > 0 && yy > 0) checkScale((va.value * yy) / aa, true, underflow, "validation.A", "the squared scale of the predictions validation.A·x", "rescale validation.A with A");
+  }
+  if (problem.truth) checkScale(sumSquares(problem.truth), anyNonzero(problem.truth), underflow, "truth", "‖truth‖²", "rescale truth with x");
+  if (mode === "tune") return;
+  if (l1 > 0 && yy > 0) {
+    // λ_max ≤ ‖y‖·max‖a_j‖/min w_j: compute it only when l1 might be below the certifiable ratio.
+    const minW = weights ? weights.reduce((m, w) => Math.min(m, w), Infinity) : 1;
+    if (l1 < L1_MIN_RATIO * Math.sqrt(yy * aa) / minW) {
+      lmax ??= weightedLambdaMax(problem);
+      if (l1 < L1_MIN_RATIO * lmax) {
+        throw new InputError("penalty.l1", `expected 0 or at least ${e(L1_MIN_RATIO)}·λ_max = ${e(L1_MIN_RATIO * lmax)} (λ_max = ‖Aᵀy‖∞ = ${e(lmax)}), got ${e(l1)}: below that rounding decides the active set`);
+      }
+    }
+  }
+  if (l2 > 0 && aa > 0 && l2 > L2_MAX_RATIO * aa) {
+    throw new InputError("penalty.l2", `expected at most ${e(L2_MAX_RATIO)}·max‖a_j‖² = ${e(L2_MAX_RATIO * aa)}, got ${e(l2)}: beyond that x ≈ Aᵀy/l2 is too small for the duality gap to certify`);
+  }
+}
+
+/**
+ * Refuse data and penalties at scales double precision cannot certify (InputError naming the
+ * field and the usable range). `createProblem` runs it; `solve` runs it again for problems
+ * whose penalties were set afterwards (withPenalty), and the tuner with mode "tune".
+ */
+export function requireCertifiableScales(problem: Problem, mode: "solve" | "tune" = "solve"): void {
+  checkScales(problem, mode);
+}
+
+/** Validate and normalise a problem: shapes, types, finiteness, signs and scales are checked here, once; arrays are copied. */
 export function createProblem(input: ProblemInput): Problem {
+  if (typeof input !== "object" || input === null || Array.isArray(input)) throw new InputError("problem", "expected an object with A and y");
   const A = toOperator(input.A, "A");
   if (A.rows < 1 || A.cols < 1) throw new InputError("A", "expected a non-empty matrix");
   const y = toVector(input.y, "y");
   if (y.length !== A.rows) throw new InputError("y", `expected length ${A.rows} (the rows of A), got ${y.length}`);
   const p = input.penalty ?? {};
-  if (typeof p !== "object" || p === null) throw new InputError("penalty", "expected an object with l1, l2, tv");
+  if (typeof p !== "object" || p === null || Array.isArray(p)) throw new InputError("penalty", "expected an object with l1, l2, tv");
+  for (const key of Object.keys(p)) {
+    if (!PENALTY_KEYS.includes(key)) throw new InputError(`penalty.${key}`, "unknown penalty, expected l1, l2, tv or weights");
+  }
   const penalty: Penalty = {
     l1: penaltyValue(p.l1, "penalty.l1"),
     l2: penaltyValue(p.l2, "penalty.l2"),
@@ -113,12 +309,15 @@ export function createProblem(input: ProblemInput): Problem {
   const problem: Problem = { A, y, penalty, grid: checkGrid(input.grid, A.cols) };
   if (input.name !== undefined) problem.name = String(input.name);
   if (input.constraints !== undefined) {
-    const C = DenseMatrix.from(input.constraints.C, "constraints.C");
+    if (typeof input.constraints !== "object" || input.constraints === null) throw new InputError("constraints", "expected an object { C, d }");
+    const C = toOperator(input.constraints.C, "constraints.C");
+    if (!(C instanceof DenseMatrix)) throw new InputError("constraints.C", "expected a matrix (number[][], ml-matrix Matrix, DenseMatrix)");
     if (C.cols !== A.cols) throw new InputError("constraints.C", `expected ${A.cols} columns (the columns of A), got ${C.cols}`);
     const d = toVector(input.constraints.d, "constraints.d", C.rows);
     problem.constraints = { C, d };
   }
   if (input.validation !== undefined) {
+    if (typeof input.validation !== "object" || input.validation === null) throw new InputError("validation", "expected an object { A, y }");
     const VA = toOperator(input.validation.A, "validation.A");
     if (VA.cols !== A.cols) throw new InputError("validation.A", `expected ${A.cols} columns (the columns of A), got ${VA.cols}`);
     const vy = toVector(input.validation.y, "validation.y");
@@ -126,7 +325,24 @@ export function createProblem(input: ProblemInput): Problem {
     problem.validation = { A: VA, y: vy };
   }
   if (input.truth !== undefined) problem.truth = toVector(input.truth, "truth", A.cols);
+  checkScales(problem, "create");
   return problem;
+}
+
+/**
+ * The l1/l2 solvers need l1 > 0 or l2 > 0 (otherwise the problem is plain least squares, with
+ * no unique answer in general): bad input, checked before any work. `createProblem` cannot
+ * require it (the tuner sets the penalties later); `solve` and the CLI call this.
+ */
+export function requirePositivePenalty(problem: Problem): void {
+  const penalty = problem?.penalty;
+  if (typeof penalty !== "object" || penalty === null) throw new InputError("penalty", "expected an object with l1, l2, tv (build the problem with createProblem)");
+  // withPenalty bypasses createProblem: check the values it may have brought in.
+  for (const key of ["l1", "l2", "tv"] as const) penaltyValue(penalty[key] ?? 0, `penalty.${key}`);
+  const { l1, l2, tv } = penalty;
+  if (!(l1 > 0 || l2 > 0 || tv > 0)) {
+    throw new InputError("penalty", `expected a positive l1 or l2 (got l1 = ${l1}, l2 = ${l2}); set "penalty": {"l1": ...} or tune it`);
+  }
 }
 
 /** The same problem with other penalty values (the rest shared, not copied). */

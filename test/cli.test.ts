@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dump } from "npyjs";
@@ -12,6 +12,17 @@ const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
 function run(...args: string[]) {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The CLI run asynchronously: independent runs go side by side (each one mostly waits on Node's start-up). */
+function runAsync(...args: string[]): Promise<ReturnType<typeof run>> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args]);
+    let stdout = "", stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 describe("sparsetune solve / hypergrad --json", () => {
@@ -190,5 +201,238 @@ describe("sparsetune tune", () => {
     const r = run("tune", join(dir, "p.json"), "--out", join(dir, "out"));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/validation/);
+  });
+});
+
+// Hostile use of the CLI (issue 6, item 8): bad input is one line on stderr starting with
+// "sparsetune: ", exit 2, nothing on stdout and no files; numerical failures exit 1; never a stack trace.
+describe.concurrent("reliability: hostile inputs", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sparsetune-hostile-"));
+  const small = JSON.parse(readFileSync(join(FIXTURES, "lasso-small.json"), "utf8"));
+  delete small.reference;
+  const file = (name: string, doc: unknown) => {
+    const path = join(dir, name);
+    writeFileSync(path, typeof doc === "string" ? doc : JSON.stringify(doc));
+    return path;
+  };
+  const scale = (v: number[], s: number) => v.map((x) => x * s);
+  const variant = (name: string, patch: (d: typeof small) => void) => {
+    const d = structuredClone(small);
+    patch(d);
+    return file(name, d);
+  };
+  const expectBadInput = (r: ReturnType<typeof run>, pattern: RegExp, label = "") => {
+    expect(r.stderr, label).toMatch(pattern);
+    expect(r.code, label).toBe(2);
+    expect(r.stdout, label).toBe("");
+    expect(r.stderr.startsWith("sparsetune: "), label).toBe(true);
+    expect(r.stderr.trim().split("\n"), label).toHaveLength(1);
+    expect(r.stderr, label).not.toMatch(/\bat .*\.js:\d+/);
+  };
+
+  const scales: [string, string, RegExp][] = [
+    ["y·1e160", variant("y-big.json", (d) => { d.y = scale(d.y, 1e160); d.validation.y = scale(d.validation.y, 1e160); }), /^sparsetune: y: expected ‖y‖² in \[/],
+    ["y·1e-160", variant("y-small.json", (d) => { d.y = scale(d.y, 1e-160); d.validation.y = scale(d.validation.y, 1e-160); d.penalty.l1 *= 1e-160; }), /^sparsetune: y: /],
+    ["A·1e160", variant("A-big.json", (d) => { d.A.data = scale(d.A.data, 1e160); }), /^sparsetune: A: /],
+    ["l1 = 1e-300", variant("l1-tiny.json", (d) => { d.penalty = { l1: 1e-300 }; }), /^sparsetune: penalty\.l1: expected 0 or at least/],
+    ["l2 = 1e300", variant("l2-huge.json", (d) => { d.penalty = { l1: 0.1, l2: 1e300 }; }), /^sparsetune: penalty\.l2: /],
+  ];
+  it("extreme scales: solve, hypergrad and tune refuse them (exit 2, the field and the range; no NaN/null result)", async () => {
+    const out = join(dir, "out-scale");
+    const runs = scales.flatMap(([label, path, pattern], k) => [
+      ["solve", "hypergrad", "tune"].filter((c) => c === "solve" || k === 0).map(async (command) => {
+        const r = await runAsync(command, path, "--json", ...(command === "tune" ? ["--out", out] : []));
+        expectBadInput(r, pattern, `${command} ${label}`);
+      }),
+    ].flat());
+    await Promise.all(runs);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it.each([
+    ["no penalty", (d: typeof small) => { delete d.penalty; }],
+    ["l1 = l2 = 0", (d: typeof small) => { d.penalty = { l1: 0, l2: 0 }; }],
+  ])("missing penalty (%s) is bad input: exit 2 asking for a positive l1 or l2", async (label, patch) => {
+    const path = variant(`nopen-${label.length}.json`, patch);
+    const [solved, differentiated] = await Promise.all([runAsync("solve", path), runAsync("hypergrad", path)]);
+    expectBadInput(solved, /^sparsetune: penalty: expected a positive l1 or l2/);
+    expectBadInput(differentiated, /^sparsetune: penalty: expected a positive l1 or l2/);
+  });
+
+  it("an unconverged solve is not blamed on a non-unique Lasso (exit 1, the real cause)", async () => {
+    const r = await runAsync("hypergrad", join(FIXTURES, "lasso-cs-200x500.json"), "--solver", "fista", "--max-iter", "3", "--tol", "1e-14");
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/did not converge/);
+    expect(r.stderr).not.toMatch(/not unique/);
+  });
+
+  writeFileSync(join(dir, "empty.npy"), "");
+  const hugeHeader = (() => {
+    let dict = "{'descr': '<f8', 'fortran_order': False, 'shape': (100000000000, 100000000000), }";
+    dict = dict.padEnd(118, " ") + "\n";
+    const head = Buffer.alloc(10);
+    head.write("\x93NUMPY\x01\x00", 0, "latin1");
+    head.writeUInt16LE(dict.length, 8);
+    return Buffer.concat([head, Buffer.from(dict, "latin1"), Buffer.alloc(64)]);
+  })();
+  writeFileSync(join(dir, "huge.npy"), hugeHeader);
+  const junk: [string, string[], RegExp][] = [
+    ["--tol NaN", ["solve", join(FIXTURES, "lasso-toy.json"), "--tol", "NaN"], /--tol/],
+    ["--tol 1e-30", ["solve", join(FIXTURES, "lasso-toy.json"), "--tol", "1e-30"], /--tol.*\[1e-16, 1\)/],
+    ["--max-iter 2.5", ["tune", join(FIXTURES, "lasso-toy.json"), "--max-iter", "2.5"], /--max-iter/],
+    ["--folds 1", ["tune", join(FIXTURES, "lasso-small.json"), "--criterion", "cv", "--folds", "1"], /--folds.*≥ 2/],
+    ["--start 1e-300", ["tune", join(FIXTURES, "lasso-small.json"), "--start", "1e-300"], /^sparsetune: start: expected l1 in \[1e-6·λ_max/],
+    ["an empty file", ["solve", file("empty.json", "")], /empty\.json: expected a JSON document/],
+    ["a directory as FILE", ["solve", dir], /is a directory/],
+    ["/dev/zero as FILE (it was read forever)", ["solve", "/dev/zero"], /^sparsetune: \/dev\/zero: expected a problem file .*character device/],
+    ["a 0-byte .npy", ["solve", variant("npy0.json", (d) => { d.A = { npy: "empty.npy" }; })], /^sparsetune: A\.npy: .*empty/],
+    ["a huge shape in an .npy header", ["solve", variant("npyhuge.json", (d) => { d.A = { npy: "huge.npy" }; })], /^sparsetune: A\.npy: .*too large/],
+    ["a problem file that is an array", ["solve", file("array.json", "[1, 2]")], /^sparsetune: problem: expected a JSON object/],
+    ["deeply nested junk", ["solve", file("deep.json", "[".repeat(100000) + "]".repeat(100000))], /^sparsetune: problem: /],
+    ['penalty.l1 "2"', ["solve", variant("l1str.json", (d) => { d.penalty = { l1: "2" }; })], /^sparsetune: penalty\.l1: /],
+    ["unknown penalty key", ["solve", variant("foo.json", (d) => { d.penalty = { l1: 0.1, foo: 1 }; })], /^sparsetune: penalty\.foo: unknown penalty/],
+  ];
+  it("junk arguments and files: one line naming the field, exit 2, nothing written", async () => {
+    const out = join(dir, "out-junk");
+    await Promise.all(junk.map(async ([label, args, pattern]) => {
+      expectBadInput(await runAsync(...args, ...(args[0] === "tune" ? ["--out", out] : [])), pattern, label);
+    }));
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe.concurrent("reliability: tune --out is checked first and written all or nothing", () => {
+  const tmp = () => mkdtempSync(join(tmpdir(), "sparsetune-out-"));
+  const problem = join(FIXTURES, "lasso-small.json");
+
+  it("--out under /proc or /sys fails at once with exit 2 (it used to hang)", async () => {
+    const started = Date.now();
+    await Promise.all(["/proc/self/fd", "/sys/kernel/sparsetune"].map(async (out) => {
+      const r = await runAsync("tune", problem, "--out", out);
+      expect(r.code, out).toBe(2);
+      expect(r.stderr, out).toMatch(/^sparsetune: --out: .*regular file system/);
+      expect(r.stdout, out).toBe("");
+    }));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect((await runAsync("tune", problem, "--out", "")).stderr).toMatch(/^sparsetune: --out: expected a folder name/);
+  }, 20_000);
+
+  it("a symbolic link into /proc is followed and refused", async () => {
+    const link = join(tmp(), "link");
+    symlinkSync("/proc", link);
+    expect((await runAsync("tune", problem, "--out", join(link, "x"))).stderr).toMatch(/--out/);
+  });
+
+  it("a file in the way of the folder: exit 2 before tuning", async () => {
+    const blocker = join(tmp(), "file");
+    writeFileSync(blocker, "x");
+    const r = await runAsync("tune", problem, "--out", join(blocker, "sub"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^sparsetune: --out: cannot create the folder .*a file is in the way/);
+  });
+
+  it("a directory in the way of result.json: exit 2 before tuning, nothing written", async () => {
+    const out = tmp();
+    mkdirSync(join(out, "result.json"));
+    const r = await runAsync("tune", problem, "--out", out);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^sparsetune: --out: cannot write .*result\.json/);
+    expect(readdirSync(out)).toEqual(["result.json"]); // no tuning.svg, no temporary files
+  });
+
+  it("an unwritable folder: exit 2 before tuning", async () => {
+    if (process.getuid?.() === 0) return; // root writes anywhere; the file-in-the-way case covers it
+    const out = tmp();
+    chmodSync(out, 0o500);
+    const r = await runAsync("tune", problem, "--out", join(out, "sub"));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--out/);
+  });
+
+  it("bad input found after the folder was prepared leaves no folder behind", async () => {
+    const out = join(tmp(), "a", "b");
+    const r = await runAsync("tune", problem, "--out", out, "--start", "1e9");
+    expect(r.code).toBe(2);
+    expect(existsSync(join(out, ".."))).toBe(false);
+  });
+
+  it("a successful run leaves exactly the outputs, no temporary or probe files", async () => {
+    const out = tmp();
+    expect((await runAsync("tune", problem, "--out", out, "--max-iter", "3")).code).toBe(0);
+    expect(readdirSync(out).sort()).toEqual(["result.json", "tuning.svg"]);
+  });
+});
+
+describe.concurrent("reliability: tune --max-iter, convergence claims, --start at λ_max", () => {
+  const problem = join(FIXTURES, "lasso-small.json");
+
+  it("--max-iter caps the tuner's outer iterations (and is documented in --help)", async () => {
+    const [help, cappedRun, freeRun] = await Promise.all([
+      runAsync("tune", "--help"),
+      runAsync("tune", problem, "--json", "--out", mkdtempSync(join(tmpdir(), "st-")), "--max-iter", "1"),
+      runAsync("tune", problem, "--json", "--out", mkdtempSync(join(tmpdir(), "st-")), "--max-iter", "50"),
+    ]);
+    expect(help.stdout).toMatch(/--max-iter <N>\s+outer iteration cap/);
+    const capped = JSON.parse(cappedRun.stdout), free = JSON.parse(freeRun.stdout);
+    expect(capped.iterations).toBeLessThan(free.iterations);
+    expect(capped.solves).toBeLessThan(free.solves);
+    expect(capped.iterations).toBeLessThanOrEqual(4);
+  });
+
+  it("--start equal to λ_max as another tool computes it (one ulp above ours) is accepted", async () => {
+    const doc = JSON.parse(readFileSync(problem, "utf8"));
+    const { m, n } = { m: doc.A.shape[0], n: doc.A.shape[1] };
+    // λ_max = ‖Aᵀy‖∞ summed in another order (rows forward), then nudged one ulp up.
+    let lmax = 0;
+    for (let j = 0; j < n; j++) {
+      let c = 0;
+      for (let i = 0; i < m; i++) c += doc.A.data[i * n + j] * doc.y[i];
+      lmax = Math.max(lmax, Math.abs(c));
+    }
+    const above = lmax * (1 + 2 * Number.EPSILON);
+    const [r, tooHigh] = await Promise.all([
+      runAsync("tune", problem, "--json", "--start", String(above), "--out", mkdtempSync(join(tmpdir(), "st-")), "--max-iter", "2"),
+      runAsync("tune", problem, "--start", String(lmax * (1 + 1e-6)), "--out", mkdtempSync(join(tmpdir(), "st-"))),
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(tooHigh.code).toBe(2);
+  });
+
+  it("a noiseless problem does not claim convergence while the criterion still falls", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st-noiseless-"));
+    const m = 30, n = 60;
+    let seed = 7;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+    const A = Array.from({ length: m * n }, rand), Av = Array.from({ length: (m / 2) * n }, rand);
+    const x = new Array(n).fill(0);
+    for (const j of [3, 11, 29, 41, 57]) x[j] = 1 + Math.abs(rand());
+    const mul = (M: number[], rows: number) => Array.from({ length: rows }, (_, i) => x.reduce((s, v, j) => s + v * M[i * n + j], 0));
+    const path = join(dir, "p.json");
+    writeFileSync(path, JSON.stringify({ format: "sparsetune-problem/1", A: { shape: [m, n], data: A }, y: mul(A, m), validation: { A: { shape: [m / 2, n], data: Av }, y: mul(Av, m / 2) } }));
+    const r = await runAsync("tune", path, "--json", "--out", join(dir, "out"));
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.converged).toBe(false);
+    expect(out.message).toMatch(/still decreases/);
+  });
+});
+
+describe.concurrent("reliability: closed pipes", () => {
+  it("solve --json | head -c 10 exits quietly (no stack trace)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "st-pipe-"));
+    const n = 40_000;
+    const y = Array.from({ length: n }, (_, i) => Math.sin(i) * 3 + 0.123456789);
+    const path = join(dir, "big.json");
+    writeFileSync(path, JSON.stringify({ format: "sparsetune-problem/1", A: { identity: n }, y, penalty: { l1: 0.01 } }));
+    const piped = (flag: string) => new Promise<string>((resolve) => {
+      const child = spawn("bash", ["-c", `"${process.execPath}" "${CLI}" solve "${path}" ${flag} | head -c 10 > /dev/null; echo "exit=\${PIPESTATUS[0]}" >&2`]);
+      let stderr = "";
+      child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+      child.on("close", () => resolve(stderr));
+    });
+    expect(await piped("--json")).toMatch(/^exit=(0|141)\n$/);
   });
 });

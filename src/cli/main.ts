@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { HeldOutMse } from "../criteria/heldout.js";
 import { hypergradient } from "../diff/implicit.js";
 import { InputError, NumericalError } from "../errors.js";
-import { loadProblemFile } from "../io/problem-file.js";
+import { loadProblemFile } from "./load.js";
 import { SOLVERS, solve, type SolverName } from "../solvers/index.js";
 import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";
@@ -21,7 +21,7 @@ interface SolveFlags {
 function positiveNumber() {
   return (value: string): number => {
     const v = Number(value);
-    if (!Number.isFinite(v) || v <= 0) throw new InvalidArgumentError("expected a positive number");
+    if (value.trim() === "" || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError("expected a positive number");
     return v;
   };
 }
@@ -29,16 +29,33 @@ function positiveNumber() {
 function positiveInteger() {
   return (value: string): number => {
     const v = Number(value);
-    if (!Number.isInteger(v) || v <= 0) throw new InvalidArgumentError("expected a positive integer");
+    if (value.trim() === "" || !Number.isSafeInteger(v) || v <= 0) throw new InvalidArgumentError("expected a positive integer");
     return v;
   };
 }
 
-function solveOptions(command: Command): Command {
+function integerAtLeast(min: number) {
+  return (value: string): number => {
+    const v = Number(value);
+    if (value.trim() === "" || !Number.isInteger(v) || v < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
+    return v;
+  };
+}
+
+/** Tolerances are relative (gap / ‖y‖²): below 1e-16 rounding alone exceeds them, at 1 and above nothing is solved. */
+function tolerance() {
+  return (value: string): number => {
+    const v = Number(value);
+    if (value.trim() === "" || !Number.isFinite(v) || !(v >= 1e-16 && v < 1)) throw new InvalidArgumentError("expected a relative tolerance in [1e-16, 1)");
+    return v;
+  };
+}
+
+function solveOptions(command: Command, maxIterHelp = "iteration cap of the solver (default: 1000 outer iterations for cd, 100000 for fista)"): Command {
   return command
     .addOption(new Option("--solver <name>", "solver").choices(Object.keys(SOLVERS)).default("cd"))
-    .option("--tol <T>", "stop at duality gap <= T·‖y‖² (default 1e-8)", positiveNumber())
-    .option("--max-iter <N>", "iteration cap", positiveInteger())
+    .option("--tol <T>", "stop at duality gap <= T·‖y‖² (default 1e-8)", tolerance())
+    .option("--max-iter <N>", maxIterHelp, positiveInteger())
     .option("--json", "print one JSON object on stdout");
 }
 
@@ -53,7 +70,17 @@ function runHypergrad(file: string, flags: SolveFlags): void {
   const criterion = HeldOutMse.of(problem);
   const solution = solve(problem, { solver: flags.solver, tol: flags.tol, maxIter: flags.maxIter });
   const started = performance.now();
-  const grad = hypergradient(problem, solution, criterion);
+  let grad;
+  try {
+    grad = hypergradient(problem, solution, criterion);
+  } catch (e) {
+    // An unconverged iterate has a spurious active set: its KKT system can be singular without
+    // the Lasso being non-unique. Name the real cause.
+    if (!(e instanceof NumericalError) || solution.converged) throw e;
+    throw new NumericalError(
+      `the solve did not converge (${solution.message ?? "iteration cap reached"}), so its ${solution.active.length} active features are not the solution's and the hypergradient cannot be computed there; raise --max-iter or loosen --tol`,
+    );
+  }
   const heldoutMse = criterion.value(solution.x);
   const hypergradientSeconds = (performance.now() - started) / 1000;
   if (flags.json) {
@@ -87,16 +114,16 @@ function buildProgram(): Command {
   solveOptions(program.command("hypergrad").argument("<file>", "problem file with validation measurements"))
     .description("solve, then print the held-out MSE and its exact hypergradient in l1 and l2")
     .action(runHypergrad);
-  solveOptions(program.command("tune").argument("<file>", "problem file"))
+  solveOptions(program.command("tune").argument("<file>", "problem file"), "outer iteration cap of each local descent of the tuner (default 50); inner solves keep their own cap")
     .description("tune the penalties by hypergradient steps against a validation criterion; writes DIR/result.json and plots")
     .addOption(new Option("--criterion <name>", "validation criterion").choices([...CRITERIA]).default("heldout"))
-    .option("--folds <K>", "folds for --criterion cv (default 5)", positiveInteger())
+    .option("--folds <K>", "folds for --criterion cv, at least 2 (default 5)", integerAtLeast(2))
     .option("--sigma <S>", "noise level for --criterion sure", positiveNumber())
     .addOption(new Option("--optimizer <name>", "outer optimiser (default: linesearch for one penalty, lbfgs for several)").choices(Object.keys(OPTIMIZERS)))
-    .option("--start <L>", "starting l1 (absolute), in (0, λ_max]", positiveNumber())
+    .option("--start <L>", "starting l1 (absolute), in [1e-6·λ_max, λ_max] (up to 1e-12 relative above λ_max is clamped to it)", positiveNumber())
     .option("--grid", "also run the 100-point grid baseline and plot it")
     .option("--weights", "tune one l1 threshold per feature (weighted Lasso) instead of a single l1")
-    .option("--out <DIR>", "output folder", "sparsetune-out")
+    .option("--out <DIR>", "output folder, checked (created and probed for writing) before tuning; outputs are written all or nothing", "sparsetune-out")
     .action(runTune);
   return program;
 }
@@ -127,4 +154,24 @@ function main(argv: string[]): number {
   }
 }
 
+/**
+ * A reader that goes away (`sparsetune solve f --json | head -c 10`) is not an error of ours:
+ * stop quietly with the exit code we had, no stack trace. Errors on stderr are dropped likewise.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE" || e.code === "ERR_STREAM_DESTROYED") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+    if (stream === process.stdout) {
+      try {
+        process.stderr.write(`sparsetune: cannot write the output (${e.code ?? e.message})\n`);
+      } catch {
+        // stderr gone as well
+      }
+    }
+    process.exit(1);
+  });
+}
+
+quietOnClosedPipe(process.stdout);
+quietOnClosedPipe(process.stderr);
 process.exitCode = main(process.argv.slice(2));

@@ -1,9 +1,9 @@
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmdirSync, unlinkSync, writeSync } from "node:fs";
+import { dirname, join, resolve as resolvePath, sep } from "node:path";
 import { SingleBar } from "cli-progress";
 import { lineChartSvg, type Series } from "../io/svg.js";
 import { InputError } from "../errors.js";
-import { loadProblemFile } from "../io/problem-file.js";
+import { loadProblemFile } from "./load.js";
 import type { Problem } from "../problem.js";
 import type { SolverName } from "../solvers/index.js";
 import type { OptimizerName } from "../tune/optimizers.js";
@@ -21,6 +21,7 @@ export interface TuneFlags {
   json?: boolean;
   solver: SolverName;
   tol?: number;
+  maxIter?: number;
   weights?: boolean;
 }
 
@@ -89,19 +90,140 @@ function reconstructionChart(x: Float64Array, truth: Float64Array): string {
   );
 }
 
-/** Write every output file under a temporary name first, then rename: no partial outputs. */
-function writeOutputs(dir: string, files: Record<string, string>): void {
-  try {
-    mkdirSync(dir, { recursive: true });
-  } catch (e) {
-    throw new InputError("--out", `cannot create ${dir} (${(e as Error).message})`);
+/** Pseudo file systems: writing there can block (some /proc files wait for input) or reach the kernel. */
+const PSEUDO_FS = ["/proc", "/sys", "/dev"];
+
+const fsReason = (e: unknown) => {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS") return "not writable";
+  if (code === "ENOTDIR" || code === "EEXIST") return "a file is in the way";
+  if (code === "ENOSPC") return "no space left";
+  return code ?? (e as Error)?.message ?? String(e);
+};
+
+/** The deepest existing ancestor of `path`, through symbolic links (so /tmp/x -> /proc is caught). */
+function existingRealAncestor(path: string): string {
+  let p = path;
+  for (;;) {
+    try {
+      return realpathSync(p);
+    } catch {
+      const parent = dirname(p);
+      if (parent === p) return p;
+      p = parent;
+    }
   }
-  const written = Object.entries(files).map(([name, text]) => {
-    const tmp = join(dir, `.${name}.tmp`);
-    writeFileSync(tmp, text);
-    return [tmp, join(dir, name)];
-  });
-  for (const [tmp, final] of written) renameSync(tmp, final);
+}
+
+/** An output folder checked before the run: created, probed for writing, its targets free. */
+export interface OutputDir {
+  dir: string;
+  /** Folders this run created (deepest first): removed again if the run fails before writing. */
+  created: string[];
+}
+
+/**
+ * Check --out before any work: not on a pseudo file system, creatable, writable (probed with a
+ * new temporary file, never by writing to an existing path), and no output name taken by
+ * something other than a regular file. Errors are InputErrors naming --out.
+ */
+export function prepareOutputDir(out: string, names: string[]): OutputDir {
+  if (out.trim() === "") throw new InputError("--out", "expected a folder name, got an empty string");
+  const dir = resolvePath(out);
+  const real = existingRealAncestor(dir);
+  for (const root of PSEUDO_FS) {
+    if (real === root || real.startsWith(root + sep) || dir === root || dir.startsWith(root + sep)) {
+      throw new InputError("--out", `expected a folder on a regular file system, got ${out} (under ${root})`);
+    }
+  }
+  let first: string | undefined;
+  try {
+    first = mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new InputError("--out", `cannot create the folder ${out} (${fsReason(e)})`);
+  }
+  const created: string[] = [];
+  if (first !== undefined) {
+    for (let p = dir; ; p = dirname(p)) {
+      created.push(p);
+      if (p === first || dirname(p) === p) break;
+    }
+  }
+  const output: OutputDir = { dir, created };
+  try {
+    const probe = join(dir, `.sparsetune-probe-${process.pid}`);
+    let fd: number;
+    try {
+      fd = openSync(probe, "wx");
+    } catch (e) {
+      throw new InputError("--out", `cannot write in ${out} (${fsReason(e)})`);
+    }
+    closeSync(fd);
+    unlinkSync(probe);
+    for (const name of names) {
+      let stat;
+      try {
+        stat = lstatSync(join(dir, name));
+      } catch {
+        continue; // free
+      }
+      if (!stat.isFile()) throw new InputError("--out", `cannot write ${join(out, name)}: something other than a file is in the way`);
+    }
+  } catch (e) {
+    removeCreated(output);
+    throw e;
+  }
+  return output;
+}
+
+/** Remove the folders prepareOutputDir created, if they are still empty. */
+export function removeCreated(output: OutputDir): void {
+  for (const p of output.created) {
+    try {
+      rmdirSync(p);
+    } catch {
+      return; // not empty (or gone): leave it and its parents
+    }
+  }
+}
+
+/**
+ * Write every output file under a temporary name first, then rename them into place: all or
+ * nothing. On any failure the temporary files and the files already renamed are removed.
+ */
+export function writeOutputs(output: OutputDir, files: Record<string, string>): void {
+  const { dir } = output;
+  const temps: string[] = [];
+  const placed: string[] = [];
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      const tmp = join(dir, `.${name}.${process.pid}.tmp`);
+      const fd = openSync(tmp, "wx");
+      temps.push(tmp);
+      try {
+        const bytes = Buffer.from(text, "utf8");
+        for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const names = Object.keys(files);
+    for (let i = 0; i < names.length; i++) {
+      const final = join(dir, names[i]);
+      renameSync(temps[i], final);
+      placed.push(final);
+    }
+  } catch (e) {
+    for (const f of [...temps, ...placed]) {
+      try {
+        unlinkSync(f);
+      } catch {
+        // already renamed away, or never created
+      }
+    }
+    if (e instanceof InputError) throw e;
+    throw new InputError("--out", `cannot write the outputs in ${output.dir} (${fsReason(e)}); nothing was written`);
+  }
 }
 
 function resultDocument(problem: Problem, report: TuningReport) {
@@ -123,21 +245,35 @@ export function runTune(file: string, flags: TuneFlags): void {
   if (flags.criterion === "heldout" && !problem.validation) {
     throw new InputError("validation", "the heldout criterion needs validation measurements in the problem file (or use --criterion cv|sure|reference)");
   }
-  const report = tune(problem, {
-    criterion: flags.criterion,
-    folds: flags.folds,
-    sigma: flags.sigma,
-    optimizer: flags.optimizer,
-    start: flags.start !== undefined ? { l1: flags.start } : undefined,
-    keys: flags.weights ? (problem.penalty.l2 > 0 ? ["weights", "l2"] : ["weights"]) : undefined,
-    grid: flags.grid,
-    solver: flags.solver,
-    tol: flags.tol,
-    onEvent: progressPrinter(showProgress),
-  });
+  const names = ["result.json", "tuning.svg", ...(problem.truth ? ["reconstruction.svg"] : [])];
+  const output = prepareOutputDir(flags.out, names);
+  let report: TuningReport;
+  try {
+    report = tune(problem, {
+      criterion: flags.criterion,
+      folds: flags.folds,
+      sigma: flags.sigma,
+      optimizer: flags.optimizer,
+      start: flags.start !== undefined ? { l1: flags.start } : undefined,
+      keys: flags.weights ? (problem.penalty.l2 > 0 ? ["weights", "l2"] : ["weights"]) : undefined,
+      grid: flags.grid,
+      solver: flags.solver,
+      tol: flags.tol,
+      maxIter: flags.maxIter,
+      onEvent: progressPrinter(showProgress),
+    });
+  } catch (e) {
+    removeCreated(output);
+    throw e;
+  }
   const files: Record<string, string> = { "result.json": toJson(resultDocument(problem, report)) + "\n", "tuning.svg": tuningChart(report) };
   if (problem.truth) files["reconstruction.svg"] = reconstructionChart(report.x, problem.truth);
-  writeOutputs(flags.out, files);
+  try {
+    writeOutputs(output, files);
+  } catch (e) {
+    removeCreated(output);
+    throw e;
+  }
   if (flags.json) {
     const { lambda, criterion, iterations, solves, seconds, x, converged, message } = report;
     process.stdout.write(toJson({ lambda, criterion, iterations, solves, seconds, x, converged, message, gridBest: report.grid?.best, out: flags.out }) + "\n");

@@ -60,7 +60,16 @@ export function implicitHypergradient(problem: Problem, solution: Solution, grad
   checkSameProblem(problem, solution);
   const warning = breakpointWarning(solution);
   const { system, names } = kktSystem(problem, solution);
-  const gradient = implicitGradient(system, gradX, names, problem.A.cols);
+  let gradient: HyperGradient;
+  try {
+    gradient = implicitGradient(system, gradX, names, problem.A.cols);
+  } catch (e) {
+    // A singular system at an unconverged point says nothing about the solution's uniqueness.
+    if (e instanceof NumericalError && !solution.converged) {
+      throw new NumericalError(`the solve did not converge (${solution.message ?? "no certificate"}), so its support is not the solution's: ${e.message.split(";")[0]}; raise the iteration cap or loosen tol`);
+    }
+    throw e;
+  }
   const scalar = (name: string) => (typeof gradient[name] === "number" ? (gradient[name] as number) : 0);
   return {
     gradient,

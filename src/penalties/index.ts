@@ -50,6 +50,8 @@ export interface TuningRange {
   start: number;
   /** The tuner's basin scan may move it along the regularisation path (λ_max downwards). */
   scannable: boolean;
+  /** The range in words, for messages: "[1e-6·λ_max, λ_max]". */
+  describe: string;
 }
 
 /**
@@ -59,10 +61,10 @@ export interface TuningRange {
  */
 export function tuningRanges(problem: Problem, lmax = lambdaMax(problem)): Record<string, TuningRange> {
   const { l1, l2 } = problem.penalty;
-  const l1Start = l1 > 0 && l1 <= lmax ? l1 : 0.1 * lmax;
+  const l1Start = l1 >= 1e-6 * lmax && l1 <= lmax ? l1 : 0.1 * lmax;
   return {
-    l1: { range: [1e-6 * lmax, lmax], start: l1Start, scannable: true },
-    l2: { range: [1e-8 * lmax, 1e4 * lmax], start: l2 > 0 ? l2 : 1e-3 * lmax, scannable: false },
-    weights: { range: [1e-6 * lmax, 10 * lmax], start: l1Start, scannable: true },
+    l1: { range: [1e-6 * lmax, lmax], start: l1Start, scannable: true, describe: "[1e-6·λ_max, λ_max]" },
+    l2: { range: [1e-8 * lmax, 1e4 * lmax], start: l2 > 0 ? l2 : 1e-3 * lmax, scannable: false, describe: "[1e-8·λ_max, 1e4·λ_max]" },
+    weights: { range: [1e-6 * lmax, 10 * lmax], start: l1Start, scannable: true, describe: "[1e-6·λ_max, 10·λ_max]" },
   };
 }

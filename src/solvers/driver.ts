@@ -4,7 +4,7 @@ import { polishOnSupport } from "../kkt/polish.js";
 import { allFinite, dot } from "../linalg/vector.js";
 import { hasColumns } from "../operators/operator.js";
 import { penaltyOf, type SeparablePenalty } from "../penalties/index.js";
-import type { Problem } from "../problem.js";
+import { requireCertifiableScales, type Problem } from "../problem.js";
 import type { IterativeSolver } from "./protocol.js";
 import { DEFAULT_TOL, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
 
@@ -45,15 +45,21 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
 
 /** The problem's penalty, once the solver is known to handle it, its constraints and its operator. */
 function checkCapabilities(solver: IterativeSolver<unknown, unknown>, problem: Problem): SeparablePenalty {
+  checkProblemClass(solver, problem);
+  requireCertifiableScales(problem);
+  const penalty = penaltyOf(problem);
+  if (!solver.capabilities.penalties.includes(penalty.name)) throw new InputError("penalty", `the ${solver.name} solver does not handle the ${penalty.name} penalty`);
+  return penalty;
+}
+
+/** The solver handles the problem's class: its penalties' kinds, its constraints, its operator. */
+export function checkProblemClass(solver: IterativeSolver<unknown, unknown>, problem: Problem): void {
   const who = `the ${solver.name} solver`;
   if (problem.penalty.tv > 0) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (no total-variation solver yet)`);
   if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (no constrained solver yet)`);
   if (solver.capabilities.needsColumns && !hasColumns(problem.A)) {
     throw new InputError("A", `${who} needs column access (columnDot, columnAxpy, ...); this operator is matrix-free: use solver "fista"`);
   }
-  const penalty = penaltyOf(problem);
-  if (!solver.capabilities.penalties.includes(penalty.name)) throw new InputError("penalty", `${who} does not handle the ${penalty.name} penalty`);
-  return penalty;
 }
 
 interface SolverReport {

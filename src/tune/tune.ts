@@ -3,8 +3,9 @@ import { HeldOutMse } from "../criteria/heldout.js";
 import { MonteCarloSure, Sure } from "../criteria/sure.js";
 import { InputError } from "../errors.js";
 import { declaredHyperparameters, lambdaMax, tuningRanges } from "../penalties/index.js";
-import { withPenalty, type Problem } from "../problem.js";
-import { defaultSolverName, solverByName, type SolverName } from "../solvers/index.js";
+import { requireCertifiableScales, withPenalty, type Problem } from "../problem.js";
+import { checkProblemClass } from "../solvers/driver.js";
+import { defaultSolverName, ITERATIVE_SOLVERS, solverByName, type SolverName } from "../solvers/index.js";
 import { lambdaGrid } from "../solvers/path.js";
 import type { Solver } from "../solvers/index.js";
 import { DEFAULT_TOL, type Solution } from "../solvers/solution.js";
@@ -165,18 +166,54 @@ function makeObjective(problem: Problem, name: CriterionName, options: TuneOptio
   }
 }
 
-/** Everything checkable before any work: names, σ, folds, keys, the starts inside their ranges. */
+/** A start this close above λ_max (relative) is λ_max computed by another tool: clamped, not refused. */
+const UPPER_SLACK = 1e-12;
+
+function checkOptions(options: TuneOptions, names: readonly string[]): void {
+  if (typeof options !== "object" || options === null) throw new InputError("options", "expected an object");
+  if (options.keys !== undefined && !Array.isArray(options.keys)) throw new InputError("keys", "expected an array of hyperparameter names");
+  if (options.start !== undefined) {
+    if (typeof options.start !== "object" || options.start === null) throw new InputError("start", "expected an object of starting values by name { l1?, l2?, ... }");
+    for (const [k, v] of Object.entries(options.start)) {
+      if (!names.includes(k)) throw new InputError(`start.${k}`, `unknown start, expected one of ${names.join(", ")}`);
+      if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v <= 0)) throw new InputError(`start.${k}`, `expected a positive finite number, got ${String(v)}`);
+    }
+  }
+  if (options.tol !== undefined && !(typeof options.tol === "number" && options.tol >= 1e-16 && options.tol < 1)) {
+    throw new InputError("tol", `expected a relative tolerance in [1e-16, 1), got ${String(options.tol)}`);
+  }
+  if (options.maxIter !== undefined && !(Number.isSafeInteger(options.maxIter) && options.maxIter >= 1)) {
+    throw new InputError("maxIter", `expected a positive integer (outer iterations of each local descent), got ${String(options.maxIter)}`);
+  }
+  if (options.scan !== undefined && !(Number.isSafeInteger(options.scan) && options.scan >= 0)) {
+    throw new InputError("scan", `expected a non-negative integer, got ${String(options.scan)}`);
+  }
+  if (options.grid !== undefined && typeof options.grid !== "boolean") {
+    const g = options.grid;
+    if (typeof g !== "object" || g === null) throw new InputError("grid", "expected true, false or { count, ratio }");
+    if (g.count !== undefined && !(Number.isSafeInteger(g.count) && g.count >= 2)) throw new InputError("grid.count", `expected an integer ≥ 2, got ${String(g.count)}`);
+    if (g.ratio !== undefined && !(typeof g.ratio === "number" && g.ratio > 0 && g.ratio < 1)) throw new InputError("grid.ratio", `expected a number in (0, 1), got ${String(g.ratio)}`);
+  }
+  if (options.random !== undefined && !(Number.isSafeInteger(options.random) && options.random >= 0)) {
+    throw new InputError("random", `expected a non-negative integer, got ${String(options.random)}`);
+  }
+}
+
+/** Everything checkable before any work: names, keys, σ, folds, scales, the starts inside their ranges. */
 function resolve(problem: Problem, options: TuneOptions) {
+  const specs = declaredHyperparameters(problem);
+  checkOptions(options, specs.map((s) => s.name));
+  const solverName = options.solver ?? defaultSolverName(problem);
+  const solver = solverByName(solverName);
+  checkProblemClass(ITERATIVE_SOLVERS[solverName as SolverName], problem);
+  requireCertifiableScales(problem, "tune");
   const criterionName = options.criterion ?? "heldout";
   if (!CRITERIA.includes(criterionName)) throw new InputError("criterion", `expected one of ${CRITERIA.join(", ")}, got "${criterionName}"`);
   const keys = options.keys ?? (problem.penalty.l2 > 0 ? ["l1", "l2"] : ["l1"]);
-  const specs = declaredHyperparameters(problem);
   // One scalar penalty: gradient descent with a line search; several (l1 with l2, per-feature weights): L-BFGS.
   const scalarOnly = Array.isArray(keys) && keys.length === 1 && specs.find((s) => s.name === keys[0])?.shape === "scalar";
   const optimizer = options.optimizer ?? (scalarOnly ? "linesearch" : "lbfgs");
   if (!Object.hasOwn(OPTIMIZERS, optimizer)) throw new InputError("optimizer", `expected one of ${Object.keys(OPTIMIZERS).join(", ")}, got "${optimizer}"`);
-  const solverName = options.solver ?? defaultSolverName(problem);
-  const solver = solverByName(solverName);
   const lmax = lambdaMax(problem);
   if (!(lmax > 0)) throw new InputError("y", "expected measurements correlated with some column of A (λ_max = 0: x = 0 for every l1)");
   const ranges = tuningRanges(problem, lmax);
@@ -185,13 +222,38 @@ function resolve(problem: Problem, options: TuneOptions) {
   const starts: Record<string, number> = {};
   for (const key of keys) {
     const given = options.start?.[key] ?? (key === "weights" ? options.start?.l1 : undefined);
-    const v = given ?? ranges[key].start;
+    let v = given ?? ranges[key].start;
     const [lo, hi] = ranges[key].range;
-    if (!(v > 0 && v <= hi)) throw new InputError(`start.${key}`, `expected a value in (0, ${hi.toPrecision(6)}]${key === "l1" ? " (λ_max)" : ""}, got ${v}`);
-    starts[key] = Math.max(v, lo);
+    // A start this close above the top (λ_max computed by another tool) is clamped, not refused.
+    if (v > hi && v <= hi * (1 + UPPER_SLACK)) v = hi;
+    if (!(v >= lo && v <= hi)) {
+      throw new InputError("start", `expected ${key} in ${ranges[key].describe} = [${lo.toPrecision(6)}, ${hi.toPrecision(17)}] (up to ${UPPER_SLACK} relative above), got ${v}`);
+    }
+    starts[key] = v;
   }
   const objective = makeObjective(problem, criterionName, options, solver);
   return { criterionName, optimizer, solver, lmax, ranges, objective, params, start: params.theta(starts) };
+}
+/**
+ * The criterion still decreases toward smaller l1 where the run stopped, so it has not
+ * converged: either the chosen l1 sits on its lower bound with dC/dl1 > 0 (the minimum is below
+ * the box: noiseless data, the criterion falls toward 0 as l1 → 0), or the criterion falls at
+ * least in proportion to l1 there (d log C / d log l1 ≥ 1; at a noisy minimum C sits on its
+ * noise floor and is far flatter) and the
+ * search stopped because the inner tolerance no longer resolves it. Returns the message, or null.
+ */
+function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower: number, tol: number): string | null {
+  const l1 = lambda.l1;
+  const slope = ev.gradient?.l1;
+  if (l1 === undefined || typeof slope !== "number" || !(slope > 0) || !(ev.value > 0)) return null;
+  const logSlope = (l1 * slope) / ev.value;
+  if (l1 <= l1Lower * (1 + 1e-9)) {
+    return `stopped at the lower bound of l1 (${l1Lower.toExponential(3)} = 1e-6·λ_max); the criterion still decreases there (d log C/d log l1 = ${logSlope.toPrecision(3)}): the data look noiseless, any smaller l1 fits better`;
+  }
+  if (logSlope >= 1) {
+    return `not converged: the criterion still decreases toward smaller l1 (d log C/d log l1 = ${logSlope.toPrecision(3)}) below what the inner tolerance ${tol.toExponential(0)} resolves (noiseless data?); try a smaller tol (--tol)`;
+  }
+  return null;
 }
 
 /**
@@ -290,6 +352,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     solves++;
     innerIterations += solution.iterations;
   }
+  const atBound = stillDecreasing(params.values(chosen), finalEval, ranges.l1.range[0], finalTol);
   const report: TuningReport = {
     criterionName, optimizer,
     lambda: params.values(chosen),
@@ -302,8 +365,8 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     iterations,
     solves, innerIterations,
     seconds: (performance.now() - started) / 1000,
-    converged: result.converged && solution.converged,
-    message: result.message,
+    converged: result.converged && solution.converged && !atBound,
+    message: atBound ?? result.message,
     trajectory,
   };
   const base = problem.penalty;
