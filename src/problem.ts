@@ -63,10 +63,6 @@ function checkNumbers(values: ArrayLike<unknown>, field: string): void {
   }
 }
 
-function checkNdarrayData(input: NdArrayLike, field: string): void {
-  checkNumbers(input.data as ArrayLike<unknown>, field);
-}
-
 /**
  * Operator objects (DenseMatrix, IdentityOperator, a user's LinearOperator) are used by
  * reference: they are explicit operators, and copying a matrix-free one is impossible. Arrays,
@@ -83,10 +79,7 @@ export function toOperator(input: OperatorInput, field: string): LinearOperator 
     return DenseMatrix.from(input as DenseInput, field);
   }
   if (isMatrixLike(input)) return DenseMatrix.from(input, field);
-  if (isNdarray(input)) {
-    checkNdarrayData(input, field);
-    return denseFromNdarray(input, field);
-  }
+  if (isNdarray(input)) return denseFromNdarray(input, field);
   if (typeof input === "object" && input !== null && "identity" in input) {
     const n = input.identity;
     if (!Number.isInteger(n) || n < 1) throw new InputError(`${field}.identity`, "expected a positive integer size");
@@ -99,10 +92,7 @@ export function toOperator(input: OperatorInput, field: string): LinearOperator 
 
 /** A finite vector of the problem's own: the caller's array is copied, never kept. */
 export function toVector(input: VectorInput, field: string, length?: number): Float64Array {
-  if (isNdarray(input)) {
-    checkNdarrayData(input, field);
-    input = vectorFromNdarray(input, field);
-  }
+  if (isNdarray(input)) input = vectorFromNdarray(input, field);
   if (input === null || typeof input !== "object" || typeof input.length !== "number") {
     throw new InputError(field, "expected an array of numbers");
   }
@@ -154,8 +144,12 @@ export const SCALE_MIN = 1e-200;
 export const SCALE_MAX = 1e200;
 /** Below l1 = L1_MIN_RATIO·λ_max the active set is decided by rounding (|a_jᵀr| ≤ l1 cannot be checked). */
 export const L1_MIN_RATIO = 1e-12;
-/** Above l2 = L2_MAX_RATIO·max‖a_j‖², x ≈ Aᵀy/l2 changes the objective by less than the gap can see. */
-export const L2_MAX_RATIO = 1e8;
+/**
+ * Above l2 = L2_MAX_RATIO·max‖a_j‖², x ≈ Aᵀy/l2 is below rounding next to the data's scale.
+ * (Up to there the solvers certify x by its KKT violation as well as the gap: a huge l2 makes
+ * the gap of x = 0 tiny, not zero.)
+ */
+export const L2_MAX_RATIO = 1e16;
 /** Per-feature weights must lie within this factor of each other (and of 1). */
 export const WEIGHT_MAX_SPREAD = 1e12;
 

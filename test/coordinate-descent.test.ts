@@ -227,7 +227,7 @@ describe("coordinate descent: warm starts, caps and inputs", () => {
       /^penalty\.tv: the cd solver handles l1\/l2 penalties only/,
     );
     expect(() => solveCoordinateDescent(load("constrained-small"))).toThrow(InputError);
-    expect(() => solveCoordinateDescent(withPenalty(problem, { l1: 0, l2: 0 }))).toThrow(/^penalty: expected l1 > 0 or l2 > 0/);
+    expect(() => solveCoordinateDescent(withPenalty(problem, { l1: 0, l2: 0 }))).toThrow(/^penalty: expected a positive l1 or l2/);
     expect(() => solveCoordinateDescent(problem, { warmStart: new Float64Array(3) })).toThrow(/options\.warmStart/);
     expect(() => solveCoordinateDescent(problem, { warmStart: new Float64Array(60).fill(NaN) })).toThrow(InputError);
   });

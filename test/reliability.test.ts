@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import ndarray from "ndarray";
 import { InputError } from "../src/errors.js";
-import { lambdaMax } from "../src/kkt/certificate.js";
+import { lambdaMax } from "../src/penalties/index.js";
 import { Random } from "../src/linalg/random.js";
 import { DenseMatrix } from "../src/operators/dense.js";
 import { createProblem, requireCertifiableScales, requirePositivePenalty, toVector, withPenalty, type Problem, type ProblemInput } from "../src/problem.js";
@@ -57,7 +57,8 @@ describe("extreme scales: refused with the field and the usable range, or solved
     ["weights 1e-160", () => ({ ...base, penalty: { ...base.penalty, weights: new Array(60).fill(1e-160) } }), "penalty.weights"],
     ["l1 = 1e-300", () => ({ ...base, penalty: { l1: 1e-300 } }), "penalty.l1"],
     ["l2 = 1e300", () => ({ ...base, penalty: { l1: base.penalty.l1, l2: 1e300 } }), "penalty.l2"],
-    ["l2 = 1e10 (x = 0 was reported as converged)", () => ({ ...base, penalty: { l1: base.penalty.l1, l2: 1e10 } }), "penalty.l2"],
+    // (l2 = 1e10, where x = 0 used to be reported as converged, is now solved: test/core.test.ts)
+    ["l2 = 1e30 (above 1e16·max‖a_j‖²)", () => ({ ...base, penalty: { l1: base.penalty.l1, l2: 1e30 } }), "penalty.l2"],
   ];
 
   it.each(cases)("%s", (_label, input, field) => {

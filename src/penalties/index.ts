@@ -14,7 +14,7 @@ export function separablePenalty(values: Penalty): SeparablePenalty {
   if (l1 > 0 && l2 > 0) return new ElasticNet(new L1Penalty(l1, weights), new L2Penalty(l2));
   if (l1 > 0) return new L1Penalty(l1, weights);
   if (l2 > 0) return new L2Penalty(l2);
-  throw new InputError("penalty", "expected l1 > 0 or l2 > 0 (with both zero the least-squares problem has no penalty to tune and may have no unique solution)");
+  throw new InputError("penalty", `expected a positive l1 or l2 (got l1 = ${l1}, l2 = ${l2}): without a penalty the least-squares solution may not be unique`);
 }
 
 export function penaltyOf(problem: Problem): SeparablePenalty {

@@ -4,7 +4,7 @@ import { polishOnSupport } from "../kkt/polish.js";
 import { allFinite, dot } from "../linalg/vector.js";
 import { hasColumns } from "../operators/operator.js";
 import { penaltyOf, type SeparablePenalty } from "../penalties/index.js";
-import { requireCertifiableScales, type Problem } from "../problem.js";
+import { requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
 import type { IterativeSolver } from "./protocol.js";
 import { DEFAULT_TOL, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
 
@@ -46,6 +46,7 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
 /** The problem's penalty, once the solver is known to handle it, its constraints and its operator. */
 function checkCapabilities(solver: IterativeSolver<unknown, unknown>, problem: Problem): SeparablePenalty {
   checkProblemClass(solver, problem);
+  requirePositivePenalty(problem);
   requireCertifiableScales(problem);
   const penalty = penaltyOf(problem);
   if (!solver.capabilities.penalties.includes(penalty.name)) throw new InputError("penalty", `the ${solver.name} solver does not handle the ${penalty.name} penalty`);
