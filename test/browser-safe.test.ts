@@ -13,21 +13,11 @@ import { dump } from "npyjs";
 import { afterAll, describe, expect, it } from "vitest";
 import * as main from "../src/index.js";
 import * as node from "../src/node.js";
+import { inputError } from "./support.js";
 import { createProblem, DenseMatrix, encodeNpy, InputError, npyResolverFromBytes, parseNpy, parseNpyMatrix, parseNpyVector, parseProblemDocument } from "../src/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "sparsetune-browser-safe-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InputError);
-    expect((e as Error).message).not.toContain("\n");
-    return e as InputError;
-  }
-  throw new Error("expected an InputError");
-}
 
 /** The .npy bytes npyjs writes, optionally turned into Fortran order (same header length). */
 function npyOf(values: Float64Array | Float32Array, shape: number[], fortran = false): Uint8Array {

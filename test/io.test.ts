@@ -11,6 +11,7 @@ import { DEFAULT_CHUNK_BYTES, readNpy, readNpyMatrix, readNpyVector, writeNpy } 
 import { DenseMatrix } from "../src/operators/dense.js";
 import { IdentityOperator } from "../src/operators/identity.js";
 import type { ColumnOperator } from "../src/operators/operator.js";
+import { inputError } from "./support.js";
 
 const FIXTURES = fileURLToPath(new URL("../fixtures/", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "sparsetune-io-"));
@@ -47,17 +48,8 @@ function npyBytes(
 }
 
 function expectInputError(fn: () => unknown, field: string, ...fragments: string[]): void {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(InputError);
-  const e = error as InputError;
+  const e = inputError(fn);
   expect(e.field).toBe(field);
-  expect(e.message.startsWith(`${field}: `)).toBe(true);
-  expect(e.message).not.toContain("\n");
   for (const fragment of fragments) expect(e.message).toContain(fragment);
 }
 

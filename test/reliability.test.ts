@@ -11,21 +11,7 @@ import { solve } from "../src/solvers/index.js";
 import { tune, type TuneOptions } from "../src/tune/tune.js";
 import { HeldOutMse } from "../src/criteria/heldout.js";
 import { hypergradient } from "../src/diff/implicit.js";
-import { maxAbsDiff } from "./support.js";
-
-function inputError(fn: () => unknown): InputError {
-  let error: unknown;
-  try {
-    fn();
-  } catch (e) {
-    error = e;
-  }
-  expect(error).toBeInstanceOf(InputError);
-  const e = error as InputError;
-  expect(e.message).not.toContain("\n");
-  expect(e.message.startsWith(`${e.field}: `)).toBe(true);
-  return e;
-}
+import { inputError, maxAbsDiff } from "./support.js";
 
 /** A small noisy compressed-sensing problem as plain arrays (so each field can be scaled). */
 function plain(seed = 1, m = 30, n = 60, noise = 0.05): Required<Pick<ProblemInput, "A" | "y" | "validation" | "truth">> & { penalty: { l1: number; l2?: number; weights?: number[] } } {

@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { DenseMatrix } from "../src/operators/dense.js";
 import { Random } from "../src/linalg/random.js";
 import { createProblem, type Problem } from "../src/problem.js";
+import { InputError } from "../src/errors.js";
+import { expect } from "vitest";
 import { lambdaMax } from "../src/penalties/index.js";
 
 export const FIXTURES = join(import.meta.dirname, "..", "fixtures");
@@ -62,4 +64,19 @@ export function randomProblem(seed: number, m: number, n: number, opts: { k?: nu
   const validation = measure(gaussian(Math.max(1, Math.floor(m / 2))));
   const lmax = lambdaMax(createProblem(train));
   return createProblem({ ...train, validation, penalty: { l1: l1Fraction * lmax, l2 } });
+}
+
+/** The InputError fn throws: one line, starting with its field name. */
+export function inputError(fn: () => unknown): InputError {
+  let error: unknown;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error).toBeInstanceOf(InputError);
+  const e = error as InputError;
+  expect(e.message).not.toContain("\n");
+  expect(e.message.startsWith(`${e.field}: `)).toBe(true);
+  return e;
 }
