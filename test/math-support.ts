@@ -29,8 +29,12 @@ export class Rng {
 }
 
 /** A (rows × cols) as an ml-matrix, read through the operator's apply only (A e_j for every j). */
+const denseCache = new WeakMap<object, Matrix>();
 export function denseOf(A: { rows: number; cols: number; apply(x: Float64Array, out: Float64Array): Float64Array }): Matrix {
+  const cached = denseCache.get(A);
+  if (cached) return cached;
   const M = new Matrix(A.rows, A.cols);
+  denseCache.set(A, M);
   const e = new Float64Array(A.cols), col = new Float64Array(A.rows);
   for (let j = 0; j < A.cols; j++) {
     e[j] = 1;
