@@ -284,6 +284,17 @@ describe("nearBreakpoint on constructed kinks", () => {
         fc.pre(solOut.active.length === leaving!.active.length);
         measure("leaving cases", 0);
         expect(hypergradient(leaving!.problem, solOut, crit(leaving!.problem)).nearBreakpoint).toBe(true);
+        // "nearly zero" is relative to ‖x‖∞: the same problem scaled (y, l1 → c·y, c·l1 gives x → c·x)
+        // is as close to its breakpoint whatever c
+        for (const scale of [1e3, 1e-3]) {
+          const p = leaving!.problem;
+          const scaled = withPenalty({ ...p, y: p.y.map((v) => v * scale) }, { l1: p.penalty.l1 * scale });
+          const sol = tight(scaled);
+          fc.pre(sol.active.length === leaving!.active.length);
+          expect(hypergradient(scaled, sol, crit(scaled)).nearBreakpoint).toBe(true);
+          const scaledIn = withPenalty({ ...inside!.problem, y: inside!.problem.y.map((v) => v * scale) }, { l1: inside!.problem.penalty.l1 * scale });
+          expect(hypergradient(scaledIn, tight(scaledIn), crit(scaledIn)).nearBreakpoint).toBe(false);
+        }
       }),
       { numRuns: 30 },
     );

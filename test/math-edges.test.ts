@@ -75,6 +75,8 @@ describe("hypergradient preconditions and diagnostics", () => {
     expect(() => hypergradient(withPenalty(problem, { l2: 0.2 }), sol, crit)).toThrow(InputError);
     expect(() => hypergradient(withPenalty(problem, { weights: Float64Array.from(problem.penalty.weights!) }), sol, crit)).toThrow(InputError);
     expect(() => implicitHypergradient(problem, { ...sol, x: sol.x.subarray(1) }, new Float64Array(20))).toThrow(InputError);
+    // the forgiving variant turns only numerical failures into NaN: wrong input still throws
+    expect(() => tryImplicitHypergradient(withPenalty(problem, { l2: 0.2 }), sol, new Float64Array(20))).toThrow(InputError);
   });
 
   it("a non-converged solution is flagged (nearBreakpoint with a warning), a converged interior one is not", () => {
@@ -192,6 +194,19 @@ describe("criteria against their definitions", () => {
     const { r } = residualOracle(problem, sol.x);
     const rss = r.reduce((s, v) => s + v * v, 0);
     expect(Math.abs(ev.value - (rss - 20 * sigma ** 2 + 2 * sigma ** 2 * mc.lastDf))).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(ev.value)));
+  });
+
+  it("SURE and Monte-Carlo SURE report nearBreakpoint at λ_max (the first feature is about to enter), not inside; 4 probes by default", () => {
+    const problem = gaussianProblem(16, 20, 12, { validation: false });
+    const at = withPenalty(problem, { l1: lambdaMax(problem) });
+    expect(new Sure(at, 0.3, solveCoordinateDescent).evaluate(at.penalty, 1e-12).nearBreakpoint).toBe(true);
+    expect(new MonteCarloSure(at, 0.3, solveCoordinateDescent).evaluate(at.penalty, 1e-12).nearBreakpoint).toBe(true);
+    const inside = tight(problem);
+    expect(inside.complementarityMargin).toBeGreaterThan(1e-3);
+    expect(new Sure(problem, 0.3, solveCoordinateDescent).evaluate(problem.penalty, 1e-12).nearBreakpoint).toBe(false);
+    const mc = new MonteCarloSure(problem, 0.3, solveCoordinateDescent).evaluate(problem.penalty, 1e-12);
+    expect(mc.solves).toBe(5);
+    expect(mc.converged).toBe(true);
   });
 
   it("CrossValidation: the gradient (l1, l2, per feature) = central differences of its value", () => {

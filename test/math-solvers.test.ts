@@ -151,6 +151,24 @@ describe("large supports: the matrix-free (CG) KKT route against a dense solve",
     expect(measure("large dL/dl2", Math.abs(h.l2 - dl2) / Math.abs(dl2))).toBeLessThanOrEqual(5e-9);
   });
 
+  it("a Lasso with m/2 < |S| < m asked for tol 1e-12 is polished all the same: x solves A_SᵀA_S x_S = A_Sᵀy − l1 s (ml-matrix)", () => {
+    const rng = new Rng(23);
+    const m = 40, n = 120;
+    const A = hardMatrix(rng, m, n, "gaussian");
+    const y = Float64Array.from({ length: m }, () => rng.normal());
+    const base = createProblem({ A, y, penalty: { l1: 1 } });
+    const problem = withPenalty(base, { l1: 0.04 * lambdaMax(base) });
+    const sol = solve(problem, { tol: 1e-12 });
+    const k = sol.active.length;
+    expect(k).toBeGreaterThan(m / 2);
+    expect(k).toBeLessThan(m);
+    const AS = denseOf(problem.A).subMatrixColumn(sol.active);
+    const rhs = AS.transpose().mmul(Matrix.columnVector(Array.from(y))).sub(Matrix.columnVector(sol.signs).mul(problem.penalty.l1));
+    const xS = mlSolve(AS.transpose().mmul(AS), rhs).to1DArray();
+    // measured 1.3e-14 relative
+    expect(measure("lasso k > m/2 x", maxDiff(Float64Array.from(sol.active, (j) => sol.x[j]), xS) / normInf(Float64Array.from(xS)))).toBeLessThanOrEqual(1e-12);
+  });
+
   it("the default tolerance is polished to rounding too (small supports): x to ~1e-15 of the fixtures", () => {
     for (const name of ["lasso-small", "enet-small"]) {
       const problem = loadProblemFile(join(FIXTURES, `${name}.json`));
