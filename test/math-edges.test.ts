@@ -8,6 +8,7 @@ import {
   certificate,
   createProblem,
   CrossValidation,
+  foldRows,
   ElasticNetPenalty,
   HeldOutMse,
   hypergradient,
@@ -207,6 +208,18 @@ describe("criteria against their definitions", () => {
     const mc = new MonteCarloSure(problem, 0.3, solveCoordinateDescent).evaluate(problem.penalty, 1e-12);
     expect(mc.solves).toBe(5);
     expect(mc.converged).toBe(true);
+  });
+
+  it("foldRows: K contiguous folds partitioning 0..m−1, sizes ⌊m/K⌋ or ⌈m/K⌉ with the larger first (scikit-learn's KFold); bad K refused", () => {
+    for (const [m, K] of [[10, 3], [9, 3], [7, 2], [5, 5], [23, 4]]) {
+      const folds = foldRows(m, K);
+      expect(folds.length).toBe(K);
+      expect(folds.flat()).toEqual(Array.from({ length: m }, (_, i) => i));
+      const sizes = folds.map((f) => f.length);
+      const big = Math.ceil(m / K), small = Math.floor(m / K);
+      expect(sizes).toEqual(Array.from({ length: K }, (_, k) => (k < m % K ? big : small)));
+    }
+    for (const K of [1, 0, 2.5, 11]) expect(() => foldRows(10, K)).toThrow(InputError);
   });
 
   it("CrossValidation: the gradient (l1, l2, per feature) = central differences of its value", () => {
