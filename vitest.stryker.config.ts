@@ -9,7 +9,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
-    exclude: ["test/cli.test.ts", "test/readme.test.ts", "test/io.test.ts", "test/svg.test.ts", "test/operators.test.ts", "test/tune.test.ts", "**/node_modules/**"],
+    exclude: ["test/cli.test.ts", "test/package.test.ts", "test/bench.test.ts", "test/readme.test.ts", "test/io.test.ts", "test/svg.test.ts", "test/operators.test.ts", "test/tune.test.ts", "**/node_modules/**"],
     setupFiles: ["test/setup.ts"],
     testTimeout: 60_000,
   },

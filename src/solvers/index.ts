@@ -11,7 +11,7 @@ import type { Solution, SolveOptions } from "./solution.js";
  * The solvers and what each can do (penalties, constraints, column access). `solve` picks the
  * first that fits the problem unless one is named.
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each solver has its own context and state types
+// `any`: each solver has its own context and state types; the registry only needs the protocol.
 export const ITERATIVE_SOLVERS: Record<"cd" | "fista", IterativeSolver<any, any>> = { cd: coordinateDescent, fista };
 export type SolverName = keyof typeof ITERATIVE_SOLVERS;
 
