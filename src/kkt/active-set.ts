@@ -229,7 +229,9 @@ export class ActiveSetSystem implements KktSystem {
    */
   degreesOfFreedom(): { df: number; derivative(name: string): number } {
     const k = this.support.length, D = this.curvature;
-    if (D.every((d) => d === 0)) return { df: k, derivative: () => 0 };
+    // Lasso: df = rank(A_S), min(|S|, m) for A_S in general position (math.md), no solve needed.
+    // (Its l2-derivative at l2 = 0, −tr((A_SᵀA_S)⁻¹), is not computed: l2 = 0 is not tuned.)
+    if (D.every((d) => d === 0)) return { df: Math.min(k, this.problem.A.rows), derivative: () => 0 };
     const columns: Float64Array[] = [];
     const e = new Float64Array(k);
     let df = k;
