@@ -193,6 +193,16 @@ function anyNonzero(v: ArrayLike<number>): boolean {
  * operator (operators are immutable by convention): solve() checks it on every call.
  */
 const maxColumnNorm2 = new WeakMap<object, { value: number; nonzero: boolean }>();
+/**
+ * Record max_j ‖a_j‖² from column norms a solver has just computed in its own first sweep over A,
+ * so that the scale check that follows costs no second pass (coordinate descent's setup).
+ */
+export function noteColumnNorms(A: LinearOperator, norms2: Float64Array): void {
+  if (maxColumnNorm2.has(A)) return;
+  const value = maxOf(norms2);
+  maxColumnNorm2.set(A, { value, nonzero: value > 0 || (A instanceof DenseMatrix && anyNonzero(A.data)) });
+}
+
 function columnScale(A: LinearOperator): { value: number; nonzero: boolean } {
   let s = maxColumnNorm2.get(A);
   if (!s) {

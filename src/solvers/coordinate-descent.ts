@@ -2,7 +2,7 @@ import { certificate, dualObjective, meetsTolerance } from "../kkt/certificate.j
 import { dot } from "../linalg/vector.js";
 import type { ColumnOperator } from "../operators/operator.js";
 import type { SeparablePenalty } from "../penalties/index.js";
-import type { Problem } from "../problem.js";
+import { noteColumnNorms, type Problem } from "../problem.js";
 import { andersonExtrapolate, andersonMemory, andersonPush, andersonReady, andersonReset, type AndersonMemory } from "./anderson.js";
 import { columnsOf, type Columns } from "./columns.js";
 import { runSolver } from "./driver.js";
@@ -194,6 +194,7 @@ function setup(problem: Problem, penalty: SeparablePenalty, x0: Float64Array, op
   // First sweep: c = Aᵀr and the column norms in one pass over A.
   state.support = refreshResidual(context, state);
   context.cols.correlateAndNorms(state.r, state.c, context.norms2);
+  noteColumnNorms(A, context.norms2);
   for (let j = 0; j < n; j++) {
     context.bound[j] = penalty.threshold(j);
     context.norms[j] = Math.sqrt(context.norms2[j]);

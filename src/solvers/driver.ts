@@ -34,6 +34,8 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   if (yy === 0) x0.fill(0);
   const gapTarget = tol * yy;
   const { context, state } = solver.setup(problem, penalty, x0, { ...options, gapTarget });
+  // After setup: its first sweep over A may have recorded the column norms the check needs.
+  requireCertifiableScales(problem);
   let test = solver.test(context, state);
   while (!test.done && solver.iterations(state) < maxIter) {
     solver.step(context, state);
@@ -47,7 +49,6 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
 function checkCapabilities(solver: IterativeSolver<unknown, unknown>, problem: Problem): SeparablePenalty {
   checkProblemClass(solver, problem);
   requirePositivePenalty(problem);
-  requireCertifiableScales(problem);
   const penalty = penaltyOf(problem);
   if (!solver.capabilities.penalties.includes(penalty.name)) throw new InputError("penalty", `the ${solver.name} solver does not handle the ${penalty.name} penalty`);
   return penalty;
