@@ -6,8 +6,12 @@ import {
   HeldOutMse,
   L1Penalty,
   L2Penalty,
+  NumericalError,
   declaredHyperparameters,
   hypergradient,
+  implicitHypergradient,
+  solutionDerivatives,
+  tryImplicitHypergradient,
   lambdaMax,
   solve,
   tune,
@@ -107,5 +111,70 @@ describe("a solution must belong to the problem it is differentiated on", () => 
     expect(() => hypergradient(problem, sol, crit)).not.toThrow();
     expect(() => hypergradient(problem, { ...sol, objective: sol.objective * (1 + 1e-6) }, crit)).toThrow(/^solution: expected a solution of this problem \(its objective/);
     expect(() => hypergradient(problem, { ...sol, objective: sol.objective * (1 + 1e-10) }, crit)).not.toThrow();
+  });
+});
+
+describe("implicit differentiation: diagnostics and shapes", () => {
+  it("a singular KKT system at an unconverged point names the unconverged solve, not a non-unique Lasso", () => {
+    const problem = randomProblem(31, 10, 40, { l1Fraction: 0.001 });
+    const capped = solve(problem, { solver: "fista", maxIter: 3, polish: false, tol: 1e-14 });
+    expect(capped.converged).toBe(false);
+    expect(capped.active.length).toBeGreaterThan(10);
+    const g = new Float64Array(40).fill(1);
+    expect(() => implicitHypergradient(problem, capped, g)).toThrow(NumericalError);
+    expect(() => implicitHypergradient(problem, capped, g)).toThrow(/^the solve did not converge \(iteration cap 3 reached .*\), so its support is not the solution's: KKT system singular/);
+    // converged but non-unique (|S| > m, l2 = 0): the Lasso diagnosis
+    const tight = solve(problem, { tol: 1e-12 });
+    if (tight.active.length > 10) expect(() => implicitHypergradient(problem, tight, g)).toThrow(/not unique/);
+  });
+
+  it("tryImplicitHypergradient on a singular system gives NaN for every declared name, vectors for per-feature ones", () => {
+    const problem = randomProblem(31, 10, 40, { l1Fraction: 0.001 });
+    const capped = solve(problem, { solver: "fista", maxIter: 3, polish: false, tol: 1e-14 });
+    const h = tryImplicitHypergradient(problem, capped, new Float64Array(40).fill(1));
+    expect(Object.keys(h.gradient).sort()).toEqual(["l1", "l2", "weights"]);
+    expect(h.gradient.l1).toBeNaN();
+    expect(h.gradient.l2).toBeNaN();
+    const w = h.gradient.weights as Float64Array;
+    expect(w).toBeInstanceOf(Float64Array);
+    expect(w.length).toBe(40);
+    expect(Array.from(w).every(Number.isNaN)).toBe(true);
+    expect(h.nearBreakpoint).toBe(true);
+    expect(h.warning).toMatch(/did not converge/);
+  });
+
+  it("solutionDerivatives: one dx/dθ per scalar hyperparameter, zero vectors on an empty support", () => {
+    const problem = randomProblem(32, 20, 30, { l1Fraction: 0.2 });
+    const d = solutionDerivatives(problem, solve(problem, { tol: 1e-12 }));
+    expect(Object.keys(d).sort()).toEqual(["dxdl1", "dxdl2"]);
+    const empty = withPenalty(problem, { l1: 2 * lambdaMax(problem) });
+    const d0 = solutionDerivatives(empty, solve(empty));
+    expect(Array.from(d0.dxdl1).every((v) => v === 0)).toBe(true);
+    expect(d0.dxdl1.length).toBe(30);
+  });
+
+  it("weights must match by value: none against some, another length, or another value is another problem", () => {
+    const base = randomProblem(33, 20, 30, { l1Fraction: 0.2 });
+    const w = Float64Array.from({ length: 30 }, (_, j) => 1 + (j % 3) / 10);
+    const weighted = withPenalty(base, { weights: w });
+    const sol = solve(weighted, { tol: 1e-12 });
+    const crit = HeldOutMse.of(base);
+    expect(() => hypergradient(withPenalty(base, { weights: undefined }), sol, crit)).toThrow(/^solution:/);
+    expect(() => hypergradient(weighted, { ...sol, penalty: { ...sol.penalty, weights: undefined } }, crit)).toThrow(/^solution:/);
+    expect(() => hypergradient(withPenalty(base, { weights: w.subarray(1) }), sol, crit)).toThrow(/^solution:/);
+    const other = Float64Array.from(w);
+    other[29] *= 1.5;
+    expect(() => hypergradient(withPenalty(base, { weights: other }), sol, crit)).toThrow(/^solution:/);
+    other[29] = w[29];
+    expect(() => hypergradient(withPenalty(base, { weights: other }), sol, crit)).not.toThrow();
+  });
+
+  it("the objective check is relative for objectives above 1", () => {
+    const base = randomProblem(34, 20, 30, { l1Fraction: 0.2 });
+    const big = { ...base, y: base.y.map((v) => 100 * v), penalty: { ...base.penalty, l1: 100 * base.penalty.l1 } };
+    const sol = solve(big, { tol: 1e-12 });
+    expect(sol.objective).toBeGreaterThan(10);
+    // 5e-9 relative: inside 1e-8·|objective|, outside 1e-8 absolute
+    expect(() => hypergradient(big, { ...sol, objective: sol.objective * (1 + 5e-9) }, HeldOutMse.of(big))).not.toThrow();
   });
 });
