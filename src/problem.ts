@@ -1,5 +1,6 @@
 import { InputError } from "./errors.js";
-import { allFinite } from "./linalg/vector.js";
+import { allFinite, norm2Squared, normInf } from "./linalg/vector.js";
+import { lambdaMax } from "./penalties/index.js";
 import { DenseMatrix, isMatrixLike, type DenseInput } from "./operators/dense.js";
 import { IdentityOperator } from "./operators/identity.js";
 import { denseFromNdarray, isNdarray, vectorFromNdarray, type NdArrayLike } from "./operators/from-ndarray.js";
@@ -55,9 +56,9 @@ function describe(value: unknown): string {
   return String(value);
 }
 
-/** Every entry of a plain array is a number (no null, boolean or numeric string coerced silently). */
+/** Every entry of an array or array-like is a number (no null, boolean or numeric string coerced silently). */
 function checkNumbers(values: ArrayLike<unknown>, field: string): void {
-  if (!Array.isArray(values)) return; // typed arrays hold numbers by construction
+  if (ArrayBuffer.isView(values)) return; // typed arrays hold numbers by construction
   for (let i = 0; i < values.length; i++) {
     if (typeof values[i] !== "number") throw new InputError(field, `expected an array of numbers, got ${describe(values[i])} at index ${i}`);
   }
@@ -96,16 +97,10 @@ export function toVector(input: VectorInput, field: string, length?: number): Fl
   if (input === null || typeof input !== "object" || typeof input.length !== "number") {
     throw new InputError(field, "expected an array of numbers");
   }
-  checkNumbers(input, field);
   if (input instanceof DataView || input instanceof BigInt64Array || input instanceof BigUint64Array) {
     throw new InputError(field, "expected an array of numbers (a Float64Array or number[])");
   }
-  if (!Array.isArray(input) && !ArrayBuffer.isView(input)) {
-    // an array-like object: its entries must be numbers too
-    for (let i = 0; i < input.length; i++) {
-      if (typeof input[i] !== "number") throw new InputError(field, `expected an array of numbers, got ${describe(input[i])} at index ${i}`);
-    }
-  }
+  checkNumbers(input, field);
   const v = Float64Array.from(input);
   if (length !== undefined && v.length !== length) {
     throw new InputError(field, `expected length ${length}, got ${v.length}`);
@@ -153,21 +148,8 @@ export const L2_MAX_RATIO = 1e16;
 /** Per-feature weights must lie within this factor of each other (and of 1). */
 export const WEIGHT_MAX_SPREAD = 1e12;
 
-function sumSquares(v: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return s;
-}
-
-function maxOf(v: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < v.length; i++) if (v[i] > m) m = v[i];
-  return m;
-}
-
 const e = (v: number) => v.toExponential(1);
 
-/** A nonzero squared scale inside [SCALE_MIN, SCALE_MAX]; `what` names it in the message. */
 /** A nonzero squared scale inside [SCALE_MIN, SCALE_MAX]; `what` names it in the message. */
 function checkScale(value: number, nonzero: boolean, underflow: () => boolean, field: string, what: string, advice: string): void {
   if (!nonzero || (value >= SCALE_MIN && value <= SCALE_MAX)) return;
@@ -177,10 +159,7 @@ function checkScale(value: number, nonzero: boolean, underflow: () => boolean, f
 }
 
 function meanColumnScale(A: LinearOperator): number {
-  const v = A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows));
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return s / A.cols;
+  return norm2Squared(A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows))) / A.cols;
 }
 
 function anyNonzero(v: ArrayLike<number>): boolean {
@@ -198,27 +177,21 @@ const maxColumnNorm2 = new WeakMap<object, { value: number; nonzero: boolean }>(
  * so that the scale check that follows costs no second pass (coordinate descent's setup).
  */
 export function noteColumnNorms(A: LinearOperator, norms2: Float64Array): void {
-  if (maxColumnNorm2.has(A)) return;
-  const value = maxOf(norms2);
-  maxColumnNorm2.set(A, { value, nonzero: value > 0 || (A instanceof DenseMatrix && anyNonzero(A.data)) });
+  if (!maxColumnNorm2.has(A)) maxColumnNorm2.set(A, scaleOf(A, normInf(norms2)));
 }
 
 function columnScale(A: LinearOperator): { value: number; nonzero: boolean } {
   let s = maxColumnNorm2.get(A);
   if (!s) {
-    const value = hasColumns(A) ? maxOf(A.columnNormsSquared()) : meanColumnScale(A);
-    s = { value, nonzero: value > 0 || (A instanceof DenseMatrix && anyNonzero(A.data)) };
+    s = scaleOf(A, hasColumns(A) ? normInf(A.columnNormsSquared()) : meanColumnScale(A));
     maxColumnNorm2.set(A, s);
   }
   return s;
 }
 
-function weightedLambdaMax(problem: Problem): number {
-  const { A, y, penalty } = problem;
-  const c = A.applyT(y, new Float64Array(A.cols));
-  let lmax = 0;
-  for (let j = 0; j < c.length; j++) lmax = Math.max(lmax, Math.abs(c[j]) / (penalty.weights ? penalty.weights[j] : 1));
-  return lmax;
+/** A zero norm² may be an underflow of non-zero entries: a dense matrix says which. */
+function scaleOf(A: LinearOperator, value: number): { value: number; nonzero: boolean } {
+  return { value, nonzero: value > 0 || (A instanceof DenseMatrix && anyNonzero(A.data)) };
 }
 
 /**
@@ -242,12 +215,12 @@ function checkScales(problem: Problem, mode: ScaleMode): void {
       throw new InputError("penalty.weights", `expected weights in [${e(1 / WEIGHT_MAX_SPREAD)}, ${e(WEIGHT_MAX_SPREAD)}] within a factor ${e(WEIGHT_MAX_SPREAD)} of each other, got ${e(lo)} to ${e(hi)}; scale l1 instead`);
     }
   }
-  const yy = sumSquares(y);
+  const yy = norm2Squared(y);
   const a = columnScale(A);
   const aa = a.value;
   const penalised = l1 > 0 || l2 > 0 || penalty.tv > 0;
   let lmax: number | undefined;
-  const zeroIsExact = () => l1 > 0 && l1 >= (lmax ??= weightedLambdaMax(problem));
+  const zeroIsExact = () => l1 > 0 && l1 >= (lmax ??= lambdaMax(problem));
   // Lazy: λ_max costs a product with Aᵀ, needed only when something is below SCALE_MIN.
   const underflow = () => mode === "tune" || ((mode === "solve" || penalised) && !zeroIsExact());
   checkScale(yy, anyNonzero(y), underflow, "y", "‖y‖²", "rescale y (x scales with it)");
@@ -255,18 +228,18 @@ function checkScales(problem: Problem, mode: ScaleMode): void {
   if (aa > 0 && yy > 0) checkScale(yy / aa, true, underflow, "y", "the squared scale of x, (‖y‖/max‖a_j‖)²,", "rescale y or A so that x is of moderate size");
   if (problem.validation) {
     const v = problem.validation;
-    checkScale(sumSquares(v.y), anyNonzero(v.y), underflow, "validation.y", "‖validation.y‖²", "rescale it with y");
+    checkScale(norm2Squared(v.y), anyNonzero(v.y), underflow, "validation.y", "‖validation.y‖²", "rescale it with y");
     const va = columnScale(v.A);
     checkScale(va.value, va.nonzero, underflow, "validation.A", "the largest column norm²", "rescale it with A");
     if (va.value > 0 && aa > 0 && yy > 0) checkScale((va.value * yy) / aa, true, underflow, "validation.A", "the squared scale of the predictions validation.A·x", "rescale validation.A with A");
   }
-  if (problem.truth) checkScale(sumSquares(problem.truth), anyNonzero(problem.truth), underflow, "truth", "‖truth‖²", "rescale truth with x");
+  if (problem.truth) checkScale(norm2Squared(problem.truth), anyNonzero(problem.truth), underflow, "truth", "‖truth‖²", "rescale truth with x");
   if (mode === "tune") return;
   if (l1 > 0 && yy > 0) {
     // λ_max ≤ ‖y‖·max‖a_j‖/min w_j: compute it only when l1 might be below the certifiable ratio.
     const minW = weights ? weights.reduce((m, w) => Math.min(m, w), Infinity) : 1;
     if (l1 < L1_MIN_RATIO * Math.sqrt(yy * aa) / minW) {
-      lmax ??= weightedLambdaMax(problem);
+      lmax ??= lambdaMax(problem);
       if (l1 < L1_MIN_RATIO * lmax) {
         throw new InputError("penalty.l1", `expected 0 or at least ${e(L1_MIN_RATIO)}·λ_max = ${e(L1_MIN_RATIO * lmax)} (λ_max = ‖Aᵀy‖∞ = ${e(lmax)}), got ${e(l1)}: below that rounding decides the active set`);
       }

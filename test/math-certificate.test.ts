@@ -21,6 +21,7 @@ import {
   constructedProblem,
   convolutionOperator,
   denseOf,
+  hardCases,
   hardMatrix,
   kktOracle,
   measure,
@@ -52,16 +53,7 @@ function dualOracle(problem: Problem, r: Float64Array, c: Float64Array, alive?: 
   return { theta, value: yt - 0.5 * tt };
 }
 
-const shapes = fc.record({
-  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-  m: fc.integer({ min: 5, max: 30 }),
-  n: fc.integer({ min: 3, max: 50 }),
-  kind: fc.constantFrom<MatrixKind>("gaussian", "duplicate", "zero", "correlated"),
-  matrixFree: fc.boolean(),
-  weighted: fc.boolean(),
-  l2: fc.constantFrom(0, 0.05, 0.5),
-  frac: fc.double({ min: 0.02, max: 0.9, noNaN: true }),
-});
+const shapes = hardCases({ m: [5, 30], n: [3, 50], l2: [0, 0.05, 0.5], frac: [0.02, 0.9] });
 
 function build({ seed, m, n, kind, matrixFree, weighted, l2, frac }: { seed: number; m: number; n: number; kind: MatrixKind; matrixFree: boolean; weighted: boolean; l2: number; frac: number }) {
   const rng = new Rng(seed);

@@ -21,7 +21,7 @@ import {
   type Problem,
   type Solution,
 } from "../src/node.js";
-import { Rng, constructedProblem, convolutionOperator, denseOf, dfOracle, hardMatrix, maxDiff, measure, normInf, printMeasured, residualOracle, type MatrixKind } from "./math-support.js";
+import { Rng, constructedProblem, convolutionOperator, denseOf, dfOracle, hardCases, hardMatrix, maxDiff, measure, normInf, printMeasured, residualOracle, type MatrixKind } from "./math-support.js";
 
 afterAll(printMeasured);
 
@@ -29,16 +29,7 @@ const tight = (p: Problem): Solution => solve(p, { solver: "cd", tol: 1e-14 });
 const sameSupport = (a: Solution, b: Solution) => JSON.stringify([a.active, a.signs]) === JSON.stringify([b.active, b.signs]);
 
 /** A hard-case problem: structure of A, operator form, weights, l2, λ as a fraction of λ_max. */
-const hardCase = fc.record({
-  seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-  m: fc.integer({ min: 8, max: 24 }),
-  n: fc.integer({ min: 4, max: 40 }),
-  kind: fc.constantFrom<MatrixKind>("gaussian", "duplicate", "zero", "correlated"),
-  matrixFree: fc.boolean(),
-  weighted: fc.boolean(),
-  l2: fc.constantFrom(0.05, 0.5),
-  frac: fc.double({ min: 0.01, max: 0.7, noNaN: true }),
-});
+const hardCase = hardCases({ m: [8, 24], n: [4, 40], l2: [0.05, 0.5], frac: [0.01, 0.7] });
 
 interface HardCase { seed: number; m: number; n: number; kind: MatrixKind; matrixFree: boolean; weighted: boolean; l2: number; frac: number }
 

@@ -19,7 +19,7 @@ import {
   type Problem,
 } from "../src/node.js";
 import { FIXTURES, L1L2_FIXTURES, reference } from "./support.js";
-import { Rng, convolutionOperator, denseOf, hardMatrix, maxDiff, measure, normInf, primalOracle, printMeasured, type MatrixKind } from "./math-support.js";
+import { Rng, convolutionOperator, denseOf, hardCases, hardMatrix, maxDiff, measure, normInf, primalOracle, printMeasured, type MatrixKind } from "./math-support.js";
 
 afterAll(printMeasured);
 
@@ -75,16 +75,7 @@ describe("solver independence without the Newton polish (polish: false)", () => 
     expect(Math.abs(cd.objective - fista.objective)).toBeLessThanOrEqual(Math.max(cd.dualityGap, fista.dualityGap) + 1e-15 * ref.objective);
   });
 
-  const cases = fc.record({
-    seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
-    m: fc.integer({ min: 8, max: 30 }),
-    n: fc.integer({ min: 4, max: 60 }),
-    kind: fc.constantFrom<MatrixKind>("gaussian", "duplicate", "zero", "correlated"),
-    matrixFree: fc.boolean(),
-    weighted: fc.boolean(),
-    l2: fc.constantFrom(0.05, 0.5),
-    frac: fc.double({ min: 0.02, max: 0.8, noNaN: true }),
-  });
+  const cases = hardCases({ m: [8, 30], n: [4, 60], l2: [0.05, 0.5], frac: [0.02, 0.8] });
 
   it("elastic net on hard cases (|S| > m included): same support, ‖x_cd − x_fista‖ ≤ √(2 gap_cd/l2) + √(2 gap_fista/l2)", () => {
     let beyond = 0;

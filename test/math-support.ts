@@ -4,6 +4,7 @@
  * the library's internals: the oracles are separate dense routes (ml-matrix inverses and traces,
  * plain loops), not the code under test.
  */
+import fc from "fast-check";
 import { Matrix, inverse } from "ml-matrix";
 import { createProblem, DenseMatrix, type ColumnOperator, type Problem } from "../src/node.js";
 
@@ -141,6 +142,32 @@ export function convolutionOperator(rng: Rng, m: number, n: number): ColumnOpera
 }
 
 export type MatrixKind = "gaussian" | "duplicate" | "zero" | "correlated";
+
+/** The hard cases' parameters: a seed, the size, the structure of A, operator form, weights, l2 and λ/λ_max. */
+export interface HardCase {
+  seed: number;
+  m: number;
+  n: number;
+  kind: MatrixKind;
+  matrixFree: boolean;
+  weighted: boolean;
+  l2: number;
+  frac: number;
+}
+
+/** Hard cases within the given ranges (every structure of A, both operator forms, with and without weights). */
+export function hardCases(r: { m: [number, number]; n: [number, number]; l2: number[]; frac: [number, number] }): fc.Arbitrary<HardCase> {
+  return fc.record({
+    seed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+    m: fc.integer({ min: r.m[0], max: r.m[1] }),
+    n: fc.integer({ min: r.n[0], max: r.n[1] }),
+    kind: fc.constantFrom<MatrixKind>("gaussian", "duplicate", "zero", "correlated"),
+    matrixFree: fc.boolean(),
+    weighted: fc.boolean(),
+    l2: fc.constantFrom(...r.l2),
+    frac: fc.double({ min: r.frac[0], max: r.frac[1], noNaN: true }),
+  });
+}
 
 /** A Gaussian m×n matrix (columns of norm ≈ 1) with one of the hard structures. */
 export function hardMatrix(rng: Rng, m: number, n: number, kind: MatrixKind): DenseMatrix {

@@ -1,5 +1,5 @@
 import { InputError } from "../errors.js";
-import { addScaled } from "../diff/gradient-map.js";
+import { addScaled, scalarNames } from "../diff/gradient-map.js";
 import { tryImplicitHypergradient, type HyperGradient } from "../diff/implicit.js";
 import { kktSystem } from "../kkt/index.js";
 import { Random } from "../linalg/random.js";
@@ -65,7 +65,7 @@ export class Sure extends SureBase {
     const s2 = this.sigma * this.sigma;
     const dof = degreesOfFreedom(problem, solution);
     const h = gradient ? tryImplicitHypergradient(problem, solution, this.rssGradient(solution.active)) : null;
-    const grad = h && addScaled({ ...h.gradient }, scalarDerivatives(h.gradient, dof.derivative), 2 * s2);
+    const grad = h && addScaled({ ...h.gradient }, Object.fromEntries(scalarNames(h.gradient).map((name) => [name, dof.derivative(name)])), 2 * s2);
     const df = dof.df, near = h?.nearBreakpoint ?? false;
     this.lastDf = df;
     return {
@@ -77,11 +77,6 @@ export class Sure extends SureBase {
       nearBreakpoint: near,
     };
   }
-}
-
-/** { name: f(name) } for the scalar hyperparameters of a gradient map. */
-function scalarDerivatives(gradient: HyperGradient, f: (name: string) => number): HyperGradient {
-  return Object.fromEntries(Object.keys(gradient).filter((k) => typeof gradient[k] === "number").map((k) => [k, f(k)]));
 }
 
 /** df = tr(∂(Ax)/∂y) of a solution and its derivative by hyperparameter name, from the problem's KKT system. */

@@ -14,3 +14,8 @@ export function addScaled(into: HyperGradient, from: HyperGradient, scale = 1): 
   }
   return into;
 }
+
+/** The names of the scalar hyperparameters in a gradient map (per-feature ones left out). */
+export function scalarNames(gradient: HyperGradient): string[] {
+  return Object.keys(gradient).filter((name) => typeof gradient[name] === "number");
+}

@@ -1,7 +1,7 @@
 import { certificate, meetsTolerance } from "../kkt/certificate.js";
 import { hasColumns } from "../operators/operator.js";
 import type { SeparablePenalty } from "../penalties/index.js";
-import type { Problem } from "../problem.js";
+import { noteColumnNorms, type Problem } from "../problem.js";
 import { runSolver } from "./driver.js";
 import type { IterativeSolver, StepOptions, StopTest } from "./protocol.js";
 import type { Solution, SolveOptions } from "./solution.js";
@@ -137,6 +137,7 @@ function initialLipschitz(problem: Problem): number {
   let L = 0;
   if (hasColumns(A)) {
     const norms = A.columnNormsSquared();
+    noteColumnNorms(A, norms); // the scale check that follows needs them too
     for (let j = 0; j < norms.length; j++) L = Math.max(L, norms[j]);
   } else {
     const v = new Float64Array(A.cols).fill(1);

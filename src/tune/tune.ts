@@ -9,6 +9,7 @@ import { defaultSolverName, ITERATIVE_SOLVERS, solverByName, type SolverName } f
 import { lambdaGrid } from "../solvers/path.js";
 import type { Solver } from "../solvers/index.js";
 import { DEFAULT_TOL, type Solution } from "../solvers/solution.js";
+import { scalarNames } from "../diff/gradient-map.js";
 import { gridSearch, randomSearch, type BaselinePoint, type BaselineResult } from "./baselines.js";
 import type { Evaluation, TunableKey, TuningObjective } from "./objective.js";
 import { OPTIMIZERS, type OptimizerName, type OuterPoint, type OuterResult } from "./optimizers.js";
@@ -276,7 +277,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     const point: TrajectoryPoint = {
       lambda: params.values(theta),
       criterion: ev.value,
-      hypergradient: ev.gradient ? scalarEntries(ev.gradient, params.keys) : {},
+      hypergradient: ev.gradient ? Object.fromEntries(scalarNames(ev.gradient).filter((k) => params.keys.includes(k)).map((k) => [k, ev.gradient![k] as number])) : {},
       tol, accepted: false, solves: ev.solves, innerIterations: ev.innerIterations,
       nearBreakpoint: ev.nearBreakpoint, elapsed: (performance.now() - started) / 1000,
     };
@@ -378,11 +379,4 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     report.random = randomSearch(objective, base, lmax, { count: options.random, tol: finalTol, onStep: (index, total, point) => options.onEvent?.({ type: "baseline", baseline: "random", index, total, point }) });
   }
   return report;
-}
-
-/** The scalar entries of a gradient map among the tuned keys (per-feature ones are summarised elsewhere). */
-function scalarEntries(gradient: Record<string, number | Float64Array>, keys: readonly string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const k of keys) if (typeof gradient[k] === "number") out[k] = gradient[k] as number;
-  return out;
 }
