@@ -6,9 +6,10 @@ export { ComposedOperator, AdjointOperator, StackedOperator } from "./operators/
 export { DenseMatrix, type DenseInput, type MatrixLike } from "./operators/dense.js";
 export { IdentityOperator } from "./operators/identity.js";
 export { dotTest } from "./operators/dot-test.js";
+export { GridDifferences, differencesOf } from "./operators/finite-differences.js";
 export {
-  ElasticNet, L1Penalty, L2Penalty, penaltyOf, penaltyFamily, separablePenalty, declaredHyperparameters, lambdaMax, tuningRanges,
-  type SeparablePenalty, type HyperparameterSpec, type TuningRange,
+  ElasticNet, L1Penalty, L2Penalty, TotalVariation, penaltyOf, penaltyTerms, termNames, penaltyFamily, separablePenalty, declaredHyperparameters, lambdaMax, tuningRanges,
+  type SeparablePenalty, type HyperparameterSpec, type TuningRange, type PenaltyTerms,
 } from "./penalties/index.js";
 export { solve, solverByName, defaultSolverName, SOLVERS, ITERATIVE_SOLVERS, type SolverName, type Solver } from "./solvers/index.js";
 export { runSolver, finishSolution } from "./solvers/driver.js";

@@ -27,6 +27,8 @@ export interface Problem extends Measurements {
   penalty: Penalty;
   /** Shape of x for tv, row-major: [n] or [h, w]. */
   grid: number[];
+  /** A user operator for tv‖Dx‖₁ (default: the finite differences of `grid`). */
+  D?: LinearOperator;
   constraints?: { C: DenseMatrix; d: Float64Array };
   validation?: Measurements;
   /** The clean signal, when known (synthetic problems, training images): the reference criterion. */
@@ -43,6 +45,8 @@ export interface ProblemInput {
   y: VectorInput;
   penalty?: { l1?: number; l2?: number; tv?: number; weights?: VectorInput };
   grid?: number[];
+  /** tv's operator D (rows × n), when not the grid's finite differences. */
+  D?: OperatorInput;
   constraints?: { C: DenseInput; d: VectorInput };
   validation?: { A: OperatorInput; y: VectorInput };
   truth?: VectorInput;
@@ -285,6 +289,12 @@ export function createProblem(input: ProblemInput): Problem {
   }
   const problem: Problem = { A, y, penalty, grid: checkGrid(input.grid, A.cols) };
   if (input.name !== undefined) problem.name = String(input.name);
+  if (input.D !== undefined) {
+    const D = toOperator(input.D, "D");
+    if (D.cols !== A.cols) throw new InputError("D", `expected ${A.cols} columns (the columns of A), got ${D.cols}`);
+    problem.D = D;
+  }
+  if (penalty.weights && penalty.tv > 0) throw new InputError("penalty.weights", "expected no per-feature weights together with tv (weighted l1 with total variation is not supported)");
   if (input.constraints !== undefined) {
     if (typeof input.constraints !== "object" || input.constraints === null) throw new InputError("constraints", "expected an object { C, d }");
     const C = toOperator(input.constraints.C, "constraints.C");

@@ -18,7 +18,7 @@ import {
   fista,
   hypergradient,
   kktSystem,
-  penaltyOf,
+  penaltyTerms,
   solve,
   tune,
   withPenalty,
@@ -117,9 +117,9 @@ describe("steppable solvers", () => {
 
   it.each(solvers)("%s: driving setup/step/test by hand reaches the certified solution; the state is plain and copyable", (_name, solver) => {
     const problem = load("lasso-cs-200x500");
-    const penalty = penaltyOf(problem);
+    const terms = penaltyTerms(problem);
     const yy = problem.y.reduce((s, v) => s + v * v, 0);
-    const { context, state } = solver.setup(problem, penalty, new Float64Array(problem.A.cols), { gapTarget: 1e-10 * yy });
+    const { context, state } = solver.setup(problem, terms, new Float64Array(problem.A.cols), { gapTarget: 1e-10 * yy });
     let copy: unknown = null, stepsAtCopy = 0, steps = 0;
     while (!solver.test(context, state).done && steps < 100_000) {
       solver.step(context, state);

@@ -451,14 +451,14 @@ describe("parseProblemDocument", () => {
         format: "sparsetune-problem/1",
         A: { identity: 4 },
         y: [1, 2, 3, 4],
-        penalty: { l1: 1, l2: 0.5, tv: 0.25, weights: [1, 2, 3, 4] },
+        penalty: { l1: 1, l2: 0.5, weights: [1, 2, 3, 4] },
         grid: [2, 2],
         constraints: { C: { identity: 4 }, d: [0, 0, 0, 0] },
         validation: { A: { shape: [1, 4], data: [1, 1, 1, 1] }, y: [10] },
       },
       dir,
     );
-    expect(p.penalty).toEqual({ l1: 1, l2: 0.5, tv: 0.25, weights: new Float64Array([1, 2, 3, 4]) });
+    expect(p.penalty).toEqual({ l1: 1, l2: 0.5, tv: 0, weights: new Float64Array([1, 2, 3, 4]) });
     expect(p.grid).toEqual([2, 2]);
     expect(p.constraints!.C).toBeInstanceOf(DenseMatrix);
     expect(entries(p.constraints!.C)).toEqual(entries(new IdentityOperator(4)));

@@ -74,3 +74,8 @@ export class GridDifferences implements LinearOperator {
     return out;
   }
 }
+
+/** The problem's D: its own operator when it brings one, else the differences of its grid. */
+export function differencesOf(problem: { grid: readonly number[]; D?: LinearOperator }): LinearOperator {
+  return problem.D ?? new GridDifferences(problem.grid);
+}

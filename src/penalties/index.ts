@@ -4,6 +4,8 @@ import { ElasticNet } from "./elastic-net.js";
 import { L1Penalty } from "./l1.js";
 import { L2Penalty } from "./l2.js";
 import type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
+import { TotalVariation } from "./total-variation.js";
+import { differencesOf } from "../operators/finite-differences.js";
 
 /**
  * The penalty object of a problem's hyperparameter values: L1 (optionally weighted), L2, or
@@ -19,6 +21,28 @@ export function separablePenalty(values: Penalty): SeparablePenalty {
 
 export function penaltyOf(problem: Problem): SeparablePenalty {
   return separablePenalty(problem.penalty);
+}
+
+/**
+ * The terms of a problem's penalty a solver works with: the separable part (null when l1 = l2 = 0)
+ * and the total-variation term (null when tv = 0).
+ */
+export interface PenaltyTerms {
+  separable: SeparablePenalty | null;
+  tv: TotalVariation | null;
+}
+
+export function penaltyTerms(problem: Problem): PenaltyTerms {
+  const { l1, l2, tv } = problem.penalty;
+  return {
+    separable: l1 > 0 || l2 > 0 ? separablePenalty(problem.penalty) : null,
+    tv: tv > 0 ? new TotalVariation(tv, differencesOf(problem)) : null,
+  };
+}
+
+/** The names of the terms (SeparablePenalty.name, "tv"): what a solver's capabilities must list. */
+export function termNames(terms: PenaltyTerms): string[] {
+  return [...(terms.separable ? [terms.separable.name] : []), ...(terms.tv ? [terms.tv.name] : [])];
 }
 
 /**
@@ -41,7 +65,7 @@ export function lambdaMax(problem: Problem): number {
 }
 
 export type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
-export { ElasticNet, L1Penalty, L2Penalty };
+export { ElasticNet, L1Penalty, L2Penalty, TotalVariation };
 
 /** Where the tuner may move a hyperparameter and where it starts, in the problem's own scale. */
 export interface TuningRange {

@@ -1,7 +1,7 @@
 import { certificate, dualObjective, meetsTolerance } from "../kkt/certificate.js";
 import { dot } from "../linalg/vector.js";
 import type { ColumnOperator } from "../operators/operator.js";
-import type { SeparablePenalty } from "../penalties/index.js";
+import type { PenaltyTerms, SeparablePenalty } from "../penalties/index.js";
 import { noteColumnNorms, type Problem } from "../problem.js";
 import { andersonExtrapolate, andersonMemory, andersonPush, andersonReady, andersonReset, type AndersonMemory } from "./anderson.js";
 import { columnsOf, type Columns } from "./columns.js";
@@ -169,7 +169,8 @@ export function solveCoordinateDescent(problem: Problem, options: CoordinateDesc
   return runSolver(coordinateDescent, problem, options as CoordinateDescentOptions & Record<string, unknown>);
 }
 
-function setup(problem: Problem, penalty: SeparablePenalty, x0: Float64Array, options: StepOptions): { context: CdContext; state: CdState } {
+function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options: StepOptions): { context: CdContext; state: CdState } {
+  const penalty = terms.separable!; // the driver checked the capabilities: no tv term
   const { y } = problem;
   const A = problem.A as ColumnOperator; // the driver checked the capability
   const m = A.rows, n = A.cols;

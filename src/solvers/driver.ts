@@ -3,7 +3,7 @@ import { certify, meetsTolerance, penaltyScale, type Certificate } from "../kkt/
 import { polishOnSupport } from "../kkt/polish.js";
 import { allFinite, dot } from "../linalg/vector.js";
 import { hasColumns } from "../operators/operator.js";
-import { penaltyOf, type SeparablePenalty } from "../penalties/index.js";
+import { penaltyTerms, termNames, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
 import { requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
 import type { IterativeSolver } from "./protocol.js";
 import { DEFAULT_TOL, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
@@ -15,7 +15,7 @@ import { DEFAULT_TOL, type Solution, type SolveOptions, type StructurePart } fro
  */
 export function runSolver<Context, State>(solver: IterativeSolver<Context, State>, problem: Problem, options: SolveOptions & Record<string, unknown> = {}): Solution {
   const started = performance.now();
-  const penalty = checkCapabilities(solver, problem);
+  const terms = checkCapabilities(solver, problem);
   const tol = options.tol ?? DEFAULT_TOL;
   if (typeof tol !== "number" || !(tol >= 0) || !Number.isFinite(tol)) throw new InputError("options.tol", `expected a non-negative number, got ${tol}`);
   const maxIter = options.maxIter ?? solver.defaultMaxIter;
@@ -33,7 +33,7 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   // y = 0: x = 0 is the solution; the relative tolerance would otherwise ask for a gap of exactly 0.
   if (yy === 0) x0.fill(0);
   const gapTarget = tol * yy;
-  const { context, state } = solver.setup(problem, penalty, x0, { ...options, gapTarget });
+  const { context, state } = solver.setup(problem, terms, x0, { ...options, gapTarget });
   // After setup: its first sweep over A may have recorded the column norms the check needs.
   requireCertifiableScales(problem);
   let test = solver.test(context, state);
@@ -42,22 +42,24 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
     test = solver.test(context, state);
   }
   const reason = test.done ? test.reason : `iteration cap ${maxIter} reached`;
-  return finishSolution(problem, penalty, solver.iterate(state), { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
+  return finishSolution(problem, terms.separable!, solver.iterate(state), { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
 }
 
-/** The problem's penalty, once the solver is known to handle it, its constraints and its operator. */
-function checkCapabilities(solver: IterativeSolver<unknown, unknown>, problem: Problem): SeparablePenalty {
+/** The problem's penalty terms, once the solver is known to handle them, its constraints and its operator. */
+function checkCapabilities(solver: IterativeSolver<unknown, unknown>, problem: Problem): PenaltyTerms {
   checkProblemClass(solver, problem);
   requirePositivePenalty(problem);
-  const penalty = penaltyOf(problem);
-  if (!solver.capabilities.penalties.includes(penalty.name)) throw new InputError("penalty", `the ${solver.name} solver does not handle the ${penalty.name} penalty`);
-  return penalty;
+  const terms = penaltyTerms(problem);
+  for (const name of termNames(terms)) {
+    if (!solver.capabilities.penalties.includes(name)) throw new InputError(name === "tv" ? "penalty.tv" : "penalty", `the ${solver.name} solver does not handle the ${name} penalty`);
+  }
+  return terms;
 }
 
 /** The solver handles the problem's class: its penalties' kinds, its constraints, its operator. */
 export function checkProblemClass(solver: IterativeSolver<unknown, unknown>, problem: Problem): void {
   const who = `the ${solver.name} solver`;
-  if (problem.penalty.tv > 0) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (no total-variation solver yet)`);
+  if (problem.penalty.tv > 0 && !solver.capabilities.penalties.includes("tv")) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (use solver "split-bregman" or "fista" for tv)`);
   if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (no constrained solver yet)`);
   if (solver.capabilities.needsColumns && !hasColumns(problem.A)) {
     throw new InputError("A", `${who} needs column access (columnDot, columnAxpy, ...); this operator is matrix-free: use solver "fista"`);

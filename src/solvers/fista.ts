@@ -1,6 +1,6 @@
 import { certificate, meetsTolerance } from "../kkt/certificate.js";
 import { hasColumns } from "../operators/operator.js";
-import type { SeparablePenalty } from "../penalties/index.js";
+import type { PenaltyTerms, SeparablePenalty } from "../penalties/index.js";
 import { noteColumnNorms, type Problem } from "../problem.js";
 import { runSolver } from "./driver.js";
 import type { IterativeSolver, StepOptions, StopTest } from "./protocol.js";
@@ -66,7 +66,8 @@ export function solveFista(problem: Problem, options: FistaOptions = {}): Soluti
   return runSolver(fista, problem, options as FistaOptions & Record<string, unknown>);
 }
 
-function setup(problem: Problem, penalty: SeparablePenalty, x0: Float64Array, options: StepOptions): { context: FistaContext; state: FistaState } {
+function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options: StepOptions): { context: FistaContext; state: FistaState } {
+  const penalty = terms.separable!; // the driver checked the capabilities: no tv term (yet)
   const { rows: m, cols: n } = problem.A;
   const fixed = (options as FistaOptions).lipschitz;
   const context: FistaContext = { problem, penalty, gapTarget: options.gapTarget, backtracking: fixed === undefined, residual: new Float64Array(m), grad: new Float64Array(n) };

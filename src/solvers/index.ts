@@ -32,7 +32,8 @@ export function solverByName(name: string): Solver {
 export function defaultSolverName(problem: Problem): SolverName {
   for (const [name, solver] of Object.entries(ITERATIVE_SOLVERS)) {
     const { capabilities } = solver;
-    if ((!problem.constraints || capabilities.constraints) && (!capabilities.needsColumns || hasColumns(problem.A))) return name as SolverName;
+    const fits = (!problem.constraints || capabilities.constraints) && (!capabilities.needsColumns || hasColumns(problem.A)) && (!(problem.penalty.tv > 0) || capabilities.penalties.includes("tv"));
+    if (fits) return name as SolverName;
   }
   throw new InputError("problem", "no solver handles this problem (see the solver capabilities in the README)");
 }

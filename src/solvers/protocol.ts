@@ -1,4 +1,4 @@
-import type { SeparablePenalty } from "../penalties/index.js";
+import type { PenaltyTerms } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 
 /**
@@ -15,7 +15,7 @@ export interface IterativeSolver<Context, State> {
   readonly capabilities: SolverCapabilities;
   /** Default iteration cap, in the solver's own iterations. */
   readonly defaultMaxIter: number;
-  setup(problem: Problem, penalty: SeparablePenalty, x0: Float64Array, options: StepOptions): { context: Context; state: State };
+  setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options: StepOptions): { context: Context; state: State };
   step(context: Context, state: State): void;
   test(context: Context, state: State): StopTest;
   /** The current iterate (a view into the state). */
@@ -41,7 +41,7 @@ export interface StopTest {
 
 /** What a solver can handle: the registry picks a solver from these. */
 export interface SolverCapabilities {
-  /** Penalty names it handles (SeparablePenalty.name). */
+  /** Penalty term names it handles (SeparablePenalty.name, "tv"). */
   penalties: readonly string[];
   /** Linear constraints Cx = d. */
   constraints: boolean;
