@@ -129,7 +129,7 @@ describe("steppable solvers", () => {
         stepsAtCopy = steps;
       }
     }
-    const cert = certify(problem, solver.iterate(state), penalty);
+    const cert = certify(problem, solver.iterate(state), terms.separable!);
     expect(cert.dualityGap).toBeLessThanOrEqual(1e-10 * yy);
     // The copy resumes to the very same iterate: nothing of the run lives outside the state.
     expect(copy).not.toBeNull();
