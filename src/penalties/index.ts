@@ -54,9 +54,23 @@ export function penaltyFamily(problem: Problem): ElasticNet {
   return new ElasticNet(new L1Penalty(problem.penalty.l1, problem.penalty.weights), new L2Penalty(problem.penalty.l2));
 }
 
-/** Every hyperparameter a problem's penalties declare, by name. */
+/**
+ * Every hyperparameter a problem's penalties declare, by name: l1, weights, l2, and tv for a
+ * total-variation problem (tv > 0; per-feature weights are not combined with tv).
+ */
 export function declaredHyperparameters(problem: Problem): readonly HyperparameterSpec[] {
-  return penaltyFamily(problem).hyperparameters;
+  const family = penaltyFamily(problem).hyperparameters;
+  if (!(problem.penalty.tv > 0)) return family;
+  return [...family.filter((h) => h.shape === "scalar"), { name: "tv", shape: "scalar" }];
+}
+
+/** The objective ½‖Ax − y‖² + l1Σw_j|x_j| + l2/2‖x‖² + tv‖Dx‖₁ at x. */
+export function objectiveValue(problem: Problem, x: Float64Array): number {
+  const r = problem.A.apply(x, new Float64Array(problem.A.rows));
+  let rr = 0;
+  for (let i = 0; i < r.length; i++) rr += (problem.y[i] - r[i]) ** 2;
+  const tv = problem.penalty.tv > 0 ? new TotalVariation(problem.penalty.tv, differencesOf(problem)).value(x) : 0;
+  return 0.5 * rr + penaltyFamily(problem).value(x) + tv;
 }
 
 /** λ_max = max_j |a_jᵀy| / w_j: the smallest l1 for which x = 0 (with any l2), the l1 penalty's own. */
