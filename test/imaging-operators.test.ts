@@ -24,6 +24,11 @@ import { Dct2Plan, DctPlan } from "../src/transforms/dct.js";
 import { FftPlan } from "../src/transforms/fft.js";
 import { inputError, maxAbsDiff } from "./support.js";
 
+/** The one-line InputError (checked by support's inputError) that fn throws, its message matching `pattern`. */
+function rejects(fn: () => unknown, pattern: RegExp): void {
+  expect(inputError(fn).message).toMatch(pattern);
+}
+
 const SIZES = [1, 2, 3, 5, 8, 17, 64, 100];
 
 function vector(n: number, seed: number): Float64Array {
@@ -89,7 +94,7 @@ describe("FftPlan", () => {
     });
   }
   it("rejects lengths that are not positive integers", () => {
-    for (const n of [0, -3, 2.5, NaN]) inputError(() => new FftPlan(n), /size/);
+    for (const n of [0, -3, 2.5, NaN]) rejects(() => new FftPlan(n), /size/);
   });
 });
 
@@ -190,6 +195,27 @@ describe("ConvolutionOperator", () => {
     );
   });
 
+  it("applies mirror-symmetric kernels of more than 80 taps through the DCT, still the dense matrix (and other large kernels directly)", () => {
+    const rng = new Random(3);
+    /** An irregular kh×kw kernel, mirror-symmetric: its entries depend on the distances to the edges. */
+    const mirrored = (kh: number, kw: number) => Float64Array.from({ length: kh * kw }, (_, p) => {
+      const i = Math.floor(p / kw), j = p % kw;
+      return 1 + Math.abs(Math.sin(7 * Math.min(i, kh - 1 - i) + 3 * Math.min(j, kw - 1 - j) + 1));
+    });
+    const skewed = Float64Array.from({ length: 81 }, () => rng.uniform());
+    const cases: [number, number, Float64Array, number, number][] = [
+      [6, 7, gaussianKernel(1.2).kernel, 9, 9], [5, 6, mirrored(9, 11), 9, 11], [1, 50, mirrored(1, 81), 1, 81], [6, 7, skewed, 9, 9],
+    ];
+    for (const [h, w, g, kh, kw] of cases) {
+      const A = new ConvolutionOperator(h, w, g, kh, kw);
+      const sum = g.reduce((s, v) => s + v, 0), M = convolutionMatrix(h, w, g.map((v) => v / sum), kh, kw);
+      expect(maxAbsDiff(denseOf(A).flat(), M.flat())).toBeLessThan(1e-15 * Math.sqrt(h * w));
+      const y = Float64Array.from({ length: h * w }, () => rng.normal());
+      expect(maxAbsDiff(A.applyT(y, new Float64Array(h * w)), times(transpose(M), y))).toBeLessThan(1e-15 * Math.sqrt(h * w) * maxAbs(y));
+      expect(dotTest(A, Float64Array.from({ length: h * w }, () => rng.normal()), y)).toBeLessThan(1e-14);
+    }
+  });
+
   it("agrees with scipy.ndimage.convolve(x, k, mode='reflect'), also with a 5×3 kernel on a 3×4 image", () => {
     const x = Float64Array.from({ length: 20 }, (_, p) => { const r = Math.floor(p / 5), c = p % 5; return ((3 * r + 5 * c) % 7) - 1.5 * r + 0.25 * c; });
     const A = new ConvolutionOperator(4, 5, [1, 2, 0, -1, 3, 4, 0.5, 0, -2], 3, 3, { normalise: false });
@@ -241,14 +267,14 @@ describe("ConvolutionOperator", () => {
   });
 
   it("rejects bad kernels and sizes with InputErrors", () => {
-    inputError(() => new ConvolutionOperator(4, 4, [1, 1], 1, 2), /kernel: expected odd/);
-    inputError(() => new ConvolutionOperator(4, 4, [1, 1, 1], 1, 3.5), /kernel: expected odd/);
-    inputError(() => new ConvolutionOperator(2, 4, new Array(5).fill(1), 5, 1), /kernel: expected at most 3×7/);
-    inputError(() => new ConvolutionOperator(3, 3, [1, 1], 1, 3), /kernel: expected 1×3 = 3 entries, got 2/);
-    inputError(() => new ConvolutionOperator(3, 3, [1, NaN, 1], 1, 3), /kernel: expected finite/);
-    inputError(() => new ConvolutionOperator(3, 3, [1, -1, 1], 1, 3), /kernel: expected non-negative entries summing to a positive number/);
-    inputError(() => new ConvolutionOperator(3, 3, [0, 0, 0], 1, 3), /kernel: expected non-negative entries summing to a positive number/);
-    inputError(() => new ConvolutionOperator(0, 3, [1], 1, 1), /image: expected positive integer/);
+    rejects(() => new ConvolutionOperator(4, 4, [1, 1], 1, 2), /kernel: expected odd/);
+    rejects(() => new ConvolutionOperator(4, 4, [1, 1, 1], 1, 3.5), /kernel: expected odd/);
+    rejects(() => new ConvolutionOperator(2, 4, new Array(5).fill(1), 5, 1), /kernel: expected at most 3×7/);
+    rejects(() => new ConvolutionOperator(3, 3, [1, 1], 1, 3), /kernel: expected 1×3 = 3 entries, got 2/);
+    rejects(() => new ConvolutionOperator(3, 3, [1, NaN, 1], 1, 3), /kernel: expected finite/);
+    rejects(() => new ConvolutionOperator(3, 3, [1, -1, 1], 1, 3), /kernel: expected non-negative entries summing to a positive number/);
+    rejects(() => new ConvolutionOperator(3, 3, [0, 0, 0], 1, 3), /kernel: expected non-negative entries summing to a positive number/);
+    rejects(() => new ConvolutionOperator(0, 3, [1], 1, 1), /image: expected positive integer/);
     expect(Array.from(new ConvolutionOperator(3, 3, [-1, 2, -1], 1, 3, { normalise: false }).kernel)).toEqual([-1, 2, -1]);
   });
 });
@@ -273,7 +299,7 @@ describe("gaussianKernel", () => {
   });
 
   it("rejects W that is not finite and positive", () => {
-    for (const w of [0, -1, NaN, Infinity]) inputError(() => gaussianKernel(w), /kernel: expected gaussian:W/);
+    for (const w of [0, -1, NaN, Infinity]) rejects(() => gaussianKernel(w), /kernel: expected gaussian:W/);
   });
 });
 
@@ -290,9 +316,9 @@ describe("MaskOperator", () => {
   });
 
   it("rejects masks that are not binary, all zero or of the wrong size", () => {
-    inputError(() => new MaskOperator(Uint8Array.from([1, 2, 0]), 3), /mask: expected 0\/1/);
-    inputError(() => new MaskOperator(Uint8Array.from([0, 0, 0]), 3), /mask: expected at least one measured pixel/);
-    inputError(() => new MaskOperator(Uint8Array.from([1, 0]), 3), /mask: expected 3 entries/);
+    rejects(() => new MaskOperator(Uint8Array.from([1, 2, 0]), 3), /mask: expected 0\/1/);
+    rejects(() => new MaskOperator(Uint8Array.from([0, 0, 0]), 3), /mask: expected at least one measured pixel/);
+    rejects(() => new MaskOperator(Uint8Array.from([1, 0]), 3), /mask: expected 3 entries/);
   });
 });
 
@@ -322,12 +348,12 @@ describe("SubsampledDctOperator", () => {
   });
 
   it("rejects bad indices and counts", () => {
-    inputError(() => new SubsampledDctOperator(2, 3, [0, 6]), /indices: expected integers in \[0, 6\)/);
-    inputError(() => new SubsampledDctOperator(2, 3, [1, 1]), /indices: expected distinct/);
-    inputError(() => new SubsampledDctOperator(2, 3, []), /indices: expected 1 to 6/);
-    inputError(() => new SubsampledDctOperator(2, 3, [0.5]), /indices: expected integers/);
-    inputError(() => randomDctIndices(2, 3, 7, 1), /measurements: expected an integer number of coefficients in \[1, 6\]/);
-    inputError(() => randomDctIndices(2, 3, 0, 1), /measurements/);
+    rejects(() => new SubsampledDctOperator(2, 3, [0, 6]), /indices: expected integers in \[0, 6\)/);
+    rejects(() => new SubsampledDctOperator(2, 3, [1, 1]), /indices: expected distinct/);
+    rejects(() => new SubsampledDctOperator(2, 3, []), /indices: expected 1 to 6/);
+    rejects(() => new SubsampledDctOperator(2, 3, [0.5]), /indices: expected integers/);
+    rejects(() => randomDctIndices(2, 3, 7, 1), /measurements: expected an integer number of coefficients in \[1, 6\]/);
+    rejects(() => randomDctIndices(2, 3, 0, 1), /measurements/);
   });
 });
 
@@ -410,18 +436,18 @@ describe("fastNormalSolver", () => {
 
   it("rejects mismatched grids, bad weights and singular systems", () => {
     const D = new GridDifferences([4, 5]);
-    inputError(() => fastNormalSolver(new IdentityOperator(20), D, [5, 4]), /grid: expected the grid of D/);
-    inputError(() => fastNormalSolver(new IdentityOperator(12), D, [4, 5]), /operator: expected A with 20 columns/);
+    rejects(() => fastNormalSolver(new IdentityOperator(20), D, [5, 4]), /grid: expected the grid of D/);
+    rejects(() => fastNormalSolver(new IdentityOperator(12), D, [4, 5]), /operator: expected A with 20 columns/);
     const solver = fastNormalSolver(new IdentityOperator(20), D, [4, 5])!;
-    inputError(() => solver.solve(new Float64Array(20), new Float64Array(20)), /weights: call setWeights/);
-    inputError(() => solver.setWeights(-1, 1, 1), /alpha: expected a finite number ≥ 0/);
-    inputError(() => solver.setWeights(1, NaN, 1), /beta/);
-    inputError(() => solver.setWeights(0, 1, 0), /weights: .* is singular/); // DᵀD alone: constants are its null space
+    rejects(() => solver.solve(new Float64Array(20), new Float64Array(20)), /weights: call setWeights/);
+    rejects(() => solver.setWeights(-1, 1, 1), /alpha: expected a finite number ≥ 0/);
+    rejects(() => solver.setWeights(1, NaN, 1), /beta/);
+    rejects(() => solver.setWeights(0, 1, 0), /weights: .* is singular/); // DᵀD alone: constants are its null space
     const cs = fastNormalSolver(new SubsampledDctOperator(4, 5, [3, 7]), D, [4, 5])!;
-    inputError(() => cs.setWeights(1, 1, 0), /singular/); // the DC coefficient is not measured
+    rejects(() => cs.setWeights(1, 1, 0), /singular/); // the DC coefficient is not measured
     cs.setWeights(1, 1, 1);
-    inputError(() => cs.setWeights(1, 1, 0), /singular/);
-    inputError(() => cs.solve(new Float64Array(20), new Float64Array(20)), /weights: call setWeights/); // a failed setWeights leaves no stale weights
+    rejects(() => cs.setWeights(1, 1, 0), /singular/);
+    rejects(() => cs.solve(new Float64Array(20), new Float64Array(20)), /weights: call setWeights/); // a failed setWeights leaves no stale weights
   });
 });
 
@@ -435,8 +461,8 @@ describe("images at the API edge", () => {
     const nd = imageToNdarray(image);
     expect(nd).toEqual({ data: image.data, shape: [4, 3], stride: [3, 1], offset: 0 });
     expect(ndarray(nd.data as Float64Array, nd.shape).get(1, 2)).toBe(10);
-    inputError(() => imageFromNdarray(ndarray(new Float64Array(8), [2, 2, 2])), /image: expected a 2-D ndarray/);
-    inputError(() => imageFromNdarray(ndarray(new Float64Array(0), [0, 3])), /image: expected positive integer/);
+    rejects(() => imageFromNdarray(ndarray(new Float64Array(8), [2, 2, 2])), /image: expected a 2-D ndarray/);
+    rejects(() => imageFromNdarray(ndarray(new Float64Array(0), [0, 3])), /image: expected positive integer/);
   });
 
   it("psnr is 10·log10(R²/MSE), +∞ for equal images", () => {
@@ -444,9 +470,9 @@ describe("images at the API edge", () => {
     expect(psnr(ref, ref.map((v) => v + 5), 255)).toBeCloseTo(10 * Math.log10((255 * 255) / 25), 12);
     expect(psnr(ref, Float64Array.from([10, 20, 30, 44]), 1)).toBeCloseTo(10 * Math.log10(1 / 4), 12);
     expect(psnr(ref, ref, 255)).toBe(Infinity);
-    inputError(() => psnr(ref, new Float64Array(3), 255), /image: expected two non-empty images of the same size/);
-    inputError(() => psnr(ref, ref, 0), /dataRange/);
-    inputError(() => psnr(ref, Float64Array.from([NaN, 0, 0, 0]), 255), /image: expected finite/);
+    rejects(() => psnr(ref, new Float64Array(3), 255), /image: expected two non-empty images of the same size/);
+    rejects(() => psnr(ref, ref, 0), /dataRange/);
+    rejects(() => psnr(ref, Float64Array.from([NaN, 0, 0, 0]), 255), /image: expected finite/);
   });
 
   it("quantise clamps and rounds to 8 or 16 bits", () => {
@@ -456,8 +482,8 @@ describe("images at the API edge", () => {
     const q16 = quantise([-1, 255.5, 65534.6, 70000], 16);
     expect(q16).toBeInstanceOf(Uint16Array);
     expect(Array.from(q16)).toEqual([0, 256, 65535, 65535]);
-    inputError(() => quantise([1, NaN], 8), /image: expected finite pixel values, got NaN at pixel 1/);
-    inputError(() => quantise([1], 12 as 8), /bitDepth: expected 8 or 16/);
+    rejects(() => quantise([1, NaN], 8), /image: expected finite pixel values, got NaN at pixel 1/);
+    rejects(() => quantise([1], 12 as 8), /bitDepth: expected 8 or 16/);
   });
 
   it("sideBySide lays the images out left to right, top-aligned, with a gap of background", () => {
@@ -467,8 +493,8 @@ describe("images at the API edge", () => {
     expect([out.height, out.width]).toEqual([2, 6]);
     expect(Array.from(out.data)).toEqual([1, 2, -1, 5, 6, 7, 3, 4, -1, -1, -1, -1]);
     expect(sideBySide([a], 0)).toEqual(a);
-    inputError(() => sideBySide([]), /images: expected at least one image/);
-    inputError(() => sideBySide([a, { data: new Float64Array(2), height: 1, width: 3 }]), /images\[1\]: expected a Float64Array of 1×3 = 3 pixels/);
-    inputError(() => sideBySide([a], -1), /gap/);
+    rejects(() => sideBySide([]), /images: expected at least one image/);
+    rejects(() => sideBySide([a, { data: new Float64Array(2), height: 1, width: 3 }]), /images\[1\]: expected a Float64Array of 1×3 = 3 pixels/);
+    rejects(() => sideBySide([a], -1), /gap/);
   });
 });

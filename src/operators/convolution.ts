@@ -1,5 +1,6 @@
 import { InputError } from "../errors.js";
 import { checkImageSize } from "../imaging/image.js";
+import { Dct2Plan } from "../transforms/dct.js";
 import { allFinite } from "../linalg/vector.js";
 import type { LinearOperator } from "./operator.js";
 
@@ -10,6 +11,12 @@ export interface ConvolutionOptions {
    */
   normalise?: boolean;
 }
+
+/**
+ * Mirror-symmetric kernels with more taps than this are applied in the DCT domain,
+ * A x = Cᵀ(λ ⊙ C x): two 2-D DCTs (≈ 30 ms for 481×321 here) cost less than ~80 taps per pixel.
+ */
+const SPECTRAL_TAPS = 80;
 
 /** Half-sample symmetric reflection of p into [0, n) for −n ≤ p < 2n: −1 → 0, n → n − 1. */
 function reflect(p: number, n: number): number {
@@ -30,7 +37,8 @@ function reflect(p: number, n: number): number {
  * A = V·P: P pads the image by reflection into a (h + 2ρ_h)×(w + 2ρ_w) buffer, V is the plain
  * ("valid") convolution on it. So Aᵀ = Pᵀ·Vᵀ: Vᵀ scatters y through the same taps into the
  * padded buffer (a correlation, i.e. convolution with the flipped kernel), and Pᵀ folds every
- * padded cell back onto the pixel it was mirrored from (adding).
+ * padded cell back onto the pixel it was mirrored from (adding). A large mirror-symmetric kernel
+ * is applied through its DCT eigenvalues instead (see dctEigenvalues; then Aᵀ = A).
  */
 export class ConvolutionOperator implements LinearOperator {
   readonly rows: number;
@@ -43,6 +51,7 @@ export class ConvolutionOperator implements LinearOperator {
   readonly kw: number;
   private readonly padded: Float64Array;
   private readonly paddedWidth: number;
+  private readonly spectral: { plan: Dct2Plan; eigenvalues: Float64Array } | null;
 
   constructor(height: number, width: number, kernel: ArrayLike<number>, kh: number, kw: number, options: ConvolutionOptions = {}) {
     checkImageSize(height, width);
@@ -67,7 +76,8 @@ export class ConvolutionOperator implements LinearOperator {
     this.kh = kh;
     this.kw = kw;
     this.paddedWidth = width + kw - 1;
-    this.padded = new Float64Array((height + kh - 1) * this.paddedWidth);
+    this.spectral = kh * kw > SPECTRAL_TAPS && this.mirrorSymmetric ? { plan: new Dct2Plan(height, width), eigenvalues: this.dctEigenvalues(new Float64Array(this.cols)) } : null;
+    this.padded = new Float64Array(this.spectral ? 0 : (height + kh - 1) * this.paddedWidth);
   }
 
   /** True when g[i, j] = g[kh−1−i, j] = g[i, kw−1−j] exactly: then the DCT-II diagonalises A. */
@@ -114,6 +124,7 @@ export class ConvolutionOperator implements LinearOperator {
   }
 
   apply(x: Float64Array, out: Float64Array): Float64Array {
+    if (this.spectral) return applySpectral(this.spectral, x, out);
     const { height: h, width: w, kh, kw, padded: u, paddedWidth: pw } = this;
     const rh = (kh - 1) / 2, rw = (kw - 1) / 2;
     for (let pr = 0; pr < h + kh - 1; pr++) {
@@ -121,13 +132,14 @@ export class ConvolutionOperator implements LinearOperator {
       for (let pc = 0; pc < pw; pc++) u[pr * pw + pc] = x[source + reflect(pc - rw, w)];
     }
     out.fill(0, 0, h * w);
-    // out[r, c] += g[i, j]·u[r + kh−1−i, c + kw−1−j] (x̃[r − (i − ρ_h)] is u[r − i + 2ρ_h]).
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const gij = this.kernel[i * kw + j];
-        if (gij === 0) continue;
-        for (let r = 0; r < h; r++) {
-          const from = (r + kh - 1 - i) * pw + kw - 1 - j, to = r * w;
+    // out[r, c] += g[i, j]·u[r + kh−1−i, c + kw−1−j] (x̃[r − (i − ρ_h)] is u[r − i + 2ρ_h]), row by row.
+    for (let r = 0; r < h; r++) {
+      const to = r * w;
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const gij = this.kernel[i * kw + j];
+          if (gij === 0) continue;
+          const from = (r + kh - 1 - i) * pw + kw - 1 - j;
           for (let c = 0; c < w; c++) out[to + c] += gij * u[from + c];
         }
       }
@@ -136,16 +148,18 @@ export class ConvolutionOperator implements LinearOperator {
   }
 
   applyT(y: Float64Array, out: Float64Array): Float64Array {
+    if (this.spectral) return applySpectral(this.spectral, y, out);
     const { height: h, width: w, kh, kw, padded: u, paddedWidth: pw } = this;
     const rh = (kh - 1) / 2, rw = (kw - 1) / 2;
     u.fill(0);
-    // Vᵀ: scatter through the taps of apply.
-    for (let i = 0; i < kh; i++) {
-      for (let j = 0; j < kw; j++) {
-        const gij = this.kernel[i * kw + j];
-        if (gij === 0) continue;
-        for (let r = 0; r < h; r++) {
-          const to = (r + kh - 1 - i) * pw + kw - 1 - j, from = r * w;
+    // Vᵀ: scatter through the taps of apply, row by row.
+    for (let r = 0; r < h; r++) {
+      const from = r * w;
+      for (let i = 0; i < kh; i++) {
+        for (let j = 0; j < kw; j++) {
+          const gij = this.kernel[i * kw + j];
+          if (gij === 0) continue;
+          const to = (r + kh - 1 - i) * pw + kw - 1 - j;
           for (let c = 0; c < w; c++) u[to + c] += gij * y[from + c];
         }
       }
@@ -158,4 +172,11 @@ export class ConvolutionOperator implements LinearOperator {
     }
     return out;
   }
+}
+
+/** out ← Cᵀ(λ ⊙ C x), A of a mirror-symmetric kernel (a symmetric matrix, so also Aᵀ). */
+function applySpectral({ plan, eigenvalues }: { plan: Dct2Plan; eigenvalues: Float64Array }, x: Float64Array, out: Float64Array): Float64Array {
+  plan.forward(x, out);
+  for (let k = 0; k < eigenvalues.length; k++) out[k] *= eigenvalues[k];
+  return plan.inverse(out, out);
 }
