@@ -26,6 +26,10 @@ export interface FastNormalSolver {
   solve(b: Float64Array, out: Float64Array): void;
 }
 
+function checkWeight(name: string, v: number): void {
+  if (!(Number.isFinite(v) && v >= 0)) throw new InputError(name, `expected a finite number ≥ 0, got ${v}`);
+}
+
 /** The DCT eigenvalues of AᵀA on an h×w grid, or null when A is not diagonalised by the DCT. */
 function gramEigenvalues(A: LinearOperator, h: number, w: number): Float64Array | null {
   const n = h * w;
@@ -69,9 +73,9 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
   return {
     setWeights(alpha: number, beta: number, gamma: number): void {
       ready = false;
-      for (const [name, v] of [["alpha", alpha], ["beta", beta], ["gamma", gamma]] as const) {
-        if (!(Number.isFinite(v) && v >= 0)) throw new InputError(name, `expected a finite number ≥ 0, got ${v}`);
-      }
+      checkWeight("alpha", alpha);
+      checkWeight("beta", beta);
+      checkWeight("gamma", gamma);
       for (let k = 0; k < inverseDiagonal.length; k++) {
         const d = alpha * gram[k] + beta * laplacian[k] + gamma;
         if (!(d > 0)) throw new InputError("weights", `α·AᵀA + β·DᵀD + γ·I is singular for α = ${alpha}, β = ${beta}, γ = ${gamma} (make γ > 0)`);

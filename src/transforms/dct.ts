@@ -44,16 +44,16 @@ export class DctPlan {
     }
   }
 
-  /** out ← C x (out may be x). */
+  /** out ← C x, both of length N (out may be x). */
   forward(x: Float64Array, out: Float64Array): Float64Array {
-    if (out !== x) out.set(x.subarray(0, this.size));
+    if (out !== x) out.set(x);
     this.transformMany(out, 1, 0, 1, false);
     return out;
   }
 
-  /** out ← Cᵀ X, the inverse (out may be X). */
+  /** out ← Cᵀ X, the inverse, both of length N (out may be X). */
   inverse(X: Float64Array, out: Float64Array): Float64Array {
-    if (out !== X) out.set(X.subarray(0, this.size));
+    if (out !== X) out.set(X);
     this.transformMany(out, 1, 0, 1, true);
     return out;
   }
@@ -124,7 +124,8 @@ export class DctPlan {
 /**
  * The separable orthonormal 2-D DCT-II of an h×w row-major image: the 1-D DCT along every row,
  * then along every column. Coefficient (k, l) (vertical frequency k, horizontal l) sits at k·w + l.
- * Preallocated; `forward` and `inverse` allocate nothing and may work in place (out = input).
+ * Preallocated; `forward` and `inverse` (on arrays of length h·w) allocate nothing and may work in
+ * place (out = input).
  */
 export class Dct2Plan {
   readonly height: number;
@@ -151,7 +152,7 @@ export class Dct2Plan {
 
   private run(input: Float64Array, out: Float64Array, inverse: boolean): Float64Array {
     const h = this.height, w = this.width;
-    if (out !== input) out.set(input.subarray(0, h * w));
+    if (out !== input) out.set(input);
     if (w > 1) this.rows.transformMany(out, h, w, 1, inverse);
     if (h > 1) this.columns.transformMany(out, w, 1, w, inverse);
     return out;

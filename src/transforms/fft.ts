@@ -72,13 +72,12 @@ export class FftPlan {
   }
 
   private run(input: Float64Array, out: Float64Array, inverse: boolean): Float64Array {
-    const n = this.size;
     if (this.fft === null) {
       out[0] = input[0];
       out[1] = input[1];
     } else if (this.chirp.length === 0) {
       const source = input === out ? this.scratch : input;
-      if (input === out) this.scratch.set(input.subarray(0, 2 * n));
+      if (source === this.scratch) this.scratch.set(input);
       if (inverse) this.fft.inverseTransform(out, source);
       else this.fft.transform(out, source);
     } else {
