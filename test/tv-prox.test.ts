@@ -126,7 +126,7 @@ describe("tvProx1d", () => {
         tvProx1d(v, lambda, u);
         tvDual1d(v, u, lambda, z);
         // Running sums of n terms of size ≤ 2·scale: a few ε·n·scale of rounding.
-        const tol = 8 * Number.EPSILON * n * scaleOf(v, lambda);
+        const tol = 16 * Number.EPSILON * n * scaleOf(v, lambda);
         const residual = primalOf(v, z, gridEdges(1, n)).map((x, i) => x - u[i]);
         expect(maxDiff(residual, new Float64Array(n))).toBeLessThanOrEqual(tol);
         for (let k = 0; k < n - 1; k++) {
@@ -212,7 +212,11 @@ describe("tvProx2d", () => {
         const res = tvProx2d(v, h, w, lambda, x, { tol: 1e-14, checkEvery: 1 });
         const oracle = dualOracle(v, h, w, lambda);
         const scale = Math.max(1, objective(v, oracle.x, lambda, edges));
+        // converged means gap ≤ max(tol·½‖v − v̄‖², the rounding floor 16ελ Σ_i |v_i| + |v_i − x_i|)
+        const halfSpread = v.reduce((s, a) => s + (a - mean(v)) ** 2 / 2, 0);
+        const floor = 16 * Number.EPSILON * lambda * v.reduce((s, a, i) => s + Math.abs(a) + Math.abs(a - x[i]), 0);
         expect(res.converged).toBe(true);
+        expect(res.gap).toBeLessThanOrEqual(Math.max(1e-14 * halfSpread, floor));
         expect(objective(v, x, lambda, edges) - objective(v, oracle.x, lambda, edges)).toBeLessThanOrEqual(res.gap + 1e-13 * scale);
         expect(maxDiff(x, oracle.x)).toBeLessThanOrEqual(Math.sqrt(2 * res.gap) + 1e-12);
       }),
@@ -271,11 +275,14 @@ describe("tvProx2d", () => {
     const warm = tvProx2d(v, h, w, 0.4, x, { workspace: ws, warmDual: ws.dual, tol: 1e-13, checkEvery: 1 });
     expect(warm.iterations).toBe(1);
     expect(maxDiff(x, solution)).toBeLessThanOrEqual(within(warm, { gap: coldGap }));
-    const inPlace = v.slice();
-    const res = tvProx2d(inPlace, h, w, 0.6, inPlace, { workspace: ws, warmDual: ws.dual, tol: 1e-13 });
+    const nearby = tvProx2d(v, h, w, 0.6, x, { workspace: ws, warmDual: ws.dual, tol: 1e-13 });
     const fresh = new Float64Array(h * w);
     const reference = tvProx2d(v, h, w, 0.6, fresh, { tol: 1e-13 });
-    expect(res.converged).toBe(true);
+    expect(nearby.converged).toBe(true);
+    expect(maxDiff(x, fresh)).toBeLessThanOrEqual(within(nearby, reference));
+    const inPlace = v.slice();
+    const res = tvProx2d(inPlace, h, w, 0.6, inPlace, { tol: 1e-13, checkEvery: 1 });
+    expect(res.iterations).toBeGreaterThan(3);
     expect(maxDiff(inPlace, fresh)).toBeLessThanOrEqual(within(res, reference));
   });
 

@@ -40,7 +40,9 @@ export function tvProx1d(v: Float64Array, lambda: number, out: Float64Array, n =
 }
 
 /** Condat's sweep (paper's steps 1–9); k0 starts the open segment, kMinus/kPlus its last pins. */
-function condat(v: Float64Array, lambda: number, out: Float64Array, n: number, start: number, stride: number): void {
+function condat(v: Float64Array, lambdaIn: number, out: Float64Array, n: number, start: number, stride: number): void {
+  // A float64 local (V8 keeps the argument tagged, and mixing it into uMin/uMax boxes every update).
+  const lambda = lambdaIn * 1;
   const last = n - 1;
   let k = 0, k0 = 0, kMinus = 0, kPlus = 0;
   let vMin = v[start] - lambda, vMax = v[start] + lambda;
@@ -121,10 +123,11 @@ export function tvDual1d(
 ): void {
   checkSlice(v, u, lambda, n, start, stride);
   if (n > 1 && !(zStart >= 0 && zStart + (n - 2) * zStride < z.length)) throw new InputError("z", `expected room for ${n - 1} dual values from ${zStart} by ${zStride}`);
+  const bound = lambda * 1; // float64, as in condat
   let partial = 0;
   for (let k = 0, i = start, j = zStart; k < n - 1; k++, i += stride, j += zStride) {
     partial += u[i] - v[i];
-    partial = partial > lambda ? lambda : partial < -lambda ? -lambda : partial;
+    partial = partial > bound ? bound : partial < -bound ? -bound : partial;
     z[j] = partial;
   }
 }

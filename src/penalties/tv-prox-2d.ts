@@ -90,7 +90,7 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
     // A single line: one exact 1-D solve, its dual is the whole certificate.
     tvProx1d(v, lambda, ws.rowOut);
     tvDual1d(v, ws.rowOut, lambda, z);
-    return finish(v, lambda, out, ws, 1, target);
+    return finish(certificateGap(v, lambda, ws), out, ws, 1, target);
   }
 
   const { p, pBar, columns, rowIn, rowOut } = ws;
@@ -112,8 +112,8 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
       for (let i = 0; i < n; i++) x[i] = v[i] - pBar[i];
       for (let c = 0; c < w; c++) tvDual1d(x, columns, lambda, z, h, c, w, horizontal + c, w);
       for (let r = 0; r < h; r++) tvDual1d(rowIn, rowOut, lambda, z, w, r * w, 1, r * (w - 1), 1);
-      const result = finish(v, lambda, out, ws, iter, target);
-      if (result.converged || iter === maxIter) return result;
+      const certificate = certificateGap(v, lambda, ws);
+      if (iter === maxIter || certificate.gap <= Math.max(target, certificate.floor)) return finish(certificate, out, ws, iter, target);
     }
     // p ← p̄ + x_c − x_r, p̄ ← p + β(p − p_prev) (β = 0 after a restart: when the step p − p̄ turns
     // against the momentum p − p_prev, O'Donoghue & Candès), and the next column input v − p̄.
@@ -135,9 +135,9 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
   }
 }
 
-/** The certificate of z = ws.dual: out = x = v − Dᵀz and gap = P(x) − Dual(z). */
-function finish(v: Float64Array, lambda: number, out: Float64Array, ws: TvProx2dWorkspace, iterations: number, target: number): TvProx2dResult {
-  const { gap, floor } = certificateGap(v, ws.h, ws.w, lambda, ws);
+/** out ← x = v − Dᵀz (ws.x, as left by certificateGap), with gap = P(x) − Dual(z). */
+function finish(certificate: { gap: number; floor: number }, out: Float64Array, ws: TvProx2dWorkspace, iterations: number, target: number): TvProx2dResult {
+  const { gap, floor } = certificate;
   out.set(ws.x);
   return { iterations, gap, dual: ws.dual, converged: gap <= Math.max(target, floor) };
 }
@@ -158,8 +158,8 @@ function halfSpread(v: Float64Array): number {
  * in at most 4 edges and each term moves by at most 2λ|δ(Dx)_e|, so gaps below
  * floor = 16ελ Σ_i (|v_i| + |v_i − x_i|) are rounding (this matters only for λ ≫ |v|).
  */
-function certificateGap(v: Float64Array, h: number, w: number, lambda: number, ws: TvProx2dWorkspace): { gap: number; floor: number } {
-  const x = ws.x, z = ws.dual;
+function certificateGap(v: Float64Array, lambda: number, ws: TvProx2dWorkspace): { gap: number; floor: number } {
+  const { x, dual: z, h, w } = ws;
   ws.differences.applyT(z, x);
   let size = 0;
   for (let i = 0; i < x.length; i++) {
