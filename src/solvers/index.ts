@@ -43,6 +43,11 @@ export function defaultSolverName(problem: Problem): SolverName {
   throw new InputError("problem", "no solver handles this problem (see the solver capabilities in the README)");
 }
 
+/** The solvers that handle general l1/l2 problems (explicit A, no tv): what the sparse-regression tests run. */
+export function regressionSolverNames(): SolverName[] {
+  return (Object.keys(ITERATIVE_SOLVERS) as SolverName[]).filter((name) => !ITERATIVE_SOLVERS[name].capabilities.needsIdentity);
+}
+
 /** Solve with the named solver (default: the first that fits, working-set coordinate descent for explicit A). */
 export function solve(problem: Problem, options: SolveOptions & CoordinateDescentOptions & FistaOptions & { solver?: SolverName } = {}): Solution {
   const { solver = defaultSolverName(problem), ...rest } = options;
