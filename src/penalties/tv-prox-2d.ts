@@ -33,7 +33,7 @@ export interface TvProx2dOptions {
   tol?: number;
   /** Iterations (one column pass and one row pass each). Default 10000. */
   maxIter?: number;
-  /** Evaluate the certificate every this many iterations (it costs about one iteration's passes over memory). Default 4. */
+  /** Evaluate the certificate every this many iterations (a few passes over memory, no 1-D solve). Default 4. */
   checkEvery?: number;
   /** Buffers reused across calls (no allocation then); `result.dual` is its `dual`, overwritten by the next call. */
   workspace?: TvProx2dWorkspace;
