@@ -5,6 +5,7 @@ import { coordinateDescent, type CoordinateDescentOptions } from "./coordinate-d
 import { runSolver } from "./driver.js";
 import { fista, type FistaOptions } from "./fista.js";
 import type { IterativeSolver } from "./protocol.js";
+import { splitBregman } from "./split-bregman.js";
 import type { Solution, SolveOptions } from "./solution.js";
 
 /**
@@ -12,7 +13,7 @@ import type { Solution, SolveOptions } from "./solution.js";
  * first that fits the problem unless one is named.
  */
 // `any`: each solver has its own context and state types; the registry only needs the protocol.
-export const ITERATIVE_SOLVERS: Record<"cd" | "fista", IterativeSolver<any, any>> = { cd: coordinateDescent, fista };
+export const ITERATIVE_SOLVERS: Record<"cd" | "fista" | "split-bregman", IterativeSolver<any, any>> = { cd: coordinateDescent, fista, "split-bregman": splitBregman };
 export type SolverName = keyof typeof ITERATIVE_SOLVERS;
 
 /** A solve function: what paths, criteria and the tuner call. */
