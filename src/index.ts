@@ -36,3 +36,14 @@ export { OPTIMIZERS, type OptimizerName, type OuterOptimizer } from "./tune/opti
 export { CrossValidation, foldRows } from "./criteria/cross-validation.js";
 export { Sure, MonteCarloSure, degreesOfFreedom } from "./criteria/sure.js";
 export type { CoordinateDescentOptions, CoordinateDescentProgress } from "./solvers/coordinate-descent.js";
+
+// ── Imaging: fast transforms, imaging operators, the DCT normal-equation solver, grey images and PNG bytes ──
+export { FftPlan } from "./transforms/fft.js";
+export { DctPlan, Dct2Plan } from "./transforms/dct.js";
+export { ConvolutionOperator, type ConvolutionOptions } from "./operators/convolution.js";
+export { MaskOperator } from "./operators/mask.js";
+export { SubsampledDctOperator, randomDctIndices } from "./operators/subsampled-dct.js";
+export { fastNormalSolver, type FastNormalSolver } from "./operators/normal-equations.js";
+export { gaussianKernel, type Kernel } from "./imaging/gaussian.js";
+export { imageFromNdarray, imageToNdarray, psnr, quantise, sideBySide, type GreyImage } from "./imaging/image.js";
+export { decodePng, encodePng, type PngImage } from "./io/png-format.js";

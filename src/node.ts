@@ -5,3 +5,6 @@
 export * from "./index.js";
 export { loadProblemFile, parseProblemDocument, fileNpyResolver } from "./io/problem-file.js";
 export { readNpy, readNpyMatrix, readNpyVector, writeNpy, DEFAULT_CHUNK_BYTES, type NpyReadOptions } from "./io/npy.js";
+
+// ── Imaging: PNG files ──
+export { readPng, writePng } from "./io/png.js";

@@ -66,8 +66,8 @@ export function randomProblem(seed: number, m: number, n: number, opts: { k?: nu
   return createProblem({ ...train, validation, penalty: { l1: l1Fraction * lmax, l2 } });
 }
 
-/** The InputError fn throws: one line, starting with its field name. */
-export function inputError(fn: () => unknown): InputError {
+/** The InputError fn throws: one line, starting with its field name (and matching `pattern` when given). */
+export function inputError(fn: () => unknown, pattern?: RegExp): InputError {
   let error: unknown;
   try {
     fn();
@@ -78,5 +78,6 @@ export function inputError(fn: () => unknown): InputError {
   const e = error as InputError;
   expect(e.message).not.toContain("\n");
   expect(e.message.startsWith(`${e.field}: `)).toBe(true);
+  if (pattern) expect(e.message).toMatch(pattern);
   return e;
 }

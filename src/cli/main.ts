@@ -9,10 +9,10 @@ import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";
 import { runTune } from "./tune-command.js";
 import { packageVersion } from "../version.js";
-import { hypergradientSummary, solutionReport, solutionSummary, toJson } from "./report.js";
+import { hypergradientSummary, scalarHypergradients, solutionReport, solutionSummary, toJson } from "./report.js";
 
 interface SolveFlags {
-  solver: SolverName;
+  solver?: SolverName;
   tol?: number;
   maxIter?: number;
   json?: boolean;
@@ -53,7 +53,7 @@ function tolerance() {
 
 function solveOptions(command: Command, maxIterHelp = "iteration cap of the solver (default: 1000 outer iterations for cd, 100000 for fista)"): Command {
   return command
-    .addOption(new Option("--solver <name>", "solver").choices(Object.keys(SOLVERS)).default("cd"))
+    .addOption(new Option("--solver <name>", "solver (default: cd for l1/l2 problems with an explicit A, else the first that fits; see the README)").choices(Object.keys(SOLVERS)))
     .option("--tol <T>", "stop at duality gap <= T·‖y‖² (default 1e-8)", tolerance())
     .option("--max-iter <N>", maxIterHelp, positiveInteger())
     .option("--json", "print one JSON object on stdout");
@@ -87,7 +87,7 @@ function runHypergrad(file: string, flags: SolveFlags): void {
     const report = {
       ...solutionReport(solution),
       heldoutMse,
-      hypergradient: { l1: grad.l1, l2: grad.l2 },
+      hypergradient: scalarHypergradients(grad),
       nearBreakpoint: grad.nearBreakpoint,
       ...(grad.warning && { warning: grad.warning }),
       kktMethod: grad.method,
@@ -112,7 +112,7 @@ function buildProgram(): Command {
     .description("solve the problem in FILE and print x with its certificate")
     .action(runSolve);
   solveOptions(program.command("hypergrad").argument("<file>", "problem file with validation measurements"))
-    .description("solve, then print the held-out MSE and its exact hypergradient in l1 and l2")
+    .description("solve, then print the held-out MSE and its exact hypergradient in l1, l2 (and tv)")
     .action(runHypergrad);
   solveOptions(program.command("tune").argument("<file>", "problem file"), "outer iteration cap of each local descent of the tuner (default 50); inner solves keep their own cap")
     .description("tune the penalties by hypergradient steps against a validation criterion; writes DIR/result.json and plots")

@@ -13,18 +13,27 @@ export function toJson(value: unknown): string {
 export function solutionReport(solution: Solution): Record<string, unknown> {
   const { x, active, signs, objective, dualityGap, kktViolation, complementarityMargin, smallestActive } = solution;
   const { iterations, converged, solver, seconds, message, penalty } = solution;
+  const pieces = solution.structure.find((part) => part.kind === "pieces");
   return {
-    x, active, signs, objective, dualityGap, kktViolation, complementarityMargin, smallestActive,
+    x, active, signs,
+    ...(pieces && { jumps: pieces.jumps, jumpSigns: pieces.jumpSigns, segments: pieces.segments }),
+    objective, dualityGap, kktViolation, complementarityMargin, smallestActive,
     iterations, converged, solver, seconds,
-    penalty: { l1: penalty.l1, l2: penalty.l2 },
+    penalty: { l1: penalty.l1, l2: penalty.l2, ...(penalty.tv > 0 && { tv: penalty.tv }) },
     ...(message !== undefined && { message }),
   };
+}
+
+/** The scalar hypergradients by name (l1, l2, and tv for a TV problem). */
+export function scalarHypergradients(h: Hypergradient): Record<string, number> {
+  return Object.fromEntries(Object.entries(h.gradient).filter(([, v]) => typeof v === "number")) as Record<string, number>;
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(6) : String(v));
 
 export function solutionSummary(name: string, s: Solution): string {
   const shown = s.active.slice(0, 20).map((j, a) => `${j}${s.signs[a] > 0 ? "+" : "-"}`).join(" ");
+  const pieces = s.structure.find((part) => part.kind === "pieces");
   return [
     `${name}: ${s.converged ? "converged" : "NOT converged"} with ${s.solver} in ${s.iterations} iterations, ${(s.seconds * 1000).toFixed(1)} ms`,
     `  objective        ${fmt(s.objective)}`,
@@ -32,6 +41,7 @@ export function solutionSummary(name: string, s: Solution): string {
     `  KKT violation    ${fmt(s.kktViolation)}`,
     `  margin           ${fmt(s.complementarityMargin)} (inactive), smallest |x_j| on S ${fmt(s.smallestActive)}`,
     `  active set (${s.active.length}) ${shown}${s.active.length > 20 ? " ..." : ""}`,
+    ...(pieces ? [`  pieces           ${pieces.segments} constant pieces, ${pieces.jumps.length} jumps`] : []),
     ...(s.message ? [`  warning: ${s.message}`] : []),
   ].join("\n");
 }
@@ -39,8 +49,7 @@ export function solutionSummary(name: string, s: Solution): string {
 export function hypergradientSummary(heldoutMse: number, h: Hypergradient, seconds: number): string {
   return [
     `  held-out MSE     ${fmt(heldoutMse)}`,
-    `  dMSE/dl1         ${fmt(h.l1)}`,
-    `  dMSE/dl2         ${fmt(h.l2)}`,
+    ...Object.entries(scalarHypergradients(h)).map(([name, v]) => `  dMSE/d${name.padEnd(13)}${fmt(v)}`),
     `  differentiation  ${(seconds * 1000).toFixed(2)} ms (${h.method} on the active set)`,
     ...(h.warning ? [`  warning: ${h.warning}`] : []),
   ].join("\n");

@@ -19,7 +19,7 @@ export interface TuneFlags {
   grid?: boolean;
   out: string;
   json?: boolean;
-  solver: SolverName;
+  solver?: SolverName;
   tol?: number;
   maxIter?: number;
   weights?: boolean;

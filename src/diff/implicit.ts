@@ -1,6 +1,6 @@
 import { InputError, NumericalError } from "../errors.js";
 import { kktSystem } from "../kkt/index.js";
-import { declaredHyperparameters, penaltyFamily } from "../penalties/index.js";
+import { declaredHyperparameters, objectiveValue } from "../penalties/index.js";
 import type { KktMethod, KktSystem } from "../kkt/system.js";
 import type { Problem } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
@@ -36,7 +36,7 @@ export interface Hypergradient {
  */
 export function implicitGradient(system: KktSystem, gradX: Float64Array, names: readonly string[], n: number): HyperGradient {
   const S = system.support;
-  const v = system.solveAdjoint(Float64Array.from(S, (j) => gradX[j]));
+  const v = system.solveAdjoint(system.restrict(gradX));
   const out: HyperGradient = {};
   for (const name of names) {
     const jac = system.parameterJacobian(name);
@@ -44,7 +44,7 @@ export function implicitGradient(system: KktSystem, gradX: Float64Array, names: 
       out[name] = 0;
     } else if (jac.shape === "scalar") {
       let s = 0;
-      for (let a = 0; a < S.length; a++) s -= v[a] * jac.column[a];
+      for (let a = 0; a < v.length; a++) s -= v[a] * jac.column[a];
       out[name] = s;
     } else {
       const g = new Float64Array(n);
@@ -121,9 +121,10 @@ export function solutionDerivatives(problem: Problem, solution: Solution): Recor
     const jac = system.parameterJacobian(name);
     if (jac?.shape !== "scalar") continue;
     const dx = new Float64Array(n);
-    if (system.support.length > 0) {
+    if (jac.column.length > 0) {
       const d = system.solve(jac.column);
-      system.support.forEach((j, a) => (dx[j] = -d[a]));
+      system.expand(d, dx);
+      for (let j = 0; j < n; j++) dx[j] = -dx[j];
     }
     out[`dxd${name}`] = dx;
   }
@@ -133,13 +134,13 @@ export function solutionDerivatives(problem: Problem, solution: Solution): Recor
 function breakpointWarning(solution: Solution): string | undefined {
   const notes: string[] = [];
   if (!solution.converged) notes.push("the solve did not converge");
-  if (solution.penalty.l1 > 0 && solution.complementarityMargin < BREAKPOINT_MARGIN) {
-    notes.push(`an inactive feature is at its threshold (margin ${solution.complementarityMargin.toExponential(2)})`);
+  if ((solution.penalty.l1 > 0 || solution.penalty.tv > 0) && solution.complementarityMargin < BREAKPOINT_MARGIN) {
+    notes.push(`an inactive ${solution.penalty.tv > 0 ? "edge or feature" : "feature"} is at its threshold (margin ${solution.complementarityMargin.toExponential(2)})`);
   }
   let xmax = 0;
   for (let j = 0; j < solution.x.length; j++) xmax = Math.max(xmax, Math.abs(solution.x[j]));
   if (solution.smallestActive < BREAKPOINT_MARGIN * xmax) {
-    notes.push(`an active coefficient is nearly zero (${solution.smallestActive.toExponential(2)})`);
+    notes.push(`an active ${solution.penalty.tv > 0 ? "jump or coefficient" : "coefficient"} is nearly zero (${solution.smallestActive.toExponential(2)})`);
   }
   return notes.length ? `active set close to changing: ${notes.join("; ")}; the hypergradient is one-sided there` : undefined;
 }
@@ -151,13 +152,10 @@ function breakpointWarning(solution: Solution): string | undefined {
  */
 function checkSameProblem(problem: Problem, solution: Solution): void {
   const a = problem.penalty, b = solution.penalty;
-  if (solution.x.length !== problem.A.cols || a.l1 !== b.l1 || a.l2 !== b.l2 || !sameWeights(a.weights, b.weights)) {
+  if (solution.x.length !== problem.A.cols || a.l1 !== b.l1 || a.l2 !== b.l2 || a.tv !== b.tv || !sameWeights(a.weights, b.weights)) {
     throw new InputError("solution", "expected a solution of this problem with these penalties");
   }
-  const residual = problem.A.apply(solution.x, new Float64Array(problem.A.rows));
-  let rr = 0;
-  for (let i = 0; i < residual.length; i++) rr += (problem.y[i] - residual[i]) ** 2;
-  const objective = 0.5 * rr + penaltyFamily(problem).value(solution.x);
+  const objective = objectiveValue(problem, solution.x);
   if (!(Math.abs(objective - solution.objective) <= 1e-8 * Math.max(1, Math.abs(solution.objective)))) {
     throw new InputError("solution", `expected a solution of this problem (its objective ${solution.objective.toPrecision(6)} is ${objective.toPrecision(6)} on this problem's data)`);
   }

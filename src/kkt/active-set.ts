@@ -195,6 +195,16 @@ export class ActiveSetSystem implements KktSystem {
     return this.matrix.method;
   }
 
+  restrict(gradX: Float64Array): Float64Array {
+    return Float64Array.from(this.support, (j) => gradX[j]);
+  }
+
+  expand(u: Float64Array, out: Float64Array): Float64Array {
+    out.fill(0);
+    this.support.forEach((j, a) => (out[j] = u[a]));
+    return out;
+  }
+
   residual(): Float64Array {
     const { support: S, x, penalty } = this;
     const xS = Float64Array.from(S, (j) => x[j]);

@@ -9,8 +9,15 @@
  * implementation.
  */
 export interface KktSystem {
-  /** The unknowns: indices of x the system lives on, increasing. */
+  /**
+   * The features the system lives on, increasing: the unknowns themselves (x_S) for a support
+   * system; the features of the non-zero pieces for TV, whose unknowns are the pieces' values.
+   */
   readonly support: Int32Array;
+  /** Nᵀg: a gradient in x (length n) as a gradient in the unknowns (x = Nβ on the solution's manifold). */
+  restrict(gradX: Float64Array): Float64Array;
+  /** out ← N u: a change of the unknowns as a change of x (length n; zero off the manifold). */
+  expand(u: Float64Array, out: Float64Array): Float64Array;
   /** How J is solved (the last solve). */
   readonly method: KktMethod;
   /** F at the point the system was built from (length |support|). */

@@ -4,8 +4,8 @@ import { ElasticNet } from "./elastic-net.js";
 import { L1Penalty } from "./l1.js";
 import { L2Penalty } from "./l2.js";
 import type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
-import { TotalVariation } from "./total-variation.js";
-import { differencesOf } from "../operators/finite-differences.js";
+import { TotalVariation, tvMaxBound } from "./total-variation.js";
+import { differencesOf, GridDifferences } from "../operators/finite-differences.js";
 
 /**
  * The penalty object of a problem's hyperparameter values: L1 (optionally weighted), L2, or
@@ -54,9 +54,23 @@ export function penaltyFamily(problem: Problem): ElasticNet {
   return new ElasticNet(new L1Penalty(problem.penalty.l1, problem.penalty.weights), new L2Penalty(problem.penalty.l2));
 }
 
-/** Every hyperparameter a problem's penalties declare, by name. */
+/**
+ * Every hyperparameter a problem's penalties declare, by name: l1, weights, l2, and tv for a
+ * total-variation problem (tv > 0; per-feature weights are not combined with tv).
+ */
 export function declaredHyperparameters(problem: Problem): readonly HyperparameterSpec[] {
-  return penaltyFamily(problem).hyperparameters;
+  const family = penaltyFamily(problem).hyperparameters;
+  if (!(problem.penalty.tv > 0)) return family;
+  return [...family.filter((h) => h.shape === "scalar"), { name: "tv", shape: "scalar" }];
+}
+
+/** The objective ½‖Ax − y‖² + l1Σw_j|x_j| + l2/2‖x‖² + tv‖Dx‖₁ at x. */
+export function objectiveValue(problem: Problem, x: Float64Array): number {
+  const r = problem.A.apply(x, new Float64Array(problem.A.rows));
+  let rr = 0;
+  for (let i = 0; i < r.length; i++) rr += (problem.y[i] - r[i]) ** 2;
+  const tv = problem.penalty.tv > 0 ? new TotalVariation(problem.penalty.tv, differencesOf(problem)).value(x) : 0;
+  return 0.5 * rr + penaltyFamily(problem).value(x) + tv;
 }
 
 /** λ_max = max_j |a_jᵀy| / w_j: the smallest l1 for which x = 0 (with any l2), the l1 penalty's own. */
@@ -84,11 +98,15 @@ export interface TuningRange {
  * problem's own value when usable, else 0.1·λ_max for l1 and 1e-3·λ_max for l2.
  */
 export function tuningRanges(problem: Problem, lmax = lambdaMax(problem)): Record<string, TuningRange> {
-  const { l1, l2 } = problem.penalty;
+  const { l1, l2, tv } = problem.penalty;
+  const D = differencesOf(problem);
+  const tvmax = D instanceof GridDifferences ? tvMaxBound(problem.A, problem.y, D) : lmax;
   const l1Start = l1 >= 1e-6 * lmax && l1 <= lmax ? l1 : 0.1 * lmax;
   return {
     l1: { range: [1e-6 * lmax, lmax], start: l1Start, scannable: true, describe: "[1e-6·λ_max, λ_max]" },
     l2: { range: [1e-8 * lmax, 1e4 * lmax], start: l2 > 0 ? l2 : 1e-3 * lmax, scannable: false, describe: "[1e-8·λ_max, 1e4·λ_max]" },
     weights: { range: [1e-6 * lmax, 10 * lmax], start: l1Start, scannable: true, describe: "[1e-6·λ_max, 10·λ_max]" },
+    // tv_max from a spanning-tree flow (an upper bound; exact in 1-D): x is constant above it.
+    tv: { range: [1e-6 * tvmax, tvmax], start: tv >= 1e-6 * tvmax && tv <= tvmax ? tv : 0.01 * tvmax, scannable: true, describe: "[1e-6·tv_max, tv_max]" },
   };
 }

@@ -1,3 +1,4 @@
+import { GridDifferences } from "../operators/finite-differences.js";
 import type { LinearOperator } from "../operators/operator.js";
 import type { HyperparameterSpec } from "./penalty.js";
 
@@ -26,4 +27,35 @@ export class TotalVariation {
     for (let i = 0; i < dx.length; i++) s += Math.abs(dx[i]);
     return this.weight * s;
   }
+}
+
+/**
+ * An upper bound on tv_max, the smallest tv at which x is constant (pure TV, any A with A1 ≠ 0):
+ * at the best constant x = c1 (c = (A1)ᵀy/‖A1‖²), x is optimal iff some z with ‖z‖∞ ≤ tv
+ * solves Dᵀz = q, q = Aᵀ(y − cA1). On a grid any spanning tree carries such a flow: along each
+ * row by running sums, then the row totals down the first column. Exact in 1-D (D is a path).
+ */
+export function tvMaxBound(A: LinearOperator, y: Float64Array, D: GridDifferences): number {
+  const n = A.cols;
+  const a1 = A.apply(new Float64Array(n).fill(1), new Float64Array(A.rows));
+  let ay = 0, aa = 0;
+  for (let i = 0; i < a1.length; i++) {
+    ay += a1[i] * y[i];
+    aa += a1[i] * a1[i];
+  }
+  const c = aa > 0 ? ay / aa : 0;
+  const r = Float64Array.from(y, (v, i) => v - c * a1[i]);
+  const q = A.applyT(r, new Float64Array(n));
+  const [h, w] = D.shape;
+  let bound = 0, carried = 0;
+  for (let row = 0; row < h; row++) {
+    let run = 0;
+    for (let col = 0; col < w; col++) {
+      run += q[row * w + col];
+      if (col < w - 1) bound = Math.max(bound, Math.abs(run));
+    }
+    carried += run;
+    if (row < h - 1) bound = Math.max(bound, Math.abs(carried));
+  }
+  return bound;
 }

@@ -1,5 +1,10 @@
 import { InputError } from "../errors.js";
 import { certify, meetsTolerance, penaltyScale, type Certificate } from "../kkt/certificate.js";
+import { tvCertificate } from "../kkt/tv-certificate.js";
+import { jumpSet } from "../kkt/tv-pieces.js";
+import { polishOnPieces } from "../kkt/tv-polish.js";
+import { GridDifferences } from "../operators/finite-differences.js";
+import { IdentityOperator } from "../operators/identity.js";
 import { polishOnSupport } from "../kkt/polish.js";
 import { allFinite, dot } from "../linalg/vector.js";
 import { hasColumns } from "../operators/operator.js";
@@ -33,7 +38,8 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   // y = 0: x = 0 is the solution; the relative tolerance would otherwise ask for a gap of exactly 0.
   if (yy === 0) x0.fill(0);
   const gapTarget = tol * yy;
-  const { context, state } = solver.setup(problem, terms, x0, { ...options, gapTarget });
+  const tvGap = terms.tv ? (x: Float64Array, zHint: Float64Array | null) => tvCertificate(problem, terms, x, zHint).dualityGap : undefined;
+  const { context, state } = solver.setup(problem, terms, x0, { ...options, gapTarget, tvGap });
   // After setup: its first sweep over A may have recorded the column norms the check needs.
   requireCertifiableScales(problem);
   let test = solver.test(context, state);
@@ -42,6 +48,10 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
     test = solver.test(context, state);
   }
   const reason = test.done ? test.reason : `iteration cap ${maxIter} reached`;
+  if (terms.tv) {
+    const zHint = solver.tvDual ? solver.tvDual(context, state) : null;
+    return finishTvSolution(problem, terms, solver.iterate(state), zHint, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
+  }
   return finishSolution(problem, terms.separable!, solver.iterate(state), { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
 }
 
@@ -61,9 +71,15 @@ export function checkProblemClass(solver: IterativeSolver<unknown, unknown>, pro
   const who = `the ${solver.name} solver`;
   if (problem.penalty.tv > 0 && !solver.capabilities.penalties.includes("tv")) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (use solver "split-bregman" or "fista" for tv)`);
   if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (no constrained solver yet)`);
+  if (solver.capabilities.needsIdentity && !fitsDenoising(problem)) throw new InputError("A", `${who} handles denoising only (A = identity, tv on the grid's differences)`);
   if (solver.capabilities.needsColumns && !hasColumns(problem.A)) {
     throw new InputError("A", `${who} needs column access (columnDot, columnAxpy, ...); this operator is matrix-free: use solver "fista"`);
   }
+}
+
+/** A = identity with tv > 0 on the grid's differences: one prox solves it. */
+export function fitsDenoising(problem: Problem): boolean {
+  return problem.A instanceof IdentityOperator && problem.penalty.tv > 0 && problem.D === undefined;
 }
 
 interface SolverReport {
@@ -117,6 +133,68 @@ export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: F
     sol.message = `${report.reason ?? "stopped"} (${why})`;
   }
   return sol;
+}
+
+/**
+ * As finishSolution for a problem with tv: try the polish on the pieces of x (kkt/tv-polish.ts)
+ * and keep the candidate with the best TV certificate (kkt/tv-certificate.ts); the structure
+ * adds the jump set, its signs and the number of pieces.
+ */
+export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null, report: SolverReport, options: SolveOptions): Solution {
+  const tol = options.tol ?? DEFAULT_TOL;
+  const target = tol * dot(problem.y, problem.y);
+  const scale = tvPenaltyScale(problem, terms, x);
+  let best = x, cert = tvCertificate(problem, terms, x, zHint);
+  const D = terms.tv!.D;
+  // On a 2-D grid the pieces of a loose iterate are not the solution's: polish tight solves only.
+  const worthPolishing = D instanceof GridDifferences && (D.shape[0] === 1 || tol <= 1e-10);
+  if ((options.polish ?? true) && worthPolishing) {
+    for (const candidate of polishOnPieces(problem, D, x)) {
+      const pc = tvCertificate(problem, terms, candidate, zHint);
+      if (pc.kktViolation <= cert.kktViolation + 1e-12 * scale && pc.dualityGap <= cert.dualityGap + 1e-14 * Math.abs(cert.objective)) {
+        best = candidate;
+        cert = pc;
+      }
+      if (cert.dualityGap <= target && cert.kktViolation <= 1e-9 * scale) break;
+    }
+  }
+  const { z: _z, ...certificate } = cert;
+  const converged = certificate.dualityGap <= target && certificate.kktViolation <= 1e-2 * scale;
+  const support = terms.separable ? supportOf(terms.separable, best) : nonZeros(best);
+  const pieces = D instanceof GridDifferences ? jumpSet(D, best) : null;
+  const sol: Solution = {
+    x: best,
+    active: support.active,
+    signs: support.signs,
+    structure: pieces ? [support, { kind: "pieces", ...pieces }] : [support],
+    penalty: { ...problem.penalty },
+    ...certificate,
+    iterations: report.iterations,
+    converged,
+    solver: report.solver,
+    seconds: (performance.now() - report.started) / 1000,
+  };
+  if (!converged) {
+    const why = certificate.dualityGap > target ? `duality gap ${certificate.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)}` : `KKT violation ${certificate.kktViolation.toExponential(3)} too large for the penalty's scale`;
+    sol.message = `${report.reason ?? "stopped"} (${why})`;
+  }
+  return sol;
+}
+
+/** tv + max_j(l1·w_j + l2|x_j|): the size of the penalty's subgradients at x. */
+function tvPenaltyScale(problem: Problem, terms: PenaltyTerms, x: Float64Array): number {
+  return problem.penalty.tv + (terms.separable ? penaltyScale(terms.separable, x) : 0);
+}
+
+function nonZeros(x: Float64Array): Extract<StructurePart, { kind: "support" }> {
+  const active: number[] = [], signs: number[] = [];
+  x.forEach((v, j) => {
+    if (v !== 0) {
+      active.push(j);
+      signs.push(Math.sign(v));
+    }
+  });
+  return { kind: "support", active, signs };
 }
 
 function supportOf(penalty: SeparablePenalty, x: Float64Array): Extract<StructurePart, { kind: "support" }> {

@@ -21,11 +21,18 @@ export interface IterativeSolver<Context, State> {
   /** The current iterate (a view into the state). */
   iterate(state: State): Float64Array;
   iterations(state: State): number;
+  /**
+   * The solver's estimate of the dual variable of the tv rows (z with |z_e| ≤ tv and
+   * Aᵀ(Ax − y) + ∇g(x) + Dᵀz ≈ 0), when it has one: the TV certificate starts from it.
+   */
+  tvDual?(context: Context, state: State): Float64Array | null;
 }
 
 export interface StepOptions {
   /** Absolute duality-gap target, tol·‖y‖². */
   gapTarget: number;
+  /** For tv problems: the certified duality gap of x given a dual estimate of the tv rows (kkt/tv-certificate.ts). */
+  tvGap?: (x: Float64Array, zHint: Float64Array | null) => number;
   /** Solver-specific switches (screening, Anderson, working-set size, progress callbacks). */
   [option: string]: unknown;
 }
@@ -47,4 +54,6 @@ export interface SolverCapabilities {
   constraints: boolean;
   /** Needs column access on A (ColumnOperator). */
   needsColumns: boolean;
+  /** Handles A = identity only (denoising), with tv on the grid's differences. */
+  needsIdentity?: boolean;
 }

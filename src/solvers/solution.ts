@@ -20,7 +20,10 @@ export interface SolveOptions {
  * and elastic net have a support with signs; TV adds its jump set and pieces, constraints their
  * multipliers and active bounds, each as one more member of this union.
  */
-export type StructurePart = { kind: "support"; active: number[]; signs: number[] };
+export type StructurePart =
+  | { kind: "support"; active: number[]; signs: number[] }
+  /** TV: the jump set {e : (Dx)_e ≠ 0} (rows of D, increasing), its signs, the number of constant pieces. */
+  | { kind: "pieces"; jumps: number[]; jumpSigns: number[]; segments: number };
 
 /** A solver's answer with its certificate. Everything downstream (KKT, hypergradients) reads only this. */
 export interface Solution extends Certificate {

@@ -1,4 +1,6 @@
+import { InputError } from "../errors.js";
 import { Cholesky } from "../linalg/cholesky.js";
+import { fastNormalSolver } from "../operators/normal-equations.js";
 import { axpy, dot } from "../linalg/vector.js";
 import { hasColumns, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
 
@@ -169,7 +171,7 @@ export class CgNormalSolver implements NormalSolver {
 }
 
 /** Names of the x-update strategies (options.normalSolver). */
-export type NormalStrategy = "direct" | "cg";
+export type NormalStrategy = "fast" | "direct" | "cg";
 
 /** The chosen x-update and what a change of μ costs it, in x-updates (residual balancing spaces its changes by that). */
 export interface XUpdate {
@@ -180,15 +182,17 @@ export interface XUpdate {
 
 /**
  * Pick the x-update: the caller's (options.normalSolver: a strategy name, or a NormalSolver of
- * one's own, taken to be exact and cheap to reweight), else the dense factorisation for an
- * explicit A (column access) with n ≤ DIRECT_MAX_COLUMNS, else warm-started CG.
+ * one's own, taken to be exact and cheap to reweight), else the exact transform solver when A
+ * and D are diagonal in the DCT basis (operators/normal-equations.ts: A = I, a mirror-symmetric
+ * blur, a subsampled DCT with grid differences), else the dense factorisation for an explicit A
+ * (column access) with n ≤ DIRECT_MAX_COLUMNS, else warm-started CG.
  */
 export function chooseXUpdate(problem: { A: LinearOperator; grid: readonly number[] }, D: LinearOperator | null, choice: NormalStrategy | NormalSolver | undefined): XUpdate {
   const A = problem.A;
   if (typeof choice === "object") return { solver: choice, strategy: "custom", reweightCost: 0 };
-  // ▶ Fast transform solvers (operators/normal-equations.ts) go here, tried first when no strategy is named:
-  //   const fast = choice === undefined && D ? fastNormalSolver(A, D, problem.grid) : null;
-  //   if (fast) return { solver: fast, strategy: "fast", reweightCost: 0 };
+  const fast = (choice === undefined || choice === "fast") && D ? fastNormalSolver(A, D, problem.grid) : null;
+  if (fast) return { solver: fast, strategy: "fast", reweightCost: 0 };
+  if (choice === "fast") throw new InputError("options.normalSolver", `"fast" needs A diagonal in the DCT basis (identity, mirror-symmetric blur, subsampled DCT) and tv on the grid's differences`);
   if (choice === "direct" || (choice === undefined && hasColumns(A) && A.cols <= DIRECT_MAX_COLUMNS)) {
     // A factorisation (n³/3) costs about n/6 solves (2n² each).
     return { solver: new DenseNormalSolver(A, D), strategy: "direct", reweightCost: Math.ceil(A.cols / 6) };

@@ -12,14 +12,14 @@ import { chooseXUpdate, type NormalSolver, type NormalStrategy, type XUpdate } f
 export interface SplitBregmanOptions extends SolveOptions {
   /** A fixed penalty parameter μ for every split (no residual balancing); default: see defaultMu. */
   mu?: number;
-  /** The x-update: "direct" (dense Cholesky), "cg" (warm-started CG) or a solver of one's own. */
+  /** The x-update: "fast" (DCT), "direct" (dense Cholesky), "cg" (warm-started CG) or a solver of one's own. */
   normalSolver?: NormalStrategy | NormalSolver;
   /**
    * The duality gap of x for a problem with tv, given the dual estimate z = μ_tv b_tv of the tv
-   * rows (a workspace, valid during the call): the TV certificate. Without it a problem with tv
-   * stops on the residual bound alone.
+   * rows (a workspace, valid during the call): the driver passes the TV certificate. Without it
+   * a problem with tv stops on the residual bound alone.
    */
-  tvGap?: (x: Float64Array, zHint: Float64Array) => number;
+  tvGap?: StepOptions["tvGap"];
 }
 
 /** The duality gap (one product with A and Aᵀ, or options.tvGap) is evaluated every GAP_EVERY steps at most... */
@@ -78,7 +78,7 @@ interface SplitBregmanContext {
   weightsMuTv: number;
   weightsMu1: number;
   gapTarget: number;
-  tvGap?: (x: Float64Array, zHint: Float64Array) => number;
+  tvGap?: StepOptions["tvGap"];
   // workspaces (no meaning between steps)
   rhs: Float64Array;
   dualImage: Float64Array;
@@ -136,7 +136,7 @@ export interface SplitBregmanState {
  * Aᵀ(Ax − y) + l2 x + Dᵀz + u = 0, |z_i| ≤ tv, |u_j| ≤ l1 w_j (splitBregmanDual).
  * The iterate is d_1 when l1 > 0 (exactly sparse), else x.
  *
- * The x-update is exact (dense Cholesky) or warm-started CG (split-bregman-update.ts); μ starts at
+ * The x-update is exact (DCT or dense Cholesky) or warm-started CG (split-bregman-update.ts); μ starts at
  * trace(AᵀA)/n and follows residual balancing (defaultMu, balance). Stopping (Boyd et al. 2011
  * §3.3): the residuals r = (Dx − d_tv, x − d_1), s = μ_tv Dᵀ(d_tv − d_tv⁻) + μ_1(d_1 − d_1⁻)
  * bound objective − optimum by about ‖z‖‖r‖ + ‖x‖‖s‖; once that is near tol·‖y‖² the duality
@@ -152,6 +152,7 @@ export const splitBregman: IterativeSolver<SplitBregmanContext, SplitBregmanStat
   test,
   iterate: (state) => (state.d1.length > 0 ? state.d1 : state.x),
   iterations: (state) => state.iterations,
+  tvDual: (context, state) => splitBregmanDual(context, state).z,
 };
 
 export function solveSplitBregman(problem: Problem, options: SplitBregmanOptions = {}): Solution {
@@ -217,10 +218,10 @@ function startAtZero(state: SplitBregmanState, aty: Float64Array): void {
 }
 
 function checkStrategy(choice: unknown): NormalStrategy | NormalSolver | undefined {
-  if (choice === undefined || choice === "direct" || choice === "cg") return choice;
+  if (choice === undefined || choice === "fast" || choice === "direct" || choice === "cg") return choice;
   const s = choice as Partial<NormalSolver>;
   if (typeof choice === "object" && choice !== null && typeof s.setWeights === "function" && typeof s.solve === "function") return choice as NormalSolver;
-  throw new InputError("options.normalSolver", `expected "direct", "cg" or an object with setWeights and solve, got ${String(choice)}`);
+  throw new InputError("options.normalSolver", `expected "fast", "direct", "cg" or an object with setWeights and solve, got ${String(choice)}`);
 }
 
 /**

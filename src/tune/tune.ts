@@ -200,6 +200,13 @@ function checkOptions(options: TuneOptions, names: readonly string[]): void {
   }
 }
 
+/** What is tuned unless told: tv for a TV problem (with l1, l2 when they are set), else l1 (with l2 when set). */
+function defaultKeys(problem: Problem): TunableKey[] {
+  const { l1, l2, tv } = problem.penalty;
+  if (tv > 0) return ["tv", ...(l1 > 0 ? ["l1"] : []), ...(l2 > 0 ? ["l2"] : [])];
+  return l2 > 0 ? ["l1", "l2"] : ["l1"];
+}
+
 /** Everything checkable before any work: names, keys, σ, folds, scales, the starts inside their ranges. */
 function resolve(problem: Problem, options: TuneOptions) {
   const specs = declaredHyperparameters(problem);
@@ -210,7 +217,7 @@ function resolve(problem: Problem, options: TuneOptions) {
   requireCertifiableScales(problem, "tune");
   const criterionName = options.criterion ?? "heldout";
   if (!CRITERIA.includes(criterionName)) throw new InputError("criterion", `expected one of ${CRITERIA.join(", ")}, got "${criterionName}"`);
-  const keys = options.keys ?? (problem.penalty.l2 > 0 ? ["l1", "l2"] : ["l1"]);
+  const keys = options.keys ?? defaultKeys(problem);
   // One scalar penalty: gradient descent with a line search; several (l1 with l2, per-feature weights): L-BFGS.
   const scalarOnly = Array.isArray(keys) && keys.length === 1 && specs.find((s) => s.name === keys[0])?.shape === "scalar";
   const optimizer = options.optimizer ?? (scalarOnly ? "linesearch" : "lbfgs");

@@ -1,0 +1,49 @@
+import { NumericalError } from "../errors.js";
+import { normInf } from "../linalg/vector.js";
+import type { GridDifferences } from "../operators/finite-differences.js";
+import type { Problem } from "../problem.js";
+import { piecesOf } from "./tv-pieces.js";
+import { PieceSystem } from "./tv-system.js";
+
+/** Fusion thresholds tried, relative to ‖x‖∞: the first that gives a consistent polish wins. */
+const FUSE_LEVELS = [1e-12, 1e-10, 1e-8, 1e-6, 1e-4];
+
+/**
+ * Candidate solutions from the pieces of x: for each fusion level, fuse the edges with
+ * |(Dx)_e| ≤ level·‖x‖∞, solve the piece system F(β) = 0 exactly (kkt/tv-system.ts) and keep
+ * the answer when every jump keeps its sign and every non-zero piece its sign (otherwise the
+ * pieces were not the solution's). The caller certifies the candidates and keeps the best.
+ */
+export function* polishOnPieces(problem: Problem, D: GridDifferences, x: Float64Array): Generator<Float64Array> {
+  const scale = normInf(x);
+  if (!(scale > 0)) return;
+  let previous = -1;
+  for (const level of FUSE_LEVELS) {
+    const pieces = piecesOf(D, x, level * scale, problem.penalty.l1 > 0);
+    if (pieces.count === previous) continue; // same pieces as the last level
+    previous = pieces.count;
+    const candidate = solvePieces(problem, D, pieces);
+    if (candidate) yield candidate;
+  }
+}
+
+function solvePieces(problem: Problem, D: GridDifferences, pieces: ReturnType<typeof piecesOf>): Float64Array | null {
+  const system = new PieceSystem(problem, D, pieces, new Float64Array(pieces.count));
+  let beta: Float64Array;
+  try {
+    // F(0) = −(NᵀAᵀy − l1Nᵀσ − tv NᵀD_Jᵀs_J), so β = −H⁻¹F(0).
+    beta = system.solve(system.residual());
+  } catch (e) {
+    if (e instanceof NumericalError) return null;
+    throw e;
+  }
+  const values = new Float64Array(pieces.count);
+  system.active.forEach((p, a) => (values[p] = -beta[a]));
+  for (let p = 0; p < pieces.count; p++) if (pieces.sign[p] !== 0 && Math.sign(values[p]) !== pieces.sign[p] && problem.penalty.l1 > 0) return null;
+  const { jumps, jumpSigns, label } = pieces;
+  for (let t = 0; t < jumps.length; t++) {
+    const from = D.from(jumps[t]), to = D.to(jumps[t]);
+    if (Math.sign(values[label[to]] - values[label[from]]) !== jumpSigns[t]) return null;
+  }
+  return Float64Array.from(label, (p) => values[p]);
+}

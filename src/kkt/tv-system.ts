@@ -1,0 +1,213 @@
+import { NumericalError } from "../errors.js";
+import { conjugateGradient } from "../linalg/cg.js";
+import { Cholesky } from "../linalg/cholesky.js";
+import type { GridDifferences } from "../operators/finite-differences.js";
+import { IdentityOperator } from "../operators/identity.js";
+import { hasColumns } from "../operators/operator.js";
+import type { Problem } from "../problem.js";
+import type { Pieces } from "./tv-pieces.js";
+import type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
+
+/** Above this many pieces the piece matrix is applied matrix-free (CG) instead of factored. */
+const MAX_DENSE_PIECES = 1500;
+const CG_TOL = 1e-12;
+
+/**
+ * The KKT system of ½‖Ax − y‖² + l1‖x‖₁ + l2/2‖x‖² + tv‖Dx‖₁ on its pieces (math.md, TV):
+ * x = Nβ with N the indicator basis of the non-zero pieces (zero pieces stay at 0), and
+ *
+ *   F(β) = NᵀAᵀ(ANβ − y) + l2 NᵀNβ + l1 Nᵀσ + tv NᵀD_Jᵀ s_J = 0,
+ *   ∂F/∂β = H = NᵀAᵀAN + l2 NᵀN,   ∂F/∂tv = NᵀD_Jᵀs_J,   ∂F/∂l1 = Nᵀσ,   ∂F/∂l2 = NᵀNβ,
+ *
+ * σ the pieces' signs, s_J the jump signs. For denoising (A = I) H is diagonal: O(n).
+ */
+export class PieceSystem implements KktSystem {
+  readonly support: Int32Array;
+  /** Index of each piece among the unknowns (−1 for a zero piece). */
+  readonly unknown: Int32Array;
+  /** The non-zero pieces, in unknown order. */
+  readonly active: Int32Array;
+  method: KktMethod;
+  private factor: Cholesky | null = null;
+  private readonly diagonal: Float64Array | null;
+  private readonly xFull: Float64Array;
+  private readonly ax: Float64Array;
+  private readonly grad: Float64Array;
+
+  constructor(
+    private readonly problem: Problem,
+    private readonly D: GridDifferences,
+    readonly pieces: Pieces,
+    /** The pieces' values (length pieces.count; 0 on zero pieces). */
+    readonly values: Float64Array,
+  ) {
+    const { label, sign, count } = pieces;
+    this.unknown = new Int32Array(count).fill(-1);
+    const active: number[] = [];
+    for (let p = 0; p < count; p++) if (sign[p] !== 0) this.unknown[p] = active.push(p) - 1;
+    this.active = Int32Array.from(active);
+    const support: number[] = [];
+    for (let j = 0; j < label.length; j++) if (this.unknown[label[j]] >= 0) support.push(j);
+    this.support = Int32Array.from(support);
+    const n = label.length, m = problem.A.rows, k = this.active.length;
+    this.xFull = new Float64Array(n);
+    this.ax = new Float64Array(m);
+    this.grad = new Float64Array(n);
+    const l2 = problem.penalty.l2;
+    // A = I: H = (1 + l2)·diag(sizes).
+    this.diagonal = problem.A instanceof IdentityOperator ? Float64Array.from(this.active, (p) => (1 + l2) * pieces.size[p]) : null;
+    this.method = this.diagonal || k <= MAX_DENSE_PIECES ? "cholesky" : "cg";
+  }
+
+  get size(): number {
+    return this.active.length;
+  }
+
+  restrict(gradX: Float64Array): Float64Array {
+    const out = new Float64Array(this.size);
+    const { label } = this.pieces;
+    for (let j = 0; j < gradX.length; j++) {
+      const a = this.unknown[label[j]];
+      if (a >= 0) out[a] += gradX[j];
+    }
+    return out;
+  }
+
+  expand(u: Float64Array, out: Float64Array): Float64Array {
+    const { label } = this.pieces;
+    for (let j = 0; j < out.length; j++) {
+      const a = this.unknown[label[j]];
+      out[j] = a >= 0 ? u[a] : 0;
+    }
+    return out;
+  }
+
+  /** out ← H v = NᵀAᵀANv + l2 NᵀNv. */
+  applyH(v: Float64Array, out: Float64Array): Float64Array {
+    const { A } = this.problem;
+    A.apply(this.expand(v, this.xFull), this.ax);
+    const h = this.restrict(A.applyT(this.ax, this.grad));
+    const l2 = this.problem.penalty.l2;
+    for (let a = 0; a < h.length; a++) out[a] = h[a] + l2 * this.pieces.size[this.active[a]] * v[a];
+    return out;
+  }
+
+  residual(): Float64Array {
+    const { A, y, penalty } = this.problem;
+    A.apply(this.expand(Float64Array.from(this.active, (p) => this.values[p]), this.xFull), this.ax);
+    for (let i = 0; i < y.length; i++) this.ax[i] -= y[i];
+    const F = this.restrict(A.applyT(this.ax, this.grad));
+    const { size, sign } = this.pieces;
+    const tvTerm = this.jumpTerm();
+    this.active.forEach((p, a) => (F[a] += size[p] * (penalty.l2 * this.values[p] + penalty.l1 * sign[p]) + penalty.tv * tvTerm[a]));
+    return F;
+  }
+
+  /** NᵀD_Jᵀ s_J: +s_e on the piece an edge points to, −s_e on the piece it leaves. */
+  jumpTerm(): Float64Array {
+    const out = new Float64Array(this.size);
+    const { jumps, jumpSigns, label } = this.pieces;
+    for (let t = 0; t < jumps.length; t++) {
+      const from = this.D.from(jumps[t]), to = this.D.to(jumps[t]);
+      const a = this.unknown[label[to]], b = this.unknown[label[from]];
+      if (a >= 0) out[a] += jumpSigns[t];
+      if (b >= 0) out[b] -= jumpSigns[t];
+    }
+    return out;
+  }
+
+  solve(b: Float64Array): Float64Array {
+    if (this.diagonal) return b.map((v, a) => v / this.diagonal![a]);
+    if (this.method === "cg") {
+      const res = conjugateGradient((v, out) => this.applyH(v, out), b, { tol: CG_TOL, maxIter: 10 * this.size + 100 });
+      if (res.relativeResidual <= CG_TOL * 100) return res.x;
+      throw new NumericalError(`the TV piece system (${this.size} pieces) is singular or ill-conditioned: CG stalled at relative residual ${res.relativeResidual.toExponential(2)}`);
+    }
+    return this.factorize().solveInPlace(Float64Array.from(b));
+  }
+
+  solveAdjoint(b: Float64Array): Float64Array {
+    return this.solve(b); // H is symmetric
+  }
+
+  /** H = BᵀB + l2·diag(sizes), B = AN formed column by column (k products with A when matrix-free). */
+  private factorize(): Cholesky {
+    if (this.factor) return this.factor;
+    const k = this.size, { A } = this.problem, m = A.rows;
+    const B = new Float64Array(m * k);
+    const { label } = this.pieces;
+    if (hasColumns(A)) {
+      for (let j = 0; j < label.length; j++) {
+        const a = this.unknown[label[j]];
+        if (a >= 0) A.columnAxpy(j, 1, B.subarray(a * m, (a + 1) * m));
+      }
+    } else {
+      const e = new Float64Array(k);
+      for (let a = 0; a < k; a++) {
+        e[a] = 1;
+        A.apply(this.expand(e, this.xFull), B.subarray(a * m, (a + 1) * m));
+        e[a] = 0;
+      }
+    }
+    const H = new Float64Array(k * k);
+    for (let b = 0; b < k; b++) {
+      const cb = B.subarray(b * m, (b + 1) * m);
+      for (let a = b; a < k; a++) {
+        const ca = B.subarray(a * m, (a + 1) * m);
+        let s = 0;
+        for (let i = 0; i < m; i++) s += ca[i] * cb[i];
+        H[b * k + a] = H[a * k + b] = s;
+      }
+      H[b * k + b] += this.problem.penalty.l2 * this.pieces.size[this.active[b]];
+    }
+    try {
+      this.factor = Cholesky.factor(H, k);
+    } catch (e) {
+      if (!(e instanceof NumericalError)) throw e;
+      throw new NumericalError(`the TV piece system is singular: A does not separate the ${k} pieces (${e.message}) and l2 = 0; the solution is not unique, add l2 > 0`);
+    }
+    return this.factor;
+  }
+
+  parameterJacobian(name: string): ParameterJacobian | null {
+    const { size, sign } = this.pieces;
+    if (name === "tv") return { shape: "scalar", column: this.jumpTerm() };
+    if (name === "l1") return { shape: "scalar", column: Float64Array.from(this.active, (p) => size[p] * sign[p]) };
+    if (name === "l2") return { shape: "scalar", column: Float64Array.from(this.active, (p) => size[p] * this.values[p]) };
+    return null;
+  }
+
+  /**
+   * df = tr(AN H⁻¹ NᵀAᵀ) = tr(H⁻¹(H − l2 S)) = k − l2 tr(H⁻¹S), S = NᵀN: the number of
+   * non-zero pieces without l2 (Tibshirani & Taylor 2011), and
+   * d df/dl2 = −tr(H⁻¹S) + l2 tr(H⁻¹SH⁻¹S) (H' = S); piecewise constant in tv and l1.
+   */
+  degreesOfFreedom(): { df: number; derivative(name: string): number } {
+    const k = this.size, l2 = this.problem.penalty.l2;
+    if (l2 === 0) return { df: Math.min(k, this.problem.A.rows), derivative: () => 0 };
+    const S = Float64Array.from(this.active, (p) => this.pieces.size[p]);
+    if (this.diagonal) {
+      // H = (1 + l2)S: df = k/(1 + l2), d df/dl2 = −k/(1 + l2)².
+      return { df: k / (1 + l2), derivative: (name) => (name === "l2" ? -k / (1 + l2) ** 2 : 0) };
+    }
+    if (this.method === "cg") throw new NumericalError(`SURE's degrees of freedom with l2 > 0 on ${k} pieces needs ${k} solves: use the Monte-Carlo SURE`);
+    const cols: Float64Array[] = [];
+    const e = new Float64Array(k);
+    let trace = 0;
+    for (let a = 0; a < k; a++) {
+      e[a] = 1;
+      cols.push(this.solve(e));
+      e[a] = 0;
+      trace += S[a] * cols[a][a];
+    }
+    return {
+      df: k - l2 * trace,
+      derivative: (name) => {
+        if (name !== "l2") return 0;
+        let quad = 0;
+        for (let a = 0; a < k; a++) for (let b = 0; b < k; b++) quad += S[a] * cols[a][b] * S[b] * cols[b][a];
+        return -trace + l2 * quad;
+      },
+    };
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Split Bregman's x-update (α·AᵀA + β·DᵀD + γ·I) x = b solved exactly with two 2-D DCTs when
+ * every term is diagonal in the orthonormal DCT-II basis C:
+ *
+ * - DᵀD of GridDifferences (no wrap) is the Neumann grid Laplacian L_h ⊗ I + I ⊗ L_w, and the
+ *   path Laplacian L_n has the DCT-II vectors as eigenvectors with eigenvalues 2 − 2cos(πk/n);
+ * - AᵀA = I for the identity (denoising);
+ * - AᵀA = A² = Cᵀ diag(λ²) C for a convolution with a mirror-symmetric kernel under the
+ *   half-sample symmetric boundary (ConvolutionOperator.dctEigenvalues gives λ);
+ * - AᵀA = Cᵀ diag(selected) C for the subsampled DCT.
+ *
+ * Then x = Cᵀ (C b ⊘ (α·a + β·d + γ)) with a, d the eigenvalues of AᵀA and DᵀD.
+ */
+import { InputError } from "../errors.js";
+import { Dct2Plan } from "../transforms/dct.js";
+import { ConvolutionOperator } from "./convolution.js";
+import { GridDifferences } from "./finite-differences.js";
+import { IdentityOperator } from "./identity.js";
+import type { LinearOperator } from "./operator.js";
+import { SubsampledDctOperator } from "./subsampled-dct.js";
+
+export interface FastNormalSolver {
+  /** Set α, β, γ ≥ 0 (finite); throws when α·AᵀA + β·DᵀD + γ·I is singular. O(h·w), no allocation. */
+  setWeights(alpha: number, beta: number, gamma: number): void;
+  /** out ← (α·AᵀA + β·DᵀD + γ·I)⁻¹ b; out may be b. Two DCTs, no allocation. */
+  solve(b: Float64Array, out: Float64Array): void;
+}
+
+function checkWeight(name: string, v: number): void {
+  if (!(Number.isFinite(v) && v >= 0)) throw new InputError(name, `expected a finite number ≥ 0, got ${v}`);
+}
+
+/** The DCT eigenvalues of AᵀA on an h×w grid, or null when A is not diagonalised by the DCT. */
+function gramEigenvalues(A: LinearOperator, h: number, w: number): Float64Array | null {
+  const n = h * w;
+  if (A instanceof IdentityOperator) return new Float64Array(n).fill(1);
+  if (A instanceof ConvolutionOperator) {
+    if (A.height !== h || A.width !== w || !A.mirrorSymmetric) return null;
+    const lambda = A.dctEigenvalues(new Float64Array(n));
+    for (let k = 0; k < n; k++) lambda[k] *= lambda[k];
+    return lambda;
+  }
+  if (A instanceof SubsampledDctOperator) {
+    if (A.height !== h || A.width !== w) return null;
+    const selected = new Float64Array(n);
+    for (const k of A.indices) selected[k] = 1;
+    return selected;
+  }
+  return null;
+}
+
+/**
+ * The exact DCT solver of (α·AᵀA + β·DᵀD + γ·I) x = b for A ∈ {identity, mirror-symmetric
+ * convolution, subsampled DCT} and D = GridDifferences of `grid` ([n] is the 1×n grid); null for
+ * any other structure (a general A, a non-symmetric kernel, another D).
+ */
+export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: readonly number[]): FastNormalSolver | null {
+  if (!(D instanceof GridDifferences)) return null;
+  const [h, w] = D.shape;
+  if (grid.length !== D.grid.length || grid.some((g, i) => g !== D.grid[i])) {
+    throw new InputError("grid", `expected the grid of D, [${D.grid.join(", ")}], got [${grid.join(", ")}]`);
+  }
+  if (A.cols !== h * w) throw new InputError("operator", `expected A with ${h * w} columns (the grid's cells), got ${A.cols}`);
+  const gram = gramEigenvalues(A, h, w);
+  if (gram === null) return null;
+  const laplacian = new Float64Array(h * w);
+  for (let k = 0; k < h; k++) {
+    for (let l = 0; l < w; l++) laplacian[k * w + l] = 2 - 2 * Math.cos((Math.PI * k) / h) + (2 - 2 * Math.cos((Math.PI * l) / w));
+  }
+  const plan = new Dct2Plan(h, w);
+  const inverseDiagonal = new Float64Array(h * w);
+  let ready = false;
+  return {
+    setWeights(alpha: number, beta: number, gamma: number): void {
+      ready = false;
+      checkWeight("alpha", alpha);
+      checkWeight("beta", beta);
+      checkWeight("gamma", gamma);
+      for (let k = 0; k < inverseDiagonal.length; k++) {
+        const d = alpha * gram[k] + beta * laplacian[k] + gamma;
+        if (!(d > 0)) throw new InputError("weights", `α·AᵀA + β·DᵀD + γ·I is singular for α = ${alpha}, β = ${beta}, γ = ${gamma} (make γ > 0)`);
+        inverseDiagonal[k] = 1 / d;
+      }
+      ready = true;
+    },
+    solve(b: Float64Array, out: Float64Array): void {
+      if (!ready) throw new InputError("weights", "call setWeights(alpha, beta, gamma) before solve");
+      plan.forward(b, out);
+      for (let k = 0; k < inverseDiagonal.length; k++) out[k] *= inverseDiagonal[k];
+      plan.inverse(out, out);
+    },
+  };
+}
