@@ -4,7 +4,8 @@ import { ElasticNet } from "./elastic-net.js";
 import { L1Penalty } from "./l1.js";
 import { L2Penalty } from "./l2.js";
 import type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
-import { TotalVariation, tvMaxBound } from "./total-variation.js";
+import { noiseLevel, TotalVariation, tvMaxBound } from "./total-variation.js";
+import { IdentityOperator } from "../operators/identity.js";
 import { differencesOf, GridDifferences } from "../operators/finite-differences.js";
 
 /**
@@ -111,5 +112,9 @@ export function tuningRanges(problem: Problem, lmax = lambdaMax(problem)): Recor
   const D = differencesOf(problem);
   const tvmax = D instanceof GridDifferences ? tvMaxBound(problem.A, problem.y, D) : lmax;
   const { weights: _weights, ...scalar } = ranges;
-  return { ...scalar, tv: { range: [1e-6 * tvmax, tvmax], start: tv >= 1e-6 * tvmax && tv <= tvmax ? tv : 0.01 * tvmax, scannable: true, describe: "[1e-6·tv_max, tv_max]" } };
+  const inRange = (v: number) => v >= 1e-6 * tvmax && v <= tvmax;
+  // Default start: for denoising the noise level (the best tv is of its order), else 1% of tv_max.
+  const sigma = problem.A instanceof IdentityOperator && D instanceof GridDifferences ? noiseLevel(problem.y, D) : 0;
+  const start = inRange(tv) ? tv : inRange(sigma) ? sigma : 0.01 * tvmax;
+  return { ...scalar, tv: { range: [1e-6 * tvmax, tvmax], start, scannable: true, describe: "[1e-6·tv_max, tv_max]" } };
 }

@@ -9,6 +9,13 @@ import type { IterativeSolver, StepOptions, StopTest } from "./protocol.js";
 /** Prox iterations per step (2-D; the 1-D prox is exact in one). */
 const CHUNK = 20;
 
+/**
+ * The last dual computed for each measurement vector y: a solve at a nearby penalty (the tuner,
+ * a path) starts from it, clipped to the new tv, instead of from zero. Only the starting point
+ * depends on it; the answer is certified to the same tolerance either way.
+ */
+const lastDual = new WeakMap<Float64Array, Float64Array>();
+
 interface DenoiseContext {
   problem: Problem;
   prox: CompositeTvProx;
@@ -56,15 +63,19 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
     problem, prox: new CompositeTvProx(D, problem.penalty), gapTarget: options.gapTarget,
     proxTol: spread > 0 ? Math.max(1e-16, options.gapTarget / spread) : 1e-16, tvGap: options.tvGap,
   };
-  const state: DenoiseState = { x: Float64Array.from(x0), dual: new Float64Array(D.rows), iterations: 0, stop: { done: false, gap: Infinity } };
+  const previous = lastDual.get(y);
+  const state: DenoiseState = {
+    x: Float64Array.from(x0), dual: previous && previous.length === D.rows ? Float64Array.from(previous) : new Float64Array(D.rows), iterations: 0, stop: { done: false, gap: Infinity },
+  };
   return { context, state };
 }
 
 function step(context: DenoiseContext, state: DenoiseState): void {
   const { prox } = context;
-  if (state.iterations > 0) prox.dual.set(state.dual);
-  const report = prox.apply(context.problem.y, 1, state.x, { tol: context.proxTol, maxIter: CHUNK, warm: state.iterations > 0 });
+  prox.dual.set(state.dual);
+  const report = prox.apply(context.problem.y, 1, state.x, { tol: context.proxTol, maxIter: CHUNK, warm: true });
   state.dual.set(prox.dual);
+  lastDual.set(context.problem.y, Float64Array.from(prox.dual));
   state.iterations += report.iterations;
   // Pure tv: the prox is the problem and its certified gap is the problem's; with l1/l2 the
   // problem's gap comes from the TV certificate at the prox's dual.
