@@ -9,6 +9,8 @@ import type { IterativeSolver, StepOptions, StopTest } from "./protocol.js";
 import type { Solution, SolveOptions } from "./solution.js";
 import { chooseXUpdate, type NormalSolver, type NormalStrategy, type XUpdate } from "./split-bregman-update.js";
 
+export type { NormalSolver, NormalStrategy } from "./split-bregman-update.js";
+
 export interface SplitBregmanOptions extends SolveOptions {
   /** A fixed penalty parameter μ for every split (no residual balancing); default: see defaultMu. */
   mu?: number;
