@@ -16,7 +16,7 @@ export { runSolver, finishSolution } from "./solvers/driver.js";
 export type { IterativeSolver, SolverCapabilities, StepOptions, StopTest } from "./solvers/protocol.js";
 export { solveCoordinateDescent, coordinateDescent, type CdState } from "./solvers/coordinate-descent.js";
 export { solveFista, fista, type FistaState, type FistaOptions } from "./solvers/fista.js";
-export { solveSplitBregman, splitBregman, splitBregmanDual, type SplitBregmanState, type SplitBregmanOptions } from "./solvers/split-bregman.js";
+export { solveSplitBregman, splitBregman, splitBregmanDual, type SplitBregmanState, type SplitBregmanOptions, type NormalSolver, type NormalStrategy } from "./solvers/split-bregman.js";
 export { solvePath, lambdaGrid, type PathOptions } from "./solvers/path.js";
 export type { Solution, SolveOptions, StructurePart } from "./solvers/solution.js";
 export { certificate, certify, type Certificate } from "./kkt/certificate.js";
