@@ -9,6 +9,8 @@ import type { IterativeSolver, StepOptions, StopTest } from "./protocol.js";
 import type { Solution, SolveOptions } from "./solution.js";
 import { chooseXUpdate, type NormalSolver, type NormalStrategy, type XUpdate } from "./split-bregman-update.js";
 
+export type { NormalSolver, NormalStrategy } from "./split-bregman-update.js";
+
 export interface SplitBregmanOptions extends SolveOptions {
   /** A fixed penalty parameter μ for every split (no residual balancing); default: see defaultMu. */
   mu?: number;
@@ -62,7 +64,7 @@ const STALL_STEPS = 1000;
 const CG_RATIO = 0.3;
 
 /** What stays fixed during one solve. */
-interface SplitBregmanContext {
+export interface SplitBregmanContext {
   problem: Problem;
   separable: SeparablePenalty | null;
   /** tv's D, or null without a tv term. */
@@ -256,6 +258,15 @@ function defaultMu(A: LinearOperator): number {
     scale = dot(av, av) / A.cols;
   }
   return scale > 0 && Number.isFinite(scale) ? scale : 1;
+}
+
+/**
+ * The x-update's solver of M = AᵀA + μ_tv DᵀD + (l2 + μ_1) I, set up for the state's μ: the
+ * linearisation of a step at the fixed point (diff/fixed-point.ts) solves with the same M.
+ */
+export function splitBregmanNormalSolver(context: SplitBregmanContext, state: SplitBregmanState): NormalSolver {
+  ensureWeights(context, state);
+  return context.xUpdate.solver;
 }
 
 /** Set the x-update's weights for the state's μ (after balancing, or when resuming a copied state). */
