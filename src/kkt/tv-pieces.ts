@@ -72,5 +72,11 @@ export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zero
 /** The jump set of x exactly: {e : (Dx)_e ≠ 0} with signs, and the number of constant pieces. */
 export function jumpSet(D: GridDifferences, x: Float64Array): { jumps: number[]; jumpSigns: number[]; segments: number } {
   const pieces = piecesOf(D, x, 0, false);
-  return { jumps: Array.from(pieces.jumps), jumpSigns: Array.from(pieces.jumpSigns), segments: pieces.count };
+  const k = pieces.jumps.length;
+  const jumps = new Array<number>(k), jumpSigns = new Array<number>(k);
+  for (let t = 0; t < k; t++) {
+    jumps[t] = pieces.jumps[t];
+    jumpSigns[t] = pieces.jumpSigns[t];
+  }
+  return { jumps, jumpSigns, segments: pieces.count };
 }
