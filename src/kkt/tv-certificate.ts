@@ -36,7 +36,7 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
     return { ...margins(problem, tv, sep, x, z), objective, dualityGap: Math.max(0, objective - (dot(problem.y, theta) - 0.5 * dot(theta, theta))), kktViolation: kkt, z };
   }
   if (!sep) centreResidual(problem, r, c);
-  const z = witness(problem, tv, sep, x, c, zHint);
+  const z = witness(problem, tv, sep, x, c, zHint, exact);
   const dz = D.applyT(z, new Float64Array(n));
   // v = Aᵀθ − Dᵀz: what g* sees (and what must vanish without g).
   const v = new Float64Array(n);
@@ -84,18 +84,19 @@ function centreResidual(problem: Problem, r: Float64Array, c: Float64Array): voi
 }
 
 /** A dual point z for the tv rows: Dᵀz + (∇g or l1·u) = c as closely as the grid allows. */
-function witness(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | null, x: Float64Array, c: Float64Array, zHint: Float64Array | null): Float64Array {
+function witness(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | null, x: Float64Array, c: Float64Array, zHint: Float64Array | null, exact: boolean): Float64Array {
   const D = tv.D;
   if (D instanceof GridDifferences && D.shape[0] === 1) return chainWitness(problem, x, c); // exact
   const z = new Float64Array(D.rows);
   const dx = D.apply(x, new Float64Array(D.rows));
-  // Jumps carry z_e = tv·sign((Dx)_e); the flat edges start from the solver's dual.
+  // The solver's dual where it has one; on the exact pieces of a polished x (or without a
+  // dual), the jumps carry z_e = tv·sign((Dx)_e) and only the flat edges keep the solver's dual.
   const flat = new Uint8Array(D.rows);
   for (let e = 0; e < z.length; e++) {
     flat[e] = dx[e] === 0 ? 1 : 0;
-    z[e] = dx[e] !== 0 ? tv.weight * Math.sign(dx[e]) : zHint ? Math.max(-tv.weight, Math.min(tv.weight, zHint[e])) : 0;
+    const hinted = zHint ? Math.max(-tv.weight, Math.min(tv.weight, zHint[e])) : 0;
+    z[e] = dx[e] !== 0 && (exact || !zHint) ? tv.weight * Math.sign(dx[e]) : hinted;
   }
-  if (zHint && !flat.some((f) => f === 1)) for (let e = 0; e < z.length; e++) z[e] = Math.max(-tv.weight, Math.min(tv.weight, zHint[e]));
   // With g, g* absorbs what Dᵀz misses. Without it, correct z by least-squares steps
   // z ← z + M Dδ, (MD)ᵀ(MD)δ = c − Dᵀz: first on the flat edges only (M masks the jumps; on the
   // pieces of a solution the system is consistent: the pieces' stationarity), then on all edges
