@@ -8,6 +8,7 @@ import { SOLVERS, solve, type SolverName } from "../solvers/index.js";
 import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";
 import { runTune } from "./tune-command.js";
+import { registerImageCommands } from "./image-commands.js";
 import { packageVersion } from "../version.js";
 import { hypergradientSummary, scalarHypergradients, solutionReport, solutionSummary, toJson } from "./report.js";
 
@@ -125,6 +126,7 @@ function buildProgram(): Command {
     .option("--weights", "tune one l1 threshold per feature (weighted Lasso) instead of a single l1")
     .option("--out <DIR>", "output folder, checked (created and probed for writing) before tuning; outputs are written all or nothing", "sparsetune-out")
     .action(runTune);
+  registerImageCommands(program);
   return program;
 }
 

@@ -1,0 +1,121 @@
+/**
+ * The image front ends end to end through the built CLI (`npm test` builds first): small
+ * phantoms made here, the outputs decoded again, and every bad input refused with one line,
+ * exit 2 and no file written.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { encode } from "fast-png";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseKernelSpec } from "../src/cli/image-commands.js";
+import { psnr, type GreyImage } from "../src/imaging/image.js";
+import { encodePng } from "../src/io/png-format.js";
+import { readPng } from "../src/io/png.js";
+import { Random } from "../src/linalg/random.js";
+import { IdentityOperator } from "../src/operators/identity.js";
+import { createProblem } from "../src/problem.js";
+import { sheppLogan } from "../src/problems/shepp-logan.js";
+import { solve } from "../src/solvers/index.js";
+import { inputError } from "./support.js";
+
+const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+
+function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args]);
+    let stdout = "", stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const root = mkdtempSync(join(tmpdir(), "sparsetune-image-cli-"));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// A 32×32 phantom between grey levels 51 and 204 (noise rarely clips at 0 or 255), noise σ = 15.
+const N = 32, SIGMA = 15;
+const rng = new Random(7);
+const clean: GreyImage = { ...sheppLogan(N, N), data: sheppLogan(N, N).data.map((v) => 51 + 153 * v) };
+const noisy: GreyImage = { ...clean, data: clean.data.map((v) => Math.min(255, Math.max(0, Math.round(v + SIGMA * rng.normal())))) };
+
+let folders = 0;
+/** A fresh folder holding the given PNGs (name → image or raw bytes). */
+function folder(files: Record<string, GreyImage | Uint8Array | string>): string {
+  const dir = join(root, `case-${folders++}`);
+  mkdirSync(dir);
+  for (const [name, content] of Object.entries(files)) {
+    writeFileSync(join(dir, name), typeof content === "string" || content instanceof Uint8Array ? content : encodePng(content));
+  }
+  return dir;
+}
+
+/** The report JSON and the three outputs of a successful run, decoded. */
+function outputs(dir: string, stem: string) {
+  return {
+    image: readPng(join(dir, `${stem}.png`)),
+    compare: readPng(join(dir, `${stem}-compare.png`)),
+    report: JSON.parse(readFileSync(join(dir, `${stem}.json`), "utf8")),
+  };
+}
+
+describe("parseKernelSpec", () => {
+  it("reads gaussian:W and allows kernels up to 2·min(h, w) − 1 pixels", () => {
+    expect(parseKernelSpec("gaussian:1.5", 32, 32)).toMatchObject({ kh: 11, kw: 11, spec: "gaussian:1.5" });
+    // 2⌈3W⌉ + 1 ≤ 2·8 − 1 = 15: W = 7/3 gives 15, just above gives 17.
+    expect(parseKernelSpec("gaussian:2.3333", 8, 40).kh).toBe(15);
+    inputError(() => parseKernelSpec("gaussian:2.34", 8, 40), /^--kernel: gaussian:2.34 is 17×17 pixels .* 8×40 image allows \(at most 15/);
+    inputError(() => parseKernelSpec("gaussian:2.34", 40, 8), /at most 15/);
+  });
+});
+
+// Independent runs side by side: each mostly waits on Node's start-up.
+describe.concurrent("sparsetune denoise | deblur | inpaint: bad input", () => {
+  const translucent = encode({ width: 2, height: 2, data: Uint8Array.from([10, 255, 20, 255, 30, 128, 40, 255]), channels: 2, depth: 8 });
+  const small: GreyImage = { data: new Float64Array(16 * 32).fill(100), height: 16, width: 32 };
+  const grey = (v: number): GreyImage => ({ data: new Float64Array(N * N).fill(v), height: N, width: N });
+  const halfMask: GreyImage = { data: Float64Array.from({ length: N * N }, (_, p) => (p % 2 ? 255 : 0)), height: N, width: N };
+  const inputs = { "in.png": noisy, "clean.png": clean, "small.png": small, "alpha.png": translucent, "text.png": "not a png\n", "mask.png": halfMask, "grey-mask.png": { ...halfMask, data: halfMask.data.map((v, p) => (p === 5 ? 128 : v)) }, "black.png": grey(0) };
+  type Case = [string, (dir: string) => string[], RegExp];
+  const cases: Case[] = [
+    ["a missing input", (d) => ["denoise", join(d, "nope.png"), "--out", join(d, "o.png")], /nope\.png: cannot read/],
+    ["an input that is not a PNG", (d) => ["denoise", join(d, "text.png"), "--out", join(d, "o.png")], /text\.png: is not a PNG image/],
+    ["an unreadable input (a folder)", (d) => ["denoise", d, "--out", join(d, "o.png")], /cannot read/],
+    ["alpha with translucent pixels", (d) => ["denoise", join(d, "alpha.png"), "--out", join(d, "o.png")], /alpha\.png: has an alpha channel with 1 transparent or translucent pixel/],
+    ["a reference of another size", (d) => ["denoise", join(d, "in.png"), "--reference", join(d, "small.png"), "--out", join(d, "o.png")], /^sparsetune: --reference: .*small\.png is 16×32, expected the input's size 32×32/],
+    ["a mask of another size", (d) => ["inpaint", join(d, "in.png"), "--mask", join(d, "small.png"), "--out", join(d, "o.png")], /^sparsetune: --mask: .*small\.png is 16×32, expected the input's size 32×32/],
+    ["a mask that is not binary", (d) => ["inpaint", join(d, "in.png"), "--mask", join(d, "grey-mask.png"), "--out", join(d, "o.png")], /^sparsetune: --mask: .*grey-mask\.png is not binary: pixel \(0, 5\) is 128; expected only 0 \(unknown\) and 255/],
+    ["a mask with no known pixel", (d) => ["inpaint", join(d, "in.png"), "--mask", join(d, "black.png"), "--out", join(d, "o.png")], /^sparsetune: --mask: .*black\.png has no known \(white\) pixel/],
+    ["a missing mask", (d) => ["inpaint", join(d, "in.png"), "--out", join(d, "o.png")], /required option '--mask <MASK\.png>' not specified/],
+    ["a missing kernel", (d) => ["deblur", join(d, "in.png"), "--out", join(d, "o.png")], /required option '--kernel <gaussian:W>' not specified/],
+    ...["gaussian", "gaussian:", "gaussian: ", "gaussian:abc", "box:1", "gaussian:0", "gaussian:-1", "gaussian:Infinity", "gaussian:NaN", "Gaussian:1"].map(
+      (spec): Case => [`kernel ${spec}`, (d) => ["deblur", join(d, "in.png"), "--kernel", spec, "--out", join(d, "o.png")], /^sparsetune: --kernel: expected gaussian:W with W > 0/],
+    ),
+    ["a kernel larger than the image", (d) => ["deblur", join(d, "in.png"), "--kernel", "gaussian:10.4", "--out", join(d, "o.png")], /^sparsetune: --kernel: gaussian:10\.4 is 65×65 pixels/],
+    ...["0", "-1", "abc", "Infinity", "NaN", ""].map(
+      (s): Case => [`--sigma "${s}"`, (d) => ["denoise", join(d, "in.png"), "--sigma", s, "--out", join(d, "o.png")], /option '--sigma <S>' argument .* is invalid\. expected a finite number > 0/],
+    ),
+    ["--sure without --sigma", (d) => ["denoise", join(d, "in.png"), "--sure", "--out", join(d, "o.png")], /^sparsetune: --sure: needs --sigma/],
+    ["--sure with --reference", (d) => ["denoise", join(d, "in.png"), "--sure", "--sigma", "15", "--reference", join(d, "clean.png"), "--out", join(d, "o.png")], /cannot be used with/],
+    ["an output in a missing folder", (d) => ["denoise", join(d, "in.png"), "--out", join(d, "no", "such", "o.png")], /^sparsetune: --out: no such folder/],
+    ["an output under a file", (d) => ["denoise", join(d, "in.png"), "--out", join(d, "in.png", "o.png")], /^sparsetune: --out: no such folder/],
+    ["an output on a pseudo file system", (d) => ["denoise", join(d, "in.png"), "--out", "/proc/o.png"], /^sparsetune: --out: expected a folder on a regular file system/],
+    ["an output folder in the way of OUT.json", (d) => (mkdirSync(join(d, "o.json")), ["denoise", join(d, "in.png"), "--out", join(d, "o.png")]), /^sparsetune: --out: cannot write .*o\.json: something other than a file is in the way/],
+    ["an output not named .png", (d) => ["denoise", join(d, "in.png"), "--out", join(d, "o.jpg")], /^sparsetune: --out: expected a \.png file name/],
+    ["no --out", (d) => ["denoise", join(d, "in.png")], /required option '--out <OUT\.png>' not specified/],
+  ];
+
+  it.each(cases)("%s: one line on stderr, exit 2, nothing written", async (_what, args, pattern) => {
+    const dir = folder(inputs);
+    const argv = args(dir);
+    const before = readdirSync(dir).sort();
+    const r = await run(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^sparsetune: [^\n]+\n$/);
+    expect(r.stderr).toMatch(pattern);
+    expect(readdirSync(dir).sort()).toEqual(before);
+  });
+});
