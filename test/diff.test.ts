@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { join } from "node:path";
 import { loadProblemFile } from "../src/io/problem-file.js";
-import { SOLVERS, type SolverName } from "../src/solvers/index.js";
+import { SOLVERS, regressionSolverNames, type SolverName } from "../src/solvers/index.js";
 import { HeldOutMse } from "../src/criteria/heldout.js";
 import { hypergradient, solutionDerivatives } from "../src/diff/implicit.js";
 import { ActiveSetMatrix } from "../src/kkt/active-set.js";
@@ -10,7 +10,7 @@ import { NumericalError } from "../src/errors.js";
 import { createProblem, withPenalty, type Problem } from "../src/problem.js";
 import { FIXTURES, L1L2_FIXTURES, maxAbsDiff, randomProblem, reference, relErr } from "./support.js";
 
-const solverNames = Object.keys(SOLVERS) as SolverName[];
+const solverNames = regressionSolverNames();
 
 describe.each(solverNames)("hypergradients from %s solutions match the fixtures", (solverName) => {
   it.each(L1L2_FIXTURES)("%s", (name) => {

@@ -2,14 +2,14 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { join } from "node:path";
 import { loadProblemFile } from "../src/io/problem-file.js";
-import { SOLVERS, type SolverName } from "../src/solvers/index.js";
+import { SOLVERS, regressionSolverNames, type SolverName } from "../src/solvers/index.js";
 import { lambdaMax } from "../src/penalties/index.js";
 import { withPenalty } from "../src/problem.js";
 import { solvePath, lambdaGrid } from "../src/solvers/path.js";
 import { dot, normInf } from "../src/linalg/vector.js";
 import { FIXTURES, L1L2_FIXTURES, maxAbsDiff, randomProblem, reference, relErr } from "./support.js";
 
-const solverNames = Object.keys(SOLVERS) as SolverName[];
+const solverNames = regressionSolverNames();
 
 describe.each(solverNames)("%s on the scikit-learn fixtures", (solverName) => {
   it.each(L1L2_FIXTURES)("%s: x, active set, signs and objective match the reference", (name) => {

@@ -90,6 +90,9 @@ function witness(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | n
   return z;
 }
 
+/** CG iterations allowed for the witness correction: beyond that the witness stays approximate (the gap stays valid). */
+const MAX_CORRECTION_CG = 300;
+
 function correctWitness(D: TotalVariation["D"], z: Float64Array, c: Float64Array): void {
   const n = c.length;
   const rhs = D.applyT(z, new Float64Array(n));
@@ -97,7 +100,8 @@ function correctWitness(D: TotalVariation["D"], z: Float64Array, c: Float64Array
   const scale = norm1(c) / n + Number.MIN_VALUE;
   if (normInf(rhs) <= 1e-15 * scale) return;
   const dz = new Float64Array(D.rows);
-  const cg = conjugateGradient((v, out) => D.applyT(D.apply(v, dz), out), rhs, { tol: 1e-13, maxIter: 4 * n + 100 });
+  // An absolute floor: a rounding-level right side needs no iterations.
+  const cg = conjugateGradient((v, out) => D.applyT(D.apply(v, dz), out), rhs, { tol: 1e-13, atol: 1e-14 * scale * Math.sqrt(n), maxIter: MAX_CORRECTION_CG });
   D.apply(cg.x, dz);
   for (let e = 0; e < z.length; e++) z[e] += dz[e];
 }

@@ -31,7 +31,7 @@ export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zero
     return i;
   };
   for (let e = 0; e < D.rows; e++) {
-    const [from, to] = D.edge(e);
+    const from = D.from(e), to = D.to(e);
     if (Math.abs(x[to] - x[from]) <= fuse) {
       const a = find(from), b = find(to);
       if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
@@ -57,7 +57,7 @@ export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zero
   }
   const jumps: number[] = [], jumpSigns: number[] = [];
   for (let e = 0; e < D.rows; e++) {
-    const [from, to] = D.edge(e);
+    const from = D.from(e), to = D.to(e);
     if (label[from] !== label[to]) {
       jumps.push(e);
       jumpSigns.push(x[to] > x[from] ? 1 : -1);

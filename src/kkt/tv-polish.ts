@@ -42,7 +42,7 @@ function solvePieces(problem: Problem, D: GridDifferences, pieces: ReturnType<ty
   for (let p = 0; p < pieces.count; p++) if (pieces.sign[p] !== 0 && Math.sign(values[p]) !== pieces.sign[p] && problem.penalty.l1 > 0) return null;
   const { jumps, jumpSigns, label } = pieces;
   for (let t = 0; t < jumps.length; t++) {
-    const [from, to] = D.edge(jumps[t]);
+    const from = D.from(jumps[t]), to = D.to(jumps[t]);
     if (Math.sign(values[label[to]] - values[label[from]]) !== jumpSigns[t]) return null;
   }
   return Float64Array.from(label, (p) => values[p]);

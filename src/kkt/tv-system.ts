@@ -108,7 +108,7 @@ export class PieceSystem implements KktSystem {
     const out = new Float64Array(this.size);
     const { jumps, jumpSigns, label } = this.pieces;
     for (let t = 0; t < jumps.length; t++) {
-      const [from, to] = this.D.edge(jumps[t]);
+      const from = this.D.from(jumps[t]), to = this.D.to(jumps[t]);
       const a = this.unknown[label[to]], b = this.unknown[label[from]];
       if (a >= 0) out[a] += jumpSigns[t];
       if (b >= 0) out[b] -= jumpSigns[t];

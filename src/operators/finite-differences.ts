@@ -33,13 +33,19 @@ export class GridDifferences implements LinearOperator {
 
   /** Edge e of the grid graph as its two pixels [from, to]. */
   edge(e: number): [number, number] {
-    const [, w] = this.shape;
-    if (e < this.horizontal) {
-      const r = Math.floor(e / (w - 1)), c = e - r * (w - 1);
-      return [r * w + c, r * w + c + 1];
-    }
-    const k = e - this.horizontal;
-    return [k, k + w];
+    return [this.from(e), this.to(e)];
+  }
+
+  /** The pixel edge e leaves: r·w + c for the horizontal edge (r, c) (r = ⌊e/(w−1)⌋), k for the vertical edge k. */
+  from(e: number): number {
+    const w = this.grid.length === 1 ? this.grid[0] : this.grid[1];
+    return e < this.horizontal ? e + Math.floor(e / (w - 1)) : e - this.horizontal;
+  }
+
+  /** The pixel edge e points to: from + 1 (horizontal) or from + w (vertical). */
+  to(e: number): number {
+    const w = this.grid.length === 1 ? this.grid[0] : this.grid[1];
+    return this.from(e) + (e < this.horizontal ? 1 : w);
   }
 
   apply(x: Float64Array, out: Float64Array): Float64Array {

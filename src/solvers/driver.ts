@@ -4,6 +4,7 @@ import { tvCertificate } from "../kkt/tv-certificate.js";
 import { jumpSet } from "../kkt/tv-pieces.js";
 import { polishOnPieces } from "../kkt/tv-polish.js";
 import { GridDifferences } from "../operators/finite-differences.js";
+import { IdentityOperator } from "../operators/identity.js";
 import { polishOnSupport } from "../kkt/polish.js";
 import { allFinite, dot } from "../linalg/vector.js";
 import { hasColumns } from "../operators/operator.js";
@@ -70,9 +71,15 @@ export function checkProblemClass(solver: IterativeSolver<unknown, unknown>, pro
   const who = `the ${solver.name} solver`;
   if (problem.penalty.tv > 0 && !solver.capabilities.penalties.includes("tv")) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (use solver "split-bregman" or "fista" for tv)`);
   if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (no constrained solver yet)`);
+  if (solver.capabilities.needsIdentity && !fitsDenoising(problem)) throw new InputError("A", `${who} handles denoising only (A = identity, tv on the grid's differences)`);
   if (solver.capabilities.needsColumns && !hasColumns(problem.A)) {
     throw new InputError("A", `${who} needs column access (columnDot, columnAxpy, ...); this operator is matrix-free: use solver "fista"`);
   }
+}
+
+/** A = identity with tv > 0 on the grid's differences: one prox solves it. */
+export function fitsDenoising(problem: Problem): boolean {
+  return problem.A instanceof IdentityOperator && problem.penalty.tv > 0 && problem.D === undefined;
 }
 
 interface SolverReport {
@@ -139,7 +146,9 @@ export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float
   const scale = tvPenaltyScale(problem, terms, x);
   let best = x, cert = tvCertificate(problem, terms, x, zHint);
   const D = terms.tv!.D;
-  if ((options.polish ?? true) && D instanceof GridDifferences) {
+  // On a 2-D grid the pieces of a loose iterate are not the solution's: polish tight solves only.
+  const worthPolishing = D instanceof GridDifferences && (D.shape[0] === 1 || tol <= 1e-10);
+  if ((options.polish ?? true) && worthPolishing) {
     for (const candidate of polishOnPieces(problem, D, x)) {
       const pc = tvCertificate(problem, terms, candidate, zHint);
       if (pc.kktViolation <= cert.kktViolation + 1e-12 * scale && pc.dualityGap <= cert.dualityGap + 1e-14 * Math.abs(cert.objective)) {

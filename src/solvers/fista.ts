@@ -1,4 +1,7 @@
+import { InputError } from "../errors.js";
 import { certificate, meetsTolerance } from "../kkt/certificate.js";
+import { GridDifferences } from "../operators/finite-differences.js";
+import { CompositeTvProx } from "../penalties/tv-prox.js";
 import { hasColumns } from "../operators/operator.js";
 import type { PenaltyTerms, SeparablePenalty } from "../penalties/index.js";
 import { noteColumnNorms, type Problem } from "../problem.js";
@@ -8,16 +11,24 @@ import type { Solution, SolveOptions } from "./solution.js";
 
 /** How often (in steps) the duality gap is evaluated: it costs one extra Aᵀ product. */
 const GAP_EVERY = 10;
+/** The 2-D tv prox inside a step: warm-started, so a few iterations reach this relative gap. */
+const PROX_TOL = 1e-12;
+const PROX_MAX_ITER = 200;
 
 interface FistaContext {
   problem: Problem;
-  penalty: SeparablePenalty;
+  /** The separable part (null for tv alone). */
+  penalty: SeparablePenalty | null;
+  /** With tv: the composite prox of the whole penalty (penalties/tv-prox.ts). */
+  tvProx: CompositeTvProx | null;
+  tvGap?: StepOptions["tvGap"];
   gapTarget: number;
   /** Backtracking on L (default); with a fixed `lipschitz` option, plain steps of 1/L. */
   backtracking: boolean;
   // workspaces (no meaning between steps)
   residual: Float64Array;
   grad: Float64Array;
+  proxInput: Float64Array;
 }
 
 /** FISTA's iterate and momentum: plain typed arrays and numbers. */
@@ -33,6 +44,8 @@ export interface FistaState {
   lipschitz: number;
   momentum: number;
   iterations: number;
+  /** The tv prox's dual (its warm start; length 0 without tv). */
+  tvDual: Float64Array;
   stop: StopTest;
 }
 
@@ -53,13 +66,14 @@ export interface FistaOptions extends SolveOptions {
  */
 export const fista: IterativeSolver<FistaContext, FistaState> = {
   name: "fista",
-  capabilities: { penalties: ["l1", "l2", "elastic-net"], constraints: false, needsColumns: false },
+  capabilities: { penalties: ["l1", "l2", "elastic-net", "tv"], constraints: false, needsColumns: false },
   defaultMaxIter: 100_000,
   setup,
   step,
   test,
   iterate: (state) => state.x,
   iterations: (state) => state.iterations,
+  tvDual: (context) => context.tvProx?.dualEstimate() ?? null,
 };
 
 export function solveFista(problem: Problem, options: FistaOptions = {}): Solution {
@@ -67,15 +81,22 @@ export function solveFista(problem: Problem, options: FistaOptions = {}): Soluti
 }
 
 function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options: StepOptions): { context: FistaContext; state: FistaState } {
-  const penalty = terms.separable!; // the driver checked the capabilities: no tv term (yet)
+  const penalty = terms.separable;
+  const D = terms.tv?.D;
+  if (D && !(D instanceof GridDifferences)) throw new InputError("D", "the fista solver's tv prox needs the grid's finite differences; use solver \"split-bregman\" for a user D");
+  const tvProx = D ? new CompositeTvProx(D as GridDifferences, problem.penalty) : null;
   const { rows: m, cols: n } = problem.A;
   const fixed = (options as FistaOptions).lipschitz;
-  const context: FistaContext = { problem, penalty, gapTarget: options.gapTarget, backtracking: fixed === undefined, residual: new Float64Array(m), grad: new Float64Array(n) };
+  const context: FistaContext = {
+    problem, penalty, tvProx, tvGap: options.tvGap, gapTarget: options.gapTarget, backtracking: fixed === undefined, residual: new Float64Array(m), grad: new Float64Array(n),
+    proxInput: new Float64Array(tvProx ? n : 0),
+  };
   const ax = problem.A.apply(x0, new Float64Array(m));
   const state: FistaState = {
     x: Float64Array.from(x0), xPrev: Float64Array.from(x0), z: Float64Array.from(x0),
     ax, axPrev: Float64Array.from(ax), az: Float64Array.from(ax),
     lipschitz: fixed ?? initialLipschitz(problem), momentum: 1, iterations: 0,
+    tvDual: new Float64Array(D ? D.rows : 0),
     stop: { done: false, gap: Infinity },
   };
   return { context, state };
@@ -84,7 +105,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
 /** One FISTA step (with backtracking on L unless L is fixed) and the restart test. */
 function step(context: FistaContext, state: FistaState): void {
   const { A, y } = context.problem;
-  const { residual, grad, penalty } = context;
+  const { residual, grad } = context;
   const { x, xPrev, z, ax, axPrev, az } = state;
   const m = y.length, n = x.length;
   for (let i = 0; i < m; i++) residual[i] = az[i] - y[i];
@@ -94,7 +115,7 @@ function step(context: FistaContext, state: FistaState): void {
   for (;;) {
     const t = 1 / state.lipschitz;
     for (let j = 0; j < n; j++) x[j] = z[j] - t * grad[j];
-    penalty.prox(x, t, x);
+    proxStep(context, state, t);
     A.apply(x, ax);
     if (!context.backtracking) break;
     // For f = ½‖A· − y‖², the sufficient-decrease test is exactly ‖A(x − z)‖² ≤ L‖x − z‖²
@@ -117,14 +138,33 @@ function step(context: FistaContext, state: FistaState): void {
   state.iterations++;
 }
 
-/** Every GAP_EVERY steps: the duality gap at x (one Aᵀ product). */
+/** x ← prox_{t·g}(x): the separable prox, or with tv the composite one warm-started from the last dual. */
+function proxStep(context: FistaContext, state: FistaState, t: number): void {
+  const { tvProx, penalty } = context;
+  if (!tvProx) {
+    penalty!.prox(state.x, t, state.x);
+    return;
+  }
+  if (state.iterations > 0) tvProx.dual.set(state.tvDual);
+  const v = context.proxInput;
+  v.set(state.x);
+  tvProx.apply(v, t, state.x, { tol: PROX_TOL, maxIter: PROX_MAX_ITER, warm: state.iterations > 0 });
+  state.tvDual.set(tvProx.dual);
+}
+
+/** Every GAP_EVERY steps: the duality gap at x (one Aᵀ product; with tv the TV certificate at the prox's dual). */
 function test(context: FistaContext, state: FistaState): StopTest {
-  if (state.iterations > 0 && state.iterations % GAP_EVERY === 0 && !state.stop.done) {
+  if (state.iterations > 0 && state.iterations % GAP_EVERY === 0 && !state.stop.done && context.tvProx) {
+    const gap = context.tvGap!(state.x, context.tvProx.dualEstimate());
+    state.stop = { done: gap <= context.gapTarget, gap };
+  }
+  if (state.iterations > 0 && state.iterations % GAP_EVERY === 0 && !state.stop.done && context.penalty && !context.tvProx) {
+    const penalty = context.penalty;
     const { y, A } = context.problem;
     for (let i = 0; i < y.length; i++) context.residual[i] = y[i] - state.ax[i];
     A.applyT(context.residual, context.grad);
-    const cert = certificate(context.problem, state.x, context.residual, context.grad, context.penalty);
-    state.stop = { done: meetsTolerance(cert, context.penalty, state.x, context.gapTarget), gap: cert.dualityGap };
+    const cert = certificate(context.problem, state.x, context.residual, context.grad, penalty);
+    state.stop = { done: meetsTolerance(cert, penalty, state.x, context.gapTarget), gap: cert.dualityGap };
   }
   return state.stop;
 }

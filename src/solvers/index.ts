@@ -2,8 +2,9 @@ import { InputError } from "../errors.js";
 import { hasColumns } from "../operators/operator.js";
 import type { Problem } from "../problem.js";
 import { coordinateDescent, type CoordinateDescentOptions } from "./coordinate-descent.js";
-import { runSolver } from "./driver.js";
+import { fitsDenoising, runSolver } from "./driver.js";
 import { fista, type FistaOptions } from "./fista.js";
+import { tvDenoise } from "./tv-denoise.js";
 import type { IterativeSolver } from "./protocol.js";
 import type { Solution, SolveOptions } from "./solution.js";
 
@@ -12,7 +13,7 @@ import type { Solution, SolveOptions } from "./solution.js";
  * first that fits the problem unless one is named.
  */
 // `any`: each solver has its own context and state types; the registry only needs the protocol.
-export const ITERATIVE_SOLVERS: Record<"cd" | "fista", IterativeSolver<any, any>> = { cd: coordinateDescent, fista };
+export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista };
 export type SolverName = keyof typeof ITERATIVE_SOLVERS;
 
 /** A solve function: what paths, criteria and the tuner call. */
@@ -32,10 +33,19 @@ export function solverByName(name: string): Solver {
 export function defaultSolverName(problem: Problem): SolverName {
   for (const [name, solver] of Object.entries(ITERATIVE_SOLVERS)) {
     const { capabilities } = solver;
-    const fits = (!problem.constraints || capabilities.constraints) && (!capabilities.needsColumns || hasColumns(problem.A)) && (!(problem.penalty.tv > 0) || capabilities.penalties.includes("tv"));
+    const fits =
+      (!problem.constraints || capabilities.constraints) &&
+      (!capabilities.needsColumns || hasColumns(problem.A)) &&
+      (!capabilities.needsIdentity || fitsDenoising(problem)) &&
+      (!(problem.penalty.tv > 0) || capabilities.penalties.includes("tv"));
     if (fits) return name as SolverName;
   }
   throw new InputError("problem", "no solver handles this problem (see the solver capabilities in the README)");
+}
+
+/** The solvers that handle general l1/l2 problems (explicit A, no tv): what the sparse-regression tests run. */
+export function regressionSolverNames(): SolverName[] {
+  return (Object.keys(ITERATIVE_SOLVERS) as SolverName[]).filter((name) => !ITERATIVE_SOLVERS[name].capabilities.needsIdentity);
 }
 
 /** Solve with the named solver (default: the first that fits, working-set coordinate descent for explicit A). */

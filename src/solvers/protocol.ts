@@ -54,4 +54,6 @@ export interface SolverCapabilities {
   constraints: boolean;
   /** Needs column access on A (ColumnOperator). */
   needsColumns: boolean;
+  /** Handles A = identity only (denoising), with tv on the grid's differences. */
+  needsIdentity?: boolean;
 }
