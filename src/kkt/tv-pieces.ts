@@ -21,8 +21,9 @@ export interface Pieces {
 
 /** The pieces of x: union-find over the edges with |x_to − x_from| ≤ fuse. */
 export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zeroPieces: boolean): Pieces {
-  const n = x.length;
-  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const n = x.length, [h, w] = D.shape;
+  const parent = new Int32Array(n);
+  for (let i = 0; i < n; i++) parent[i] = i;
   const find = (i: number): number => {
     while (parent[i] !== i) {
       parent[i] = parent[parent[i]];
@@ -30,14 +31,14 @@ export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zero
     }
     return i;
   };
-  for (let e = 0; e < D.rows; e++) {
-    const from = D.from(e), to = D.to(e);
-    if (Math.abs(x[to] - x[from]) <= fuse) {
-      const a = find(from), b = find(to);
-      if (a !== b) parent[Math.max(a, b)] = Math.min(a, b);
-    }
-  }
-  const label = new Int32Array(n).fill(-1);
+  const unite = (a: number, b: number): void => {
+    const ra = find(a), rb = find(b);
+    if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
+  };
+  // Horizontal edges (r, c)–(r, c+1), then vertical ones k–(k + w): D's row order.
+  for (let r = 0; r < h; r++) for (let p = r * w, end = p + w - 1; p < end; p++) if (Math.abs(x[p + 1] - x[p]) <= fuse) unite(p, p + 1);
+  for (let p = 0; p + w < n; p++) if (Math.abs(x[p + w] - x[p]) <= fuse) unite(p, p + w);
+  const label = new Int32Array(n);
   const rootLabel = new Int32Array(n).fill(-1);
   let count = 0;
   for (let i = 0; i < n; i++) {
@@ -56,13 +57,15 @@ export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zero
     sign[p] = zeroPieces && Math.abs(mean) <= fuse ? 0 : mean >= 0 ? 1 : -1;
   }
   const jumps: number[] = [], jumpSigns: number[] = [];
-  for (let e = 0; e < D.rows; e++) {
-    const from = D.from(e), to = D.to(e);
+  const note = (e: number, from: number, to: number) => {
     if (label[from] !== label[to]) {
       jumps.push(e);
       jumpSigns.push(x[to] > x[from] ? 1 : -1);
     }
-  }
+  };
+  let e = 0;
+  for (let r = 0; r < h; r++) for (let p = r * w, end = p + w - 1; p < end; p++) note(e++, p, p + 1);
+  for (let p = 0; p + w < n; p++) note(e++, p, p + w);
   return { label, count, size, jumps: Int32Array.from(jumps), jumpSigns: Int8Array.from(jumpSigns), sign };
 }
 
