@@ -119,3 +119,118 @@ describe.concurrent("sparsetune denoise | deblur | inpaint: bad input", () => {
     expect(readdirSync(dir).sort()).toEqual(before);
   });
 });
+
+/** PSNR (8-bit) of the library's own solves over a tv grid, quantised like the CLI's output: an independent route to the best tv. */
+function gridBestPsnr(input: GreyImage, tvs: number[]): number {
+  const y = input.data.map((v) => v / 255);
+  let best = -Infinity;
+  for (const tv of tvs) {
+    const x = solve(createProblem({ A: new IdentityOperator(y.length), y, penalty: { tv }, grid: [input.height, input.width] }), { tol: 1e-10 }).x;
+    const written = x.map((v) => Math.min(255, Math.max(0, Math.round(v * 255))));
+    best = Math.max(best, psnr(clean.data, written, 255));
+  }
+  return best;
+}
+
+describe("sparsetune denoise | deblur | inpaint end to end", () => {
+  it("denoise --reference: the three outputs, the report, and a PSNR no grid of the library's solves beats", async () => {
+    const dir = folder({ "in.png": noisy, "clean.png": clean });
+    const r = await run("denoise", join(dir, "in.png"), "--reference", join(dir, "clean.png"), "--sigma", String(SIGMA), "--out", join(dir, "out.png"), "--json");
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const { image, compare, report } = outputs(dir, "out");
+    expect(JSON.parse(r.stdout)).toEqual(report);
+    expect(readdirSync(dir).sort()).toEqual(["clean.png", "in.png", "out-compare.png", "out.json", "out.png"]);
+    expect(image).toMatchObject({ height: N, width: N, bitDepth: 8 });
+    // input | result | reference, 4 columns of black between them.
+    expect(compare).toMatchObject({ height: N, width: 3 * N + 8, bitDepth: 8 });
+    for (let r = 0; r < N; r++) {
+      expect(Array.from(compare.data.subarray(r * compare.width, r * compare.width + N))).toEqual(Array.from(noisy.data.subarray(r * N, (r + 1) * N)));
+      expect(Array.from(compare.data.subarray(r * compare.width + N + 4, r * compare.width + 2 * N + 4))).toEqual(Array.from(image.data.subarray(r * N, (r + 1) * N)));
+      expect(Array.from(compare.data.subarray(r * compare.width + 2 * N + 8, (r + 1) * compare.width))).toEqual(Array.from(clean.data.subarray(r * N, (r + 1) * N)));
+    }
+    expect(report).toMatchObject({ command: "denoise", height: N, width: N, bitDepth: 8, sigma: SIGMA, criterion: { name: "reference" }, notices: [] });
+    expect(report.psnr).toBeCloseTo(psnr(clean.data, image.data, 255), 10);
+    expect(report.inputPsnr).toBeCloseTo(psnr(clean.data, noisy.data, 255), 10);
+    expect(report.psnr).toBeGreaterThan(report.inputPsnr + 3);
+    // The criterion is the reference MSE of the unquantised result, in 8-bit units²: close to the written image's.
+    expect(report.criterion.value / (255 ** 2 / 10 ** (report.psnr / 10))).toBeCloseTo(1, 1);
+    expect(report.tv).toBeGreaterThan(0);
+    expect(report.seconds).toBeGreaterThan(0);
+    expect(report.solves).toBeGreaterThan(1);
+    expect(report.solution.converged).toBe(true);
+    const tvs = Array.from({ length: 9 }, (_, k) => report.tv * 2 ** ((k - 4) / 2));
+    expect(report.psnr).toBeGreaterThanOrEqual(gridBestPsnr(noisy, tvs) - 0.01);
+  });
+
+  it("denoise --sure and by held-out pixels: close to the reference-tuned PSNR; the human summary", async () => {
+    const dir = folder({ "in.png": noisy, "clean.png": clean });
+    const [byReference, bySure, byHeldOut] = await Promise.all([
+      run("denoise", join(dir, "in.png"), "--reference", join(dir, "clean.png"), "--out", join(dir, "ref.png"), "--json"),
+      run("denoise", join(dir, "in.png"), "--sure", "--sigma", String(SIGMA), "--out", join(dir, "sure.png"), "--json"),
+      run("denoise", join(dir, "in.png"), "--out", join(dir, "heldout.png")),
+    ]);
+    for (const r of [byReference, bySure, byHeldOut]) expect(r.code).toBe(0);
+    expect(byHeldOut.stdout).toMatch(/in\.png: denoised with tv = \S+ \(heldout-pixels \S+\), \d+ solves, [\d.]+ s\n {2}wrote .*heldout\.png, .*heldout\.json, .*heldout-compare\.png\n$/);
+    const quality = (stem: string) => psnr(clean.data, readPng(join(dir, `${stem}.png`)).data, 255);
+    const reference = JSON.parse(byReference.stdout).psnr;
+    expect(JSON.parse(bySure.stdout).criterion.name).toBe("sure");
+    expect(outputs(dir, "sure").report).not.toHaveProperty("psnr");
+    expect(quality("sure")).toBeGreaterThan(reference - 1);
+    expect(quality("heldout")).toBeGreaterThan(psnr(clean.data, noisy.data, 255) + 3);
+  });
+
+  it("deblur --kernel gaussian:1 improves on the blurred input, against the reference and by Monte-Carlo SURE", async () => {
+    const { ConvolutionOperator } = await import("../src/operators/convolution.js");
+    const { gaussianKernel } = await import("../src/imaging/gaussian.js");
+    const { kernel, kh, kw } = gaussianKernel(1);
+    const blurred = new ConvolutionOperator(N, N, kernel, kh, kw).apply(clean.data, new Float64Array(N * N)).map((v) => Math.round(v + 3 * rng.normal()));
+    const dir = folder({ "in.png": { ...clean, data: blurred }, "clean.png": clean });
+    const [byReference, bySure] = await Promise.all([
+      run("deblur", join(dir, "in.png"), "--kernel", "gaussian:1", "--reference", join(dir, "clean.png"), "--out", join(dir, "ref.png"), "--json"),
+      run("deblur", join(dir, "in.png"), "--kernel", "gaussian:1", "--sure", "--sigma", "3", "--out", join(dir, "sure.png"), "--json"),
+    ]);
+    expect(byReference.code).toBe(0);
+    expect(bySure.code).toBe(0);
+    const report = JSON.parse(byReference.stdout);
+    expect(report).toMatchObject({ command: "deblur", kernel: "gaussian:1", criterion: { name: "reference" } });
+    expect(report.psnr).toBeGreaterThan(report.inputPsnr + 1);
+    expect(JSON.parse(bySure.stdout).criterion.name).toBe("sure-mc");
+    expect(psnr(clean.data, readPng(join(dir, "sure.png")).data, 255)).toBeGreaterThan(report.inputPsnr);
+  });
+
+  it("inpaint --mask fills the unknown pixels, against the reference and on held-out known pixels", async () => {
+    const known = Float64Array.from({ length: N * N }, () => (rng.uniform() < 0.3 ? 0 : 255));
+    const holes = { ...clean, data: clean.data.map((v, p) => (known[p] ? v : 0)) };
+    const dir = folder({ "in.png": holes, "clean.png": clean, "mask.png": { ...clean, data: known } });
+    const [byReference, byHeldOut] = await Promise.all([
+      run("inpaint", join(dir, "in.png"), "--mask", join(dir, "mask.png"), "--reference", join(dir, "clean.png"), "--out", join(dir, "ref.png"), "--json"),
+      run("inpaint", join(dir, "in.png"), "--mask", join(dir, "mask.png"), "--out", join(dir, "heldout.png"), "--json"),
+    ]);
+    expect(byReference.code).toBe(0);
+    expect(byHeldOut.code).toBe(0);
+    const report = JSON.parse(byReference.stdout);
+    expect(report).toMatchObject({ command: "inpaint", knownPixels: known.filter((v) => v > 0).length, criterion: { name: "reference" } });
+    expect(report.psnr).toBeGreaterThan(report.inputPsnr + 10);
+    expect(JSON.parse(byHeldOut.stdout).criterion.name).toBe("heldout-pixels");
+    expect(psnr(clean.data, readPng(join(dir, "heldout.png")).data, 255)).toBeGreaterThan(report.inputPsnr + 10);
+  });
+
+  it("keeps 16-bit input 16-bit, converts RGB with a notice, and replaces an existing output", async () => {
+    const deep = encode({ width: N, height: N, data: Uint16Array.from(noisy.data, (v) => v * 257), channels: 1, depth: 16 });
+    const rgb = encode({ width: N, height: N, data: Uint8Array.from({ length: 3 * N * N }, (_, i) => noisy.data[Math.floor(i / 3)]), channels: 3, depth: 8 });
+    const dir = folder({ "deep.png": deep, "rgb.png": rgb, "old.png": "stale" });
+    const [r16, rRgb] = await Promise.all([
+      run("denoise", join(dir, "deep.png"), "--out", join(dir, "deep-out.png"), "--json"),
+      run("denoise", join(dir, "rgb.png"), "--out", join(dir, "old.png"), "--json"),
+    ]);
+    expect(r16.code).toBe(0);
+    expect(rRgb.code).toBe(0);
+    expect(outputs(dir, "deep-out").image.bitDepth).toBe(16);
+    expect(outputs(dir, "deep-out").compare.bitDepth).toBe(16);
+    expect(JSON.parse(r16.stdout).bitDepth).toBe(16);
+    expect(JSON.parse(rRgb.stdout).notices).toEqual([`${join(dir, "rgb.png")}: converted RGB to grey (ITU-R BT.601 luma 0.299 R + 0.587 G + 0.114 B)`]);
+    expect(outputs(dir, "old").image).toMatchObject({ height: N, width: N, bitDepth: 8 });
+    expect(readdirSync(dir).filter((f) => f.startsWith("."))).toEqual([]);
+  });
+});

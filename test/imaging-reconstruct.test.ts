@@ -8,6 +8,11 @@ import { MaskOperator } from "../src/operators/mask.js";
 import type { LinearOperator } from "../src/operators/operator.js";
 import { Random } from "../src/linalg/random.js";
 import { createProblem } from "../src/problem.js";
+import { gaussianKernel } from "../src/imaging/gaussian.js";
+import { psnr, type GreyImage } from "../src/imaging/image.js";
+import { deblurImage, denoiseImage, inpaintImage } from "../src/imaging/reconstruct.js";
+import { sheppLogan } from "../src/problems/shepp-logan.js";
+import { solve } from "../src/solvers/index.js";
 import { inputError } from "./support.js";
 
 const rng = new Random(5);
@@ -78,5 +83,99 @@ describe("holdOutPixels", () => {
     inputError(() => holdOutPixels(denoising, { fraction: 0.001 }), /at least 1 and at most 41 of the 42/);
     inputError(() => holdOutPixels(denoising, { fraction: 0.999 }), /at least 1 and at most 41/);
     inputError(() => holdOutPixels(denoising, { seed: 0.5 }), /^seed: expected an integer/);
+  });
+});
+
+// 32×32 phantom on [0, 255] between 51 and 204, noise σ = 15 (unquantised: the library takes floats).
+const N = 32, SIGMA = 15;
+const clean: GreyImage = { ...sheppLogan(N, N), data: sheppLogan(N, N).data.map((v) => 51 + 153 * v) };
+const noisy: GreyImage = { ...clean, data: clean.data.map((v) => v + SIGMA * rng.normal()) };
+const clamp = (v: number) => Math.min(255, Math.max(0, v));
+
+/** The best PSNR over a tv grid, each solved directly by the library on y = noisy/255: the independent route. */
+function gridBest(tvs: number[]): number {
+  const y = noisy.data.map((v) => v / 255);
+  return Math.max(...tvs.map((tv) => psnr(clean.data, solve(createProblem({ A: new IdentityOperator(N * N), y, penalty: { tv }, grid: [N, N] }), { tol: 1e-10 }).x.map((v) => clamp(v * 255)), 255)));
+}
+
+describe("denoiseImage / deblurImage / inpaintImage", () => {
+  let cached: ReturnType<typeof denoiseImage> | undefined;
+  /** The reference-tuned denoising, shared by the tests that compare with it (solved once, on first use). */
+  const referenceRun = () => (cached ??= denoiseImage(noisy, { reference: clean }));
+  const noisyPsnr = psnr(clean.data, noisy.data, 255);
+
+  it("denoises against the reference at least as well as a tv grid solved directly", () => {
+    const byReference = referenceRun();
+    expect(byReference.criterion.name).toBe("reference");
+    expect(byReference.psnr).toBeCloseTo(psnr(clean.data, byReference.image.data, 255), 12);
+    expect(byReference.psnr!).toBeGreaterThan(noisyPsnr + 3);
+    // The reference MSE in 8-bit units² (of the unclamped x; clamping only lowers it).
+    expect(byReference.criterion.value).toBeGreaterThanOrEqual(255 ** 2 / 10 ** (byReference.psnr! / 10) * (1 - 1e-9));
+    const tvs = Array.from({ length: 9 }, (_, k) => byReference.tv * 2 ** ((k - 4) / 2));
+    expect(byReference.psnr!).toBeGreaterThanOrEqual(gridBest(tvs) - 1e-3);
+    expect(byReference.solution.converged).toBe(true);
+    expect(byReference.solution.segments).toBeGreaterThan(1);
+    expect(byReference.trajectory.length).toBe(byReference.solves);
+  });
+
+  it("returns the image in the input's units, clamped to [0, range]", () => {
+    const byReference = referenceRun();
+    for (const v of byReference.image.data) expect(v >= 0 && v <= 255).toBe(true);
+    const unit = denoiseImage({ ...noisy, data: noisy.data.map((v) => v / 255) }, { range: 1, reference: { ...clean, data: clean.data.map((v) => v / 255) } });
+    expect(unit.tv).toBeCloseTo(byReference.tv, 4);
+    for (let p = 0; p < unit.image.data.length; p++) expect(unit.image.data[p] * 255).toBeCloseTo(byReference.image.data[p], 3);
+  });
+
+  it("by SURE: within 1 dB of the reference choice", () => {
+    const bySure = denoiseImage(noisy, { sigma: SIGMA, criterion: "sure", reference: clean });
+    expect(bySure.criterion.name).toBe("sure");
+    expect(bySure.psnr!).toBeGreaterThan(referenceRun().psnr! - 1);
+  });
+
+  it("on held-out pixels: tv tuned on 90% of the pixels, rescaled by m/m_fit for the final solve on all", () => {
+    const byHeldOut = denoiseImage(noisy, { reference: clean, criterion: "heldout", heldOut: { fraction: 0.2, seed: 4 } });
+    expect(byHeldOut.criterion.name).toBe("heldout-pixels");
+    const fitted = byHeldOut.trajectory[byHeldOut.trajectory.length - 1].lambda.tv;
+    const m = N * N, held = Math.round(0.2 * m);
+    expect(byHeldOut.tv).toBeCloseTo((fitted * m) / (m - held), 12);
+    expect(byHeldOut.psnr!).toBeGreaterThan(noisyPsnr + 3);
+    expect(byHeldOut.solves).toBe(byHeldOut.trajectory.length + 1);
+  });
+
+  it("deblurs (reference, Monte-Carlo SURE) and inpaints (reference, held-out known pixels)", () => {
+    const kernel = gaussianKernel(1);
+    const blurred = { ...clean, data: new ConvolutionOperator(N, N, kernel.kernel, kernel.kh, kernel.kw).apply(clean.data, new Float64Array(N * N)).map((v) => v + 3 * rng.normal()) };
+    const deblurred = deblurImage(blurred, kernel, { reference: clean });
+    expect(deblurred.psnr!).toBeGreaterThan(psnr(clean.data, blurred.data, 255) + 1);
+    expect(deblurImage(blurred, kernel, { reference: clean, sigma: 3, criterion: "sure" }).criterion.name).toBe("sure-mc");
+    const mask = Uint8Array.from({ length: N * N }, () => (rng.uniform() < 0.3 ? 0 : 1));
+    const holes = { ...clean, data: clean.data.map((v, p) => (mask[p] ? v : 0)) };
+    for (const criterion of ["reference", "heldout"] as const) {
+      const filled = inpaintImage(holes, mask, { reference: clean, criterion });
+      expect(filled.psnr!).toBeGreaterThan(psnr(clean.data, holes.data, 255) + 10);
+    }
+  });
+
+  it("refuses bad input before any work, one line naming the field", () => {
+    const withPixel = (v: number) => ({ ...noisy, data: noisy.data.map((p, i) => (i === 7 ? v : p)) });
+    for (const v of [NaN, Infinity, -Infinity]) {
+      inputError(() => denoiseImage(withPixel(v)), /^image: expected finite pixel values/);
+      inputError(() => denoiseImage(noisy, { reference: withPixel(v) }), /^reference: expected finite pixel values/);
+      inputError(() => deblurImage(withPixel(v), gaussianKernel(1)), /^image: expected finite/);
+      inputError(() => inpaintImage(withPixel(v), new Uint8Array(N * N).fill(1)), /^image: expected finite/);
+    }
+    inputError(() => denoiseImage({ data: [1, 2, 3, 4] as unknown as Float64Array, height: 2, width: 2 }), /^image: expected a Float64Array of 2×2/);
+    inputError(() => denoiseImage({ ...noisy, height: 31 }), /^image: expected a Float64Array of 31×32/);
+    for (const range of [0, -1, NaN, Infinity]) inputError(() => denoiseImage(noisy, { range }), /^range: expected the white level/);
+    for (const sigma of [0, -1, NaN, Infinity]) inputError(() => denoiseImage(noisy, { sigma }), /^sigma: expected the noise standard deviation/);
+    inputError(() => denoiseImage(noisy, { reference: { data: new Float64Array(16), height: 4, width: 4 } }), /^reference: expected the size of the input, 32×32, got 4×4/);
+    inputError(() => denoiseImage(noisy, { criterion: "sure" }), /^sigma: the sure criterion needs the noise level/);
+    inputError(() => denoiseImage(noisy, { criterion: "reference" }), /^reference: the reference criterion needs a clean reference image/);
+    inputError(() => denoiseImage(noisy, { criterion: "cv" as "sure" }), /^criterion: expected reference, sure or heldout/);
+    inputError(() => denoiseImage(noisy, { heldOut: { fraction: 1 } }), /^fraction: expected a number in \(0, 1\)/);
+    inputError(() => deblurImage(noisy, null as never), /^kernel: expected \{ kernel, kh, kw \}/);
+    inputError(() => deblurImage(noisy, gaussianKernel(11)), /^kernel: expected at most 63×63/);
+    inputError(() => inpaintImage(noisy, new Uint8Array(5)), /^mask: expected 1024 entries/);
+    inputError(() => inpaintImage(noisy, new Uint8Array(N * N)), /^mask: expected at least one measured pixel/);
   });
 });
