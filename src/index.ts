@@ -48,3 +48,9 @@ export { fastNormalSolver, type FastNormalSolver } from "./operators/normal-equa
 export { gaussianKernel, type Kernel } from "./imaging/gaussian.js";
 export { imageFromNdarray, imageToNdarray, psnr, quantise, sideBySide, type GreyImage } from "./imaging/image.js";
 export { decodePng, encodePng, type PngImage } from "./io/png-format.js";
+
+// ── Images: self-tuning TV reconstruction, held-out pixels, the Shepp–Logan phantom ──
+export { denoiseImage, deblurImage, inpaintImage, type ImageCriterion, type ImageReconstruction, type ReconstructOptions, type SolutionSummary } from "./imaging/reconstruct.js";
+export { holdOutPixels, type HeldOutSplit, type HoldOutOptions } from "./criteria/heldout-pixels.js";
+export { sheppLogan, MODIFIED_SHEPP_LOGAN } from "./problems/shepp-logan.js";
+export { Random } from "./linalg/random.js";

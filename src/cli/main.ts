@@ -11,6 +11,7 @@ import type { Solution } from "../solvers/solution.js";
 import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";
 import { runTune } from "./tune-command.js";
+import { registerImageCommands } from "./image-commands.js";
 import { packageVersion } from "../version.js";
 import { hypergradientSummary, scalarHypergradients, solutionReport, solutionSummary, toJson } from "./report.js";
 
@@ -172,6 +173,7 @@ function buildProgram(): Command {
     .option("--weights", "tune one l1 threshold per feature (weighted Lasso) instead of a single l1")
     .option("--out <DIR>", "output folder, checked (created and probed for writing) before tuning; outputs are written all or nothing", "sparsetune-out")
     .action(runTune);
+  registerImageCommands(program);
   return program;
 }
 

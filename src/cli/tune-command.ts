@@ -28,7 +28,7 @@ export interface TuneFlags {
 const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(5) : String(v));
 
 /** Progress on stderr: a line per outer iteration and a bar for the grid; silent off a TTY or with --json. */
-function progressPrinter(enabled: boolean): (event: TuneEvent) => void {
+export function progressPrinter(enabled: boolean): (event: TuneEvent) => void {
   if (!enabled) return () => {};
   let bar: SingleBar | null = null;
   let best = Infinity;
@@ -191,7 +191,7 @@ export function removeCreated(output: OutputDir): void {
  * Write every output file under a temporary name first, then rename them into place: all or
  * nothing. On any failure the temporary files and the files already renamed are removed.
  */
-export function writeOutputs(output: OutputDir, files: Record<string, string>): void {
+export function writeOutputs(output: OutputDir, files: Record<string, string | Uint8Array>): void {
   const { dir } = output;
   const temps: string[] = [];
   const placed: string[] = [];
@@ -201,7 +201,7 @@ export function writeOutputs(output: OutputDir, files: Record<string, string>): 
       const fd = openSync(tmp, "wx");
       temps.push(tmp);
       try {
-        const bytes = Buffer.from(text, "utf8");
+        const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
         for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
       } finally {
         closeSync(fd);

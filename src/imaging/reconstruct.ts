@@ -1,0 +1,195 @@
+/**
+ * Self-tuning total-variation reconstruction of grey images (browser-safe): denoising, deblurring
+ * and inpainting. Each builds the problem min ½‖Ax − y‖² + tv‖Dx‖₁ on the image's [h, w] grid,
+ * with the intensities scaled to [0, 1] by the image's range (y = pixels / range, σ likewise),
+ * tunes tv against a criterion, and returns the reconstruction in the image's own units.
+ */
+import { holdOutPixels, type HoldOutOptions } from "../criteria/heldout-pixels.js";
+import { InputError } from "../errors.js";
+import { allFinite } from "../linalg/vector.js";
+import { ConvolutionOperator } from "../operators/convolution.js";
+import { IdentityOperator } from "../operators/identity.js";
+import { MaskOperator } from "../operators/mask.js";
+import type { LinearOperator } from "../operators/operator.js";
+import { createProblem, withPenalty, type Problem } from "../problem.js";
+import { solve, type SolverName } from "../solvers/index.js";
+import type { Solution } from "../solvers/solution.js";
+import { tune, type CriterionName, type TrajectoryPoint, type TuneEvent } from "../tune/tune.js";
+import type { Kernel } from "./gaussian.js";
+import { checkGreyImage, psnr, type GreyImage } from "./image.js";
+
+/** How tv is chosen: against a clean reference image, by SURE (known σ), or on held-out pixels. */
+export type ImageCriterion = "reference" | "sure" | "heldout";
+
+export interface ReconstructOptions {
+  /** The white level of the image's units: 255 for 8-bit, 65535 for 16-bit, 1 for [0, 1] data (default 255). */
+  range?: number;
+  /** Noise standard deviation in the image's units: needed by the SURE criterion, and the tuner's starting tv. */
+  sigma?: number;
+  /** A clean image of the same size: the reference criterion, and the PSNR of the result. */
+  reference?: GreyImage;
+  /** Default: "reference" when a reference is given, else "heldout". "sure" needs sigma. */
+  criterion?: ImageCriterion;
+  /** The held-out pixels (criterion "heldout"): fraction (default 0.1) and seed. */
+  heldOut?: HoldOutOptions;
+  /**
+   * Final inner tolerance of the tuner and of the last solve (duality gap / ‖y‖², default 1e-6).
+   * For denoising ‖x − x*‖² ≤ 2·gap, so 1e-6 keeps the RMS error of x below half a grey level of
+   * 8 bits ((0.5/255)²/2 ≈ 1.9e-6); ask for less for 16-bit detail.
+   */
+  tol?: number;
+  /** Points of the tuner's basin scan before its descent (default 16; 0 descends from the start alone). */
+  scan?: number;
+  solver?: SolverName;
+  /** Progress of the tuner, as it happens. */
+  onEvent?: (event: TuneEvent) => void;
+}
+
+/** The certificate of the final solve (on the [0, 1] intensity scale). */
+export interface SolutionSummary {
+  objective: number;
+  dualityGap: number;
+  kktViolation: number;
+  converged: boolean;
+  iterations: number;
+  solver: string;
+  /** Constant pieces of the reconstruction (TV). */
+  segments?: number;
+  message?: string;
+}
+
+export interface ImageReconstruction {
+  /** The reconstruction in the input's units, clamped to [0, range]. */
+  image: GreyImage;
+  /** The chosen tv, for intensities scaled to [0, 1] (scikit-image's weight is 1/tv). */
+  tv: number;
+  /**
+   * The criterion at the chosen tv, in the image's squared units: "reference" and
+   * "heldout-pixels" are mean squared errors, "sure" / "sure-mc" the risk estimate ‖y − Ax‖² − mσ² + 2σ²df.
+   */
+  criterion: { name: string; value: number };
+  /** PSNR (dB) of `image` against the reference, when one is given. */
+  psnr?: number;
+  seconds: number;
+  /** Inner solves spent (tuning and the final solve). */
+  solves: number;
+  solution: SolutionSummary;
+  /** Every evaluation of the tuner (tv on the [0, 1] scale, the criterion in scaled units). */
+  trajectory: TrajectoryPoint[];
+}
+
+const DEFAULT_TOL = 1e-6;
+/** The tuner's starting tv without σ: 5% of the intensity range (its scan covers 1e-3..1 anyway). */
+const DEFAULT_START_TV = 0.05;
+
+function checkRange(range: number): void {
+  if (typeof range !== "number" || !Number.isFinite(range) || !(range > 0)) throw new InputError("range", `expected the white level of the image's units, a finite number > 0 (255 for 8-bit), got ${String(range)}`);
+}
+
+/** A grey image with finite pixels, of the given size when `size` is given. */
+function checkPixels(image: GreyImage, field: string, size?: GreyImage): void {
+  checkGreyImage(image, field);
+  if (size && (image.height !== size.height || image.width !== size.width)) {
+    throw new InputError(field, `expected the size of the input, ${size.height}×${size.width}, got ${image.height}×${image.width}`);
+  }
+  if (!allFinite(image.data)) throw new InputError(field, "expected finite pixel values (found NaN or Infinity)");
+}
+
+/** Every option checked before any work; the criterion resolved to the tuner's name. */
+function resolveOptions(image: GreyImage, options: ReconstructOptions, identity: boolean) {
+  if (typeof options !== "object" || options === null) throw new InputError("options", "expected an object");
+  checkPixels(image, "image");
+  const range = options.range ?? 255;
+  checkRange(range);
+  const { sigma, reference } = options;
+  if (sigma !== undefined && (typeof sigma !== "number" || !Number.isFinite(sigma) || !(sigma > 0))) {
+    throw new InputError("sigma", `expected the noise standard deviation in the image's units, a finite number > 0, got ${String(sigma)}`);
+  }
+  if (reference !== undefined) checkPixels(reference, "reference", image);
+  const criterion = options.criterion ?? (reference ? "reference" : "heldout");
+  if (criterion === "reference" && !reference) throw new InputError("reference", "the reference criterion needs a clean reference image");
+  if (criterion === "sure" && sigma === undefined) throw new InputError("sigma", "the sure criterion needs the noise level σ");
+  if (!["reference", "sure", "heldout"].includes(criterion)) throw new InputError("criterion", `expected reference, sure or heldout, got ${String(criterion)}`);
+  // SURE's df: the number of pieces for A = I (from the KKT system), its Monte-Carlo form otherwise.
+  const tuneCriterion: CriterionName = criterion === "sure" ? (identity ? "sure" : "sure-mc") : criterion === "reference" ? "reference" : "heldout";
+  return { range, sigma, reference, criterion, tuneCriterion };
+}
+
+function summary(s: Solution): SolutionSummary {
+  const pieces = s.structure.find((part) => part.kind === "pieces");
+  return {
+    objective: s.objective, dualityGap: s.dualityGap, kktViolation: s.kktViolation, converged: s.converged,
+    iterations: s.iterations, solver: s.solver,
+    ...(pieces && { segments: pieces.segments }),
+    ...(s.message !== undefined && { message: s.message }),
+  };
+}
+
+/**
+ * Tune tv for the measurements y = A·(image) (`measured`, in the image's units) and return the
+ * reconstruction. Held-out pixels: tune on the fit rows, then solve on all rows at the rescaled tv.
+ */
+function reconstruct(image: GreyImage, A: LinearOperator, measured: Float64Array, options: ReconstructOptions): ImageReconstruction {
+  const started = performance.now();
+  const { range, sigma, reference, criterion, tuneCriterion } = resolveOptions(image, options, A instanceof IdentityOperator);
+  const scaled = (v: ArrayLike<number>) => Float64Array.from(v, (p) => p / range);
+  const problem = createProblem({
+    A, y: scaled(measured), grid: [image.height, image.width],
+    penalty: { tv: sigma !== undefined ? sigma / range : DEFAULT_START_TV },
+    ...(criterion === "reference" && { truth: scaled(reference!.data) }),
+  });
+  const tuneOptions = { keys: ["tv"], criterion: tuneCriterion, sigma: sigma !== undefined ? sigma / range : undefined, tol: options.tol ?? DEFAULT_TOL, scan: options.scan, solver: options.solver, onEvent: options.onEvent };
+  let solution: Solution, solves: number, tuned: ReturnType<typeof tune>;
+  if (criterion === "heldout") {
+    const split = holdOutPixels(problem, options.heldOut);
+    tuned = tune(split.fit, tuneOptions);
+    const full: Problem = withPenalty(problem, split.fullPenalty(tuned.solution.penalty));
+    solution = solve(full, { tol: options.tol ?? DEFAULT_TOL, solver: options.solver, warmStart: tuned.x });
+    solves = tuned.solves + 1;
+  } else {
+    tuned = tune(problem, tuneOptions);
+    solution = tuned.solution;
+    solves = tuned.solves;
+  }
+  const data = new Float64Array(solution.x.length);
+  for (let i = 0; i < data.length; i++) data[i] = Math.min(range, Math.max(0, solution.x[i] * range));
+  const result: GreyImage = { data, height: image.height, width: image.width };
+  return {
+    image: result,
+    tv: solution.penalty.tv,
+    criterion: { name: criterion === "heldout" ? "heldout-pixels" : tuned.criterionName, value: tuned.criterion * range * range },
+    ...(reference && { psnr: psnr(reference.data, data, range) }),
+    seconds: (performance.now() - started) / 1000,
+    solves,
+    solution: summary(solution),
+    trajectory: tuned.trajectory,
+  };
+}
+
+/** TV denoising, A = I: tv tuned against the reference, SURE (df = the number of pieces) or held-out pixels. */
+export function denoiseImage(image: GreyImage, options: ReconstructOptions = {}): ImageReconstruction {
+  checkGreyImage(image);
+  return reconstruct(image, new IdentityOperator(image.data.length), image.data, options);
+}
+
+/**
+ * TV deblurring, A = the convolution with `kernel` (half-sample symmetric boundary; see
+ * ConvolutionOperator): tv tuned against the reference, Monte-Carlo SURE or held-out pixels.
+ */
+export function deblurImage(image: GreyImage, kernel: Kernel, options: ReconstructOptions = {}): ImageReconstruction {
+  checkGreyImage(image);
+  if (typeof kernel !== "object" || kernel === null) throw new InputError("kernel", "expected { kernel, kh, kw } (gaussianKernel(σ) makes one)");
+  const A = new ConvolutionOperator(image.height, image.width, kernel.kernel, kernel.kh, kernel.kw);
+  return reconstruct(image, A, image.data, options);
+}
+
+/**
+ * TV inpainting, A = the known pixels (mask 1 = known, one entry per pixel, row-major): the other
+ * pixels of `image` are ignored and filled in. tv tuned against the reference, Monte-Carlo SURE or
+ * held-out known pixels.
+ */
+export function inpaintImage(image: GreyImage, mask: Uint8Array | readonly boolean[], options: ReconstructOptions = {}): ImageReconstruction {
+  checkGreyImage(image);
+  const A = new MaskOperator(mask, image.data.length);
+  return reconstruct(image, A, A.apply(image.data, new Float64Array(A.rows)), options);
+}
