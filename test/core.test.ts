@@ -159,7 +159,7 @@ describe("steppable solvers", () => {
       expect(() => solve(problem, { solver, maxIter: 1.5 })).toThrow(/^options\.maxIter/);
       expect(() => solve(withPenalty(problem, { l1: 0, l2: 0 }), { solver })).toThrow(/^penalty: expected a positive l1 or l2/);
     }
-    expect(() => solve(problem, { solver: "nope" as "cd" })).toThrow(/^solver: expected one of cd, tv-denoise, fista/);
+    expect(() => solve(problem, { solver: "nope" as "cd" })).toThrow(/^solver: expected one of cd, tv-denoise, fista, split-bregman/);
   });
 });
 

@@ -32,7 +32,11 @@ export function solverByName(name: string): Solver {
 
 /** The first registered solver whose capabilities fit the problem (working-set CD when A has columns). */
 export function defaultSolverName(problem: Problem): SolverName {
-  for (const [name, solver] of Object.entries(ITERATIVE_SOLVERS)) {
+  // With tv and A ≠ identity, Split Bregman (an exact DCT or Cholesky x-update per step) before
+  // FISTA (a 2-D prox per step); without tv, FISTA first for matrix-free operators.
+  const order = Object.entries(ITERATIVE_SOLVERS).filter(([name]) => !(problem.penalty.tv > 0 && name === "fista"));
+  if (problem.penalty.tv > 0) order.push(["fista", ITERATIVE_SOLVERS.fista]);
+  for (const [name, solver] of order) {
     const { capabilities } = solver;
     const fits =
       (!problem.constraints || capabilities.constraints) &&
