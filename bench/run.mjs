@@ -24,6 +24,7 @@ import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
+import { tvSection } from "./tv.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH = join(ROOT, "bench");
@@ -286,6 +287,7 @@ const SECTIONS = [
   { name: "solve", title: `Single solve: Lasso / elastic net to duality gap ≤ ${TOL}·‖y‖²`, run: solveSection },
   { name: "hypergradient", title: "Solve + exact held-out hypergradient", run: hypergradientSection },
   { name: "tune", title: "Tuning l1 on held-out MSE vs grid search and LassoCV", run: tuneSection },
+  { name: "tv", title: "TV denoising and tuning (tv256) vs scikit-image", run: tvSection },
 ];
 
 // --- main ---------------------------------------------------------------------------------------
@@ -314,7 +316,7 @@ try {
 }
 const failures = [];
 const failed = (what, message) => failures.push({ what, message });
-const ctx = { args, problems, sklearn, runSolver, exports: new Set(Object.keys(lib)), lib, table, DATA, failed };
+const ctx = { args, problems, sklearn, runSolver, exports: new Set(Object.keys(lib)), lib, table, DATA, BENCH, python, failed };
 const started = performance.now();
 console.log(`node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} threads); scikit-learn anchor: ${sklearn ? "yes" : "no"}`);
 for (const section of SECTIONS) {

@@ -114,8 +114,24 @@ describe("tvProx1d", () => {
         // (+1e-150: the oracle's squares underflow below 1e-154, as do entries below 1e-150 scaled by 1e-150)
         expect(maxDiff(got, expected)).toBeLessThanOrEqual(1e-14 * scaleOf(v, lambda) + 1e-150);
       }),
-      { numRuns: 400 },
+      { numRuns: 1500 },
     );
+  });
+
+  it("matches the brute-force minimizer where the dual's running sum crosses ±λ and comes back (a jump found late is wrong)", () => {
+    const cases: [number[], number][] = [
+      [[0, 1, 2, 0], 5 / 11],
+      [[-1, 0.8250442669034346, 1, 1, -3, -3, 2.7730324484780198, 3, 1], 2.7574768188967402],
+      [[1.9937344993855515, 0, -2.7383560872940973, -1.741173053587889, 3, 0.31828204956198025], 2.156149447114111],
+      [[0.8837069305366905, 0.0864214267165262, 1, -3, 2, 1, 1.4405850107123328, 1], 1.5626547826274255],
+      [[-1, 1, -1, 1, -1], 0.8],
+      [[-1, 1, -1, 1], 0.5],
+    ];
+    for (const [v, lambda] of cases) {
+      const out = new Float64Array(v.length);
+      tvProx1d(Float64Array.from(v), lambda, out);
+      expect(maxDiff(out, bruteForce1d(v, lambda))).toBeLessThanOrEqual(1e-14 * scaleOf(v, lambda));
+    }
   });
 
   it("satisfies the KKT conditions with the dual of tvDual1d: u = v − Dᵀz, |z| ≤ λ, z_k = λ·sign(u_{k+1} − u_k) at jumps", () => {
@@ -193,6 +209,9 @@ describe("tvProx2d", () => {
     return Float64Array.from({ length: h * w }, (_, i) => (ties ? Math.round(3 * rng.uniform()) : (i % w > w / 2 ? 1 : 0) + 0.5 * rng.normal()));
   };
 
+  // ½‖x − x*‖² ≤ P(x) − P(x*) ≤ gap: two certified points are within √(2 gap₁) + √(2 gap₂).
+  const within = (a: { gap: number }, b: { gap: number }) => Math.sqrt(2 * a.gap) + Math.sqrt(2 * b.gap) + 1e-14;
+
   it("reduces to the 1-D solve for one row or one column", () => {
     const v = image(1, 40, 1), u = new Float64Array(40), x = new Float64Array(40);
     tvProx1d(v, 0.7, u);
@@ -203,6 +222,9 @@ describe("tvProx2d", () => {
       expect(res.gap).toBeLessThanOrEqual(1e-13);
       expect(res.dual.length).toBe(39);
     }
+    const single = new Float64Array(1);
+    expect(tvProx2d(Float64Array.of(-3.5), 1, 1, 2, single)).toMatchObject({ gap: 0, converged: true, dual: new Float64Array(0) });
+    expect(single[0]).toBe(-3.5);
   });
 
   it("matches the dual projected-gradient oracle on small images, and its gap bounds P(x) − P(x*)", () => {
@@ -236,7 +258,20 @@ describe("tvProx2d", () => {
       expect(res.gap).toBeCloseTo(objective(v, x, lambda, edges) - dual, 12);
       expect(objective(v, x, lambda, edges) - best).toBeLessThanOrEqual(res.gap + 1e-13);
       expect(res.iterations).toBe(maxIter);
+      // out is the last row solve's output and z_h its dual: z_e = λ·sign(jump) along the rows.
+      edges.forEach(([a, b], e) => {
+        if (e < h * (w - 1) && Math.abs(x[b] - x[a]) > 1e-12) expect(res.dual[e]).toBeCloseTo(lambda * Math.sign(x[b] - x[a]), 12);
+      });
     }
+  });
+
+  it("is offset invariant, with the tolerance relative to ½‖v − v̄‖²", () => {
+    const h = 6, w = 7, v = image(h, w, 8), x = new Float64Array(h * w), shifted = new Float64Array(h * w);
+    const halfSpread = v.reduce((s, a) => s + (a - mean(v)) ** 2 / 2, 0);
+    const res = tvProx2d(v, h, w, 0.4, x, { tol: 1e-8 });
+    const offset = tvProx2d(v.map((a) => a + 1000), h, w, 0.4, shifted, { tol: 1e-8 });
+    expect(offset.gap).toBeLessThanOrEqual(1e-8 * halfSpread);
+    expect(maxDiff(shifted.map((a) => a - 1000), x)).toBeLessThanOrEqual(within(res, offset) + 1e-12);
   });
 
   it("gives the mean for a huge λ and v itself for λ = 0 or a constant image", () => {
@@ -252,9 +287,6 @@ describe("tvProx2d", () => {
     expect(res.gap).toBe(0);
     expect(res.converged).toBe(true);
   });
-
-  // ½‖x − x*‖² ≤ P(x) − P(x*) ≤ gap: two certified points are within √(2 gap₁) + √(2 gap₂).
-  const within = (a: { gap: number }, b: { gap: number }) => Math.sqrt(2 * a.gap) + Math.sqrt(2 * b.gap) + 1e-14;
 
   it("scales: x(s·v, s·λ) = s·x(v, λ) at s = 1e-150 and 1e150", () => {
     const v = image(5, 6, 4), x = new Float64Array(30), xs = new Float64Array(30);

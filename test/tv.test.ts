@@ -70,8 +70,8 @@ const CASES: Case[] = [
 
 const ORACLE = new Map(CASES.map((c) => [c.name, tvOracle(c.A, c.y, gridEdges(c.grid), c.penalty)]));
 
-/** Solvers that handle the case: the default (first that fits) and FISTA. */
-const solversFor = (c: Case): (SolverName | undefined)[] => [undefined, "fista"];
+/** The solvers that handle every case: the default (first that fits), FISTA and Split Bregman. */
+const solversFor = (_c: Case): (SolverName | undefined)[] => [undefined, "fista", "split-bregman"];
 
 describe("TV solutions against an independent dense oracle", () => {
   for (const c of CASES) {

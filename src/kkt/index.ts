@@ -14,19 +14,26 @@ import { PieceSystem } from "./tv-system.js";
  * systems are chosen here from the solution's structure.
  */
 export function kktSystem(problem: Problem, solution: Solution): { system: KktSystem; names: string[] } {
-  if (problem.penalty.tv > 0) return { system: pieceSystem(problem, solution.x), names: ["l1", "l2", "tv"] };
+  if (problem.penalty.tv > 0) return { system: pieceSystem(problem, solution.x, solution.dualityGap), names: ["l1", "l2", "tv"] };
   const penalty = penaltyFamily(problem);
   return { system: activeSetSystem(problem, penalty, solution.x, solution.active), names: penalty.hyperparameters.map((h) => h.name) };
 }
 
 export type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
 
-/** The TV system on the exact pieces of x (edges with (Dx)_e = 0 fused; zero pieces with l1). */
-export function pieceSystem(problem: Problem, x: Float64Array): PieceSystem {
+/**
+ * The TV system on the pieces of x: the edges with |(Dx)_e| ≤ δ fused (zero pieces with l1),
+ * δ = √(2·gap/n), the root-mean-square error per feature the duality gap allows
+ * (½‖x − x*‖² ≤ gap): 0 for an exact (polished) solution, whose pieces are exact; for a
+ * tolerance-accurate 2-D solve, the jumps below what its accuracy resolves are not counted
+ * (they would inflate SURE's df and split the pieces of the system).
+ */
+export function pieceSystem(problem: Problem, x: Float64Array, gap = 0): PieceSystem {
   const D = differencesOf(problem);
   if (!(D instanceof GridDifferences)) throw new InputError("D", "implicit differentiation of tv needs the grid's finite differences (a user D has no piece structure)");
-  const pieces = piecesOf(D, x, 0, problem.penalty.l1 > 0);
+  const fuse = Number.isFinite(gap) && gap > 0 ? Math.sqrt((2 * gap) / x.length) : 0;
+  const pieces = piecesOf(D, x, fuse, problem.penalty.l1 > 0);
   const values = new Float64Array(pieces.count);
-  for (let j = 0; j < x.length; j++) values[pieces.label[j]] = x[j];
+  for (let j = 0; j < x.length; j++) values[pieces.label[j]] += x[j] / pieces.size[pieces.label[j]];
   return new PieceSystem(problem, D, pieces, values);
 }

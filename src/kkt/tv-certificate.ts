@@ -1,6 +1,7 @@
 import { conjugateGradient } from "../linalg/cg.js";
 import { dot, norm1, normInf } from "../linalg/vector.js";
 import { GridDifferences } from "../operators/finite-differences.js";
+import { IdentityOperator } from "../operators/identity.js";
 import type { PenaltyTerms, SeparablePenalty } from "../penalties/index.js";
 import type { TotalVariation } from "../penalties/total-variation.js";
 import type { Problem } from "../problem.js";
@@ -16,15 +17,26 @@ import { residualAndCorrelation, type Certificate } from "./certificate.js";
  * rank, so z follows from stationarity by a running sum), else the solver's dual estimate
  * `zHint` (Split Bregman's μb, the prox's dual) corrected so that Dᵀz = Aᵀθ when g is absent.
  * (θ, z) is scaled by the smallest s ≥ 1 that makes it feasible, so the gap is a true bound.
+ * For denoising without g, θ = Dᵀz itself is feasible: the cheap classical dual unless `exact`.
  */
-export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null = null): Certificate & { z: Float64Array } {
+export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null = null, { exact = false } = {}): Certificate & { z: Float64Array } {
   const tv = terms.tv!, sep = terms.separable, D = tv.D;
   const m = problem.A.rows, n = x.length;
   const r = new Float64Array(m), c = new Float64Array(n);
   residualAndCorrelation(problem, x, r, c);
   const objective = 0.5 * dot(r, r) + (sep ? sep.value(x) : 0) + tv.value(x);
+  const chain = D instanceof GridDifferences && D.shape[0] === 1;
+  // (`exact`: a polished x whose hint was made for another point: correct the witness instead.)
+  if (!sep && problem.A instanceof IdentityOperator && zHint && !chain && !exact) {
+    // Denoising: θ = Dᵀz is dual feasible for any |z| ≤ tv (the classical dual ½‖y‖² − ½‖y − Dᵀz‖²), no correction needed.
+    const z = zHint.map((v) => Math.max(-tv.weight, Math.min(tv.weight, v)));
+    const theta = D.applyT(z, new Float64Array(n));
+    let kkt = 0;
+    for (let j = 0; j < n; j++) kkt = Math.max(kkt, Math.abs(c[j] - theta[j]));
+    return { ...margins(problem, tv, sep, x, z), objective, dualityGap: Math.max(0, objective - (dot(problem.y, theta) - 0.5 * dot(theta, theta))), kktViolation: kkt, z };
+  }
   if (!sep) centreResidual(problem, r, c);
-  const z = witness(problem, tv, sep, x, c, zHint);
+  const z = witness(problem, tv, sep, x, c, zHint, exact);
   const dz = D.applyT(z, new Float64Array(n));
   // v = Aᵀθ − Dᵀz: what g* sees (and what must vanish without g).
   const v = new Float64Array(n);
@@ -42,21 +54,19 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
   let conjugates = 0;
   if (sep) for (let j = 0; j < n; j++) conjugates += sep.conjugate(j, Math.abs(v[j]) / s);
   const dual = dot(problem.y, r) / s - (0.5 * dot(r, r)) / (s * s) - conjugates;
-  const dx = D.apply(x, new Float64Array(D.rows));
+  return { ...margins(problem, tv, sep, x, z), objective, dualityGap: Math.max(0, objective - dual), kktViolation: kkt, z };
+}
+
+/** 1 − max |z_e|/tv over the edges without a jump, and the smallest jump (or |x_j| on the support with l1). */
+function margins(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | null, x: Float64Array, z: Float64Array): { complementarityMargin: number; smallestActive: number } {
+  const dx = tv.D.apply(x, new Float64Array(tv.D.rows));
   let maxFlat = 0, smallestActive = Infinity;
   for (let e = 0; e < dx.length; e++) {
     if (dx[e] === 0) maxFlat = Math.max(maxFlat, Math.abs(z[e]));
     else smallestActive = Math.min(smallestActive, Math.abs(dx[e]));
   }
-  if (sep && problem.penalty.l1 > 0) for (let j = 0; j < n; j++) if (x[j] !== 0) smallestActive = Math.min(smallestActive, Math.abs(x[j]));
-  return {
-    objective,
-    dualityGap: Math.max(0, objective - dual),
-    kktViolation: kkt,
-    complementarityMargin: 1 - maxFlat / tv.weight,
-    smallestActive,
-    z,
-  };
+  if (sep && problem.penalty.l1 > 0) for (let j = 0; j < x.length; j++) if (x[j] !== 0) smallestActive = Math.min(smallestActive, Math.abs(x[j]));
+  return { complementarityMargin: 1 - maxFlat / tv.weight, smallestActive };
 }
 
 /**
@@ -74,35 +84,48 @@ function centreResidual(problem: Problem, r: Float64Array, c: Float64Array): voi
 }
 
 /** A dual point z for the tv rows: Dᵀz + (∇g or l1·u) = c as closely as the grid allows. */
-function witness(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | null, x: Float64Array, c: Float64Array, zHint: Float64Array | null): Float64Array {
+function witness(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | null, x: Float64Array, c: Float64Array, zHint: Float64Array | null, exact: boolean): Float64Array {
   const D = tv.D;
-  if (D instanceof GridDifferences && D.shape[0] === 1) return chainWitness(problem, x, c);
+  if (D instanceof GridDifferences && D.shape[0] === 1) return chainWitness(problem, x, c); // exact
   const z = new Float64Array(D.rows);
-  if (zHint) {
-    for (let e = 0; e < z.length; e++) z[e] = Math.max(-tv.weight, Math.min(tv.weight, zHint[e]));
-  } else {
-    const dx = D.apply(x, new Float64Array(D.rows));
-    for (let e = 0; e < z.length; e++) z[e] = tv.weight * Math.sign(dx[e]);
+  const dx = D.apply(x, new Float64Array(D.rows));
+  // The solver's dual where it has one; on the exact pieces of a polished x (or without a
+  // dual), the jumps carry z_e = tv·sign((Dx)_e) and only the flat edges keep the solver's dual.
+  const flat = new Uint8Array(D.rows);
+  for (let e = 0; e < z.length; e++) {
+    flat[e] = dx[e] === 0 ? 1 : 0;
+    const hinted = zHint ? Math.max(-tv.weight, Math.min(tv.weight, zHint[e])) : 0;
+    z[e] = dx[e] !== 0 && (exact || !zHint) ? tv.weight * Math.sign(dx[e]) : hinted;
   }
-  // With g, g* absorbs what Dᵀz misses; without it, correct z by the least-squares step
-  // z ← z + Dδ, DᵀDδ = c − Dᵀz (consistent: Σc = 0 after centring).
-  if (!sep) correctWitness(D, z, c);
+  // With g, g* absorbs what Dᵀz misses. Without it, correct z by least-squares steps
+  // z ← z + M Dδ, (MD)ᵀ(MD)δ = c − Dᵀz: first on the flat edges only (M masks the jumps; on the
+  // pieces of a solution the system is consistent: the pieces' stationarity), then on all edges
+  // for whatever is left (consistent: Σc = 0 after centring).
+  if (!sep) {
+    correctWitness(D, z, c, flat);
+    correctWitness(D, z, c, null);
+  }
   return z;
 }
 
 /** CG iterations allowed for the witness correction: beyond that the witness stays approximate (the gap stays valid). */
 const MAX_CORRECTION_CG = 300;
 
-function correctWitness(D: TotalVariation["D"], z: Float64Array, c: Float64Array): void {
+function correctWitness(D: TotalVariation["D"], z: Float64Array, c: Float64Array, free: Uint8Array | null): void {
   const n = c.length;
   const rhs = D.applyT(z, new Float64Array(n));
   for (let j = 0; j < n; j++) rhs[j] = c[j] - rhs[j];
   const scale = norm1(c) / n + Number.MIN_VALUE;
   if (normInf(rhs) <= 1e-15 * scale) return;
   const dz = new Float64Array(D.rows);
+  const masked = (v: Float64Array): Float64Array => {
+    D.apply(v, dz);
+    if (free) for (let e = 0; e < dz.length; e++) if (!free[e]) dz[e] = 0;
+    return dz;
+  };
   // An absolute floor: a rounding-level right side needs no iterations.
-  const cg = conjugateGradient((v, out) => D.applyT(D.apply(v, dz), out), rhs, { tol: 1e-13, atol: 1e-14 * scale * Math.sqrt(n), maxIter: MAX_CORRECTION_CG });
-  D.apply(cg.x, dz);
+  const cg = conjugateGradient((v, out) => D.applyT(masked(v), out), rhs, { tol: 1e-13, atol: 1e-14 * scale * Math.sqrt(n), maxIter: MAX_CORRECTION_CG });
+  masked(cg.x);
   for (let e = 0; e < z.length; e++) z[e] += dz[e];
 }
 

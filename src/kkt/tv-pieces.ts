@@ -19,32 +19,27 @@ export interface Pieces {
   sign: Int8Array;
 }
 
-/** The pieces of x: union-find over the edges with |x_to − x_from| ≤ fuse. */
+/** The pieces of x: union-find over the edges with |x_to − x_from| ≤ fuse (path halving, union by smaller root). */
 export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zeroPieces: boolean): Pieces {
   const n = x.length, [h, w] = D.shape;
   const parent = new Int32Array(n);
   for (let i = 0; i < n; i++) parent[i] = i;
-  const find = (i: number): number => {
-    while (parent[i] !== i) {
-      parent[i] = parent[parent[i]];
-      i = parent[i];
-    }
-    return i;
-  };
   const unite = (a: number, b: number): void => {
-    const ra = find(a), rb = find(b);
-    if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
+    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
+    while (parent[b] !== b) b = parent[b] = parent[parent[b]];
+    if (a < b) parent[b] = a;
+    else if (b < a) parent[a] = b;
   };
   // Horizontal edges (r, c)–(r, c+1), then vertical ones k–(k + w): D's row order.
   for (let r = 0; r < h; r++) for (let p = r * w, end = p + w - 1; p < end; p++) if (Math.abs(x[p + 1] - x[p]) <= fuse) unite(p, p + 1);
   for (let p = 0; p + w < n; p++) if (Math.abs(x[p + w] - x[p]) <= fuse) unite(p, p + w);
+  // Roots are the smallest index of their piece, so one forward pass labels every feature.
   const label = new Int32Array(n);
-  const rootLabel = new Int32Array(n).fill(-1);
   let count = 0;
   for (let i = 0; i < n; i++) {
-    const root = find(i);
-    if (rootLabel[root] < 0) rootLabel[root] = count++;
-    label[i] = rootLabel[root];
+    let root = i;
+    while (parent[root] !== root) root = parent[root];
+    label[i] = root === i ? count++ : label[root];
   }
   const size = new Float64Array(count), sum = new Float64Array(count);
   for (let i = 0; i < n; i++) {
@@ -56,21 +51,32 @@ export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zero
     const mean = sum[p] / size[p];
     sign[p] = zeroPieces && Math.abs(mean) <= fuse ? 0 : mean >= 0 ? 1 : -1;
   }
-  const jumps: number[] = [], jumpSigns: number[] = [];
-  const note = (e: number, from: number, to: number) => {
+  // Jumps: the edges between different pieces, in D's row order.
+  let jumpCount = 0;
+  for (let r = 0; r < h; r++) for (let p = r * w, end = p + w - 1; p < end; p++) if (label[p] !== label[p + 1]) jumpCount++;
+  for (let p = 0; p + w < n; p++) if (label[p] !== label[p + w]) jumpCount++;
+  const jumps = new Int32Array(jumpCount), jumpSigns = new Int8Array(jumpCount);
+  let e = 0, t = 0;
+  const note = (from: number, to: number) => {
     if (label[from] !== label[to]) {
-      jumps.push(e);
-      jumpSigns.push(x[to] > x[from] ? 1 : -1);
+      jumps[t] = e;
+      jumpSigns[t++] = x[to] > x[from] ? 1 : -1;
     }
+    e++;
   };
-  let e = 0;
-  for (let r = 0; r < h; r++) for (let p = r * w, end = p + w - 1; p < end; p++) note(e++, p, p + 1);
-  for (let p = 0; p + w < n; p++) note(e++, p, p + w);
-  return { label, count, size, jumps: Int32Array.from(jumps), jumpSigns: Int8Array.from(jumpSigns), sign };
+  for (let r = 0; r < h; r++) for (let p = r * w, end = p + w - 1; p < end; p++) note(p, p + 1);
+  for (let p = 0; p + w < n; p++) note(p, p + w);
+  return { label, count, size, jumps, jumpSigns, sign };
 }
 
 /** The jump set of x exactly: {e : (Dx)_e ≠ 0} with signs, and the number of constant pieces. */
 export function jumpSet(D: GridDifferences, x: Float64Array): { jumps: number[]; jumpSigns: number[]; segments: number } {
   const pieces = piecesOf(D, x, 0, false);
-  return { jumps: Array.from(pieces.jumps), jumpSigns: Array.from(pieces.jumpSigns), segments: pieces.count };
+  const k = pieces.jumps.length;
+  const jumps = new Array<number>(k), jumpSigns = new Array<number>(k);
+  for (let t = 0; t < k; t++) {
+    jumps[t] = pieces.jumps[t];
+    jumpSigns[t] = pieces.jumpSigns[t];
+  }
+  return { jumps, jumpSigns, segments: pieces.count };
 }

@@ -4,7 +4,8 @@ import { ElasticNet } from "./elastic-net.js";
 import { L1Penalty } from "./l1.js";
 import { L2Penalty } from "./l2.js";
 import type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
-import { TotalVariation, tvMaxBound } from "./total-variation.js";
+import { noiseLevel, TotalVariation, tvMaxBound } from "./total-variation.js";
+import { IdentityOperator } from "../operators/identity.js";
 import { differencesOf, GridDifferences } from "../operators/finite-differences.js";
 
 /**
@@ -99,14 +100,21 @@ export interface TuningRange {
  */
 export function tuningRanges(problem: Problem, lmax = lambdaMax(problem)): Record<string, TuningRange> {
   const { l1, l2, tv } = problem.penalty;
-  const D = differencesOf(problem);
-  const tvmax = D instanceof GridDifferences ? tvMaxBound(problem.A, problem.y, D) : lmax;
   const l1Start = l1 >= 1e-6 * lmax && l1 <= lmax ? l1 : 0.1 * lmax;
-  return {
+  const ranges: Record<string, TuningRange> = {
     l1: { range: [1e-6 * lmax, lmax], start: l1Start, scannable: true, describe: "[1e-6·λ_max, λ_max]" },
     l2: { range: [1e-8 * lmax, 1e4 * lmax], start: l2 > 0 ? l2 : 1e-3 * lmax, scannable: false, describe: "[1e-8·λ_max, 1e4·λ_max]" },
     weights: { range: [1e-6 * lmax, 10 * lmax], start: l1Start, scannable: true, describe: "[1e-6·λ_max, 10·λ_max]" },
-    // tv_max from a spanning-tree flow (an upper bound; exact in 1-D): x is constant above it.
-    tv: { range: [1e-6 * tvmax, tvmax], start: tv >= 1e-6 * tvmax && tv <= tvmax ? tv : 0.01 * tvmax, scannable: true, describe: "[1e-6·tv_max, tv_max]" },
   };
+  if (!(tv > 0)) return ranges;
+  // A TV problem declares l1, l2 and tv (no per-feature weights). tv_max from a spanning-tree
+  // flow (an upper bound, exact in 1-D): x is constant above it.
+  const D = differencesOf(problem);
+  const tvmax = D instanceof GridDifferences ? tvMaxBound(problem.A, problem.y, D) : lmax;
+  const { weights: _weights, ...scalar } = ranges;
+  const inRange = (v: number) => v >= 1e-6 * tvmax && v <= tvmax;
+  // Default start: for denoising the noise level (the best tv is of its order), else 1% of tv_max.
+  const sigma = problem.A instanceof IdentityOperator && D instanceof GridDifferences ? noiseLevel(problem.y, D) : 0;
+  const start = inRange(tv) ? tv : inRange(sigma) ? sigma : 0.01 * tvmax;
+  return { ...scalar, tv: { range: [1e-6 * tvmax, tvmax], start, scannable: true, describe: "[1e-6·tv_max, tv_max]" } };
 }

@@ -59,3 +59,17 @@ export function tvMaxBound(A: LinearOperator, y: Float64Array, D: GridDifference
   }
   return bound;
 }
+
+/**
+ * A robust estimate of the noise level σ of y on a grid: the median absolute difference of
+ * neighbours along the grid's rows, over 0.6745·√2 (a difference of two independent N(0, σ²)
+ * has standard deviation σ√2; the median of |N(0, 1)| is 0.6745). Jumps of a piecewise-constant
+ * signal are rare among neighbours, so the median ignores them.
+ */
+export function noiseLevel(y: Float64Array, D: GridDifferences): number {
+  const rows = D.horizontal > 0 ? D.horizontal : D.rows;
+  if (rows === 0) return 0;
+  const diff = D.apply(y, new Float64Array(D.rows)).subarray(0, rows).map(Math.abs).sort();
+  const median = rows % 2 ? diff[(rows - 1) / 2] : 0.5 * (diff[rows / 2 - 1] + diff[rows / 2]);
+  return median / (0.6745 * Math.SQRT2);
+}

@@ -10,7 +10,9 @@ import { InputError } from "../errors.js";
  * IEEE SPL 2013): sweep k forward keeping the current segment's range [vMin, vMax] of feasible
  * values and the dual running sums uMin, uMax (the dual z_k for a segment at vMin or vMax); when
  * a bound leaves [−λ, λ] the segment must end with a jump, its value is written, and the sweep
- * restarts after it. Linear time in practice, exact up to rounding, no allocation.
+ * restarts after it. Writes stay behind the sweep, so in place is safe. Exact up to rounding, no
+ * allocation; O(n²) in the worst case (restarts re-read samples), about 1.6 reads per sample on
+ * noisy images.
  *
  * For λ ≥ λ_max = max_k |Σ_{i≤k} (v_i − v̄)| the answer is the mean v̄ (every partial sum of the
  * dual stays in the box); it is returned directly, which also keeps λ ≫ |v| from swamping v in
@@ -122,7 +124,7 @@ export function tvDual1d(
   n = v.length, start = 0, stride = 1, zStart = 0, zStride = 1,
 ): void {
   checkSlice(v, u, lambda, n, start, stride);
-  if (n > 1 && !(zStart >= 0 && zStart + (n - 2) * zStride < z.length)) throw new InputError("z", `expected room for ${n - 1} dual values from ${zStart} by ${zStride}`);
+  if (n > 1 && !(Number.isInteger(zStart) && zStart >= 0 && Number.isInteger(zStride) && zStride >= 1 && zStart + (n - 2) * zStride < z.length)) throw new InputError("z", `expected room for ${n - 1} dual values from ${zStart} by ${zStride}`);
   const bound = lambda * 1; // float64, as in condat
   let partial = 0;
   for (let k = 0, i = start, j = zStart; k < n - 1; k++, i += stride, j += zStride) {

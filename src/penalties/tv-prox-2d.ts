@@ -33,7 +33,7 @@ export interface TvProx2dOptions {
   tol?: number;
   /** Iterations (one column pass and one row pass each). Default 10000. */
   maxIter?: number;
-  /** Evaluate the certificate every this many iterations (it costs about one iteration's passes over memory). Default 4. */
+  /** Evaluate the certificate every this many iterations (a few passes over memory, no 1-D solve). Default 4. */
   checkEvery?: number;
   /** Buffers reused across calls (no allocation then); `result.dual` is its `dual`, overwritten by the next call. */
   workspace?: TvProx2dWorkspace;
@@ -90,7 +90,7 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
     // A single line: one exact 1-D solve, its dual is the whole certificate.
     tvProx1d(v, lambda, ws.rowOut);
     tvDual1d(v, ws.rowOut, lambda, z);
-    return finish(certificateGap(v, lambda, ws), out, ws, 1, target);
+    return finish(certify(v, lambda, ws, target), out, ws, 1);
   }
 
   const { p, pBar, columns, rowIn, rowOut } = ws;
@@ -112,8 +112,8 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
       for (let i = 0; i < n; i++) x[i] = v[i] - pBar[i];
       for (let c = 0; c < w; c++) tvDual1d(x, columns, lambda, z, h, c, w, horizontal + c, w);
       for (let r = 0; r < h; r++) tvDual1d(rowIn, rowOut, lambda, z, w, r * w, 1, r * (w - 1), 1);
-      const certificate = certificateGap(v, lambda, ws);
-      if (iter === maxIter || certificate.gap <= Math.max(target, certificate.floor)) return finish(certificate, out, ws, iter, target);
+      const certificate = certify(v, lambda, ws, target);
+      if (certificate.converged || iter === maxIter) return finish(certificate, out, ws, iter);
     }
     // p ← p̄ + x_c − x_r, p̄ ← p + β(p − p_prev) (β = 0 after a restart: when the step p − p̄ turns
     // against the momentum p − p_prev, O'Donoghue & Candès), and the next column input v − p̄.
@@ -135,11 +135,15 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
   }
 }
 
-/** out ← x = v − Dᵀz (ws.x, as left by certificateGap), with gap = P(x) − Dual(z). */
-function finish(certificate: { gap: number; floor: number }, out: Float64Array, ws: TvProx2dWorkspace, iterations: number, target: number): TvProx2dResult {
-  const { gap, floor } = certificate;
+/** The gap of z = ws.dual at x = v − Dᵀz (left in ws.x); converged: gap ≤ max(target, its rounding floor). */
+function certify(v: Float64Array, lambda: number, ws: TvProx2dWorkspace, target: number): { gap: number; converged: boolean } {
+  const { gap, floor } = certificateGap(v, lambda, ws);
+  return { gap, converged: gap <= Math.max(target, floor) };
+}
+
+function finish(certificate: { gap: number; converged: boolean }, out: Float64Array, ws: TvProx2dWorkspace, iterations: number): TvProx2dResult {
   out.set(ws.x);
-  return { iterations, gap, dual: ws.dual, converged: gap <= Math.max(target, floor) };
+  return { iterations, ...certificate, dual: ws.dual };
 }
 
 /** ½‖v − v̄‖² = P(v̄): the scale of the objective (0 only for a constant image, solved by v itself). */

@@ -26,7 +26,7 @@ export class GridTvProx {
   }
 
   /** out ← prox_{λ‖D·‖₁}(v) (out ≠ v); 2-D: to gap ≤ tol·½‖v − v̄‖², warm-started from `dual` when `warm`. */
-  apply(v: Float64Array, lambda: number, out: Float64Array, options: { tol?: number; maxIter?: number; warm?: boolean } = {}): ProxReport {
+  apply(v: Float64Array, lambda: number, out: Float64Array, options: { tol?: number; maxIter?: number; warm?: boolean; checkEvery?: number } = {}): ProxReport {
     if (!this.workspace) {
       tvProx1d(v, lambda, out);
       tvDual1d(v, out, lambda, this.dual);
@@ -34,7 +34,7 @@ export class GridTvProx {
     }
     const [h, w] = this.D.shape;
     const result = tvProx2d(v, h, w, lambda, out, {
-      tol: options.tol, maxIter: options.maxIter, workspace: this.workspace, warmDual: options.warm ? this.dual : undefined,
+      tol: options.tol, maxIter: options.maxIter, workspace: this.workspace, warmDual: options.warm ? this.dual : undefined, checkEvery: options.checkEvery,
     });
     return { gap: result.gap, iterations: result.iterations, converged: result.converged };
   }
@@ -53,12 +53,18 @@ export class CompositeTvProx {
   private readonly scaled: Float64Array;
   private lastScale = 1;
 
-  constructor(D: GridDifferences, private readonly penalty: Penalty) {
+  constructor(D: GridDifferences, private penalty: Penalty) {
     this.tvProx = new GridTvProx(D);
     this.scaled = new Float64Array(D.cols);
   }
 
-  apply(v: Float64Array, t: number, out: Float64Array, options: { tol?: number; maxIter?: number; warm?: boolean } = {}): ProxReport {
+  /** The same workspaces (and dual, the next warm start) for other penalty values. */
+  withPenalty(penalty: Penalty): this {
+    this.penalty = penalty;
+    return this;
+  }
+
+  apply(v: Float64Array, t: number, out: Float64Array, options: { tol?: number; maxIter?: number; warm?: boolean; checkEvery?: number } = {}): ProxReport {
     const { l1, l2, tv } = this.penalty;
     const shrink = 1 / (1 + t * l2), tPrime = t * shrink;
     for (let j = 0; j < v.length; j++) this.scaled[j] = v[j] * shrink;

@@ -150,7 +150,7 @@ export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float
   const worthPolishing = D instanceof GridDifferences && (D.shape[0] === 1 || tol <= 1e-10);
   if ((options.polish ?? true) && worthPolishing) {
     for (const candidate of polishOnPieces(problem, D, x)) {
-      const pc = tvCertificate(problem, terms, candidate, zHint);
+      const pc = tvCertificate(problem, terms, candidate, zHint, { exact: true });
       if (pc.kktViolation <= cert.kktViolation + 1e-12 * scale && pc.dualityGap <= cert.dualityGap + 1e-14 * Math.abs(cert.objective)) {
         best = candidate;
         cert = pc;

@@ -6,6 +6,7 @@ import { fitsDenoising, runSolver } from "./driver.js";
 import { fista, type FistaOptions } from "./fista.js";
 import { tvDenoise } from "./tv-denoise.js";
 import type { IterativeSolver } from "./protocol.js";
+import { splitBregman } from "./split-bregman.js";
 import type { Solution, SolveOptions } from "./solution.js";
 
 /**
@@ -13,7 +14,7 @@ import type { Solution, SolveOptions } from "./solution.js";
  * first that fits the problem unless one is named.
  */
 // `any`: each solver has its own context and state types; the registry only needs the protocol.
-export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista };
+export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista" | "split-bregman", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista, "split-bregman": splitBregman };
 export type SolverName = keyof typeof ITERATIVE_SOLVERS;
 
 /** A solve function: what paths, criteria and the tuner call. */

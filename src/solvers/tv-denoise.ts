@@ -9,6 +9,16 @@ import type { IterativeSolver, StepOptions, StopTest } from "./protocol.js";
 /** Prox iterations per step (2-D; the 1-D prox is exact in one). */
 const CHUNK = 20;
 
+/**
+ * The prox (its workspaces and last dual) used for each measurement vector y: a solve at a nearby
+ * penalty (the tuner, a path) reuses the workspaces and starts from the last dual, clipped to the
+ * new tv, instead of from zero. Only the starting point depends on it; the answer is certified to
+ * the same tolerance either way.
+ */
+const proxFor = new WeakMap<Float64Array, CompositeTvProx>();
+/** A warm-started prox checks its gap every other iteration (a cold one every 4). */
+const WARM_CHECK_EVERY = 2;
+
 interface DenoiseContext {
   problem: Problem;
   prox: CompositeTvProx;
@@ -52,18 +62,26 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   for (let i = 0; i < y.length; i++) mean += y[i] / y.length;
   let spread = 0;
   for (let i = 0; i < y.length; i++) spread += 0.5 * (y[i] - mean) ** 2;
+  let prox = proxFor.get(y);
+  const warm = prox !== undefined && prox.dual.length === D.rows;
+  if (!warm) {
+    prox = new CompositeTvProx(D, problem.penalty);
+    proxFor.set(y, prox);
+  }
   const context: DenoiseContext = {
-    problem, prox: new CompositeTvProx(D, problem.penalty), gapTarget: options.gapTarget,
+    problem, prox: prox!.withPenalty(problem.penalty), gapTarget: options.gapTarget,
     proxTol: spread > 0 ? Math.max(1e-16, options.gapTarget / spread) : 1e-16, tvGap: options.tvGap,
   };
-  const state: DenoiseState = { x: Float64Array.from(x0), dual: new Float64Array(D.rows), iterations: 0, stop: { done: false, gap: Infinity } };
+  const state: DenoiseState = {
+    x: Float64Array.from(x0), dual: warm ? Float64Array.from(prox!.dual) : new Float64Array(D.rows), iterations: 0, stop: { done: false, gap: Infinity },
+  };
   return { context, state };
 }
 
 function step(context: DenoiseContext, state: DenoiseState): void {
   const { prox } = context;
-  if (state.iterations > 0) prox.dual.set(state.dual);
-  const report = prox.apply(context.problem.y, 1, state.x, { tol: context.proxTol, maxIter: CHUNK, warm: state.iterations > 0 });
+  prox.dual.set(state.dual);
+  const report = prox.apply(context.problem.y, 1, state.x, { tol: context.proxTol, maxIter: CHUNK, warm: true, checkEvery: WARM_CHECK_EVERY });
   state.dual.set(prox.dual);
   state.iterations += report.iterations;
   // Pure tv: the prox is the problem and its certified gap is the problem's; with l1/l2 the
