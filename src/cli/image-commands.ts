@@ -5,7 +5,7 @@
  * the output folder first.
  */
 import { statSync } from "node:fs";
-import { basename, dirname, resolve as resolvePath } from "node:path";
+import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { InputError } from "../errors.js";
 import { gaussianKernel, type Kernel } from "../imaging/gaussian.js";
@@ -89,7 +89,7 @@ function prepareOutputs(out: string) {
   const stem = basename(out).slice(0, -4);
   const names = { image: basename(out), report: `${stem}.json`, compare: `${stem}-compare.png` };
   // The folder exists, so this only probes it (pseudo file systems, write permission, names in the way).
-  return { output: prepareOutputDir(dir, Object.values(names)), names, paths: { image: out, report: resolvePath(dir, names.report), compare: resolvePath(dir, names.compare) } };
+  return { output: prepareOutputDir(dir, Object.values(names)), names, paths: { image: out, report: join(dirname(out), names.report), compare: join(dirname(out), names.compare) } };
 }
 
 function notices(...files: [string, PngImage | undefined][]): string[] {
