@@ -55,7 +55,10 @@ export async function tvSection(ctx) {
     for (let i = 0; i < x.length; i++) s += (x[i] - clean[i]) ** 2;
     return 10 * Math.log10(1 / (s / x.length));
   };
-  const tuned = best(() => lib.tune(problem, { criterion: "reference" }), { warmup: 1, reps: 3 });
+  // The settings of `sparsetune denoise --reference` (src/imaging/reconstruct.ts): descend from the
+  // start (no scan), 1% steps in tv, tol 1e-4. A fresh y per run: no warm start carried over.
+  const fresh = () => ({ ...problem, y: Float64Array.from(problem.y) });
+  const tuned = best(() => lib.tune(fresh(), { criterion: "reference", keys: ["tv"], scan: 0, xtol: 1e-2, tol: 1e-4 }), { warmup: 1, reps: 3 });
   const report = tuned.result;
   const tunedPsnr = psnr(report.x);
   table(

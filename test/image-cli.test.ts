@@ -190,8 +190,8 @@ describe("sparsetune denoise | deblur | inpaint end to end", () => {
     expect(quality(dir, "sure")).toBeGreaterThan(psnr(clean.data, noisy.data, 255));
   });
 
-  // Known failure upstream: SURE's df counts the pieces of x by exact equality (see imaging-reconstruct.test.ts).
-  it.fails("denoise --sure ends within 1 dB of the reference-tuned PSNR", async () => {
+  // SURE's df = the pieces the certificate resolves (kkt/index.ts pieceSystem).
+  it("denoise --sure ends within 1 dB of the reference-tuned PSNR", async () => {
     const dir = folder({ "in.png": noisy, "clean.png": clean });
     const [byReference, bySure] = await Promise.all([
       run("denoise", join(dir, "in.png"), "--reference", join(dir, "clean.png"), "--out", join(dir, "ref.png"), "--json"),

@@ -35,16 +35,18 @@ export interface ReconstructOptions {
   /** The held-out pixels (criterion "heldout"): fraction (default 0.1) and seed. */
   heldOut?: HoldOutOptions;
   /**
-   * Final inner tolerance of the tuner and of the last solve (duality gap / ‖y‖², default 1e-4).
-   * For denoising ‖x − x*‖² ≤ 2·gap bounds the RMS error of x by √(2·tol)·RMS(y), under 2 grey
-   * levels of 8 bits at 1e-4 (measured on tv256: the tuned PSNR moves by 0.01 dB between 1e-4
-   * and 1e-6, at a tenth of the time); ask for 1e-6 to guarantee half a grey level.
+   * Final inner tolerance of the tuner and of the last solve (duality gap / ‖y‖²). Default 1e-6
+   * for the held-out and SURE criteria: ‖x − x*‖² ≤ 2·gap keeps the RMS error of x below half a
+   * grey level of 8 bits ((0.5/255)²/2 ≈ 1.9e-6). Default 1e-4 against a reference image, whose
+   * criterion is smooth in tv (measured on tv256: the tuned PSNR moves by 0.01 dB between 1e-4
+   * and 1e-6, at a third of the time).
    */
   tol?: number;
   /**
-   * Points of the tuner's basin scan before its descent (default 0: descend from the start, σ
-   * when given, else the noise level estimated from the image for denoising; the PSNR is
-   * unimodal in tv on the images measured). 16 scans 1e-3..1 of tv_max first.
+   * Points of the tuner's basin scan before its descent. Default 16 for the held-out and SURE
+   * criteria (noisy in tv: the scan finds the basin), 0 against a reference image (smooth and
+   * unimodal in tv on the images measured: descend from the start, σ when given, else the noise
+   * level estimated from the image for denoising).
    */
   scan?: number;
   solver?: SolverName;
@@ -85,9 +87,9 @@ export interface ImageReconstruction {
   trajectory: TrajectoryPoint[];
 }
 
-const DEFAULT_TOL = 1e-4;
-/** The tuner stops at 1% steps in tv: the PSNR is flat to 0.01 dB there. */
-const TUNE_XTOL = 1e-2;
+/** Defaults by criterion (see ReconstructOptions.tol and .scan). */
+const DEFAULT_TOL = 1e-6, REFERENCE_TOL = 1e-4;
+const DEFAULT_SCAN = 16, REFERENCE_SCAN = 0;
 /** The tuner's starting tv without σ: 5% of the intensity range (its scan covers 1e-3..1 anyway). */
 const DEFAULT_START_TV = 0.05;
 
@@ -153,13 +155,14 @@ function reconstruct(image: GreyImage, A: LinearOperator, measured: Float64Array
     penalty: { tv: sigma !== undefined ? sigma / range : A instanceof IdentityOperator ? startFromNoise(scaled(measured), image) : DEFAULT_START_TV },
     ...(criterion === "reference" && { truth: scaled(reference!.data) }),
   });
-  const tuneOptions = { keys: ["tv"], criterion: tuneCriterion, sigma: sigma !== undefined ? sigma / range : undefined, tol: options.tol ?? DEFAULT_TOL, scan: options.scan ?? 0, xtol: TUNE_XTOL, solver: options.solver, onEvent: options.onEvent };
+  const tol = options.tol ?? (criterion === "reference" ? REFERENCE_TOL : DEFAULT_TOL);
+  const tuneOptions = { keys: ["tv"], criterion: tuneCriterion, sigma: sigma !== undefined ? sigma / range : undefined, tol, scan: options.scan ?? (criterion === "reference" ? REFERENCE_SCAN : DEFAULT_SCAN), solver: options.solver, onEvent: options.onEvent };
   let solution: Solution, solves: number, tuned: ReturnType<typeof tune>;
   if (criterion === "heldout") {
     const split = holdOutPixels(problem, options.heldOut);
     tuned = tune(split.fit, tuneOptions);
     const full: Problem = withPenalty(problem, split.fullPenalty(tuned.solution.penalty));
-    solution = solve(full, { tol: options.tol ?? DEFAULT_TOL, solver: options.solver, warmStart: tuned.x });
+    solution = solve(full, { tol, solver: options.solver, warmStart: tuned.x });
     solves = tuned.solves + 1;
   } else {
     tuned = tune(problem, tuneOptions);

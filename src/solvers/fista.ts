@@ -12,8 +12,8 @@ import type { Solution, SolveOptions } from "./solution.js";
 /** How often (in steps) the duality gap is evaluated: it costs one extra Aᵀ product. */
 const GAP_EVERY = 10;
 /** The 2-D tv prox inside a step: warm-started, so a few iterations reach this relative gap. */
-const PROX_TOL = 1e-12;
-const PROX_MAX_ITER = 200;
+const PROX_TOL = 1e-10;
+const PROX_MAX_ITER = 50;
 
 interface FistaContext {
   problem: Problem;

@@ -32,8 +32,10 @@ export function solverByName(name: string): Solver {
 
 /** The first registered solver whose capabilities fit the problem (working-set CD when A has columns). */
 export function defaultSolverName(problem: Problem): SolverName {
-  // With tv and A ≠ identity, Split Bregman (an exact DCT or Cholesky x-update per step) before
-  // FISTA (a 2-D prox per step); without tv, FISTA first for matrix-free operators.
+  // With tv (A ≠ identity), Split Bregman before FISTA: FISTA takes a 2-D prox per step and
+  // crawls on ill-conditioned blurs and at small tv on masks (measured on 32×32 images: a blur
+  // 0.4 s against minutes; a mask at tv = 0.005, 108 s for one FISTA solve). Split Bregman can
+  // stall short of a tight gap on masks at large tv (it says so: not converged).
   const order = Object.entries(ITERATIVE_SOLVERS).filter(([name]) => !(problem.penalty.tv > 0 && name === "fista"));
   if (problem.penalty.tv > 0) order.push(["fista", ITERATIVE_SOLVERS.fista]);
   for (const [name, solver] of order) {

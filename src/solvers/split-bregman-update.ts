@@ -199,3 +199,4 @@ export function chooseXUpdate(problem: { A: LinearOperator; grid: readonly numbe
   }
   return { solver: new CgNormalSolver(A, D), strategy: "cg", reweightCost: 0 };
 }
+
