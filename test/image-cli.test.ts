@@ -169,14 +169,14 @@ describe("sparsetune denoise | deblur | inpaint end to end", () => {
 
   const quality = (dir: string, stem: string, reference = clean) => psnr(reference.data, readPng(join(dir, `${stem}.png`)).data, 255);
 
-  it("denoise by held-out pixels (the default): a better image; the human summary", async () => {
+  it("denoise by SURE at the estimated noise level (the default): a better image; the human summary", async () => {
     // 48×48: at 32×32 the one-pixel skull makes held-out pixels a poor guide (measured +1.4 dB only).
     const [sharp, grainy] = phantomPair(48, 8);
     const dir = folder({ "in.png": grainy });
     const r = await run("denoise", join(dir, "in.png"), "--out", join(dir, "heldout.png"));
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/in\.png: denoised with tv = \S+ \(heldout-pixels \S+\), \d+ solves, [\d.]+ s\n {2}wrote .*heldout\.png, .*heldout\.json, .*heldout-compare\.png\n$/);
-    expect(outputs(dir, "heldout").report).toMatchObject({ criterion: { name: "heldout-pixels" } });
+    expect(r.stdout).toMatch(/in\.png: denoised with tv = \S+ \(sure \S+\), \d+ solves, [\d.]+ s\n {2}wrote .*heldout\.png, .*heldout\.json, .*heldout-compare\.png\n$/);
+    expect(outputs(dir, "heldout").report).toMatchObject({ criterion: { name: "sure" } });
     expect(outputs(dir, "heldout").report).not.toHaveProperty("psnr");
     expect(quality(dir, "heldout", sharp)).toBeGreaterThan(psnr(sharp.data, grainy.data, 255) + 4);
   });

@@ -116,7 +116,7 @@ function runImageCommand(command: ImageCommand, inputPath: string, flags: ImageF
     range: white,
     sigma: flags.sigma,
     reference,
-    criterion: reference ? "reference" : flags.sure ? "sure" : "heldout",
+    criterion: reference ? "reference" : flags.sure ? "sure" : undefined,
     onEvent: progressPrinter(!flags.json && process.stderr.isTTY === true),
   };
   let result: ImageReconstruction;
