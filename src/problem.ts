@@ -33,6 +33,8 @@ export interface Problem extends Measurements {
   validation?: Measurements;
   /** The clean signal, when known (synthetic problems, training images): the reference criterion. */
   truth?: Float64Array;
+  /** Basis pursuit: min l1 Σ w_j|x_j| subject to Ax = y (the data term becomes a constraint). */
+  basisPursuit?: boolean;
 }
 
 export type OperatorInput = DenseInput | NdArrayLike | LinearOperator | { identity: number };
@@ -50,6 +52,8 @@ export interface ProblemInput {
   constraints?: { C: DenseInput; d: VectorInput };
   validation?: { A: OperatorInput; y: VectorInput };
   truth?: VectorInput;
+  /** Basis pursuit: min l1 Σ w_j|x_j| subject to Ax = y; needs l1 > 0 (its value does not change x). */
+  basisPursuit?: boolean;
 }
 
 function describe(value: unknown): string {
@@ -312,8 +316,35 @@ export function createProblem(input: ProblemInput): Problem {
     problem.validation = { A: VA, y: vy };
   }
   if (input.truth !== undefined) problem.truth = toVector(input.truth, "truth", A.cols);
+  if (input.basisPursuit !== undefined) checkBasisPursuit(problem, input.basisPursuit);
   checkScales(problem, "create");
   return problem;
+}
+
+// ── Basis pursuit: min l1 Σ w_j|x_j| subject to Ax = y ──────────────────────────────────────
+/**
+ * The flag `basisPursuit: true` turns the data term into the constraint Ax = y. Its minimiser
+ * does not depend on l1 (any l1 > 0 scales the objective and the multipliers only), so l1 must be
+ * positive and l2 zero; tv and linear constraints are not combined with it (yet).
+ */
+function checkBasisPursuit(problem: Problem, flag: unknown): void {
+  if (typeof flag !== "boolean") throw new InputError("basisPursuit", `expected true or false, got ${describe(flag)}`);
+  if (!flag) return;
+  requireBasisPursuitPenalty(problem.penalty);
+  if (problem.constraints) throw new InputError("constraints", "expected no constraints with basisPursuit (Ax = y is the constraint)");
+  problem.basisPursuit = true;
+}
+
+/** Basis pursuit's penalty: l1 > 0 (any value: the minimiser is the same), l2 = 0, tv = 0. */
+export function requireBasisPursuitPenalty(penalty: Penalty): void {
+  if (penalty.tv > 0) throw new InputError("penalty.tv", "expected no tv with basisPursuit (basis pursuit is min l1‖x‖₁ subject to Ax = y)");
+  if (penalty.l2 > 0) throw new InputError("penalty.l2", "expected no l2 with basisPursuit (basis pursuit is min l1‖x‖₁ subject to Ax = y)");
+  if (!(penalty.l1 > 0)) throw new InputError("penalty.l1", `expected a positive l1 with basisPursuit (any value: the minimiser does not depend on it; 1 is natural), got ${penalty.l1}`);
+}
+
+/** Hypergradients and tuning move l1, which does not move a basis-pursuit solution: refuse them. */
+export function refuseBasisPursuit(problem: Problem, what: string): void {
+  if (problem.basisPursuit) throw new InputError("basisPursuit", `expected a penalised problem for ${what}: the basis-pursuit solution does not depend on l1, so there is nothing to differentiate or tune`);
 }
 
 /**

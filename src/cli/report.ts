@@ -12,12 +12,14 @@ export function toJson(value: unknown): string {
 
 export function solutionReport(solution: Solution): Record<string, unknown> {
   const { x, active, signs, objective, dualityGap, kktViolation, complementarityMargin, smallestActive } = solution;
-  const { iterations, converged, solver, seconds, message, penalty } = solution;
+  const { iterations, converged, solver, seconds, message, penalty, multipliers, primalResidual } = solution;
   const pieces = solution.structure.find((part) => part.kind === "pieces");
   return {
     x, active, signs,
     ...(pieces && { jumps: pieces.jumps, jumpSigns: pieces.jumpSigns, segments: pieces.segments }),
     objective, dualityGap, kktViolation, complementarityMargin, smallestActive,
+    ...(multipliers && { multipliers }),
+    ...(primalResidual !== undefined && { primalResidual }),
     iterations, converged, solver, seconds,
     penalty: { l1: penalty.l1, l2: penalty.l2, ...(penalty.tv > 0 && { tv: penalty.tv }) },
     ...(message !== undefined && { message }),
@@ -39,6 +41,7 @@ export function solutionSummary(name: string, s: Solution): string {
     `  objective        ${fmt(s.objective)}`,
     `  duality gap      ${fmt(s.dualityGap)}`,
     `  KKT violation    ${fmt(s.kktViolation)}`,
+    ...(s.primalResidual !== undefined ? [`  primal residual  ${fmt(s.primalResidual)} (‖Ax − y‖/‖y‖ or ‖Cx − d‖/‖d‖)`] : []),
     `  margin           ${fmt(s.complementarityMargin)} (inactive), smallest |x_j| on S ${fmt(s.smallestActive)}`,
     `  active set (${s.active.length}) ${shown}${s.active.length > 20 ? " ..." : ""}`,
     ...(pieces ? [`  pieces           ${pieces.segments} constant pieces, ${pieces.jumps.length} jumps`] : []),

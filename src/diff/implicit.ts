@@ -2,7 +2,7 @@ import { InputError, NumericalError } from "../errors.js";
 import { kktSystem } from "../kkt/index.js";
 import { declaredHyperparameters, objectiveValue } from "../penalties/index.js";
 import type { KktMethod, KktSystem } from "../kkt/system.js";
-import type { Problem } from "../problem.js";
+import { refuseBasisPursuit, type Problem } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
 import type { Criterion } from "../criteria/criterion.js";
 
@@ -151,6 +151,7 @@ function breakpointWarning(solution: Solution): string | undefined {
  * the same size is refused.
  */
 function checkSameProblem(problem: Problem, solution: Solution): void {
+  refuseBasisPursuit(problem, "hypergradients");
   const a = problem.penalty, b = solution.penalty;
   if (solution.x.length !== problem.A.cols || a.l1 !== b.l1 || a.l2 !== b.l2 || a.tv !== b.tv || !sameWeights(a.weights, b.weights)) {
     throw new InputError("solution", "expected a solution of this problem with these penalties");

@@ -153,7 +153,7 @@ function checkFormat(format: unknown): void {
  * `{"npy": path}` entries are read by `npy` (paths relative to baseDir), and without one they are
  * an InputError pointing to sparsetune/node, whose parseProblemDocument reads files.
  * Project extensions: `truth`, the clean signal when it is known (demo, synthetic problems), and
- * `penalty.weights`. `reference` and unknown top-level fields are ignored.
+ * `penalty.weights`, and `basisPursuit` (true: min l1‖x‖₁ subject to Ax = y). `reference` and unknown top-level fields are ignored.
  */
 export function parseProblemDocument(doc: unknown, baseDir = ".", npy?: NpyResolver): Problem {
   const context: Context = { baseDir, npy };
@@ -175,5 +175,7 @@ export function parseProblemDocument(doc: unknown, baseDir = ".", npy?: NpyResol
     input.validation = { A: readMatrix(v.A, "validation.A", context), y: readVector(v.y, "validation.y", context) };
   }
   if (d.truth !== undefined) input.truth = readVector(d.truth, "truth", context);
+  // Basis pursuit (min l1‖x‖₁ subject to Ax = y): a boolean, checked by createProblem.
+  if (d.basisPursuit !== undefined) input.basisPursuit = d.basisPursuit as boolean;
   return createProblem(input);
 }

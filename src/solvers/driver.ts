@@ -69,6 +69,7 @@ function checkCapabilities(solver: IterativeSolver<unknown, unknown>, problem: P
 /** The solver handles the problem's class: its penalties' kinds, its constraints, its operator. */
 export function checkProblemClass(solver: IterativeSolver<unknown, unknown>, problem: Problem): void {
   const who = `the ${solver.name} solver`;
+  if (problem.basisPursuit) throw new InputError("basisPursuit", `${who} solves penalised problems; basis pursuit (Ax = y) is solver "basis-pursuit"`);
   if (problem.penalty.tv > 0 && !solver.capabilities.penalties.includes("tv")) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (use solver "split-bregman" or "fista" for tv)`);
   if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (no constrained solver yet)`);
   if (solver.capabilities.needsIdentity && !fitsDenoising(problem)) throw new InputError("A", `${who} handles denoising only (A = identity, tv on the grid's differences)`);

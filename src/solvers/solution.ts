@@ -45,6 +45,13 @@ export interface Solution extends Certificate {
   seconds: number;
   /** Why it stopped when it did not converge (iteration cap, ...). */
   message?: string;
+  /**
+   * Multipliers ν of the problem's equality constraints (basis pursuit: one per row of Ax = y),
+   * with stationarity ∇(smooth part) + l1 g + ... + Cᵀν = 0.
+   */
+  multipliers?: Float64Array;
+  /** Primal feasibility of the equality constraints, ‖Cx − d‖/‖d‖ (basis pursuit: ‖Ax − y‖/‖y‖). */
+  primalResidual?: number;
 }
 
 export const DEFAULT_TOL = 1e-8;

@@ -3,7 +3,7 @@ import { HeldOutMse } from "../criteria/heldout.js";
 import { MonteCarloSure, Sure } from "../criteria/sure.js";
 import { InputError } from "../errors.js";
 import { declaredHyperparameters, lambdaMax, tuningRanges } from "../penalties/index.js";
-import { requireCertifiableScales, withPenalty, type Problem } from "../problem.js";
+import { refuseBasisPursuit, requireCertifiableScales, withPenalty, type Problem } from "../problem.js";
 import { checkProblemClass } from "../solvers/driver.js";
 import { defaultSolverName, ITERATIVE_SOLVERS, solverByName, type SolverName } from "../solvers/index.js";
 import { lambdaGrid } from "../solvers/path.js";
@@ -215,11 +215,14 @@ function defaultKeys(problem: Problem): TunableKey[] {
 
 /** Everything checkable before any work: names, keys, σ, folds, scales, the starts inside their ranges. */
 function resolve(problem: Problem, options: TuneOptions) {
+  refuseBasisPursuit(problem, "tuning");
   const specs = declaredHyperparameters(problem);
   checkOptions(options, specs.map((s) => s.name));
   const solverName = options.solver ?? defaultSolverName(problem);
   const solver = solverByName(solverName);
-  checkProblemClass(ITERATIVE_SOLVERS[solverName as SolverName], problem);
+  const iterative = ITERATIVE_SOLVERS[solverName as keyof typeof ITERATIVE_SOLVERS];
+  if (!iterative) throw new InputError("solver", `expected a solver of penalised problems (${Object.keys(ITERATIVE_SOLVERS).join(", ")}), got "${solverName}"`);
+  checkProblemClass(iterative, problem);
   requireCertifiableScales(problem, "tune");
   const criterionName = options.criterion ?? "heldout";
   if (!CRITERIA.includes(criterionName)) throw new InputError("criterion", `expected one of ${CRITERIA.join(", ")}, got "${criterionName}"`);
