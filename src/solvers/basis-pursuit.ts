@@ -23,6 +23,7 @@ import { DEFAULT_TOL, type Solution, type SolveOptions } from "./solution.js";
  * Projected onto {A_Sᵀw = l1 w_S∘s_S} it certifies x: l1‖x‖₁ = yᵀw when Ax = y, so x is optimal
  * as soon as w is dual feasible (‖Aᵀw‖∞ ≤ l1, weighted |a_jᵀw| ≤ l1 w_j).
  */
+/** `tol`: Ax = y within tol·‖y‖ and the gap within tol·objective; `maxIter`: Bregman steps; `polish: false` skips the exact finish. */
 export interface BasisPursuitOptions extends SolveOptions {
   /** μ of the first Lasso sub-problem, as a fraction of λ_max = max_j |a_jᵀy|/w_j (default MU_RATIO). */
   muRatio?: number;
