@@ -114,7 +114,10 @@ export function tuningRanges(problem: Problem, lmax = lambdaMax(problem)): Recor
   const { weights: _weights, ...scalar } = ranges;
   const inRange = (v: number) => v >= 1e-6 * tvmax && v <= tvmax;
   // Default start: for denoising the noise level (the best tv is of its order), else 1% of tv_max.
-  const sigma = problem.A instanceof IdentityOperator && D instanceof GridDifferences ? noiseLevel(problem.y, D) : 0;
-  const start = inRange(tv) ? tv : inRange(sigma) ? sigma : 0.01 * tvmax;
+  let start = tv;
+  if (!inRange(start)) {
+    const sigma = problem.A instanceof IdentityOperator && D instanceof GridDifferences ? noiseLevel(problem.y, D) : 0;
+    start = inRange(sigma) ? sigma : 0.01 * tvmax;
+  }
   return { ...scalar, tv: { range: [1e-6 * tvmax, tvmax], start, scannable: true, describe: "[1e-6·tv_max, tv_max]" } };
 }
