@@ -1,0 +1,186 @@
+import { InputError } from "../errors.js";
+import { constraintRows, polishBordered } from "../kkt/bordered.js";
+import { constrainedCertificate, meetsTolerance, penaltyScale, relativeInfeasibility } from "../kkt/certificate.js";
+import { dot, normInf } from "../linalg/vector.js";
+import { DenseMatrix } from "../operators/dense.js";
+import { hasColumns, type LinearOperator } from "../operators/operator.js";
+import { stackedOperator, type StackedOperator } from "../operators/stacked.js";
+import { penaltyTerms, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
+import type { Problem } from "../problem.js";
+import { coordinateDescent } from "./coordinate-descent.js";
+import { feasibilityTarget } from "./finish-constrained.js";
+import { fista } from "./fista.js";
+import type { IterativeSolver, StepOptions, StopTest } from "./protocol.js";
+import { DEFAULT_TOL } from "./solution.js";
+
+/** ρ grows tenfold when an outer step shrinks ‖Cx − d‖ by less than this factor. */
+const FEASIBILITY_PROGRESS = 0.25;
+const RHO_GROWTH = 10;
+/** ρ stays within [ρ₀, RHO_MAX_RATIO·ρ₀]: beyond, the inner problems are too ill-conditioned to help. */
+const RHO_MAX_RATIO = 1e6;
+/**
+ * Infeasible (no x in the box with Cx = d): at the largest ρ, STALL_STEPS outer steps in a row
+ * without halving a relative residual still above INFEASIBLE_LEVEL.
+ */
+const STALL_STEPS = 4;
+const INFEASIBLE_LEVEL = 1e-6;
+/** Inner iteration cap per outer step (the inner solver's own iterations). */
+const INNER_MAX_ITER = 1000;
+
+interface AlmContext {
+  problem: Problem;
+  /** The boxed penalty (certificates and the polish). */
+  penalty: SeparablePenalty;
+  inner: IterativeSolver<unknown, unknown>;
+  /** The rows R of C in use (redundant ones dropped), C_R and d_R. */
+  rows: Int32Array;
+  CR: DenseMatrix;
+  dR: Float64Array;
+  /** [A; √ρ C_R] at the last ρ (rebuilt, sharing A, when ρ changes). */
+  stacked: StackedOperator;
+  rho0: number;
+  gapTarget: number;
+  feasTarget: number;
+  polish: boolean;
+  // workspace
+  innerY: Float64Array;
+  cx: Float64Array;
+}
+
+/** The iterate, the multipliers (one per row of C; 0 on redundant rows) and ρ. */
+export interface AlmState {
+  x: Float64Array;
+  nu: Float64Array;
+  rho: number;
+  iterations: number;
+  innerIterations: number;
+  /** Relative ‖Cx − d‖ after the last step (relativeInfeasibility). */
+  infeasibility: number;
+  stalled: number;
+  stop: StopTest;
+}
+
+/**
+ * Augmented Lagrangian (method of multipliers) for min ½‖Ax − y‖² + g(x) s.t. Cx = d, with g
+ * boxed by the bounds. Each step minimises, warm-started from the last x,
+ *
+ *   ½‖Ax − y‖² + g(x) + ρ/2‖C_R x − d_R + ν_R/ρ‖²  =  ½‖[A; √ρC_R]x − [y; √ρ(d_R − ν_R/ρ)]‖² + g(x)
+ *
+ * with the existing solver on the stacked measurements (coordinate descent when A is dense,
+ * FISTA otherwise; A is never copied: operators/stacked.ts), then ν_R ← ν_R + ρ(C_R x − d_R),
+ * and ρ ← 10ρ when ‖Cx − d‖ fell by less than 4×. ρ₀ = max‖a_j‖²/max‖c_j‖² balances the two
+ * blocks of columns. After every step the bordered Newton polish (kkt/bordered.ts) is tried:
+ * once the free set is the solution's it gives (x, ν) to rounding and the loop stops. Otherwise
+ * it stops on the certificate (gap, stationarity with ν) and feasibility. Redundant rows of C
+ * are left out (ν = 0 there); a residual that stalls at the largest ρ means infeasible bounds.
+ */
+export const augmentedLagrangian: IterativeSolver<AlmContext, AlmState> = {
+  name: "alm",
+  capabilities: { penalties: ["l1", "l2", "elastic-net"], constraints: true, bounds: true, needsColumns: false },
+  defaultMaxIter: 100,
+  setup,
+  step,
+  test: (_context, state) => state.stop,
+  iterate: (state) => state.x,
+  iterations: (state) => state.iterations,
+  multipliers: (_context, state) => state.nu,
+};
+
+function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options: StepOptions): { context: AlmContext; state: AlmState } {
+  const rows = constraintRows(problem);
+  const p = rows.length, n = problem.A.cols;
+  const C = problem.constraints?.C;
+  const cR = new Float64Array(p * n);
+  for (let a = 0; a < p; a++) for (let j = 0; j < n; j++) cR[j * p + a] = C!.get(rows[a], j);
+  const CR = new DenseMatrix(p, n, cR);
+  const rho0 = balancedRho(problem.A, CR);
+  const yy = dot(problem.y, problem.y);
+  const tol = typeof options.tol === "number" ? options.tol : yy > 0 ? options.gapTarget / yy : DEFAULT_TOL;
+  const context: AlmContext = {
+    problem, penalty: terms.separable!, rows, CR, dR: Float64Array.from(rows, (i) => problem.constraints!.d[i]),
+    inner: (hasColumns(problem.A) && problem.A instanceof DenseMatrix ? coordinateDescent : fista) as IterativeSolver<unknown, unknown>,
+    stacked: stackedOperator(problem.A, CR, Math.sqrt(rho0)),
+    rho0, gapTarget: options.gapTarget, feasTarget: feasibilityTarget(tol), polish: options.polish !== false,
+    innerY: new Float64Array(problem.A.rows + p), cx: new Float64Array(p),
+  };
+  const state: AlmState = {
+    x: Float64Array.from(x0), nu: new Float64Array(C?.rows ?? 0), rho: rho0, iterations: 0, innerIterations: 0,
+    infeasibility: Infinity, stalled: 0, stop: { done: false, gap: Infinity },
+  };
+  return { context, state };
+}
+
+/** ρ₀ = max_j ‖a_j‖² / max_j ‖c_j‖² (‖A·1‖²/n for a matrix-free A): both blocks of the stack weigh alike. */
+function balancedRho(A: LinearOperator, CR: DenseMatrix): number {
+  if (CR.rows === 0) return 1;
+  const a = hasColumns(A) ? normInf(A.columnNormsSquared()) : (() => {
+    const v = A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows));
+    return dot(v, v) / A.cols;
+  })();
+  const c = normInf(CR.columnNormsSquared());
+  return a > 0 && c > 0 ? a / c : 1;
+}
+
+/** One outer step: the inner solve, the multiplier update, ρ, the polish and the stopping test. */
+function step(context: AlmContext, state: AlmState): void {
+  const { problem, rows, CR, dR, innerY, cx } = context;
+  const m = problem.A.rows, p = rows.length;
+  const scale = Math.sqrt(state.rho);
+  if (context.stacked.scale !== scale) context.stacked = context.stacked.withScale(scale);
+  innerY.set(problem.y);
+  for (let a = 0; a < p; a++) innerY[m + a] = scale * (dR[a] - state.nu[rows[a]] / state.rho);
+  innerSolve(context, state);
+  // ν ← ν + ρ(C_R x − d_R)
+  CR.apply(state.x, cx);
+  for (let a = 0; a < p; a++) state.nu[rows[a]] += state.rho * (cx[a] - dR[a]);
+  const before = state.infeasibility;
+  state.infeasibility = relativeInfeasibility(problem, state.x);
+  state.iterations++;
+  if (state.infeasibility > FEASIBILITY_PROGRESS * before && state.infeasibility > context.feasTarget) {
+    if (state.rho < RHO_MAX_RATIO * context.rho0) state.rho *= RHO_GROWTH;
+  }
+  checkFeasible(context, state, before);
+  if (context.polish && tryPolish(context, state)) return;
+  const cert = constrainedCertificate(problem, state.x, state.nu, context.penalty);
+  const done = meetsTolerance(cert, context.penalty, state.x, context.gapTarget) && state.infeasibility <= context.feasTarget;
+  state.stop = { done, gap: cert.dualityGap };
+}
+
+/** The inner solver, driven step by step on the stacked problem from the current x. */
+function innerSolve(context: AlmContext, state: AlmState): void {
+  const { problem, stacked, innerY, inner } = context;
+  const sub: Problem = { A: stacked, y: innerY, penalty: problem.penalty, grid: problem.grid, ...(problem.bounds && { bounds: problem.bounds }) };
+  const terms = penaltyTerms(sub);
+  const { context: c, state: s } = inner.setup(sub, terms, state.x, { gapTarget: 0.1 * context.gapTarget });
+  let test = inner.test(c, s);
+  while (!test.done && inner.iterations(s) < INNER_MAX_ITER) {
+    inner.step(c, s);
+    test = inner.test(c, s);
+  }
+  state.x.set(inner.iterate(s));
+  state.innerIterations += inner.iterations(s);
+}
+
+/** Replace (x, ν) by their bordered Newton polish when it is exact; true when that ends the solve. */
+function tryPolish(context: AlmContext, state: AlmState): boolean {
+  const { problem, penalty } = context;
+  const polished = polishBordered(problem, penalty, state.x, state.nu);
+  if (!polished) return false;
+  const cert = constrainedCertificate(problem, polished.x, polished.nu, penalty);
+  const exact = cert.dualityGap <= context.gapTarget && cert.kktViolation <= 1e-9 * penaltyScale(penalty, polished.x) && relativeInfeasibility(problem, polished.x) <= context.feasTarget;
+  if (!exact) return false;
+  state.x.set(polished.x);
+  state.nu.set(polished.nu);
+  state.infeasibility = relativeInfeasibility(problem, state.x);
+  state.stop = { done: true, gap: cert.dualityGap };
+  return true;
+}
+
+/** At the largest ρ, a residual that no longer halves while well above rounding: no feasible x. */
+function checkFeasible(context: AlmContext, state: AlmState, before: number): void {
+  const atMax = state.rho >= RHO_MAX_RATIO * context.rho0;
+  state.stalled = atMax && state.infeasibility > INFEASIBLE_LEVEL && state.infeasibility > 0.5 * before ? state.stalled + 1 : 0;
+  if (state.stalled >= STALL_STEPS) {
+    throw new InputError("constraints", `infeasible: no x within the bounds satisfies Cx = d (the relative residual ‖Cx − d‖ stalls at ${state.infeasibility.toExponential(2)} as the penalty ρ grows)`);
+  }
+}
