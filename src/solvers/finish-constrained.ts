@@ -79,10 +79,9 @@ export function finishConstrainedSolution(problem: Problem, x: Float64Array, nu:
       sol.warnings = [`constraint rows ${redundant.join(", ")} are combinations of the others (with a consistent d): dropped, their multipliers reported as 0`];
     }
   }
-  if (problem.bounds) {
-    sol.activeBounds = activeBounds(problem, bestX);
-    structure.push({ kind: "bounds", ...sol.activeBounds });
-  }
+  // Empty lists without bounds: constrained output always says which bounds are active.
+  sol.activeBounds = activeBounds(problem, bestX);
+  if (problem.bounds) structure.push({ kind: "bounds", ...sol.activeBounds });
   if (!converged) {
     const why =
       cert.dualityGap > target ? `duality gap ${cert.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)}`

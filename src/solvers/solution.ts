@@ -57,7 +57,7 @@ export interface Solution extends Certificate {
   message?: string;
   /** Multipliers ν of Cx = d, one per row of C (problems with constraints). */
   multipliers?: Float64Array;
-  /** Which bounds are active (problems with bounds). */
+  /** Which bounds are active (problems with constraints or bounds; empty lists without bounds). */
   activeBounds?: ActiveBounds;
   /** Notes on the input that did not stop the solve (redundant constraints dropped, ...). */
   warnings?: string[];
