@@ -1,118 +1,93 @@
 import { axpy, dot } from "../linalg/vector.js";
+import { StackedOperator } from "./combinators.js";
 import { DenseMatrix } from "./dense.js";
-import { hasColumns, type ColumnOperator, type LinearOperator } from "./operator.js";
+import type { ColumnOperator, LinearOperator } from "./operator.js";
 
 /**
- * [A; s·B] for a small dense B (p × n, p ≪ m): the measurements of an augmented Lagrangian,
- * ½‖Ax − y‖² + ρ/2‖Bx − e‖² = ½‖[A; √ρB]x − [y; √ρe]‖². A is used by reference (never copied:
- * it may be 40 MB); B is kept column-major so that column j of the stack is a_j then s·b_j.
- * Immutable: `withScale` gives the stack for another s, sharing A and B.
+ * [A; s·B] for a dense A and a small dense B (p × n, p ≪ m) with column access (what coordinate
+ * descent needs): the measurements of an augmented Lagrangian, ½‖Ax − y‖² + ρ/2‖Bx − e‖² =
+ * ½‖[A; √ρB]x − [y; √ρe]‖². A is read through views of its columns, never copied (it may be
+ * 40 MB); column j of the stack is a_j then s·b_j, so a column product costs one on A plus p.
+ * Immutable: `withScale` gives the stack for another s, sharing A, B and A's column norms.
  */
-export class StackedOperator implements LinearOperator {
+export class DenseStackOperator implements ColumnOperator {
   readonly rows: number;
   readonly cols: number;
-  /** B column-major (p × n): b_j = bData[j·p .. (j+1)·p). */
-  protected readonly bData: Float64Array;
-  protected readonly p: number;
-  protected readonly head: Float64Array;
-
-  constructor(
-    readonly A: LinearOperator,
-    B: DenseMatrix,
-    readonly scale: number,
-  ) {
-    this.p = B.rows;
-    this.rows = A.rows + B.rows;
-    this.cols = A.cols;
-    this.bData = B.data;
-    this.head = new Float64Array(A.rows);
-  }
-
-  /** The same A and B stacked with another scale. */
-  withScale(scale: number): StackedOperator {
-    return new StackedOperator(this.A, new DenseMatrix(this.p, this.cols, this.bData), scale);
-  }
-
-  apply(x: Float64Array, out: Float64Array): Float64Array {
-    const m = this.A.rows, p = this.p, b = this.bData;
-    out.set(this.A.apply(x, this.head));
-    for (let i = 0; i < p; i++) out[m + i] = 0;
-    for (let j = 0; j < this.cols; j++) {
-      const xj = x[j] * this.scale;
-      if (xj !== 0) for (let i = 0; i < p; i++) out[m + i] += b[j * p + i] * xj;
-    }
-    return out;
-  }
-
-  applyT(v: Float64Array, out: Float64Array): Float64Array {
-    const m = this.A.rows, p = this.p, b = this.bData, head = this.head;
-    for (let i = 0; i < m; i++) head[i] = v[i];
-    this.A.applyT(head, out);
-    for (let j = 0; j < this.cols; j++) {
-      let s = 0;
-      for (let i = 0; i < p; i++) s += b[j * p + i] * v[m + i];
-      out[j] += this.scale * s;
-    }
-    return out;
-  }
-
-  /** s·b_jᵀ v_tail */
-  protected tailDot(j: number, v: Float64Array): number {
-    const m = this.A.rows, p = this.p, b = this.bData;
-    let s = 0;
-    for (let i = 0; i < p; i++) s += b[j * p + i] * v[m + i];
-    return this.scale * s;
-  }
-}
-
-/**
- * [A; s·B] with column access, for a dense A (coordinate descent): a column is a contiguous view
- * of A's column and p numbers of B, so a column product costs the same as on A plus p.
- */
-export class StackedColumnOperator extends StackedOperator implements ColumnOperator {
+  private readonly m: number;
+  private readonly p: number;
+  /** B column-major: b_j = b[j·p .. (j+1)·p). */
+  private readonly b: Float64Array;
   private readonly views: Float64Array[];
   private readonly aNorms: Float64Array;
 
-  constructor(A: DenseMatrix, B: DenseMatrix, scale: number, shared?: { views: Float64Array[]; aNorms: Float64Array }) {
-    super(A, B, scale);
+  constructor(
+    readonly A: DenseMatrix,
+    readonly B: DenseMatrix,
+    readonly scale: number,
+    shared?: { views: Float64Array[]; aNorms: Float64Array },
+  ) {
+    this.m = A.rows;
+    this.p = B.rows;
+    this.rows = A.rows + B.rows;
+    this.cols = A.cols;
+    this.b = B.data;
     this.views = shared?.views ?? Array.from({ length: A.cols }, (_, j) => A.column(j));
     this.aNorms = shared?.aNorms ?? A.columnNormsSquared();
   }
 
-  override withScale(scale: number): StackedColumnOperator {
-    const B = new DenseMatrix(this.p, this.cols, this.bData);
-    return new StackedColumnOperator(this.A as DenseMatrix, B, scale, { views: this.views, aNorms: this.aNorms });
+  withScale(scale: number): DenseStackOperator {
+    return new DenseStackOperator(this.A, this.B, scale, { views: this.views, aNorms: this.aNorms });
+  }
+
+  apply(x: Float64Array, out: Float64Array): Float64Array {
+    out.fill(0);
+    for (let j = 0; j < this.cols; j++) if (x[j] !== 0) this.columnAxpy(j, x[j], out);
+    return out;
+  }
+
+  applyT(v: Float64Array, out: Float64Array): Float64Array {
+    for (let j = 0; j < this.cols; j++) out[j] = this.columnDot(j, v);
+    return out;
   }
 
   columnDot(j: number, v: Float64Array): number {
-    return dot(this.views[j], v, this.views[j].length) + this.tailDot(j, v);
+    const { m, p, b } = this;
+    let s = 0;
+    for (let i = 0; i < p; i++) s += b[j * p + i] * v[m + i];
+    return dot(this.views[j], v, m) + this.scale * s;
   }
 
   columnAxpy(j: number, alpha: number, v: Float64Array): void {
+    const { m, p, b } = this;
     axpy(alpha, this.views[j], v);
-    const m = this.A.rows, p = this.p, b = this.bData, t = alpha * this.scale;
+    const t = alpha * this.scale;
     for (let i = 0; i < p; i++) v[m + i] += t * b[j * p + i];
   }
 
   columnInner(i: number, j: number): number {
-    const p = this.p, b = this.bData;
+    const { p, b } = this;
     let s = 0;
     for (let k = 0; k < p; k++) s += b[i * p + k] * b[j * p + k];
     return dot(this.views[i], this.views[j]) + this.scale * this.scale * s;
   }
 
   columnNormsSquared(): Float64Array {
+    const { p, b } = this;
     const out = new Float64Array(this.cols);
     for (let j = 0; j < this.cols; j++) {
       let s = 0;
-      for (let i = 0; i < this.p; i++) s += this.bData[j * this.p + i] ** 2;
+      for (let i = 0; i < p; i++) s += b[j * p + i] ** 2;
       out[j] = this.aNorms[j] + this.scale * this.scale * s;
     }
     return out;
   }
 }
 
-/** [A; s·B] with column access when A is dense, matrix-free otherwise. */
-export function stackedOperator(A: LinearOperator, B: DenseMatrix, scale: number): StackedOperator {
-  return A instanceof DenseMatrix && hasColumns(A) ? new StackedColumnOperator(A, B, scale) : new StackedOperator(A, B, scale);
+/**
+ * [A; s·B]: with column access when A is dense (DenseStackOperator, reusing `previous`'s column
+ * views), else the matrix-free StackedOperator of the two blocks.
+ */
+export function augmentedStack(A: LinearOperator, B: DenseMatrix, scale: number, previous?: LinearOperator): LinearOperator {
+  if (A instanceof DenseMatrix) return previous instanceof DenseStackOperator ? previous.withScale(scale) : new DenseStackOperator(A, B, scale);
+  return new StackedOperator([A, new DenseMatrix(B.rows, B.cols, B.data.map((v) => v * scale))]);
 }

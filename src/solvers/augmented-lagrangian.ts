@@ -1,10 +1,10 @@
 import { InputError } from "../errors.js";
 import { constraintRows, polishBordered } from "../kkt/bordered.js";
 import { constrainedCertificate, meetsTolerance, penaltyScale, relativeInfeasibility } from "../kkt/certificate.js";
-import { dot, normInf } from "../linalg/vector.js";
+import { dot } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
 import { hasColumns, type LinearOperator } from "../operators/operator.js";
-import { stackedOperator, type StackedOperator } from "../operators/stacked.js";
+import { augmentedStack } from "../operators/stacked.js";
 import { penaltyTerms, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 import { coordinateDescent } from "./coordinate-descent.js";
@@ -24,6 +24,12 @@ const RHO_MAX_RATIO = 1e6;
  */
 const STALL_STEPS = 4;
 const INFEASIBLE_LEVEL = 1e-6;
+/**
+ * Relative gap of the first inner solve (ν = 0), which only seeds the free set for the first
+ * Newton multipliers (measured on cs-1000x5000 with x ≥ 0 and 5 constraints: 2 outer steps
+ * instead of 3, about 1.5× faster overall).
+ */
+const FIRST_SOLVE_TOL = 1e-4;
 /** Inner iteration cap per outer step (the inner solver's own iterations). */
 const INNER_MAX_ITER = 1000;
 
@@ -36,10 +42,13 @@ interface AlmContext {
   rows: Int32Array;
   CR: DenseMatrix;
   dR: Float64Array;
-  /** [A; √ρ C_R] at the last ρ (rebuilt, sharing A, when ρ changes). */
-  stacked: StackedOperator;
+  /** [A; √ρ C_R] at stackScale = √ρ (rebuilt, sharing A, when ρ changes). */
+  stacked: LinearOperator;
+  stackScale: number;
   rho0: number;
   gapTarget: number;
+  /** ‖y‖² */
+  yy: number;
   feasTarget: number;
   polish: boolean;
   // workspace
@@ -57,6 +66,8 @@ export interface AlmState {
   /** Relative ‖Cx − d‖ after the last step (relativeInfeasibility). */
   infeasibility: number;
   stalled: number;
+  /** Take the multipliers of the bordered polish (a Newton step on the dual) while they help. */
+  newton: boolean;
   stop: StopTest;
 }
 
@@ -68,11 +79,13 @@ export interface AlmState {
  *
  * with the existing solver on the stacked measurements (coordinate descent when A is dense,
  * FISTA otherwise; A is never copied: operators/stacked.ts), then ν_R ← ν_R + ρ(C_R x − d_R),
- * and ρ ← 10ρ when ‖Cx − d‖ fell by less than 4×. ρ₀ = max‖a_j‖²/max‖c_j‖² balances the two
- * blocks of columns. After every step the bordered Newton polish (kkt/bordered.ts) is tried:
- * once the free set is the solution's it gives (x, ν) to rounding and the loop stops. Otherwise
- * it stops on the certificate (gap, stationarity with ν) and feasibility. Redundant rows of C
- * are left out (ν = 0 there); a residual that stalls at the largest ρ means infeasible bounds.
+ * and ρ ← 10ρ when ‖Cx − d‖ fell by less than 4× (ρ₀: balancedRho). After every inner solve
+ * the bordered Newton step on the free set (kkt/bordered.ts) is tried: once the free set is the
+ * solution's it gives (x, ν) to rounding and the loop stops; otherwise its ν, the exact
+ * multipliers of that free set (a Newton step on the dual function), replaces the first-order
+ * update for as long as the feasibility residual keeps falling. The loop also stops on the
+ * certificate (gap, stationarity with ν) and feasibility. Redundant rows of C are left out
+ * (ν = 0 there); a residual that stalls at the largest ρ means infeasible bounds.
  */
 export const augmentedLagrangian: IterativeSolver<AlmContext, AlmState> = {
   name: "alm",
@@ -99,26 +112,37 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const context: AlmContext = {
     problem, penalty: terms.separable!, rows, CR, dR: Float64Array.from(rows, (i) => problem.constraints!.d[i]),
     inner: (hasColumns(problem.A) && problem.A instanceof DenseMatrix ? coordinateDescent : fista) as IterativeSolver<unknown, unknown>,
-    stacked: stackedOperator(problem.A, CR, Math.sqrt(rho0)),
-    rho0, gapTarget: options.gapTarget, feasTarget: feasibilityTarget(tol), polish: options.polish !== false,
+    stacked: augmentedStack(problem.A, CR, Math.sqrt(rho0)), stackScale: Math.sqrt(rho0),
+    rho0, gapTarget: options.gapTarget, yy, feasTarget: feasibilityTarget(tol), polish: options.polish !== false,
     innerY: new Float64Array(problem.A.rows + p), cx: new Float64Array(p),
   };
   const state: AlmState = {
     x: Float64Array.from(x0), nu: new Float64Array(C?.rows ?? 0), rho: rho0, iterations: 0, innerIterations: 0,
-    infeasibility: Infinity, stalled: 0, stop: { done: false, gap: Infinity },
+    infeasibility: Infinity, stalled: 0, newton: true, stop: { done: false, gap: Infinity },
   };
   return { context, state };
 }
 
-/** ρ₀ = max_j ‖a_j‖² / max_j ‖c_j‖² (‖A·1‖²/n for a matrix-free A): both blocks of the stack weigh alike. */
+/**
+ * ρ₀ = (‖A‖_F²/m) / (‖C_R‖_F²/p): the mean squared row norms of the two blocks alike, so that
+ * the p rows of √ρC weigh like rows of A (a dense row of C has a norm of order √n times a
+ * column's: balancing columns instead made the stacked problem 1000× worse conditioned on
+ * cs-1000x5000). ‖A‖_F² from the column norms, or n·‖A·1‖²/n for a matrix-free A.
+ */
 function balancedRho(A: LinearOperator, CR: DenseMatrix): number {
   if (CR.rows === 0) return 1;
-  const a = hasColumns(A) ? normInf(A.columnNormsSquared()) : (() => {
+  const aF = hasColumns(A) ? sum(A.columnNormsSquared()) : (() => {
     const v = A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows));
-    return dot(v, v) / A.cols;
+    return dot(v, v);
   })();
-  const c = normInf(CR.columnNormsSquared());
-  return a > 0 && c > 0 ? a / c : 1;
+  const cF = sum(CR.columnNormsSquared());
+  return aF > 0 && cF > 0 ? aF / A.rows / (cF / CR.rows) : 1;
+}
+
+function sum(v: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i];
+  return s;
 }
 
 /** One outer step: the inner solve, the multiplier update, ρ, the polish and the stopping test. */
@@ -126,23 +150,35 @@ function step(context: AlmContext, state: AlmState): void {
   const { problem, rows, CR, dR, innerY, cx } = context;
   const m = problem.A.rows, p = rows.length;
   const scale = Math.sqrt(state.rho);
-  if (context.stacked.scale !== scale) context.stacked = context.stacked.withScale(scale);
+  if (context.stackScale !== scale) {
+    context.stacked = augmentedStack(problem.A, CR, scale, context.stacked);
+    context.stackScale = scale;
+  }
   innerY.set(problem.y);
   for (let a = 0; a < p; a++) innerY[m + a] = scale * (dR[a] - state.nu[rows[a]] / state.rho);
   innerSolve(context, state);
-  // ν ← ν + ρ(C_R x − d_R)
-  CR.apply(state.x, cx);
-  for (let a = 0; a < p; a++) state.nu[rows[a]] += state.rho * (cx[a] - dR[a]);
   const before = state.infeasibility;
   state.infeasibility = relativeInfeasibility(problem, state.x);
   state.iterations++;
-  if (state.infeasibility > FEASIBILITY_PROGRESS * before && state.infeasibility > context.feasTarget) {
-    if (state.rho < RHO_MAX_RATIO * context.rho0) state.rho *= RHO_GROWTH;
+  // A Newton multiplier that made things worse: first-order updates from now on.
+  if (state.newton && state.iterations > 1 && state.infeasibility > before) state.newton = false;
+  const polished = context.polish ? polishBordered(problem, context.penalty, state.x, state.nu) : null;
+  if (polished && finishWith(context, state, polished)) return;
+  if (polished && state.newton) {
+    state.nu.set(polished.nu);
+  } else {
+    // ν ← ν + ρ(C_R x − d_R)
+    CR.apply(state.x, cx);
+    for (let a = 0; a < p; a++) state.nu[rows[a]] += state.rho * (cx[a] - dR[a]);
+    if (state.infeasibility > FEASIBILITY_PROGRESS * before && state.infeasibility > context.feasTarget) {
+      if (state.rho < RHO_MAX_RATIO * context.rho0) state.rho *= RHO_GROWTH;
+    }
   }
   checkFeasible(context, state, before);
-  if (context.polish && tryPolish(context, state)) return;
+  // The certificate costs two products with A: only worth it once x is feasible.
+  if (state.infeasibility > context.feasTarget) return;
   const cert = constrainedCertificate(problem, state.x, state.nu, context.penalty);
-  const done = meetsTolerance(cert, context.penalty, state.x, context.gapTarget) && state.infeasibility <= context.feasTarget;
+  const done = meetsTolerance(cert, context.penalty, state.x, context.gapTarget);
   state.stop = { done, gap: cert.dualityGap };
 }
 
@@ -151,7 +187,9 @@ function innerSolve(context: AlmContext, state: AlmState): void {
   const { problem, stacked, innerY, inner } = context;
   const sub: Problem = { A: stacked, y: innerY, penalty: problem.penalty, grid: problem.grid, ...(problem.bounds && { bounds: problem.bounds }) };
   const terms = penaltyTerms(sub);
-  const { context: c, state: s } = inner.setup(sub, terms, state.x, { gapTarget: 0.1 * context.gapTarget });
+  // The first solve (ν = 0) only seeds the multipliers: a rough gap does for it.
+  const target = state.iterations === 0 ? Math.max(0.1 * context.gapTarget, FIRST_SOLVE_TOL * context.yy) : 0.1 * context.gapTarget;
+  const { context: c, state: s } = inner.setup(sub, terms, state.x, { gapTarget: target });
   let test = inner.test(c, s);
   while (!test.done && inner.iterations(s) < INNER_MAX_ITER) {
     inner.step(c, s);
@@ -162,10 +200,8 @@ function innerSolve(context: AlmContext, state: AlmState): void {
 }
 
 /** Replace (x, ν) by their bordered Newton polish when it is exact; true when that ends the solve. */
-function tryPolish(context: AlmContext, state: AlmState): boolean {
+function finishWith(context: AlmContext, state: AlmState, polished: { x: Float64Array; nu: Float64Array }): boolean {
   const { problem, penalty } = context;
-  const polished = polishBordered(problem, penalty, state.x, state.nu);
-  if (!polished) return false;
   const cert = constrainedCertificate(problem, polished.x, polished.nu, penalty);
   const exact = cert.dualityGap <= context.gapTarget && cert.kktViolation <= 1e-9 * penaltyScale(penalty, polished.x) && relativeInfeasibility(problem, polished.x) <= context.feasTarget;
   if (!exact) return false;
