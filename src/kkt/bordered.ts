@@ -42,7 +42,7 @@ export class BorderedSystem implements KktSystem {
     private readonly problem: Problem,
     private readonly penalty: SeparablePenalty,
     private readonly x: Float64Array,
-    /** Multipliers of the rows R (length |R|). */
+    /** Multipliers, one per row of C (those of rows outside R are not read). */
     private readonly nu: Float64Array,
     readonly rows: Int32Array,
     support: ArrayLike<number>,
@@ -99,7 +99,7 @@ export class BorderedSystem implements KktSystem {
     const top = this.parts.matrix.applyColumnsT(r, new Float64Array(k));
     for (let a = 0; a < k; a++) {
       let s = top[a] + penalty.supportGradient(S[a], x[S[a]]);
-      for (let i = 0; i < nu.length; i++) s += this.cf[i][a] * nu[i];
+      for (let i = 0; i < this.rows.length; i++) s += this.cf[i][a] * nu[this.rows[i]];
       F[a] = s;
     }
     const { C, d } = problem.constraints ?? { C: null, d: null };
@@ -194,7 +194,7 @@ const PRUNE_ROUNDS = 3;
  * so (x_F, ν) − J⁻¹F solves it exactly. A coefficient that the step carries across a kink of g
  * (a sign change) is set to 0, across a bound to that bound, and the step is redone. Returns
  * null when J is singular or the free set does not settle; the caller keeps whichever of the
- * two points certifies better. `nu` holds the multipliers of the rows R (constraintRows).
+ * two points certifies better. `nu` has one multiplier per row of C (0 stays 0 on redundant rows).
  */
 export function polishBordered(problem: Problem, penalty: SeparablePenalty, x: Float64Array, nu: Float64Array): { x: Float64Array; nu: Float64Array } | null {
   const rows = constraintRows(problem);
@@ -227,7 +227,8 @@ export function polishBordered(problem: Problem, penalty: SeparablePenalty, x: F
       const atZero = penalty.threshold(j) > 0 && Math.sign(after) !== Math.sign(before) && lo <= 0 && up >= 0;
       out[j] = atZero ? 0 : Math.min(up, Math.max(lo, after));
     });
-    const next = Float64Array.from(multipliers, (v, i) => v - step[k + i]);
+    const next = Float64Array.from(multipliers);
+    rows.forEach((row, i) => (next[row] -= step[k + i]));
     if (!crossed) return { x: out, nu: next };
     current = out;
     multipliers = next;
