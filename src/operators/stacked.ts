@@ -85,9 +85,12 @@ export class DenseStackOperator implements ColumnOperator {
 
 /**
  * [A; s·B]: with column access when A is dense (DenseStackOperator, reusing `previous`'s column
- * views), else the matrix-free StackedOperator of the two blocks.
+ * views, or A's column norms ‖a_j‖² when given), else the matrix-free StackedOperator of the two blocks.
  */
-export function augmentedStack(A: LinearOperator, B: DenseMatrix, scale: number, previous?: LinearOperator): LinearOperator {
-  if (A instanceof DenseMatrix) return previous instanceof DenseStackOperator ? previous.withScale(scale) : new DenseStackOperator(A, B, scale);
+export function augmentedStack(A: LinearOperator, B: DenseMatrix, scale: number, previous?: LinearOperator, aNorms?: Float64Array): LinearOperator {
+  if (A instanceof DenseMatrix) {
+    if (previous instanceof DenseStackOperator) return previous.withScale(scale);
+    return new DenseStackOperator(A, B, scale, aNorms && { views: Array.from({ length: A.cols }, (_, j) => A.column(j)), aNorms });
+  }
   return new StackedOperator([A, new DenseMatrix(B.rows, B.cols, B.data.map((v) => v * scale))]);
 }

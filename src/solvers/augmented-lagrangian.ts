@@ -106,13 +106,15 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const cR = new Float64Array(p * n);
   for (let a = 0; a < p; a++) for (let j = 0; j < n; j++) cR[j * p + a] = C!.get(rows[a], j);
   const CR = new DenseMatrix(p, n, cR);
-  const rho0 = balancedRho(problem.A, CR);
+  // ‖a_j‖² once: ρ₀ and the stacked operator's column norms share this pass over A.
+  const aNorms = hasColumns(problem.A) ? problem.A.columnNormsSquared() : null;
+  const rho0 = balancedRho(problem.A, aNorms, CR);
   const yy = dot(problem.y, problem.y);
   const tol = typeof options.tol === "number" ? options.tol : yy > 0 ? options.gapTarget / yy : DEFAULT_TOL;
   const context: AlmContext = {
     problem, penalty: terms.separable!, rows, CR, dR: Float64Array.from(rows, (i) => problem.constraints!.d[i]),
     inner: (hasColumns(problem.A) && problem.A instanceof DenseMatrix ? coordinateDescent : fista) as IterativeSolver<unknown, unknown>,
-    stacked: augmentedStack(problem.A, CR, Math.sqrt(rho0)), stackScale: Math.sqrt(rho0),
+    stacked: augmentedStack(problem.A, CR, Math.sqrt(rho0), undefined, aNorms ?? undefined), stackScale: Math.sqrt(rho0),
     rho0, gapTarget: options.gapTarget, yy, feasTarget: feasibilityTarget(tol), polish: options.polish !== false,
     innerY: new Float64Array(problem.A.rows + p), cx: new Float64Array(p),
   };
@@ -129,9 +131,9 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
  * column's: balancing columns instead made the stacked problem 1000× worse conditioned on
  * cs-1000x5000). ‖A‖_F² from the column norms, or n·‖A·1‖²/n for a matrix-free A.
  */
-function balancedRho(A: LinearOperator, CR: DenseMatrix): number {
+function balancedRho(A: LinearOperator, aNorms: Float64Array | null, CR: DenseMatrix): number {
   if (CR.rows === 0) return 1;
-  const aF = hasColumns(A) ? sum(A.columnNormsSquared()) : (() => {
+  const aF = aNorms ? sum(aNorms) : (() => {
     const v = A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows));
     return dot(v, v);
   })();
