@@ -1,6 +1,6 @@
 import { InputError } from "../errors.js";
 import { constraintRows, polishBordered } from "../kkt/bordered.js";
-import { constrainedCertificate, meetsTolerance, penaltyScale, relativeInfeasibility } from "../kkt/certificate.js";
+import { constrainedCertificate, meetsTolerance, relativeInfeasibility } from "../kkt/certificate.js";
 import { dot } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
 import { hasColumns, type LinearOperator } from "../operators/operator.js";
@@ -8,7 +8,7 @@ import { augmentedStack } from "../operators/stacked.js";
 import { penaltyTerms, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 import { coordinateDescent } from "./coordinate-descent.js";
-import { feasibilityTarget } from "./finish-constrained.js";
+import { exact, feasibilityTarget } from "./finish-constrained.js";
 import { fista } from "./fista.js";
 import type { IterativeSolver, StepOptions, StopTest } from "./protocol.js";
 import { DEFAULT_TOL } from "./solution.js";
@@ -205,8 +205,7 @@ function innerSolve(context: AlmContext, state: AlmState): void {
 function finishWith(context: AlmContext, state: AlmState, polished: { x: Float64Array; nu: Float64Array }): boolean {
   const { problem, penalty } = context;
   const cert = constrainedCertificate(problem, polished.x, polished.nu, penalty);
-  const exact = cert.dualityGap <= context.gapTarget && cert.kktViolation <= 1e-9 * penaltyScale(penalty, polished.x) && relativeInfeasibility(problem, polished.x) <= context.feasTarget;
-  if (!exact) return false;
+  if (!exact(cert, polished.x, penalty, problem, context.gapTarget, context.feasTarget)) return false;
   state.x.set(polished.x);
   state.nu.set(polished.nu);
   state.infeasibility = relativeInfeasibility(problem, state.x);

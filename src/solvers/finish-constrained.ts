@@ -23,7 +23,7 @@ export interface ConstrainedReport {
 }
 
 /** Stationary to rounding, within the gap target and feasible: nothing left to improve. */
-function exact(cert: Certificate, x: Float64Array, penalty: SeparablePenalty, problem: Problem, gapTarget: number, feasTarget: number): boolean {
+export function exact(cert: Certificate, x: Float64Array, penalty: SeparablePenalty, problem: Problem, gapTarget: number, feasTarget: number): boolean {
   return cert.dualityGap <= gapTarget && cert.kktViolation <= 1e-9 * penaltyScale(penalty, x) && relativeInfeasibility(problem, x) <= feasTarget;
 }
 
