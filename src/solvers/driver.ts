@@ -11,6 +11,7 @@ import { hasColumns } from "../operators/operator.js";
 import { penaltyTerms, termNames, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
 import { requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
 import type { IterativeSolver } from "./protocol.js";
+import { finishConstrainedSolution } from "./finish-constrained.js";
 import { DEFAULT_TOL, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
 
 /**
@@ -48,6 +49,10 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
     test = solver.test(context, state);
   }
   const reason = test.done ? test.reason : `iteration cap ${maxIter} reached`;
+  if (problem.constraints || problem.bounds) {
+    const nu = solver.multipliers ? solver.multipliers(context, state) : null;
+    return finishConstrainedSolution(problem, solver.iterate(state), nu, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
+  }
   if (terms.tv) {
     const zHint = solver.tvDual ? solver.tvDual(context, state) : null;
     return finishTvSolution(problem, terms, solver.iterate(state), zHint, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
@@ -70,7 +75,8 @@ function checkCapabilities(solver: IterativeSolver<unknown, unknown>, problem: P
 export function checkProblemClass(solver: IterativeSolver<unknown, unknown>, problem: Problem): void {
   const who = `the ${solver.name} solver`;
   if (problem.penalty.tv > 0 && !solver.capabilities.penalties.includes("tv")) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (use solver "split-bregman" or "fista" for tv)`);
-  if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (no constrained solver yet)`);
+  if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (use solver "alm")`);
+  if (problem.bounds && !solver.capabilities.bounds) throw new InputError("bounds", `${who} does not handle bounds (use solver "cd", "fista" or "alm")`);
   if (solver.capabilities.needsIdentity && !fitsDenoising(problem)) throw new InputError("A", `${who} handles denoising only (A = identity, tv on the grid's differences)`);
   if (solver.capabilities.needsColumns && !hasColumns(problem.A)) {
     throw new InputError("A", `${who} needs column access (columnDot, columnAxpy, ...); this operator is matrix-free: use solver "fista"`);
@@ -228,7 +234,8 @@ function nonZeros(x: Float64Array): Support {
   return { kind: "support", active, signs };
 }
 
-function supportOf(penalty: SeparablePenalty, x: Float64Array): Support {
+/** The support of x for a penalty (its active features) with their signs. */
+export function supportOf(penalty: SeparablePenalty, x: Float64Array): Support {
   const active: number[] = [], signs: number[] = [];
   for (let j = 0; j < x.length; j++) {
     if (penalty.isActive(j, x[j])) {
