@@ -41,7 +41,7 @@ export async function basisPursuitSection(ctx) {
     const support = sol.active.length === k && sol.active.every((j) => truth[j] !== 0);
     const err = relativeError(sol.x, truth);
     if (!(sol.converged && support && err <= 1e-8)) ctx.failed(`basis pursuit ${m}x${n} k=${k}`, `not recovered (relative error ${err.toExponential(2)}, converged ${sol.converged})`);
-    rows.push([`${m}x${n} k=${k} seed ${seed}`, cold.toFixed(1), best.toFixed(1), String(sol.iterations), err.toExponential(2), support ? "exact" : "WRONG", sol.primalResidual.toExponential(2), sol.dualityGap.toExponential(2), sol.complementarityMargin.toFixed(3)]);
+    rows.push([`${m}x${n} k=${k} seed ${seed}`, cold.toFixed(1), best.toFixed(1), String(sol.iterations), err.toExponential(2), support ? "exact" : "WRONG", (sol.feasibilityResidual / Math.hypot(...problem.y)).toExponential(2), sol.dualityGap.toExponential(2), sol.complementarityMargin.toFixed(3)]);
   }
   table(["problem", "first ms", "best ms", "Bregman steps", "rel. error", "support", "‖Ax−y‖/‖y‖", "gap", "margin"], rows);
   console.log("target: 1000x5000 with 50 non-zeros recovered exactly (relative error ≤ 1e-8) in under 1 s.");

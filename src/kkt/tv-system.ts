@@ -30,9 +30,8 @@ export class PieceSystem implements KktSystem {
   method: KktMethod;
   private factor: Cholesky | null = null;
   private readonly diagonal: Float64Array | null;
-  private readonly xFull: Float64Array;
-  private readonly ax: Float64Array;
-  private readonly grad: Float64Array;
+  /** Scratch for products with A (x, Ax, Aᵀr), allocated on first use (A = I never needs them). */
+  private scratch: { xFull: Float64Array; ax: Float64Array; grad: Float64Array } | null = null;
 
   constructor(
     private readonly problem: Problem,
@@ -46,17 +45,20 @@ export class PieceSystem implements KktSystem {
     const active: number[] = [];
     for (let p = 0; p < count; p++) if (sign[p] !== 0) this.unknown[p] = active.push(p) - 1;
     this.active = Int32Array.from(active);
-    const support: number[] = [];
-    for (let j = 0; j < label.length; j++) if (this.unknown[label[j]] >= 0) support.push(j);
-    this.support = Int32Array.from(support);
-    const n = label.length, m = problem.A.rows, k = this.active.length;
-    this.xFull = new Float64Array(n);
-    this.ax = new Float64Array(m);
-    this.grad = new Float64Array(n);
+    let inSupport = 0;
+    for (let j = 0; j < label.length; j++) if (this.unknown[label[j]] >= 0) inSupport++;
+    this.support = new Int32Array(inSupport);
+    for (let j = 0, t = 0; j < label.length; j++) if (this.unknown[label[j]] >= 0) this.support[t++] = j;
+    const k = this.active.length;
     const l2 = problem.penalty.l2;
     // A = I: H = (1 + l2)·diag(sizes).
     this.diagonal = problem.A instanceof IdentityOperator ? Float64Array.from(this.active, (p) => (1 + l2) * pieces.size[p]) : null;
     this.method = this.diagonal || k <= MAX_DENSE_PIECES ? "cholesky" : "cg";
+  }
+
+  private buffers(): { xFull: Float64Array; ax: Float64Array; grad: Float64Array } {
+    const n = this.pieces.label.length;
+    return (this.scratch ??= { xFull: new Float64Array(n), ax: new Float64Array(this.problem.A.rows), grad: new Float64Array(n) });
   }
 
   get size(): number {
@@ -85,8 +87,9 @@ export class PieceSystem implements KktSystem {
   /** out ← H v = NᵀAᵀANv + l2 NᵀNv. */
   applyH(v: Float64Array, out: Float64Array): Float64Array {
     const { A } = this.problem;
-    A.apply(this.expand(v, this.xFull), this.ax);
-    const h = this.restrict(A.applyT(this.ax, this.grad));
+    const { xFull, ax, grad } = this.buffers();
+    A.apply(this.expand(v, xFull), ax);
+    const h = this.restrict(A.applyT(ax, grad));
     const l2 = this.problem.penalty.l2;
     for (let a = 0; a < h.length; a++) out[a] = h[a] + l2 * this.pieces.size[this.active[a]] * v[a];
     return out;
@@ -94,9 +97,10 @@ export class PieceSystem implements KktSystem {
 
   residual(): Float64Array {
     const { A, y, penalty } = this.problem;
-    A.apply(this.expand(Float64Array.from(this.active, (p) => this.values[p]), this.xFull), this.ax);
-    for (let i = 0; i < y.length; i++) this.ax[i] -= y[i];
-    const F = this.restrict(A.applyT(this.ax, this.grad));
+    const { xFull, ax, grad } = this.buffers();
+    A.apply(this.expand(Float64Array.from(this.active, (p) => this.values[p]), xFull), ax);
+    for (let i = 0; i < y.length; i++) ax[i] -= y[i];
+    const F = this.restrict(A.applyT(ax, grad));
     const { size, sign } = this.pieces;
     const tvTerm = this.jumpTerm();
     this.active.forEach((p, a) => (F[a] += size[p] * (penalty.l2 * this.values[p] + penalty.l1 * sign[p]) + penalty.tv * tvTerm[a]));
@@ -145,7 +149,7 @@ export class PieceSystem implements KktSystem {
       const e = new Float64Array(k);
       for (let a = 0; a < k; a++) {
         e[a] = 1;
-        A.apply(this.expand(e, this.xFull), B.subarray(a * m, (a + 1) * m));
+        A.apply(this.expand(e, this.buffers().xFull), B.subarray(a * m, (a + 1) * m));
         e[a] = 0;
       }
     }

@@ -44,18 +44,20 @@ export function tvMaxBound(A: LinearOperator, y: Float64Array, D: GridDifference
     aa += a1[i] * a1[i];
   }
   const c = aa > 0 ? ay / aa : 0;
-  const r = Float64Array.from(y, (v, i) => v - c * a1[i]);
+  const r = new Float64Array(y.length);
+  for (let i = 0; i < r.length; i++) r[i] = y[i] - c * a1[i];
   const q = A.applyT(r, new Float64Array(n));
   const [h, w] = D.shape;
   let bound = 0, carried = 0;
   for (let row = 0; row < h; row++) {
     let run = 0;
-    for (let col = 0; col < w; col++) {
+    for (let col = 0; col < w - 1; col++) {
       run += q[row * w + col];
-      if (col < w - 1) bound = Math.max(bound, Math.abs(run));
+      if (Math.abs(run) > bound) bound = Math.abs(run);
     }
+    run += q[row * w + w - 1];
     carried += run;
-    if (row < h - 1) bound = Math.max(bound, Math.abs(carried));
+    if (row < h - 1 && Math.abs(carried) > bound) bound = Math.abs(carried);
   }
   return bound;
 }

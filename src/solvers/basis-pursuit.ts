@@ -72,6 +72,9 @@ interface BpCandidate {
   kktViolation: number;
   complementarityMargin: number;
   smallestActive: number;
+  /** ‖Ax − y‖₂ (the Solution's field, as ‖Cx − d‖₂ for constraints). */
+  feasibilityResidual: number;
+  /** ‖Ax − y‖/‖y‖: what `tol` bounds. */
   primalResidual: number;
 }
 
@@ -205,6 +208,7 @@ function certifyCandidate(problem: Problem, penalty: L1Penalty, x: Float64Array,
     kktViolation: kkt,
     complementarityMargin: 1 - inactive,
     smallestActive,
+    feasibilityResidual: norm2(r),
     primalResidual: yNorm > 0 ? norm2(r) / yNorm : norm2(r),
   };
 }
@@ -234,7 +238,7 @@ function worst(cand: BpCandidate, kinks: number): number {
 
 /** The Solution of a certified candidate; multipliers ν = −w (stationarity l1 g + Aᵀν = 0). */
 function solutionOf(problem: Problem, cand: BpCandidate, converged: boolean, iterations: number, started: number, reason?: string): Solution {
-  const { x, w, ...certificate } = cand;
+  const { x, w, primalResidual: _relative, ...certificate } = cand;
   const active: number[] = [], signs: number[] = [];
   for (let j = 0; j < x.length; j++) {
     if (x[j] !== 0) {
@@ -255,7 +259,7 @@ function solutionOf(problem: Problem, cand: BpCandidate, converged: boolean, ite
   };
   if (!converged) {
     const e = (v: number) => v.toExponential(3);
-    sol.message = `${reason ?? "stopped"} (primal residual ${e(cand.primalResidual)}, duality gap ${e(cand.dualityGap)}, KKT violation ${e(cand.kktViolation)})`;
+    sol.message = `${reason ?? "stopped"} (‖Ax − y‖/‖y‖ ${e(cand.primalResidual)}, duality gap ${e(cand.dualityGap)}, KKT violation ${e(cand.kktViolation)})`;
   }
   return sol;
 }

@@ -1,6 +1,7 @@
 import { InputError } from "../errors.js";
 import { hasColumns } from "../operators/operator.js";
 import type { Problem } from "../problem.js";
+import { augmentedLagrangian } from "./augmented-lagrangian.js";
 import { coordinateDescent, type CoordinateDescentOptions } from "./coordinate-descent.js";
 import { fitsDenoising, runSolver } from "./driver.js";
 import { fista, type FistaOptions } from "./fista.js";
@@ -15,7 +16,7 @@ import type { Solution, SolveOptions } from "./solution.js";
  * first that fits the problem unless one is named.
  */
 // `any`: each solver has its own context and state types; the registry only needs the protocol.
-export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista" | "split-bregman", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista, "split-bregman": splitBregman };
+export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista" | "split-bregman" | "alm", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista, "split-bregman": splitBregman, alm: augmentedLagrangian };
 /** Solvers that are not one iterative state machine: basis pursuit (Bregman steps of coordinate descent). */
 const COMPOSITE_SOLVERS = { "basis-pursuit": solveBasisPursuit as Solver };
 export type SolverName = keyof typeof ITERATIVE_SOLVERS | keyof typeof COMPOSITE_SOLVERS;
@@ -49,6 +50,7 @@ export function defaultSolverName(problem: Problem): SolverName {
     const { capabilities } = solver;
     const fits =
       (!problem.constraints || capabilities.constraints) &&
+      (!problem.bounds || capabilities.bounds) &&
       (!capabilities.needsColumns || hasColumns(problem.A)) &&
       (!capabilities.needsIdentity || fitsDenoising(problem)) &&
       (!(problem.penalty.tv > 0) || capabilities.penalties.includes("tv"));
