@@ -47,7 +47,7 @@ export function solutionSummary(name: string, s: Solution): string {
     `  margin           ${fmt(s.complementarityMargin)} (inactive), smallest |x_j| on S ${fmt(s.smallestActive)}`,
     `  active set (${s.active.length}) ${shown}${s.active.length > 20 ? " ..." : ""}`,
     ...(pieces ? [`  pieces           ${pieces.segments} constant pieces, ${pieces.jumps.length} jumps`] : []),
-    ...(s.multipliers ? [`  multipliers      ${Array.from(s.multipliers.slice(0, 10), fmt).join(" ")}${s.multipliers.length > 10 ? " ..." : ""}`, `  ‖Cx − d‖         ${fmt(s.feasibilityResidual ?? NaN)}`] : []),
+    ...(s.multipliers ? [`  multipliers      ${Array.from(s.multipliers.slice(0, 10), fmt).join(" ")}${s.multipliers.length > 10 ? " ..." : ""}`, `  ${s.solver === "basis-pursuit" ? "‖Ax − y‖" : "‖Cx − d‖"}         ${fmt(s.feasibilityResidual ?? NaN)}`] : []),
     ...(s.activeBounds ? [`  active bounds    ${s.activeBounds.lower.length} at lower, ${s.activeBounds.upper.length} at upper`] : []),
     ...(s.message ? [`  warning: ${s.message}`] : []),
     ...(s.warnings ?? []).map((w) => `  note: ${w}`),
