@@ -1,6 +1,7 @@
 import { NumericalError } from "../errors.js";
 import { conjugateGradient } from "../linalg/cg.js";
 import { Cholesky } from "../linalg/cholesky.js";
+import { tabulate } from "../linalg/vector.js";
 import type { GridDifferences } from "../operators/finite-differences.js";
 import { IdentityOperator } from "../operators/identity.js";
 import { hasColumns } from "../operators/operator.js";
@@ -52,7 +53,7 @@ export class PieceSystem implements KktSystem {
     const k = this.active.length;
     const l2 = problem.penalty.l2;
     // A = I: H = (1 + l2)·diag(sizes).
-    this.diagonal = problem.A instanceof IdentityOperator ? Float64Array.from(this.active, (p) => (1 + l2) * pieces.size[p]) : null;
+    this.diagonal = problem.A instanceof IdentityOperator ? tabulate(k, (a) => (1 + l2) * pieces.size[this.active[a]]) : null;
     this.method = this.diagonal || k <= MAX_DENSE_PIECES ? "cholesky" : "cg";
   }
 
@@ -98,7 +99,7 @@ export class PieceSystem implements KktSystem {
   residual(): Float64Array {
     const { A, y, penalty } = this.problem;
     const { xFull, ax, grad } = this.buffers();
-    A.apply(this.expand(Float64Array.from(this.active, (p) => this.values[p]), xFull), ax);
+    A.apply(this.expand(tabulate(this.size, (a) => this.values[this.active[a]]), xFull), ax);
     for (let i = 0; i < y.length; i++) ax[i] -= y[i];
     const F = this.restrict(A.applyT(ax, grad));
     const { size, sign } = this.pieces;
@@ -176,8 +177,8 @@ export class PieceSystem implements KktSystem {
   parameterJacobian(name: string): ParameterJacobian | null {
     const { size, sign } = this.pieces;
     if (name === "tv") return { shape: "scalar", column: this.jumpTerm() };
-    if (name === "l1") return { shape: "scalar", column: Float64Array.from(this.active, (p) => size[p] * sign[p]) };
-    if (name === "l2") return { shape: "scalar", column: Float64Array.from(this.active, (p) => size[p] * this.values[p]) };
+    if (name === "l1") return { shape: "scalar", column: tabulate(this.size, (a) => size[this.active[a]] * sign[this.active[a]]) };
+    if (name === "l2") return { shape: "scalar", column: tabulate(this.size, (a) => size[this.active[a]] * this.values[this.active[a]]) };
     return null;
   }
 
@@ -189,7 +190,7 @@ export class PieceSystem implements KktSystem {
   degreesOfFreedom(): { df: number; derivative(name: string): number } {
     const k = this.size, l2 = this.problem.penalty.l2;
     if (l2 === 0) return { df: Math.min(k, this.problem.A.rows), derivative: () => 0 };
-    const S = Float64Array.from(this.active, (p) => this.pieces.size[p]);
+    const S = tabulate(this.size, (a) => this.pieces.size[this.active[a]]);
     if (this.diagonal) {
       // H = (1 + l2)S: df = k/(1 + l2), d df/dl2 = −k/(1 + l2)².
       return { df: k / (1 + l2), derivative: (name) => (name === "l2" ? -k / (1 + l2) ** 2 : 0) };

@@ -1,3 +1,4 @@
+import { medianInPlace } from "../linalg/select.js";
 import { GridDifferences } from "../operators/finite-differences.js";
 import type { LinearOperator } from "../operators/operator.js";
 import type { HyperparameterSpec } from "./penalty.js";
@@ -71,7 +72,7 @@ export function tvMaxBound(A: LinearOperator, y: Float64Array, D: GridDifference
 export function noiseLevel(y: Float64Array, D: GridDifferences): number {
   const rows = D.horizontal > 0 ? D.horizontal : D.rows;
   if (rows === 0) return 0;
-  const diff = D.apply(y, new Float64Array(D.rows)).subarray(0, rows).map(Math.abs).sort();
-  const median = rows % 2 ? diff[(rows - 1) / 2] : 0.5 * (diff[rows / 2 - 1] + diff[rows / 2]);
-  return median / (0.6745 * Math.SQRT2);
+  const diff = D.apply(y, new Float64Array(D.rows)).subarray(0, rows);
+  for (let e = 0; e < rows; e++) diff[e] = Math.abs(diff[e]);
+  return medianInPlace(diff) / (0.6745 * Math.SQRT2);
 }

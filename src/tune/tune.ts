@@ -34,7 +34,7 @@ export interface TuneOptions {
   /** Starting values by name (absolute); default the problem's value when usable (l1 in (0, λ_max]), else 0.1·λ_max for l1, 1e-3·λ_max for l2. */
   start?: Record<TunableKey, number>;
   solver?: SolverName;
-  /** Final inner tolerance (duality gap / ‖y‖²); early outer steps start at 1e-5 and tighten ×0.1 per step. */
+  /** Final inner tolerance (duality gap / ‖y‖²); early outer steps start at max(1e-5, 10·tol) and tighten ×0.1 per step. */
   tol?: number;
   maxIter?: number;
   /**
