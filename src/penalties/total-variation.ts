@@ -11,19 +11,18 @@ import type { HyperparameterSpec } from "./penalty.js";
 export class TotalVariation {
   readonly name = "tv";
   readonly hyperparameters: readonly HyperparameterSpec[] = [{ name: "tv", shape: "scalar" }];
-  private readonly dx: Float64Array;
+  /** Scratch for Dx, allocated on the first value() (a solve that never asks needs none). */
+  private dx: Float64Array | null = null;
 
   constructor(
     /** The weight tv > 0. */
     readonly weight: number,
     readonly D: LinearOperator,
-  ) {
-    this.dx = new Float64Array(D.rows);
-  }
+  ) {}
 
   /** tv·‖Dx‖₁. */
   value(x: Float64Array): number {
-    const dx = this.D.apply(x, this.dx);
+    const dx = this.D.apply(x, (this.dx ??= new Float64Array(this.D.rows)));
     let s = 0;
     for (let i = 0; i < dx.length; i++) s += Math.abs(dx[i]);
     return this.weight * s;

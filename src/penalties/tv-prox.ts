@@ -59,6 +59,7 @@ export class GridTvProx {
  */
 export class CompositeTvProx {
   private readonly tvProx: GridTvProx;
+  /** v/(1 + t·l2) when l2 > 0. */
   private readonly scaled: Float64Array;
   private lastScale = 1;
 
@@ -76,16 +77,18 @@ export class CompositeTvProx {
   apply(v: Float64Array, t: number, out: Float64Array, options: ProxOptions = {}): ProxReport {
     const { l1, l2, tv } = this.penalty;
     const shrink = 1 / (1 + t * l2), tPrime = t * shrink;
-    for (let j = 0; j < v.length; j++) this.scaled[j] = v[j] * shrink;
-    const report = this.tvProx.apply(this.scaled, tPrime * tv, out, options);
+    if (shrink !== 1) for (let j = 0; j < v.length; j++) this.scaled[j] = v[j] * shrink;
+    const report = this.tvProx.apply(shrink !== 1 ? this.scaled : v, tPrime * tv, out, options);
     if (l1 > 0) for (let j = 0; j < out.length; j++) out[j] = softThreshold(out[j], tPrime * l1);
     this.lastScale = tPrime;
     return report;
   }
 
-  /** z/t' for the tv rows (a new array). */
+  /** z/t' for the tv rows: the prox's own dual when t' = 1 (read it before the next apply), else a new array. */
   dualEstimate(): Float64Array {
-    const s = 1 / this.lastScale, dual = this.tvProx.dual, out = new Float64Array(dual.length);
+    const s = 1 / this.lastScale, dual = this.tvProx.dual;
+    if (s === 1) return dual;
+    const out = new Float64Array(dual.length);
     for (let e = 0; e < dual.length; e++) out[e] = dual[e] * s;
     return out;
   }

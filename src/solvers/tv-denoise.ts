@@ -22,6 +22,8 @@ const WARM_CHECK_EVERY = 2;
 interface DenoiseContext {
   problem: Problem;
   prox: CompositeTvProx;
+  /** The prox holds the dual of an earlier solve of the same y (a warm start). */
+  warm: boolean;
   /** Absolute duality-gap target, also the prox's own (the problem's gap with pure tv). */
   gapTarget: number;
   tvGap?: StepOptions["tvGap"];
@@ -64,7 +66,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
     proxFor.set(y, prox);
   }
   const context: DenoiseContext = {
-    problem, prox: prox!.withPenalty(problem.penalty), gapTarget: options.gapTarget, tvGap: options.tvGap,
+    problem, prox: prox!.withPenalty(problem.penalty), warm, gapTarget: options.gapTarget, tvGap: options.tvGap,
   };
   const state: DenoiseState = {
     x: Float64Array.from(x0), dual: warm ? Float64Array.from(prox!.dual) : new Float64Array(D.rows), iterations: 0, stop: { done: false, gap: Infinity },
@@ -75,7 +77,9 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
 function step(context: DenoiseContext, state: DenoiseState): void {
   const { prox } = context;
   prox.dual.set(state.dual);
-  const report = prox.apply(context.problem.y, 1, state.x, { gapTarget: context.gapTarget, maxIter: CHUNK, warm: true, checkEvery: WARM_CHECK_EVERY });
+  // The first step of a cold solve starts from zero (no warm dual worth certifying).
+  const warm = context.warm || state.iterations > 0;
+  const report = prox.apply(context.problem.y, 1, state.x, { gapTarget: context.gapTarget, maxIter: CHUNK, warm, checkEvery: WARM_CHECK_EVERY });
   state.dual.set(prox.dual);
   state.iterations += report.iterations;
   // Pure tv: the prox is the problem and its certified gap is the problem's; with l1/l2 the
