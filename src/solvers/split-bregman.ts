@@ -49,6 +49,13 @@ const BALANCE_UNTIL = 2000;
 const BALANCE_RATIO = 2;
 const BALANCE_STEP = 2;
 /**
+ * A move of μ against the previous one takes the square root of the step (2, √2, 2^¼, ...); below
+ * BALANCE_MIN_STEP μ stays. Without the damping μ can flip between two values every BALANCE_EVERY
+ * steps and ADMM stalls with both residuals constant (measured: a 128×128 inpainting problem at
+ * tv = 1, μ flipping between 44.6 and 89.2, residual bound stuck at 6.6 for 1000 steps).
+ */
+const BALANCE_MIN_STEP = 1.05;
+/**
  * μ stays within MU_SPAN of its start. A residual can stay exactly 0 (d = 0 throughout when tv
  * makes x constant), which would double μ without end; beyond this span AᵀA + μDᵀD is dominated
  * by one term and its factorisation loses the other to rounding.
@@ -121,6 +128,11 @@ export interface SplitBregmanState {
   dualTv: number;
   primal1: number;
   dual1: number;
+  /** Per split, for balancing: the factor of the next move of μ and the direction of the last (+1 up, −1 down, 0 none yet). */
+  stepTv: number;
+  lastMoveTv: number;
+  step1: number;
+  lastMove1: number;
   lastGapAt: number;
   /** The residual bound when the gap was last evaluated. */
   boundAtGap: number;
@@ -200,6 +212,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
     muTv: D ? mu : 0, mu1: thresholds ? mu : 0,
     iterations: 0, innerIterations: 0,
     suboptimality: Infinity, dualResidual: Infinity, primalTv: 0, dualTv: 0, primal1: 0, dual1: 0,
+    stepTv: BALANCE_STEP, lastMoveTv: 0, step1: BALANCE_STEP, lastMove1: 0,
     lastGapAt: -GAP_EVERY, boundAtGap: Infinity, bestBound: Infinity, bestGap: Infinity, lastProgressAt: 0,
     stop: { done: false, gap: Infinity },
   };
@@ -357,18 +370,22 @@ function relative(a: number, b: number): number {
 
 /**
  * Residual balancing (Boyd et al. §3.4.1, on relative residuals as Wohlberg 2017 advises): a
- * primal residual far above the dual one asks for a larger μ, and the reverse for a smaller one.
+ * primal residual far above the dual one asks for a larger μ, and the reverse for a smaller one,
+ * by a step that shrinks to its square root whenever the direction reverses (BALANCE_MIN_STEP).
  * The scaled dual b = z/μ is rescaled so that the multiplier z stays.
  */
 function balance(state: SplitBregmanState, mu0: number): void {
-  const rebalance = (primal: number, dual: number, mu: number, b: Float64Array): number => {
-    const factor = primal > BALANCE_RATIO * dual ? BALANCE_STEP : dual > BALANCE_RATIO * primal ? 1 / BALANCE_STEP : 1;
-    const next = Math.min(mu0 * MU_SPAN, Math.max(mu0 / MU_SPAN, mu * factor));
+  const rebalance = (primal: number, dual: number, mu: number, b: Float64Array, step: number, lastMove: number): { mu: number; step: number; lastMove: number } => {
+    const move = primal > BALANCE_RATIO * dual ? 1 : dual > BALANCE_RATIO * primal ? -1 : 0;
+    if (move === 0) return { mu, step, lastMove };
+    const nextStep = lastMove === -move ? Math.sqrt(step) : step;
+    if (nextStep < BALANCE_MIN_STEP) return { mu, step: nextStep, lastMove };
+    const next = Math.min(mu0 * MU_SPAN, Math.max(mu0 / MU_SPAN, mu * nextStep ** move));
     if (next !== mu) for (let i = 0; i < b.length; i++) b[i] *= mu / next;
-    return next;
+    return { mu: next, step: nextStep, lastMove: move };
   };
-  if (state.bTv.length > 0) state.muTv = rebalance(state.primalTv, state.dualTv, state.muTv, state.bTv);
-  if (state.b1.length > 0) state.mu1 = rebalance(state.primal1, state.dual1, state.mu1, state.b1);
+  if (state.bTv.length > 0) ({ mu: state.muTv, step: state.stepTv, lastMove: state.lastMoveTv } = rebalance(state.primalTv, state.dualTv, state.muTv, state.bTv, state.stepTv, state.lastMoveTv));
+  if (state.b1.length > 0) ({ mu: state.mu1, step: state.step1, lastMove: state.lastMove1 } = rebalance(state.primal1, state.dual1, state.mu1, state.b1, state.step1, state.lastMove1));
 }
 
 /**
