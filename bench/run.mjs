@@ -25,6 +25,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { tvSection } from "./tv.mjs";
+import { constraintsSection } from "./constraints.mjs";
+import { basisPursuitSection } from "./basis-pursuit.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH = join(ROOT, "bench");
@@ -288,6 +290,8 @@ const SECTIONS = [
   { name: "hypergradient", title: "Solve + exact held-out hypergradient", run: hypergradientSection },
   { name: "tune", title: "Tuning l1 on held-out MSE vs grid search and LassoCV", run: tuneSection },
   { name: "tv", title: "TV denoising and tuning (tv256) vs scikit-image", run: tvSection },
+  { name: "constraints", title: "Equality constraints and bounds: cs-1000x5000 (non-negative signal), 5 equalities and x ≥ 0", run: constraintsSection },
+  { name: "basis-pursuit", title: "Basis pursuit by the Bregman iteration: exact recovery (1000×5000, Gaussian)", run: basisPursuitSection },
 ];
 
 // --- main ---------------------------------------------------------------------------------------

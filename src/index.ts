@@ -18,8 +18,12 @@ export { solveCoordinateDescent, coordinateDescent, type CdState } from "./solve
 export { solveFista, fista, type FistaState, type FistaOptions } from "./solvers/fista.js";
 export { solveSplitBregman, splitBregman, splitBregmanDual, type SplitBregmanState, type SplitBregmanOptions, type NormalSolver, type NormalStrategy } from "./solvers/split-bregman.js";
 export { solvePath, lambdaGrid, type PathOptions } from "./solvers/path.js";
-export type { Solution, SolveOptions, StructurePart } from "./solvers/solution.js";
-export { certificate, certify, type Certificate } from "./kkt/certificate.js";
+export { solveBasisPursuit, type BasisPursuitOptions } from "./solvers/basis-pursuit.js";
+export type { Solution, SolveOptions, StructurePart, ActiveBounds } from "./solvers/solution.js";
+export { certificate, certify, constrainedCertificate, type Certificate } from "./kkt/certificate.js";
+export { augmentedLagrangian, type AlmState } from "./solvers/augmented-lagrangian.js";
+export { BorderedSystem, polishBordered } from "./kkt/bordered.js";
+export { BoxedPenalty, type Bounds } from "./penalties/box.js";
 export { ActiveSetSystem, ActiveSetMatrix } from "./kkt/active-set.js";
 export { kktSystem, type KktSystem, type KktMethod, type ParameterJacobian } from "./kkt/index.js";
 export { implicitGradient, implicitHypergradient, tryImplicitHypergradient, hypergradient, solutionDerivatives, type Hypergradient, type HyperGradient } from "./diff/implicit.js";

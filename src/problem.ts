@@ -1,6 +1,8 @@
 import { InputError } from "./errors.js";
 import { allFinite, norm2Squared, normInf } from "./linalg/vector.js";
 import { lambdaMax } from "./penalties/index.js";
+import type { Bounds } from "./penalties/box.js";
+import { checkConstraints, toBounds } from "./constraints.js";
 import { DenseMatrix, isMatrixLike, type DenseInput } from "./operators/dense.js";
 import { IdentityOperator } from "./operators/identity.js";
 import { denseFromNdarray, isNdarray, vectorFromNdarray, type NdArrayLike } from "./operators/from-ndarray.js";
@@ -29,10 +31,20 @@ export interface Problem extends Measurements {
   grid: number[];
   /** A user operator for tv‖Dx‖₁ (default: the finite differences of `grid`). */
   D?: LinearOperator;
-  constraints?: { C: DenseMatrix; d: Float64Array };
+  // --- constraints and bounds (issue 8) ---
+  /**
+   * Cx = d. `redundant`: rows of C that are combinations of the others with a consistent d
+   * (found by createProblem); the solvers drop them and report their multipliers as 0.
+   */
+  constraints?: { C: DenseMatrix; d: Float64Array; redundant?: number[] };
+  /** lower ≤ x ≤ upper, ±Infinity where a side is open. */
+  bounds?: Bounds;
+  // --- end constraints and bounds ---
   validation?: Measurements;
   /** The clean signal, when known (synthetic problems, training images): the reference criterion. */
   truth?: Float64Array;
+  /** Basis pursuit: min l1 Σ w_j|x_j| subject to Ax = y (the data term becomes a constraint). */
+  basisPursuit?: boolean;
 }
 
 export type OperatorInput = DenseInput | NdArrayLike | LinearOperator | { identity: number };
@@ -47,9 +59,15 @@ export interface ProblemInput {
   grid?: number[];
   /** tv's operator D (rows × n), when not the grid's finite differences. */
   D?: OperatorInput;
+  // --- constraints and bounds (issue 8) ---
   constraints?: { C: DenseInput; d: VectorInput };
+  /** Each a number (every feature) or a vector of length n; a missing side is open (±Infinity). */
+  bounds?: { lower?: number | VectorInput; upper?: number | VectorInput };
+  // --- end constraints and bounds ---
   validation?: { A: OperatorInput; y: VectorInput };
   truth?: VectorInput;
+  /** Basis pursuit: min l1 Σ w_j|x_j| subject to Ax = y; needs l1 > 0 (its value does not change x). */
+  basisPursuit?: boolean;
 }
 
 function describe(value: unknown): string {
@@ -295,14 +313,18 @@ export function createProblem(input: ProblemInput): Problem {
     problem.D = D;
   }
   if (penalty.weights && penalty.tv > 0) throw new InputError("penalty.weights", "expected no per-feature weights together with tv (weighted l1 with total variation is not supported)");
+  // --- constraints and bounds (issue 8) ---
+  if (input.bounds !== undefined) problem.bounds = toBounds(input.bounds, A.cols);
   if (input.constraints !== undefined) {
     if (typeof input.constraints !== "object" || input.constraints === null) throw new InputError("constraints", "expected an object { C, d }");
     const C = toOperator(input.constraints.C, "constraints.C");
     if (!(C instanceof DenseMatrix)) throw new InputError("constraints.C", "expected a matrix (number[][], ml-matrix Matrix, DenseMatrix)");
     if (C.cols !== A.cols) throw new InputError("constraints.C", `expected ${A.cols} columns (the columns of A), got ${C.cols}`);
     const d = toVector(input.constraints.d, "constraints.d", C.rows);
-    problem.constraints = { C, d };
+    problem.constraints = checkConstraints(C, d, problem.bounds);
   }
+  if ((problem.bounds || problem.constraints) && penalty.tv > 0) throw new InputError(problem.constraints ? "constraints" : "bounds", "expected no tv penalty: constraints and bounds are supported with l1/l2 penalties only");
+  // --- end constraints and bounds ---
   if (input.validation !== undefined) {
     if (typeof input.validation !== "object" || input.validation === null) throw new InputError("validation", "expected an object { A, y }");
     const VA = toOperator(input.validation.A, "validation.A");
@@ -312,8 +334,36 @@ export function createProblem(input: ProblemInput): Problem {
     problem.validation = { A: VA, y: vy };
   }
   if (input.truth !== undefined) problem.truth = toVector(input.truth, "truth", A.cols);
+  if (input.basisPursuit !== undefined) checkBasisPursuit(problem, input.basisPursuit);
   checkScales(problem, "create");
   return problem;
+}
+
+// ── Basis pursuit: min l1 Σ w_j|x_j| subject to Ax = y ──────────────────────────────────────
+/**
+ * The flag `basisPursuit: true` turns the data term into the constraint Ax = y. Its minimiser
+ * does not depend on l1 (any l1 > 0 scales the objective and the multipliers only), so l1 must be
+ * positive and l2 zero; tv, linear constraints and bounds are not combined with it (yet).
+ */
+function checkBasisPursuit(problem: Problem, flag: unknown): void {
+  if (typeof flag !== "boolean") throw new InputError("basisPursuit", `expected true or false, got ${describe(flag)}`);
+  if (!flag) return;
+  requireBasisPursuitPenalty(problem.penalty);
+  if (problem.constraints) throw new InputError("constraints", "expected no constraints with basisPursuit (Ax = y is the constraint)");
+  if (problem.bounds) throw new InputError("bounds", "expected no bounds with basisPursuit (not supported yet)");
+  problem.basisPursuit = true;
+}
+
+/** Basis pursuit's penalty: l1 > 0 (any value: the minimiser is the same), l2 = 0, tv = 0. */
+export function requireBasisPursuitPenalty(penalty: Penalty): void {
+  if (penalty.tv > 0) throw new InputError("penalty.tv", "expected no tv with basisPursuit (basis pursuit is min l1‖x‖₁ subject to Ax = y)");
+  if (penalty.l2 > 0) throw new InputError("penalty.l2", "expected no l2 with basisPursuit (basis pursuit is min l1‖x‖₁ subject to Ax = y)");
+  if (!(penalty.l1 > 0)) throw new InputError("penalty.l1", `expected a positive l1 with basisPursuit (any value: the minimiser does not depend on it; 1 is natural), got ${penalty.l1}`);
+}
+
+/** Hypergradients and tuning move l1, which does not move a basis-pursuit solution: refuse them. */
+export function refuseBasisPursuit(problem: Problem, what: string): void {
+  if (problem.basisPursuit) throw new InputError("basisPursuit", `expected a penalised problem for ${what}: the basis-pursuit solution does not depend on l1, so there is nothing to differentiate or tune`);
 }
 
 /**

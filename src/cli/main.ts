@@ -5,7 +5,7 @@ import { fixedPointHypergradient } from "../diff/fixed-point.js";
 import { hypergradient } from "../diff/implicit.js";
 import { InputError, NumericalError } from "../errors.js";
 import { loadProblemFile } from "./load.js";
-import type { Problem } from "../problem.js";
+import { refuseBasisPursuit, type Problem } from "../problem.js";
 import { SOLVERS, solve, type SolverName } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
 import { OPTIMIZERS } from "../tune/optimizers.js";
@@ -75,6 +75,7 @@ function runSolve(file: string, flags: SolveFlags): void {
 
 function runHypergrad(file: string, flags: HypergradFlags): void {
   const problem = loadProblemFile(file);
+  refuseBasisPursuit(problem, "hypergradients");
   const criterion = HeldOutMse.of(problem);
   const solution = solve(problem, { solver: flags.solver, tol: flags.tol, maxIter: flags.maxIter });
   if (flags.method === "fixed-point") return runFixedPoint(file, problem, criterion, solution, flags);

@@ -14,13 +14,18 @@ export function solutionReport(solution: Solution): Record<string, unknown> {
   const { x, active, signs, objective, dualityGap, kktViolation, complementarityMargin, smallestActive } = solution;
   const { iterations, converged, solver, seconds, message, penalty } = solution;
   const pieces = solution.structure.find((part) => part.kind === "pieces");
+  const { multipliers, activeBounds, feasibilityResidual, warnings } = solution;
   return {
     x, active, signs,
     ...(pieces && { jumps: pieces.jumps, jumpSigns: pieces.jumpSigns, segments: pieces.segments }),
+    ...(multipliers && { multipliers }),
+    ...(activeBounds && { activeBounds }),
     objective, dualityGap, kktViolation, complementarityMargin, smallestActive,
+    ...(feasibilityResidual !== undefined && { feasibilityResidual }),
     iterations, converged, solver, seconds,
     penalty: { l1: penalty.l1, l2: penalty.l2, ...(penalty.tv > 0 && { tv: penalty.tv }) },
     ...(message !== undefined && { message }),
+    ...(warnings && { warnings }),
   };
 }
 
@@ -42,7 +47,10 @@ export function solutionSummary(name: string, s: Solution): string {
     `  margin           ${fmt(s.complementarityMargin)} (inactive), smallest |x_j| on S ${fmt(s.smallestActive)}`,
     `  active set (${s.active.length}) ${shown}${s.active.length > 20 ? " ..." : ""}`,
     ...(pieces ? [`  pieces           ${pieces.segments} constant pieces, ${pieces.jumps.length} jumps`] : []),
+    ...(s.multipliers ? [`  multipliers      ${Array.from(s.multipliers.slice(0, 10), fmt).join(" ")}${s.multipliers.length > 10 ? " ..." : ""}`, `  ${s.solver === "basis-pursuit" ? "‖Ax − y‖" : "‖Cx − d‖"}         ${fmt(s.feasibilityResidual ?? NaN)}`] : []),
+    ...(s.activeBounds ? [`  active bounds    ${s.activeBounds.lower.length} at lower, ${s.activeBounds.upper.length} at upper`] : []),
     ...(s.message ? [`  warning: ${s.message}`] : []),
+    ...(s.warnings ?? []).map((w) => `  note: ${w}`),
   ].join("\n");
 }
 

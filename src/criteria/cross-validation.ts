@@ -1,4 +1,5 @@
 import { InputError } from "../errors.js";
+import { gradientSupport } from "./criterion.js";
 import { tryImplicitHypergradient } from "../diff/implicit.js";
 import { selectRows } from "../operators/rows.js";
 import { createProblem, withPenalty, type Penalty, type Problem } from "../problem.js";
@@ -58,7 +59,7 @@ export class CrossValidation implements TuningObjective {
       fold.warm = solution.x;
       out.value += fold.criterion.value(solution.x) / K;
       if (out.gradient) {
-        const h = tryImplicitHypergradient(problem, solution, fold.criterion.gradient(solution.x, new Float64Array(solution.x.length), solution.active));
+        const h = tryImplicitHypergradient(problem, solution, fold.criterion.gradient(solution.x, new Float64Array(solution.x.length), gradientSupport(problem, solution)));
         addScaled(out.gradient, h.gradient, 1 / K);
         out.nearBreakpoint ||= h.nearBreakpoint;
       }

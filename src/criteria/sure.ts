@@ -1,4 +1,5 @@
 import { InputError } from "../errors.js";
+import { gradientSupport } from "./criterion.js";
 import { addScaled, scalarNames } from "../diff/gradient-map.js";
 import { tryImplicitHypergradient, type HyperGradient } from "../diff/implicit.js";
 import { kktSystem } from "../kkt/index.js";
@@ -64,7 +65,7 @@ export class Sure extends SureBase {
     const { solution, rss } = this.solveAt(problem, tol, polish);
     const s2 = this.sigma * this.sigma;
     const dof = degreesOfFreedom(problem, solution);
-    const h = gradient ? tryImplicitHypergradient(problem, solution, this.rssGradient(solution.active)) : null;
+    const h = gradient ? tryImplicitHypergradient(problem, solution, this.rssGradient(gradientSupport(problem, solution))) : null;
     const grad = h && addScaled({ ...h.gradient }, Object.fromEntries(scalarNames(h.gradient).map((name) => [name, dof.derivative(name)])), 2 * s2);
     const df = dof.df, near = h?.nearBreakpoint ?? false;
     this.lastDf = df;
@@ -81,7 +82,7 @@ export class Sure extends SureBase {
 
 /** df = tr(∂(Ax)/∂y) of a solution and its derivative by hyperparameter name, from the problem's KKT system. */
 export function degreesOfFreedom(problem: Problem, solution: Solution): { df: number; derivative(name: string): number } {
-  if (solution.active.length === 0) return { df: 0, derivative: () => 0 };
+  if (problem.penalty.tv === 0 && solution.active.length === 0) return { df: 0, derivative: () => 0 };
   return kktSystem(problem, solution).system.degreesOfFreedom();
 }
 

@@ -4,7 +4,7 @@ import { allFinite, dot, norm2 } from "../linalg/vector.js";
 import { IdentityOperator } from "../operators/identity.js";
 import type { LinearOperator } from "../operators/operator.js";
 import { penaltyTerms } from "../penalties/index.js";
-import { requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
+import { refuseBasisPursuit, requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
 import { checkProblemClass } from "../solvers/driver.js";
 import { splitBregman, splitBregmanNormalSolver } from "../solvers/split-bregman.js";
 import type { NormalSolver } from "../solvers/split-bregman-update.js";
@@ -269,6 +269,7 @@ function checkOptions(options: FixedPointOptions): { tol: number; maxIter: numbe
 
 /** Split Bregman run to tol by its own steps (the driver would polish x and drop the state), and its step linearised there. */
 function fixedPoint(problem: Problem, tol: number): { linearization: Linearization; report: FixedPointReport } {
+  refuseBasisPursuit(problem, "hypergradients");
   checkProblemClass(splitBregman, problem);
   requirePositivePenalty(problem);
   const { tv, l1 } = problem.penalty;

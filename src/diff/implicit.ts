@@ -1,10 +1,11 @@
+import { normInf } from "../linalg/vector.js";
 import { InputError, NumericalError } from "../errors.js";
 import { kktSystem } from "../kkt/index.js";
 import { declaredHyperparameters, objectiveValue } from "../penalties/index.js";
 import type { KktMethod, KktSystem } from "../kkt/system.js";
-import type { Problem } from "../problem.js";
+import { refuseBasisPursuit, type Problem } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
-import type { Criterion } from "../criteria/criterion.js";
+import { gradientSupport, type Criterion } from "../criteria/criterion.js";
 
 /** Below this complementarity margin (or relative smallest |x_j|) the active set is close to changing. */
 export const BREAKPOINT_MARGIN = 1e-4;
@@ -108,7 +109,7 @@ export function tryImplicitHypergradient(problem: Problem, solution: Solution, g
 
 /** Hypergradient of a criterion at a solution: ∇ₓL on the support, then one adjoint solve. */
 export function hypergradient(problem: Problem, solution: Solution, criterion: Criterion): Hypergradient {
-  return implicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(problem.A.cols), solution.active));
+  return implicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(problem.A.cols), gradientSupport(problem, solution)));
 }
 
 /** dx/dθ = −J⁻¹ ∂F/∂θ on the support, zero off it, for every scalar hyperparameter (dx/dl1, dx/dl2, ...). */
@@ -137,9 +138,7 @@ function breakpointWarning(solution: Solution): string | undefined {
   if ((solution.penalty.l1 > 0 || solution.penalty.tv > 0) && solution.complementarityMargin < BREAKPOINT_MARGIN) {
     notes.push(`an inactive ${solution.penalty.tv > 0 ? "edge or feature" : "feature"} is at its threshold (margin ${solution.complementarityMargin.toExponential(2)})`);
   }
-  let xmax = 0;
-  for (let j = 0; j < solution.x.length; j++) xmax = Math.max(xmax, Math.abs(solution.x[j]));
-  if (solution.smallestActive < BREAKPOINT_MARGIN * xmax) {
+  if (solution.smallestActive < BREAKPOINT_MARGIN * normInf(solution.x)) {
     notes.push(`an active ${solution.penalty.tv > 0 ? "jump or coefficient" : "coefficient"} is nearly zero (${solution.smallestActive.toExponential(2)})`);
   }
   return notes.length ? `active set close to changing: ${notes.join("; ")}; the hypergradient is one-sided there` : undefined;
@@ -151,6 +150,7 @@ function breakpointWarning(solution: Solution): string | undefined {
  * the same size is refused.
  */
 function checkSameProblem(problem: Problem, solution: Solution): void {
+  refuseBasisPursuit(problem, "hypergradients");
   const a = problem.penalty, b = solution.penalty;
   if (solution.x.length !== problem.A.cols || a.l1 !== b.l1 || a.l2 !== b.l2 || a.tv !== b.tv || !sameWeights(a.weights, b.weights)) {
     throw new InputError("solution", "expected a solution of this problem with these penalties");

@@ -6,7 +6,7 @@
  */
 import { holdOutPixels, type HoldOutOptions } from "../criteria/heldout-pixels.js";
 import { InputError } from "../errors.js";
-import { allFinite } from "../linalg/vector.js";
+import { allFinite, tabulate } from "../linalg/vector.js";
 import { ConvolutionOperator } from "../operators/convolution.js";
 import { GridDifferences } from "../operators/finite-differences.js";
 import { noiseLevel } from "../penalties/total-variation.js";
@@ -127,7 +127,7 @@ function resolveOptions(image: GreyImage, options: ReconstructOptions, identity:
   // Denoising without a reference: SURE at the given σ, or at the σ estimated from the image
   // (median absolute neighbour difference): held-out pixels turn denoising into inpainting,
   // which is slow and weak on photographs (512×512: over 200 s).
-  const estimated = identity && sigma === undefined && !reference && options.criterion === undefined ? range * noiseLevel(Float64Array.from(image.data, (p) => p / range), new GridDifferences([image.height, image.width])) : 0;
+  const estimated = identity && sigma === undefined && !reference && options.criterion === undefined ? range * noiseLevel(tabulate(image.data.length, (i) => image.data[i] / range), new GridDifferences([image.height, image.width])) : 0;
   if (estimated > 0) sigma = estimated;
   const criterion = options.criterion ?? (reference ? "reference" : identity && sigma !== undefined ? "sure" : "heldout");
   if (criterion === "reference" && !reference) throw new InputError("reference", "the reference criterion needs a clean reference image");
@@ -155,7 +155,7 @@ function summary(s: Solution): SolutionSummary {
 function reconstruct(image: GreyImage, A: LinearOperator, measured: Float64Array, options: ReconstructOptions): ImageReconstruction {
   const started = performance.now();
   const { range, sigma, reference, criterion, tuneCriterion } = resolveOptions(image, options, A instanceof IdentityOperator);
-  const scaled = (v: ArrayLike<number>) => Float64Array.from(v, (p) => p / range);
+  const scaled = (v: ArrayLike<number>) => tabulate(v.length, (i) => v[i] / range);
   const problem = createProblem({
     A, y: scaled(measured), grid: [image.height, image.width],
     penalty: { tv: sigma !== undefined ? sigma / range : A instanceof IdentityOperator ? startFromNoise(scaled(measured), image) : DEFAULT_START_TV },

@@ -137,6 +137,25 @@ function readPenalty(value: unknown, context: Context): NonNullable<ProblemInput
   return penalty;
 }
 
+/** `bounds: { lower, upper }`: each a number or a vector (array or npy), either optional. */
+function readBounds(value: unknown, context: Context): NonNullable<ProblemInput["bounds"]> {
+  const b = object(value, "bounds", `an object {"lower": number or vector, "upper": number or vector}`);
+  for (const key of Object.keys(b)) {
+    if (key !== "lower" && key !== "upper") throw new InputError(`bounds.${key}`, "unknown field, expected lower or upper");
+  }
+  // null entries of an inline vector leave that feature's side open (JSON has no Infinity).
+  const side = (v: unknown, field: string, open: number) => {
+    if (v === undefined || typeof v === "number") return v;
+    if (Array.isArray(v)) return Float64Array.from(numbers(v.map((e: unknown) => (e === null ? 0 : e)), field).map((e, j) => (v[j] === null ? open : e)));
+    return readVector(v, field, context);
+  };
+  const out: NonNullable<ProblemInput["bounds"]> = {};
+  const lower = side(b.lower, "bounds.lower", -Infinity), upper = side(b.upper, "bounds.upper", Infinity);
+  if (lower !== undefined) out.lower = lower;
+  if (upper !== undefined) out.upper = upper;
+  return out;
+}
+
 function optionalString(value: unknown, field: string): string | undefined {
   if (value !== undefined && typeof value !== "string") throw new InputError(field, `expected a string${got(value)}`);
   return value;
@@ -152,8 +171,9 @@ function checkFormat(format: unknown): void {
  * Build a Problem from a parsed sparsetune-problem/1 document. Inline arrays need nothing else;
  * `{"npy": path}` entries are read by `npy` (paths relative to baseDir), and without one they are
  * an InputError pointing to sparsetune/node, whose parseProblemDocument reads files.
- * Project extensions: `truth`, the clean signal when it is known (demo, synthetic problems), and
- * `penalty.weights`. `reference` and unknown top-level fields are ignored.
+ * Project extensions: `truth`, the clean signal when it is known (demo, synthetic problems),
+ * `penalty.weights`, `bounds` and `basisPursuit` (true: min l1‖x‖₁ subject to Ax = y).
+ * `reference` and unknown top-level fields are ignored.
  */
 export function parseProblemDocument(doc: unknown, baseDir = ".", npy?: NpyResolver): Problem {
   const context: Context = { baseDir, npy };
@@ -170,10 +190,13 @@ export function parseProblemDocument(doc: unknown, baseDir = ".", npy?: NpyResol
     const C = readMatrix(c.C, "constraints.C", context);
     input.constraints = { C: C instanceof DenseMatrix ? C : identityDense(C.rows), d: readVector(c.d, "constraints.d", context) };
   }
+  if (d.bounds !== undefined) input.bounds = readBounds(d.bounds, context);
   if (d.validation !== undefined) {
     const v = object(d.validation, "validation", `an object {"A": matrix, "y": vector}`);
     input.validation = { A: readMatrix(v.A, "validation.A", context), y: readVector(v.y, "validation.y", context) };
   }
   if (d.truth !== undefined) input.truth = readVector(d.truth, "truth", context);
+  // Basis pursuit (min l1‖x‖₁ subject to Ax = y): a boolean, checked by createProblem.
+  if (d.basisPursuit !== undefined) input.basisPursuit = d.basisPursuit as boolean;
   return createProblem(input);
 }

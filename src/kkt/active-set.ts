@@ -207,8 +207,7 @@ export class ActiveSetSystem implements KktSystem {
 
   residual(): Float64Array {
     const { support: S, x, penalty } = this;
-    const xS = Float64Array.from(S, (j) => x[j]);
-    const r = this.matrix.applyColumns(xS, new Float64Array(this.problem.A.rows));
+    const r = this.problem.A.apply(x, new Float64Array(this.problem.A.rows)); // x off S need not be 0 (bounds)
     const y = this.problem.y;
     for (let i = 0; i < r.length; i++) r[i] -= y[i];
     const F = this.matrix.applyColumnsT(r, new Float64Array(S.length));
@@ -276,7 +275,7 @@ export class ActiveSetSystem implements KktSystem {
  */
 const lastMatrix = new WeakMap<object, ActiveSetMatrix>();
 
-function activeSetMatrix(A: LinearOperator, support: Int32Array, curvature: Float64Array): ActiveSetMatrix {
+export function activeSetMatrix(A: LinearOperator, support: Int32Array, curvature: Float64Array): ActiveSetMatrix {
   const cached = lastMatrix.get(A);
   if (cached && sameValues(cached.support, support) && sameValues(cached.curvature, curvature)) return cached;
   const matrix = new ActiveSetMatrix(A, support, curvature);

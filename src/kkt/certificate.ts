@@ -2,29 +2,36 @@ import { dot } from "../linalg/vector.js";
 import { penaltyOf, type SeparablePenalty } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 
-/** What proves (or disproves) that x solves ½‖Ax − y‖² + g(x). */
+/** What proves (or disproves) that x solves ½‖Ax − y‖² + g(x) (subject to Cx = d when constrained). */
 export interface Certificate {
   objective: number;
-  /** Primal minus dual objective: an upper bound on objective − optimum. */
+  /**
+   * Primal minus dual objective: an upper bound on objective − optimum (with constraints, the
+   * Lagrangian dual at the multipliers: the bound holds once x is feasible).
+   */
   dualityGap: number;
-  /** max_j dist(−∇_j f(x), ∂g_j(x_j)): zero exactly at the solution. */
+  /** max_j dist(−∇_j f(x) − (Cᵀν)_j, ∂g_j(x_j)): zero exactly at the solution (ν = 0 without constraints). */
   kktViolation: number;
   /**
-   * 1 − max over inactive j of |a_jᵀ(y − Ax)| / (l1 w_j): how strictly the inactive conditions
-   * hold. Near 0 the active set is about to grow; negative, x is not optimal.
+   * min over inactive j of slack_j/(l1 w_j) (for the l1 penalty at 0: 1 − |a_jᵀ(y − Ax)|/(l1 w_j)):
+   * how strictly the inactive conditions hold. Near 0 the active set is about to grow; negative,
+   * x is not optimal.
    */
   complementarityMargin: number;
   /** min over active j of |x_j| (Infinity when nothing is active): near 0 a coefficient is about to leave. */
   smallestActive: number;
+  /** ‖Cx − d‖₂, the primal feasibility residual (problems with constraints only). */
+  feasibilityResidual?: number;
 }
 
 /**
  * Certificate at x given r = y − Ax and c = Aᵀr (the solver usually has both), for any
  * separable penalty: the primal value, the Fenchel dual at the scaled residual (dualObjective),
- * the subdifferential distance of every coordinate, and the margins of the support.
+ * the subdifferential distance of every coordinate, and the margins of the support. With
+ * constraints, c = Aᵀr − Cᵀν and `offset` = νᵀd (see constrainedCertificate).
  */
-export function certificate(problem: Problem, x: Float64Array, r: Float64Array, c: Float64Array, penalty: SeparablePenalty = penaltyOf(problem)): Certificate {
-  let kkt = 0, maxInactiveRatio = 0, smallestActive = Infinity;
+export function certificate(problem: Problem, x: Float64Array, r: Float64Array, c: Float64Array, penalty: SeparablePenalty = penaltyOf(problem), offset = 0): Certificate {
+  let kkt = 0, margin = 1, smallestActive = Infinity;
   for (let j = 0; j < x.length; j++) {
     const xj = x[j];
     kkt = Math.max(kkt, penalty.subdiffDistance(j, xj, c[j]));
@@ -32,37 +39,39 @@ export function certificate(problem: Problem, x: Float64Array, r: Float64Array, 
       smallestActive = Math.min(smallestActive, Math.abs(xj));
     } else {
       const b = penalty.threshold(j);
-      if (b > 0) maxInactiveRatio = Math.max(maxInactiveRatio, Math.abs(c[j]) / b);
+      if (b > 0) margin = Math.min(margin, penalty.slack(j, xj, c[j]) / b);
     }
   }
   const objective = 0.5 * dot(r, r) + penalty.value(x);
-  const dual = dualObjective(penalty, problem.y, r, c);
+  const dual = dualObjective(penalty, problem.y, r, c, undefined, c.length, offset);
   return {
     objective,
     dualityGap: Math.max(0, objective - dual),
     kktViolation: kkt,
-    complementarityMargin: 1 - maxInactiveRatio,
+    complementarityMargin: margin,
     smallestActive,
   };
 }
 
 /**
- * D(θ) = yᵀθ − ½‖θ‖² − Σ_j g_j*(a_jᵀθ) at θ = r/s, s = max(1, max_j dualScale(j, |c_j|)) (the
+ * D(θ) = yᵀθ − ½‖θ‖² − Σ_j g_j*(a_jᵀθ) at θ = r/s, s = max(1, max_j dualScale(j, c_j)) (the
  * smallest scaling that puts θ in the domain of every g_j*). With `indices`, only the features
  * indices[0..count) enter (a working-set sub-problem); c is indexed by feature either way.
+ * With constraints Cx = d, the Lagrangian dual at (θ, ν)/s: c = Aᵀr − Cᵀν and offset = νᵀd enters
+ * as −νᵀd/s (min_x ½‖Ax − y‖² + g(x) + νᵀ(Cx − d) ≥ this, by Fenchel duality).
  */
-export function dualObjective(penalty: SeparablePenalty, y: Float64Array, r: Float64Array, c: Float64Array, indices?: Int32Array, count = c.length): number {
+export function dualObjective(penalty: SeparablePenalty, y: Float64Array, r: Float64Array, c: Float64Array, indices?: Int32Array, count = c.length, offset = 0): number {
   let s = 1;
   for (let t = 0; t < count; t++) {
     const j = indices ? indices[t] : t;
-    s = Math.max(s, penalty.dualScale(j, Math.abs(c[j])));
+    s = Math.max(s, penalty.dualScale(j, c[j]));
   }
   let conjugates = 0;
   for (let t = 0; t < count; t++) {
     const j = indices ? indices[t] : t;
-    conjugates += penalty.conjugate(j, Math.abs(c[j]) / s);
+    conjugates += penalty.conjugate(j, c[j] / s);
   }
-  return dot(y, r) / s - (0.5 * dot(r, r)) / (s * s) - conjugates;
+  return (dot(y, r) - offset) / s - (0.5 * dot(r, r)) / (s * s) - conjugates;
 }
 
 /** r ← y − A x and c ← Aᵀ r: the two products every certificate needs. */
@@ -101,4 +110,46 @@ export function penaltyScale(penalty: SeparablePenalty, x: Float64Array): number
  */
 export function meetsTolerance(cert: Certificate, penalty: SeparablePenalty, x: Float64Array, gapTarget: number): boolean {
   return cert.dualityGap <= gapTarget && cert.kktViolation <= KKT_RELATIVE * penaltyScale(penalty, x);
+}
+
+/**
+ * The certificate of x with multipliers ν (one per row of C; empty without constraints): the
+ * Lagrangian dual at (r, ν)/s (dualObjective), the KKT violation of Aᵀ(Ax − y) + ∂g(x) + Cᵀν ∋ 0
+ * with the bounds' normal cones (g boxed), and the feasibility residual ‖Cx − d‖₂.
+ */
+export function constrainedCertificate(problem: Problem, x: Float64Array, nu: Float64Array, penalty: SeparablePenalty = penaltyOf(problem)): Certificate {
+  const r = new Float64Array(problem.A.rows), c = new Float64Array(problem.A.cols);
+  residualAndCorrelation(problem, x, r, c);
+  const constraints = problem.constraints;
+  if (!constraints) return certificate(problem, x, r, c, penalty);
+  const { C, d } = constraints;
+  const ctnu = C.applyT(nu, new Float64Array(C.cols));
+  for (let j = 0; j < c.length; j++) c[j] -= ctnu[j];
+  const cert = certificate(problem, x, r, c, penalty, dot(nu, d));
+  const cx = C.apply(x, new Float64Array(C.rows));
+  let rr = 0;
+  for (let i = 0; i < cx.length; i++) rr += (cx[i] - d[i]) ** 2;
+  return { ...cert, feasibilityResidual: Math.sqrt(rr) };
+}
+
+/**
+ * max_i |(Cx − d)_i| / max_i (|d_i| + Σ_j |C_ij x_j|): the feasibility residual on the scale of
+ * the terms it is made of (rounding alone leaves about 1e-16 of it). 0 without constraints.
+ */
+export function relativeInfeasibility(problem: Problem, x: Float64Array): number {
+  const constraints = problem.constraints;
+  if (!constraints) return 0;
+  const { C, d } = constraints;
+  let worst = 0, scale = 0;
+  for (let i = 0; i < C.rows; i++) {
+    let s = -d[i], size = Math.abs(d[i]);
+    for (let j = 0; j < C.cols; j++) {
+      const t = C.data[j * C.rows + i] * x[j];
+      s += t;
+      size += Math.abs(t);
+    }
+    worst = Math.max(worst, Math.abs(s));
+    scale = Math.max(scale, size);
+  }
+  return scale > 0 ? worst / scale : worst;
 }

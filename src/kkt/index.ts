@@ -4,6 +4,8 @@ import { penaltyFamily } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
 import { activeSetSystem } from "./active-set.js";
+import { BorderedSystem, constraintRows, freeSet } from "./bordered.js";
+import { boxed } from "../penalties/box.js";
 import type { KktSystem } from "./system.js";
 import { piecesOf } from "./tv-pieces.js";
 import { PieceSystem } from "./tv-system.js";
@@ -15,8 +17,20 @@ import { PieceSystem } from "./tv-system.js";
  */
 export function kktSystem(problem: Problem, solution: Solution): { system: KktSystem; names: string[] } {
   if (problem.penalty.tv > 0) return { system: pieceSystem(problem, solution.x, solution.dualityGap), names: ["l1", "l2", "tv"] };
+  if (problem.constraints || problem.bounds) return borderedSystem(problem, solution);
   const penalty = penaltyFamily(problem);
   return { system: activeSetSystem(problem, penalty, solution.x, solution.active), names: penalty.hyperparameters.map((h) => h.name) };
+}
+
+/**
+ * Constraints or bounds: the bordered system on the free set (kkt/bordered.ts), with the
+ * solution's multipliers, for the hyperparameters of the whole family (l1, weights, l2).
+ */
+function borderedSystem(problem: Problem, solution: Solution): { system: KktSystem; names: string[] } {
+  const penalty = boxed(penaltyFamily(problem), problem.bounds);
+  const nu = solution.multipliers ?? new Float64Array(problem.constraints?.C.rows ?? 0);
+  const system = new BorderedSystem(problem, penalty, solution.x, nu, constraintRows(problem), freeSet(penalty, solution.x));
+  return { system, names: penalty.hyperparameters.map((h) => h.name) };
 }
 
 export type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";

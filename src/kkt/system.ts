@@ -43,7 +43,8 @@ export type ParameterJacobian = { shape: "scalar"; column: Float64Array } | { sh
 
 /**
  * Linear solvers for J: Cholesky (dense, J symmetric positive definite) and conjugate gradients
- * (matrix-free, SPD). Bordered (symmetric indefinite) and fixed-point (non-symmetric) systems
- * add MINRES / LDLᵀ and GMRES here.
+ * (matrix-free, SPD); for the bordered (symmetric indefinite) constraint system, block elimination
+ * on its Schur complement ("schur-cholesky" / "schur-cg": H by Cholesky or CG, C_F H⁻¹ C_Fᵀ by
+ * pivoted Cholesky). Fixed-point (non-symmetric) systems add GMRES here.
  */
-export type KktMethod = "cholesky" | "cg";
+export type KktMethod = "cholesky" | "cg" | "schur-cholesky" | "schur-cg";

@@ -19,27 +19,41 @@ export interface Pieces {
   sign: Int8Array;
 }
 
-/** The pieces of x: union-find over the edges with |x_to − x_from| ≤ fuse (path halving, union by smaller root). */
+/**
+ * The pieces of x: connected components of the grid graph over the edges with
+ * |x_to − x_from| ≤ fuse, by flood fill from each unlabelled feature in increasing order (so
+ * pieces are numbered in order of their first feature), with one stack of pixels.
+ */
 export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zeroPieces: boolean): Pieces {
   const n = x.length, [h, w] = D.shape;
-  const parent = new Int32Array(n);
-  for (let i = 0; i < n; i++) parent[i] = i;
-  const unite = (a: number, b: number): void => {
-    while (parent[a] !== a) a = parent[a] = parent[parent[a]];
-    while (parent[b] !== b) b = parent[b] = parent[parent[b]];
-    if (a < b) parent[b] = a;
-    else if (b < a) parent[a] = b;
-  };
-  // Horizontal edges (r, c)–(r, c+1), then vertical ones k–(k + w): D's row order.
-  for (let r = 0; r < h; r++) for (let p = r * w, end = p + w - 1; p < end; p++) if (Math.abs(x[p + 1] - x[p]) <= fuse) unite(p, p + 1);
-  for (let p = 0; p + w < n; p++) if (Math.abs(x[p + w] - x[p]) <= fuse) unite(p, p + w);
-  // Roots are the smallest index of their piece, so one forward pass labels every feature.
-  const label = new Int32Array(n);
+  const label = new Int32Array(n).fill(-1), stack = new Int32Array(n);
   let count = 0;
-  for (let i = 0; i < n; i++) {
-    let root = i;
-    while (parent[root] !== root) root = parent[root];
-    label[i] = root === i ? count++ : label[root];
+  for (let seed = 0; seed < n; seed++) {
+    if (label[seed] >= 0) continue;
+    label[seed] = count;
+    let top = 0;
+    stack[top++] = seed;
+    while (top > 0) {
+      const p = stack[--top], c = p % w, xp = x[p];
+      // The four neighbours joined to p by a flat edge join its piece.
+      if (c + 1 < w && label[p + 1] < 0 && Math.abs(x[p + 1] - xp) <= fuse) {
+        label[p + 1] = count;
+        stack[top++] = p + 1;
+      }
+      if (c > 0 && label[p - 1] < 0 && Math.abs(x[p - 1] - xp) <= fuse) {
+        label[p - 1] = count;
+        stack[top++] = p - 1;
+      }
+      if (p + w < n && label[p + w] < 0 && Math.abs(x[p + w] - xp) <= fuse) {
+        label[p + w] = count;
+        stack[top++] = p + w;
+      }
+      if (p >= w && label[p - w] < 0 && Math.abs(x[p - w] - xp) <= fuse) {
+        label[p - w] = count;
+        stack[top++] = p - w;
+      }
+    }
+    count++;
   }
   const size = new Float64Array(count), sum = new Float64Array(count);
   for (let i = 0; i < n; i++) {
@@ -51,21 +65,24 @@ export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zero
     const mean = sum[p] / size[p];
     sign[p] = zeroPieces && Math.abs(mean) <= fuse ? 0 : mean >= 0 ? 1 : -1;
   }
-  // Jumps: the edges between different pieces, in D's row order.
+  // Jumps: the edges between different pieces, in D's row order (horizontal, then vertical).
   let jumpCount = 0;
   for (let r = 0; r < h; r++) for (let p = r * w, end = p + w - 1; p < end; p++) if (label[p] !== label[p + 1]) jumpCount++;
   for (let p = 0; p + w < n; p++) if (label[p] !== label[p + w]) jumpCount++;
   const jumps = new Int32Array(jumpCount), jumpSigns = new Int8Array(jumpCount);
   let e = 0, t = 0;
-  const note = (from: number, to: number) => {
-    if (label[from] !== label[to]) {
+  for (let r = 0; r < h; r++) {
+    for (let p = r * w, end = p + w - 1; p < end; p++, e++) {
+      if (label[p] === label[p + 1]) continue;
       jumps[t] = e;
-      jumpSigns[t++] = x[to] > x[from] ? 1 : -1;
+      jumpSigns[t++] = x[p + 1] > x[p] ? 1 : -1;
     }
-    e++;
-  };
-  for (let r = 0; r < h; r++) for (let p = r * w, end = p + w - 1; p < end; p++) note(p, p + 1);
-  for (let p = 0; p + w < n; p++) note(p, p + w);
+  }
+  for (let p = 0; p + w < n; p++, e++) {
+    if (label[p] === label[p + w]) continue;
+    jumps[t] = e;
+    jumpSigns[t++] = x[p + w] > x[p] ? 1 : -1;
+  }
   return { label, count, size, jumps, jumpSigns, sign };
 }
 

@@ -1,5 +1,5 @@
 import { NumericalError } from "../errors.js";
-import { normInf } from "../linalg/vector.js";
+import { normInf, tabulate } from "../linalg/vector.js";
 import type { GridDifferences } from "../operators/finite-differences.js";
 import type { Problem } from "../problem.js";
 import { piecesOf } from "./tv-pieces.js";
@@ -45,5 +45,5 @@ function solvePieces(problem: Problem, D: GridDifferences, pieces: ReturnType<ty
     const from = D.from(jumps[t]), to = D.to(jumps[t]);
     if (Math.sign(values[label[to]] - values[label[from]]) !== jumpSigns[t]) return null;
   }
-  return Float64Array.from(label, (p) => values[p]);
+  return tabulate(label.length, (j) => values[label[j]]);
 }

@@ -1,6 +1,7 @@
 import { NumericalError } from "../errors.js";
 import { conjugateGradient } from "../linalg/cg.js";
 import { Cholesky } from "../linalg/cholesky.js";
+import { tabulate } from "../linalg/vector.js";
 import type { GridDifferences } from "../operators/finite-differences.js";
 import { IdentityOperator } from "../operators/identity.js";
 import { hasColumns } from "../operators/operator.js";
@@ -30,9 +31,8 @@ export class PieceSystem implements KktSystem {
   method: KktMethod;
   private factor: Cholesky | null = null;
   private readonly diagonal: Float64Array | null;
-  private readonly xFull: Float64Array;
-  private readonly ax: Float64Array;
-  private readonly grad: Float64Array;
+  /** Scratch for products with A (x, Ax, Aᵀr), allocated on first use (A = I never needs them). */
+  private scratch: { xFull: Float64Array; ax: Float64Array; grad: Float64Array } | null = null;
 
   constructor(
     private readonly problem: Problem,
@@ -46,17 +46,20 @@ export class PieceSystem implements KktSystem {
     const active: number[] = [];
     for (let p = 0; p < count; p++) if (sign[p] !== 0) this.unknown[p] = active.push(p) - 1;
     this.active = Int32Array.from(active);
-    const support: number[] = [];
-    for (let j = 0; j < label.length; j++) if (this.unknown[label[j]] >= 0) support.push(j);
-    this.support = Int32Array.from(support);
-    const n = label.length, m = problem.A.rows, k = this.active.length;
-    this.xFull = new Float64Array(n);
-    this.ax = new Float64Array(m);
-    this.grad = new Float64Array(n);
+    let inSupport = 0;
+    for (let j = 0; j < label.length; j++) if (this.unknown[label[j]] >= 0) inSupport++;
+    this.support = new Int32Array(inSupport);
+    for (let j = 0, t = 0; j < label.length; j++) if (this.unknown[label[j]] >= 0) this.support[t++] = j;
+    const k = this.active.length;
     const l2 = problem.penalty.l2;
     // A = I: H = (1 + l2)·diag(sizes).
-    this.diagonal = problem.A instanceof IdentityOperator ? Float64Array.from(this.active, (p) => (1 + l2) * pieces.size[p]) : null;
+    this.diagonal = problem.A instanceof IdentityOperator ? tabulate(k, (a) => (1 + l2) * pieces.size[this.active[a]]) : null;
     this.method = this.diagonal || k <= MAX_DENSE_PIECES ? "cholesky" : "cg";
+  }
+
+  private buffers(): { xFull: Float64Array; ax: Float64Array; grad: Float64Array } {
+    const n = this.pieces.label.length;
+    return (this.scratch ??= { xFull: new Float64Array(n), ax: new Float64Array(this.problem.A.rows), grad: new Float64Array(n) });
   }
 
   get size(): number {
@@ -85,8 +88,9 @@ export class PieceSystem implements KktSystem {
   /** out ← H v = NᵀAᵀANv + l2 NᵀNv. */
   applyH(v: Float64Array, out: Float64Array): Float64Array {
     const { A } = this.problem;
-    A.apply(this.expand(v, this.xFull), this.ax);
-    const h = this.restrict(A.applyT(this.ax, this.grad));
+    const { xFull, ax, grad } = this.buffers();
+    A.apply(this.expand(v, xFull), ax);
+    const h = this.restrict(A.applyT(ax, grad));
     const l2 = this.problem.penalty.l2;
     for (let a = 0; a < h.length; a++) out[a] = h[a] + l2 * this.pieces.size[this.active[a]] * v[a];
     return out;
@@ -94,9 +98,10 @@ export class PieceSystem implements KktSystem {
 
   residual(): Float64Array {
     const { A, y, penalty } = this.problem;
-    A.apply(this.expand(Float64Array.from(this.active, (p) => this.values[p]), this.xFull), this.ax);
-    for (let i = 0; i < y.length; i++) this.ax[i] -= y[i];
-    const F = this.restrict(A.applyT(this.ax, this.grad));
+    const { xFull, ax, grad } = this.buffers();
+    A.apply(this.expand(tabulate(this.size, (a) => this.values[this.active[a]]), xFull), ax);
+    for (let i = 0; i < y.length; i++) ax[i] -= y[i];
+    const F = this.restrict(A.applyT(ax, grad));
     const { size, sign } = this.pieces;
     const tvTerm = this.jumpTerm();
     this.active.forEach((p, a) => (F[a] += size[p] * (penalty.l2 * this.values[p] + penalty.l1 * sign[p]) + penalty.tv * tvTerm[a]));
@@ -145,7 +150,7 @@ export class PieceSystem implements KktSystem {
       const e = new Float64Array(k);
       for (let a = 0; a < k; a++) {
         e[a] = 1;
-        A.apply(this.expand(e, this.xFull), B.subarray(a * m, (a + 1) * m));
+        A.apply(this.expand(e, this.buffers().xFull), B.subarray(a * m, (a + 1) * m));
         e[a] = 0;
       }
     }
@@ -172,8 +177,8 @@ export class PieceSystem implements KktSystem {
   parameterJacobian(name: string): ParameterJacobian | null {
     const { size, sign } = this.pieces;
     if (name === "tv") return { shape: "scalar", column: this.jumpTerm() };
-    if (name === "l1") return { shape: "scalar", column: Float64Array.from(this.active, (p) => size[p] * sign[p]) };
-    if (name === "l2") return { shape: "scalar", column: Float64Array.from(this.active, (p) => size[p] * this.values[p]) };
+    if (name === "l1") return { shape: "scalar", column: tabulate(this.size, (a) => size[this.active[a]] * sign[this.active[a]]) };
+    if (name === "l2") return { shape: "scalar", column: tabulate(this.size, (a) => size[this.active[a]] * this.values[this.active[a]]) };
     return null;
   }
 
@@ -185,7 +190,7 @@ export class PieceSystem implements KktSystem {
   degreesOfFreedom(): { df: number; derivative(name: string): number } {
     const k = this.size, l2 = this.problem.penalty.l2;
     if (l2 === 0) return { df: Math.min(k, this.problem.A.rows), derivative: () => 0 };
-    const S = Float64Array.from(this.active, (p) => this.pieces.size[p]);
+    const S = tabulate(this.size, (a) => this.pieces.size[this.active[a]]);
     if (this.diagonal) {
       // H = (1 + l2)S: df = k/(1 + l2), d df/dl2 = −k/(1 + l2)².
       return { df: k / (1 + l2), derivative: (name) => (name === "l2" ? -k / (1 + l2) ** 2 : 0) };

@@ -50,6 +50,10 @@ export class ElasticNet implements SeparablePenalty {
     return this.l1Part.subdiffDistance(j, xj, cj - this.l2Part.supportGradient(j, xj));
   }
 
+  slack(j: number, xj: number, cj: number): number {
+    return this.l1Part.slack(j, xj, cj - this.l2Part.supportGradient(j, xj));
+  }
+
   isActive(j: number, xj: number): boolean {
     return this.l1Part.isActive(j, xj);
   }
@@ -62,8 +66,8 @@ export class ElasticNet implements SeparablePenalty {
     return 0;
   }
 
-  conjugate(j: number, zAbs: number): number {
-    const excess = zAbs - this.l1Part.threshold(j);
+  conjugate(j: number, z: number): number {
+    const excess = Math.abs(z) - this.l1Part.threshold(j);
     return excess > 0 ? this.l2Part.conjugate(j, excess) : 0;
   }
 

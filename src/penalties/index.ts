@@ -3,6 +3,7 @@ import type { Penalty, Problem } from "../problem.js";
 import { ElasticNet } from "./elastic-net.js";
 import { L1Penalty } from "./l1.js";
 import { L2Penalty } from "./l2.js";
+import { boxed, BoxedPenalty } from "./box.js";
 import type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
 import { noiseLevel, TotalVariation, tvMaxBound } from "./total-variation.js";
 import { IdentityOperator } from "../operators/identity.js";
@@ -20,8 +21,9 @@ export function separablePenalty(values: Penalty): SeparablePenalty {
   throw new InputError("penalty", `expected a positive l1 or l2 (got l1 = ${l1}, l2 = ${l2}): without a penalty the least-squares solution may not be unique`);
 }
 
+/** The problem's separable penalty, restricted to its bounds when it has them (penalties/box.ts). */
 export function penaltyOf(problem: Problem): SeparablePenalty {
-  return separablePenalty(problem.penalty);
+  return boxed(separablePenalty(problem.penalty), problem.bounds);
 }
 
 /**
@@ -36,7 +38,7 @@ export interface PenaltyTerms {
 export function penaltyTerms(problem: Problem): PenaltyTerms {
   const { l1, l2, tv } = problem.penalty;
   return {
-    separable: l1 > 0 || l2 > 0 ? separablePenalty(problem.penalty) : null,
+    separable: l1 > 0 || l2 > 0 ? penaltyOf(problem) : null,
     tv: tv > 0 ? new TotalVariation(tv, differencesOf(problem)) : null,
   };
 }
@@ -80,7 +82,7 @@ export function lambdaMax(problem: Problem): number {
 }
 
 export type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
-export { ElasticNet, L1Penalty, L2Penalty, TotalVariation };
+export { BoxedPenalty, ElasticNet, L1Penalty, L2Penalty, TotalVariation };
 
 /** Where the tuner may move a hyperparameter and where it starts, in the problem's own scale. */
 export interface TuningRange {
@@ -114,7 +116,10 @@ export function tuningRanges(problem: Problem, lmax = lambdaMax(problem)): Recor
   const { weights: _weights, ...scalar } = ranges;
   const inRange = (v: number) => v >= 1e-6 * tvmax && v <= tvmax;
   // Default start: for denoising the noise level (the best tv is of its order), else 1% of tv_max.
-  const sigma = problem.A instanceof IdentityOperator && D instanceof GridDifferences ? noiseLevel(problem.y, D) : 0;
-  const start = inRange(tv) ? tv : inRange(sigma) ? sigma : 0.01 * tvmax;
+  let start = tv;
+  if (!inRange(start)) {
+    const sigma = problem.A instanceof IdentityOperator && D instanceof GridDifferences ? noiseLevel(problem.y, D) : 0;
+    start = inRange(sigma) ? sigma : 0.01 * tvmax;
+  }
   return { ...scalar, tv: { range: [1e-6 * tvmax, tvmax], start, scannable: true, describe: "[1e-6·tv_max, tv_max]" } };
 }

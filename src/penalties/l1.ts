@@ -53,6 +53,10 @@ export class L1Penalty implements SeparablePenalty {
     return xj === 0 ? Math.max(0, Math.abs(cj) - b) : Math.abs(cj - b * Math.sign(xj));
   }
 
+  slack(j: number, xj: number, cj: number): number {
+    return xj === 0 ? this.threshold(j) - Math.abs(cj) : -Math.abs(cj - this.threshold(j) * Math.sign(xj));
+  }
+
   isActive(_j: number, xj: number): boolean {
     return xj !== 0;
   }
@@ -61,8 +65,8 @@ export class L1Penalty implements SeparablePenalty {
     return Math.sign(before) === Math.sign(after);
   }
 
-  dualScale(j: number, cAbs: number): number {
-    return cAbs / this.threshold(j);
+  dualScale(j: number, c: number): number {
+    return Math.abs(c) / this.threshold(j);
   }
 
   conjugate(): number {

@@ -44,6 +44,10 @@ export class L2Penalty implements SeparablePenalty {
     return Math.abs(cj - this.l2 * xj);
   }
 
+  slack(_j: number, xj: number, cj: number): number {
+    return -Math.abs(cj - this.l2 * xj);
+  }
+
   isActive(_j: number, xj: number): boolean {
     return xj !== 0;
   }
@@ -56,8 +60,8 @@ export class L2Penalty implements SeparablePenalty {
     return 0;
   }
 
-  conjugate(_j: number, zAbs: number): number {
-    return (zAbs * zAbs) / (2 * this.l2);
+  conjugate(_j: number, z: number): number {
+    return (z * z) / (2 * this.l2);
   }
 
   supportGradient(_j: number, xj: number): number {

@@ -30,14 +30,22 @@ export interface SeparablePenalty {
   lambdaMax(aty: Float64Array): number;
   /** Height of g_j's kink at 0 (l1·w_j; 0 for a smooth g_j): inactive j need |c_j| ≤ it. */
   threshold(j: number): number;
+  /**
+   * For an inactive coordinate (not isActive), how far c_j lies inside ∂g_j(x_j): the distance
+   * to the nearer end of that interval, negative when c_j is outside (KKT violated), −Infinity
+   * when x_j is not a point g_j allows. l1 at x_j = 0: l1·w_j − |c_j|. Screening and working
+   * sets read it at x_j = 0, the complementarity margin at the solution's x_j.
+   */
+  slack(j: number, xj: number, cj: number): number;
 
   /**
    * Dual (Fenchel) pieces. D(θ) = yᵀθ − ½‖θ‖² − Σ_j g_j*(a_jᵀθ), evaluated at θ = r/s with
-   * s = max(1, max_j dualScale(j, |c_j|)) so that θ lies in the domain of every g_j*.
+   * s = max(1, max_j dualScale(j, c_j)) so that θ lies in the domain of every g_j* (c_j signed:
+   * a bound makes the domain one-sided).
    */
-  dualScale(j: number, cAbs: number): number;
-  /** g_j*(z) for z inside its domain, as a function of |z|. */
-  conjugate(j: number, zAbs: number): number;
+  dualScale(j: number, c: number): number;
+  /** g_j*(z) for z inside its domain (signed z; symmetric penalties read |z|). */
+  conjugate(j: number, z: number): number;
 
   /** On the support: ∇g_j(x_j) (the smooth piece g_j coincides with there). */
   supportGradient(j: number, xj: number): number;

@@ -1,3 +1,4 @@
+import { medianInPlace } from "../linalg/select.js";
 import { GridDifferences } from "../operators/finite-differences.js";
 import type { LinearOperator } from "../operators/operator.js";
 import type { HyperparameterSpec } from "./penalty.js";
@@ -44,18 +45,20 @@ export function tvMaxBound(A: LinearOperator, y: Float64Array, D: GridDifference
     aa += a1[i] * a1[i];
   }
   const c = aa > 0 ? ay / aa : 0;
-  const r = Float64Array.from(y, (v, i) => v - c * a1[i]);
+  const r = new Float64Array(y.length);
+  for (let i = 0; i < r.length; i++) r[i] = y[i] - c * a1[i];
   const q = A.applyT(r, new Float64Array(n));
   const [h, w] = D.shape;
   let bound = 0, carried = 0;
   for (let row = 0; row < h; row++) {
     let run = 0;
-    for (let col = 0; col < w; col++) {
+    for (let col = 0; col < w - 1; col++) {
       run += q[row * w + col];
-      if (col < w - 1) bound = Math.max(bound, Math.abs(run));
+      if (Math.abs(run) > bound) bound = Math.abs(run);
     }
+    run += q[row * w + w - 1];
     carried += run;
-    if (row < h - 1) bound = Math.max(bound, Math.abs(carried));
+    if (row < h - 1 && Math.abs(carried) > bound) bound = Math.abs(carried);
   }
   return bound;
 }
@@ -69,7 +72,7 @@ export function tvMaxBound(A: LinearOperator, y: Float64Array, D: GridDifference
 export function noiseLevel(y: Float64Array, D: GridDifferences): number {
   const rows = D.horizontal > 0 ? D.horizontal : D.rows;
   if (rows === 0) return 0;
-  const diff = D.apply(y, new Float64Array(D.rows)).subarray(0, rows).map(Math.abs).sort();
-  const median = rows % 2 ? diff[(rows - 1) / 2] : 0.5 * (diff[rows / 2 - 1] + diff[rows / 2]);
-  return median / (0.6745 * Math.SQRT2);
+  const diff = D.apply(y, new Float64Array(D.rows)).subarray(0, rows);
+  for (let e = 0; e < rows; e++) diff[e] = Math.abs(diff[e]);
+  return medianInPlace(diff) / (0.6745 * Math.SQRT2);
 }

@@ -1,5 +1,6 @@
 import { InputError } from "../errors.js";
 import { GridDifferences } from "../operators/finite-differences.js";
+import { clipInto } from "../linalg/vector.js";
 import { tvDual1d, tvProx1d } from "./tv-prox-1d.js";
 
 /**
@@ -31,6 +32,8 @@ import { tvDual1d, tvProx1d } from "./tv-prox-1d.js";
 export interface TvProx2dOptions {
   /** Stop when gap ≤ tol·½‖v − v̄‖² (the objective at the constant image v̄, an upper bound on P(x*)). Default 1e-10. */
   tol?: number;
+  /** Stop when gap ≤ gapTarget instead (an absolute target: no pass over v to scale tol). */
+  gapTarget?: number;
   /** Iterations (one column pass and one row pass each). Default 10000. */
   maxIter?: number;
   /** Evaluate the certificate every this many iterations (a few passes over memory, no 1-D solve). Default 4. */
@@ -84,7 +87,8 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
   if (!(Number.isInteger(maxIter) && maxIter >= 1 && Number.isInteger(checkEvery) && checkEvery >= 1)) throw new InputError("maxIter", "expected integers maxIter ≥ 1 and checkEvery ≥ 1");
   const warm = options.warmDual;
   if (warm && warm.length !== ws.dual.length) throw new InputError("warmDual", `expected length ${ws.dual.length} (got ${warm.length})`);
-  const z = ws.dual, x = ws.x, target = tol * halfSpread(v);
+  if (options.gapTarget !== undefined && !(options.gapTarget >= 0)) throw new InputError("gapTarget", `expected a number ≥ 0 (got ${options.gapTarget})`);
+  const z = ws.dual, x = ws.x, target = options.gapTarget ?? tol * halfSpread(v);
 
   if (h === 1 || w === 1) {
     // A single line: one exact 1-D solve, its dual is the whole certificate.
@@ -95,7 +99,11 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
 
   const { p, pBar, columns, rowIn, rowOut } = ws;
   if (warm) {
-    for (let e = 0; e < horizontal; e++) z[e] = Math.max(-lambda, Math.min(lambda, warm[e]));
+    // The warm dual, clipped to the box, may certify the answer already (a re-solve at the same
+    // or a nearby λ): no iteration then. Otherwise its horizontal part starts p.
+    clipInto(warm, lambda, z);
+    const before = certify(v, lambda, ws, target);
+    if (before.converged) return finish(before, out, ws, 0);
     z.fill(0, horizontal);
     ws.differences.applyT(z, p);
   } else p.fill(0);

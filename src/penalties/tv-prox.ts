@@ -11,6 +11,15 @@ export interface ProxReport {
   converged: boolean;
 }
 
+/** The 2-D prox's stopping rule (tv-prox-2d.ts): a relative tol or an absolute gapTarget; iterations; warm start from `dual`. */
+export interface ProxOptions {
+  tol?: number;
+  gapTarget?: number;
+  maxIter?: number;
+  warm?: boolean;
+  checkEvery?: number;
+}
+
 /**
  * The prox of λ‖D·‖₁ on a grid, with its dual: exact in 1-D (Condat), certified in 2-D
  * (tv-prox-2d.ts). `dual` holds z with out = v − Dᵀz, |z| ≤ λ, and warm-starts the next call.
@@ -25,8 +34,8 @@ export class GridTvProx {
     this.dual = this.workspace ? this.workspace.dual : new Float64Array(D.rows);
   }
 
-  /** out ← prox_{λ‖D·‖₁}(v) (out ≠ v); 2-D: to gap ≤ tol·½‖v − v̄‖², warm-started from `dual` when `warm`. */
-  apply(v: Float64Array, lambda: number, out: Float64Array, options: { tol?: number; maxIter?: number; warm?: boolean; checkEvery?: number } = {}): ProxReport {
+  /** out ← prox_{λ‖D·‖₁}(v) (out ≠ v); 2-D: to the gap options ask for, warm-started from `dual` when `warm`. */
+  apply(v: Float64Array, lambda: number, out: Float64Array, options: ProxOptions = {}): ProxReport {
     if (!this.workspace) {
       tvProx1d(v, lambda, out);
       tvDual1d(v, out, lambda, this.dual);
@@ -34,7 +43,7 @@ export class GridTvProx {
     }
     const [h, w] = this.D.shape;
     const result = tvProx2d(v, h, w, lambda, out, {
-      tol: options.tol, maxIter: options.maxIter, workspace: this.workspace, warmDual: options.warm ? this.dual : undefined, checkEvery: options.checkEvery,
+      tol: options.tol, gapTarget: options.gapTarget, maxIter: options.maxIter, workspace: this.workspace, warmDual: options.warm ? this.dual : undefined, checkEvery: options.checkEvery,
     });
     return { gap: result.gap, iterations: result.iterations, converged: result.converged };
   }
@@ -64,7 +73,7 @@ export class CompositeTvProx {
     return this;
   }
 
-  apply(v: Float64Array, t: number, out: Float64Array, options: { tol?: number; maxIter?: number; warm?: boolean; checkEvery?: number } = {}): ProxReport {
+  apply(v: Float64Array, t: number, out: Float64Array, options: ProxOptions = {}): ProxReport {
     const { l1, l2, tv } = this.penalty;
     const shrink = 1 / (1 + t * l2), tPrime = t * shrink;
     for (let j = 0; j < v.length; j++) this.scaled[j] = v[j] * shrink;
@@ -76,8 +85,9 @@ export class CompositeTvProx {
 
   /** z/t' for the tv rows (a new array). */
   dualEstimate(): Float64Array {
-    const s = 1 / this.lastScale;
-    return this.tvProx.dual.map((z) => z * s);
+    const s = 1 / this.lastScale, dual = this.tvProx.dual, out = new Float64Array(dual.length);
+    for (let e = 0; e < dual.length; e++) out[e] = dual[e] * s;
+    return out;
   }
 
   /** The raw dual of the last call (to warm-start from, or restore into). */

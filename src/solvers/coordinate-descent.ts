@@ -82,8 +82,6 @@ interface CdContext {
   gapTarget: number;
   norms2: Float64Array;
   norms: Float64Array;
-  /** l1·w_j, the kink height of each coordinate's penalty. */
-  bound: Float64Array;
   /** 1/‖a_j‖², the coordinate step. */
   step: Float64Array;
   screening: boolean;
@@ -156,7 +154,7 @@ export interface CdState {
  */
 export const coordinateDescent: IterativeSolver<CdContext, CdState> = {
   name: "cd",
-  capabilities: { penalties: ["l1", "l2", "elastic-net"], constraints: false, needsColumns: true },
+  capabilities: { penalties: ["l1", "l2", "elastic-net"], constraints: false, bounds: true, needsColumns: true },
   defaultMaxIter: CD_MAX_OUTER,
   setup,
   step,
@@ -177,7 +175,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const o = options as StepOptions & CoordinateDescentOptions;
   const context: CdContext = {
     problem, penalty, cols: columnsOf(A), yy: dot(y, y), gapTarget: options.gapTarget,
-    norms2: new Float64Array(n), norms: new Float64Array(n), bound: new Float64Array(n), step: new Float64Array(n),
+    norms2: new Float64Array(n), norms: new Float64Array(n), step: new Float64Array(n),
     screening: o.screening ?? true,
     p0: Math.max(1, Math.floor(o.initialWorkingSet ?? defaultInitialWorkingSet(n))),
     onIteration: o.onIteration,
@@ -197,7 +195,6 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   context.cols.correlateAndNorms(state.r, state.c, context.norms2);
   noteColumnNorms(A, context.norms2);
   for (let j = 0; j < n; j++) {
-    context.bound[j] = penalty.threshold(j);
     context.norms[j] = Math.sqrt(context.norms2[j]);
     context.step[j] = 1 / context.norms2[j];
     if (context.norms2[j] > 0) {
@@ -298,7 +295,7 @@ function workingSetGap(context: CdContext, state: CdState): number {
 
 /** Gap, stopping test, screening and the next working set (steps 0-2 above). */
 function outerIteration(context: CdContext, state: CdState): void {
-  const { cols, bound, norms, penalty, problem, gapTarget } = context;
+  const { cols, norms, penalty, problem, gapTarget } = context;
   const { x, r, c, alive, screened } = state;
   const n = x.length;
   if (state.iterations > 0 || state.epochs > 0) {
@@ -340,7 +337,7 @@ function outerIteration(context: CdContext, state: CdState): void {
 
   // Dual scaling: θ = r/s, so |a_jᵀθ| = |c_j|/s.
   let s = 1;
-  for (let t = 0; t < state.nAlive; t++) s = Math.max(s, penalty.dualScale(alive[t], Math.abs(c[alive[t]])));
+  for (let t = 0; t < state.nAlive; t++) s = Math.max(s, penalty.dualScale(alive[t], c[alive[t]]));
   const invS = 1 / s;
 
   if (context.screening) {
@@ -348,7 +345,7 @@ function outerIteration(context: CdContext, state: CdState): void {
     let kept = 0, zeroed = false;
     for (let t = 0; t < state.nAlive; t++) {
       const j = alive[t];
-      const slack = (bound[j] - Math.abs(c[j]) * invS) / norms[j] - rho;
+      const slack = penalty.slack(j, 0, c[j] * invS) / norms[j] - rho;
       if (slack > 0) {
         screened[j] = 1;
         state.nScreened++;
@@ -369,7 +366,7 @@ function outerIteration(context: CdContext, state: CdState): void {
   const scores = context.scores;
   for (let t = 0; t < state.nAlive; t++) {
     const j = alive[t];
-    scores[j] = x[j] !== 0 ? -Infinity : (bound[j] - Math.abs(c[j]) * invS) / norms[j];
+    scores[j] = x[j] !== 0 ? -Infinity : penalty.slack(j, 0, c[j] * invS) / norms[j];
   }
   state.wsSize = Math.min(state.nAlive, Math.max(context.p0, 2 * state.support, 2 * state.wsSize));
   context.onIteration?.({ ...progress(), workingSetSize: state.wsSize });

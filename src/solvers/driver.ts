@@ -11,6 +11,7 @@ import { hasColumns } from "../operators/operator.js";
 import { penaltyTerms, termNames, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
 import { requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
 import type { IterativeSolver } from "./protocol.js";
+import { finishConstrainedSolution } from "./finish-constrained.js";
 import { DEFAULT_TOL, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
 
 /**
@@ -48,6 +49,10 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
     test = solver.test(context, state);
   }
   const reason = test.done ? test.reason : `iteration cap ${maxIter} reached`;
+  if (problem.constraints || problem.bounds) {
+    const nu = solver.multipliers ? solver.multipliers(context, state) : null;
+    return finishConstrainedSolution(problem, solver.iterate(state), nu, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
+  }
   if (terms.tv) {
     const zHint = solver.tvDual ? solver.tvDual(context, state) : null;
     return finishTvSolution(problem, terms, solver.iterate(state), zHint, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
@@ -69,8 +74,10 @@ function checkCapabilities(solver: IterativeSolver<unknown, unknown>, problem: P
 /** The solver handles the problem's class: its penalties' kinds, its constraints, its operator. */
 export function checkProblemClass(solver: IterativeSolver<unknown, unknown>, problem: Problem): void {
   const who = `the ${solver.name} solver`;
+  if (problem.basisPursuit) throw new InputError("basisPursuit", `${who} solves penalised problems; basis pursuit (Ax = y) is solver "basis-pursuit"`);
   if (problem.penalty.tv > 0 && !solver.capabilities.penalties.includes("tv")) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (use solver "split-bregman" or "fista" for tv)`);
-  if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (no constrained solver yet)`);
+  if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (use solver "alm")`);
+  if (problem.bounds && !solver.capabilities.bounds) throw new InputError("bounds", `${who} does not handle bounds (use solver "cd", "fista" or "alm")`);
   if (solver.capabilities.needsIdentity && !fitsDenoising(problem)) throw new InputError("A", `${who} handles denoising only (A = identity, tv on the grid's differences)`);
   if (solver.capabilities.needsColumns && !hasColumns(problem.A)) {
     throw new InputError("A", `${who} needs column access (columnDot, columnAxpy, ...); this operator is matrix-free: use solver "fista"`);
@@ -158,24 +165,25 @@ export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float
       if (cert.dualityGap <= target && cert.kktViolation <= 1e-9 * scale) break;
     }
   }
-  const { z: _z, ...certificate } = cert;
-  const converged = certificate.dualityGap <= target && certificate.kktViolation <= 1e-2 * scale;
-  const support = terms.separable ? supportOf(terms.separable, best) : nonZeros(best);
-  const pieces = D instanceof GridDifferences ? jumpSet(D, best) : null;
-  const sol: Solution = {
-    x: best,
-    active: support.active,
-    signs: support.signs,
-    structure: pieces ? [support, { kind: "pieces", ...pieces }] : [support],
-    penalty: { ...problem.penalty },
-    ...certificate,
-    iterations: report.iterations,
-    converged,
-    solver: report.solver,
-    seconds: (performance.now() - report.started) / 1000,
-  };
+  const converged = cert.dualityGap <= target && cert.kktViolation <= 1e-2 * scale;
+  const sol = withLazyStructure(
+    {
+      x: best,
+      penalty: { ...problem.penalty },
+      ...cert,
+      iterations: report.iterations,
+      converged,
+      solver: report.solver,
+      seconds: (performance.now() - report.started) / 1000,
+    },
+    Float64Array.from(best),
+    (xs) => {
+      const support = terms.separable ? supportOf(terms.separable, xs) : nonZeros(xs);
+      return { support, structure: D instanceof GridDifferences ? [support, { kind: "pieces", ...jumpSet(D, xs) }] : [support] };
+    },
+  );
   if (!converged) {
-    const why = certificate.dualityGap > target ? `duality gap ${certificate.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)}` : `KKT violation ${certificate.kktViolation.toExponential(3)} too large for the penalty's scale`;
+    const why = cert.dualityGap > target ? `duality gap ${cert.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)}` : `KKT violation ${cert.kktViolation.toExponential(3)} too large for the penalty's scale`;
     sol.message = `${report.reason ?? "stopped"} (${why})`;
   }
   return sol;
@@ -186,18 +194,49 @@ function tvPenaltyScale(problem: Problem, terms: PenaltyTerms, x: Float64Array):
   return problem.penalty.tv + (terms.separable ? penaltyScale(terms.separable, x) : 0);
 }
 
-function nonZeros(x: Float64Array): Extract<StructurePart, { kind: "support" }> {
+type Support = Extract<StructurePart, { kind: "support" }>;
+
+/**
+ * A TV solution's active, signs and structure, computed from (a copy of) x on first read and then
+ * kept as plain properties: O(n) arrays over an image's pixels and edges that a tuner never reads.
+ */
+function withLazyStructure(sol: Omit<Solution, "active" | "signs" | "structure">, x: Float64Array, compute: (x: Float64Array) => { support: Support; structure: StructurePart[] }): Solution {
+  let parts: { support: Support; structure: StructurePart[] } | undefined;
+  const keep = (key: string, value: unknown): void => void Object.defineProperty(sol, key, { value, enumerable: true, writable: true, configurable: true });
+  const lazy = (key: "active" | "signs" | "structure", read: (p: NonNullable<typeof parts>) => unknown): void => {
+    Object.defineProperty(sol, key, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        parts ??= compute(x);
+        const value = read(parts);
+        keep(key, value);
+        return value;
+      },
+      set(value: unknown) {
+        keep(key, value);
+      },
+    });
+  };
+  lazy("active", (p) => p.support.active);
+  lazy("signs", (p) => p.support.signs);
+  lazy("structure", (p) => p.structure);
+  return sol as Solution;
+}
+
+function nonZeros(x: Float64Array): Support {
   const active: number[] = [], signs: number[] = [];
-  x.forEach((v, j) => {
-    if (v !== 0) {
+  for (let j = 0; j < x.length; j++) {
+    if (x[j] !== 0) {
       active.push(j);
-      signs.push(Math.sign(v));
+      signs.push(Math.sign(x[j]));
     }
-  });
+  }
   return { kind: "support", active, signs };
 }
 
-function supportOf(penalty: SeparablePenalty, x: Float64Array): Extract<StructurePart, { kind: "support" }> {
+/** The support of x for a penalty (its active features) with their signs. */
+export function supportOf(penalty: SeparablePenalty, x: Float64Array): Support {
   const active: number[] = [], signs: number[] = [];
   for (let j = 0; j < x.length; j++) {
     if (penalty.isActive(j, x[j])) {

@@ -66,7 +66,7 @@ export interface FistaOptions extends SolveOptions {
  */
 export const fista: IterativeSolver<FistaContext, FistaState> = {
   name: "fista",
-  capabilities: { penalties: ["l1", "l2", "elastic-net", "tv"], constraints: false, needsColumns: false },
+  capabilities: { penalties: ["l1", "l2", "elastic-net", "tv"], constraints: false, bounds: true, needsColumns: false },
   defaultMaxIter: 100_000,
   setup,
   step,

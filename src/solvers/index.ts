@@ -1,9 +1,11 @@
 import { InputError } from "../errors.js";
 import { hasColumns } from "../operators/operator.js";
 import type { Problem } from "../problem.js";
+import { augmentedLagrangian } from "./augmented-lagrangian.js";
 import { coordinateDescent, type CoordinateDescentOptions } from "./coordinate-descent.js";
 import { fitsDenoising, runSolver } from "./driver.js";
 import { fista, type FistaOptions } from "./fista.js";
+import { solveBasisPursuit, type BasisPursuitOptions } from "./basis-pursuit.js";
 import { tvDenoise } from "./tv-denoise.js";
 import type { IterativeSolver } from "./protocol.js";
 import { splitBregman } from "./split-bregman.js";
@@ -14,16 +16,21 @@ import type { Solution, SolveOptions } from "./solution.js";
  * first that fits the problem unless one is named.
  */
 // `any`: each solver has its own context and state types; the registry only needs the protocol.
-export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista" | "split-bregman", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista, "split-bregman": splitBregman };
-export type SolverName = keyof typeof ITERATIVE_SOLVERS;
+export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista" | "split-bregman" | "alm", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista, "split-bregman": splitBregman, alm: augmentedLagrangian };
+/** Solvers that are not one iterative state machine: basis pursuit (Bregman steps of coordinate descent). */
+const COMPOSITE_SOLVERS = { "basis-pursuit": solveBasisPursuit as Solver };
+export type SolverName = keyof typeof ITERATIVE_SOLVERS | keyof typeof COMPOSITE_SOLVERS;
 
 /** A solve function: what paths, criteria and the tuner call. */
 export type Solver = (problem: Problem, options?: SolveOptions) => Solution;
 
 /** The registered solvers as solve functions, by name. */
-export const SOLVERS = Object.fromEntries(
-  Object.entries(ITERATIVE_SOLVERS).map(([name, solver]) => [name, (problem: Problem, options: SolveOptions = {}) => runSolver(solver, problem, options as SolveOptions & Record<string, unknown>)]),
-) as Record<SolverName, Solver>;
+export const SOLVERS = {
+  ...Object.fromEntries(
+    Object.entries(ITERATIVE_SOLVERS).map(([name, solver]) => [name, (problem: Problem, options: SolveOptions = {}) => runSolver(solver, problem, options as SolveOptions & Record<string, unknown>)]),
+  ),
+  ...COMPOSITE_SOLVERS,
+} as Record<SolverName, Solver>;
 
 export function solverByName(name: string): Solver {
   if (!Object.hasOwn(SOLVERS, name)) throw new InputError("solver", `expected one of ${Object.keys(SOLVERS).join(", ")}, got "${name}"`);
@@ -32,6 +39,7 @@ export function solverByName(name: string): Solver {
 
 /** The first registered solver whose capabilities fit the problem (working-set CD when A has columns). */
 export function defaultSolverName(problem: Problem): SolverName {
+  if (problem.basisPursuit) return "basis-pursuit";
   // With tv (A ≠ identity), Split Bregman before FISTA: FISTA takes a 2-D prox per step and
   // crawls on ill-conditioned blurs and at small tv on masks (measured on 32×32 images: a blur
   // 0.4 s against minutes; a mask at tv = 0.005, 108 s for one FISTA solve). Split Bregman can
@@ -42,6 +50,7 @@ export function defaultSolverName(problem: Problem): SolverName {
     const { capabilities } = solver;
     const fits =
       (!problem.constraints || capabilities.constraints) &&
+      (!problem.bounds || capabilities.bounds) &&
       (!capabilities.needsColumns || hasColumns(problem.A)) &&
       (!capabilities.needsIdentity || fitsDenoising(problem)) &&
       (!(problem.penalty.tv > 0) || capabilities.penalties.includes("tv"));
@@ -52,11 +61,11 @@ export function defaultSolverName(problem: Problem): SolverName {
 
 /** The solvers that handle general l1/l2 problems (explicit A, no tv): what the sparse-regression tests run. */
 export function regressionSolverNames(): SolverName[] {
-  return (Object.keys(ITERATIVE_SOLVERS) as SolverName[]).filter((name) => !ITERATIVE_SOLVERS[name].capabilities.needsIdentity);
+  return (Object.keys(ITERATIVE_SOLVERS) as (keyof typeof ITERATIVE_SOLVERS)[]).filter((name) => !ITERATIVE_SOLVERS[name].capabilities.needsIdentity);
 }
 
 /** Solve with the named solver (default: the first that fits, working-set coordinate descent for explicit A). */
-export function solve(problem: Problem, options: SolveOptions & CoordinateDescentOptions & FistaOptions & { solver?: SolverName } = {}): Solution {
+export function solve(problem: Problem, options: SolveOptions & CoordinateDescentOptions & FistaOptions & BasisPursuitOptions & { solver?: SolverName } = {}): Solution {
   const { solver = defaultSolverName(problem), ...rest } = options;
   return solverByName(solver)(problem, rest);
 }

@@ -26,6 +26,8 @@ export interface IterativeSolver<Context, State> {
    * Aᵀ(Ax − y) + ∇g(x) + Dᵀz ≈ 0), when it has one: the TV certificate starts from it.
    */
   tvDual?(context: Context, state: State): Float64Array | null;
+  /** The multipliers of Cx = d (one per row of C), for solvers that handle constraints. */
+  multipliers?(context: Context, state: State): Float64Array;
 }
 
 export interface StepOptions {
@@ -52,6 +54,8 @@ export interface SolverCapabilities {
   penalties: readonly string[];
   /** Linear constraints Cx = d. */
   constraints: boolean;
+  /** Bounds lower ≤ x ≤ upper (through the boxed penalty's prox: penalties/box.ts). */
+  bounds?: boolean;
   /** Needs column access on A (ColumnOperator). */
   needsColumns: boolean;
   /** Handles A = identity only (denoising), with tv on the grid's differences. */

@@ -23,7 +23,17 @@ export interface SolveOptions {
 export type StructurePart =
   | { kind: "support"; active: number[]; signs: number[] }
   /** TV: the jump set {e : (Dx)_e ≠ 0} (rows of D, increasing), its signs, the number of constant pieces. */
-  | { kind: "pieces"; jumps: number[]; jumpSigns: number[]; segments: number };
+  | { kind: "pieces"; jumps: number[]; jumpSigns: number[]; segments: number }
+  /** Cx = d: one multiplier per row of C (stationarity Aᵀ(Ax − y) + l1 g + l2 x + Cᵀν = 0; 0 for a redundant row). */
+  | { kind: "constraints"; multipliers: number[] }
+  /** lower ≤ x ≤ upper: the features at each bound (increasing; a feature with lower = upper is in both). */
+  | { kind: "bounds"; lower: number[]; upper: number[] };
+
+/** The features at their bounds. */
+export interface ActiveBounds {
+  lower: number[];
+  upper: number[];
+}
 
 /** A solver's answer with its certificate. Everything downstream (KKT, hypergradients) reads only this. */
 export interface Solution extends Certificate {
@@ -45,6 +55,12 @@ export interface Solution extends Certificate {
   seconds: number;
   /** Why it stopped when it did not converge (iteration cap, ...). */
   message?: string;
+  /** Multipliers ν of Cx = d, one per row of C (problems with constraints; basis pursuit: of Ax = y, one per row of A). */
+  multipliers?: Float64Array;
+  /** Which bounds are active (problems with constraints or bounds; empty lists without bounds). */
+  activeBounds?: ActiveBounds;
+  /** Notes on the input that did not stop the solve (redundant constraints dropped, ...). */
+  warnings?: string[];
 }
 
 export const DEFAULT_TOL = 1e-8;

@@ -22,9 +22,8 @@ const WARM_CHECK_EVERY = 2;
 interface DenoiseContext {
   problem: Problem;
   prox: CompositeTvProx;
+  /** Absolute duality-gap target, also the prox's own (the problem's gap with pure tv). */
   gapTarget: number;
-  /** The prox's own stopping tolerance, relative to ½‖y − ȳ‖² (tv-prox-2d.ts). */
-  proxTol: number;
   tvGap?: StepOptions["tvGap"];
 }
 
@@ -58,10 +57,6 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const D = terms.tv?.D;
   if (!(problem.A instanceof IdentityOperator) || !(D instanceof GridDifferences)) throw new InputError("A", "the tv-denoise solver needs A = identity and tv on the grid's differences");
   const { y } = problem;
-  let mean = 0;
-  for (let i = 0; i < y.length; i++) mean += y[i] / y.length;
-  let spread = 0;
-  for (let i = 0; i < y.length; i++) spread += 0.5 * (y[i] - mean) ** 2;
   let prox = proxFor.get(y);
   const warm = prox !== undefined && prox.dual.length === D.rows;
   if (!warm) {
@@ -69,8 +64,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
     proxFor.set(y, prox);
   }
   const context: DenoiseContext = {
-    problem, prox: prox!.withPenalty(problem.penalty), gapTarget: options.gapTarget,
-    proxTol: spread > 0 ? Math.max(1e-16, options.gapTarget / spread) : 1e-16, tvGap: options.tvGap,
+    problem, prox: prox!.withPenalty(problem.penalty), gapTarget: options.gapTarget, tvGap: options.tvGap,
   };
   const state: DenoiseState = {
     x: Float64Array.from(x0), dual: warm ? Float64Array.from(prox!.dual) : new Float64Array(D.rows), iterations: 0, stop: { done: false, gap: Infinity },
@@ -81,7 +75,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
 function step(context: DenoiseContext, state: DenoiseState): void {
   const { prox } = context;
   prox.dual.set(state.dual);
-  const report = prox.apply(context.problem.y, 1, state.x, { tol: context.proxTol, maxIter: CHUNK, warm: true, checkEvery: WARM_CHECK_EVERY });
+  const report = prox.apply(context.problem.y, 1, state.x, { gapTarget: context.gapTarget, maxIter: CHUNK, warm: true, checkEvery: WARM_CHECK_EVERY });
   state.dual.set(prox.dual);
   state.iterations += report.iterations;
   // Pure tv: the prox is the problem and its certified gap is the problem's; with l1/l2 the

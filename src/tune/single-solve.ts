@@ -1,4 +1,4 @@
-import type { Criterion } from "../criteria/criterion.js";
+import { gradientSupport, type Criterion } from "../criteria/criterion.js";
 import { tryImplicitHypergradient } from "../diff/implicit.js";
 import { withPenalty, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
@@ -28,7 +28,7 @@ export class SingleSolveObjective implements TuningObjective {
     const solution = this.solver(problem, { tol, warmStart: this.warm, polish });
     this.warm = solution.x;
     this.lastSolution = solution;
-    const h = gradient ? tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, solution.active)) : null;
+    const h = gradient ? tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, gradientSupport(problem, solution))) : null;
     return {
       value: this.criterion.value(solution.x),
       gradient: h?.gradient ?? null,

@@ -3,7 +3,7 @@ import { HeldOutMse } from "../criteria/heldout.js";
 import { MonteCarloSure, Sure } from "../criteria/sure.js";
 import { InputError } from "../errors.js";
 import { declaredHyperparameters, lambdaMax, tuningRanges } from "../penalties/index.js";
-import { requireCertifiableScales, withPenalty, type Problem } from "../problem.js";
+import { refuseBasisPursuit, requireCertifiableScales, withPenalty, type Problem } from "../problem.js";
 import { checkProblemClass } from "../solvers/driver.js";
 import { defaultSolverName, ITERATIVE_SOLVERS, solverByName, type SolverName } from "../solvers/index.js";
 import { lambdaGrid } from "../solvers/path.js";
@@ -34,7 +34,7 @@ export interface TuneOptions {
   /** Starting values by name (absolute); default the problem's value when usable (l1 in (0, λ_max]), else 0.1·λ_max for l1, 1e-3·λ_max for l2. */
   start?: Record<TunableKey, number>;
   solver?: SolverName;
-  /** Final inner tolerance (duality gap / ‖y‖²); early outer steps start at 1e-5 and tighten ×0.1 per step. */
+  /** Final inner tolerance (duality gap / ‖y‖²); early outer steps start at max(1e-5, 10·tol) and tighten ×0.1 per step. */
   tol?: number;
   maxIter?: number;
   /**
@@ -48,6 +48,11 @@ export interface TuneOptions {
    * 1e-2 is plenty where the criterion is flat at its minimum (images: a PSNR plateau).
    */
   xtol?: number;
+  /**
+   * It also stops when an accepted step lowers the criterion by less than ftol·|C| (default
+   * 1e-10); images need no more than 1e-3 (0.004 dB of PSNR against a reference).
+   */
+  ftol?: number;
   /** Also run the grid baseline (100 values λ_max → 1e-3 λ_max) for comparison. */
   grid?: boolean | { count?: number; ratio?: number };
   /** Also run random search with this many draws. */
@@ -191,7 +196,10 @@ function checkOptions(options: TuneOptions, names: readonly string[]): void {
   if (options.maxIter !== undefined && !(Number.isSafeInteger(options.maxIter) && options.maxIter >= 1)) {
     throw new InputError("maxIter", `expected a positive integer (outer iterations of each local descent), got ${String(options.maxIter)}`);
   }
-  if (options.xtol !== undefined && !(typeof options.xtol === "number" && options.xtol > 0 && options.xtol < 1)) throw new InputError("xtol", `expected a number in (0, 1), got ${String(options.xtol)}`);
+  for (const key of ["xtol", "ftol"] as const) {
+    const v = options[key];
+    if (v !== undefined && !(typeof v === "number" && v > 0 && v < 1)) throw new InputError(key, `expected a number in (0, 1), got ${String(v)}`);
+  }
   if (options.scan !== undefined && !(Number.isSafeInteger(options.scan) && options.scan >= 0)) {
     throw new InputError("scan", `expected a non-negative integer, got ${String(options.scan)}`);
   }
@@ -215,11 +223,14 @@ function defaultKeys(problem: Problem): TunableKey[] {
 
 /** Everything checkable before any work: names, keys, σ, folds, scales, the starts inside their ranges. */
 function resolve(problem: Problem, options: TuneOptions) {
+  refuseBasisPursuit(problem, "tuning");
   const specs = declaredHyperparameters(problem);
   checkOptions(options, specs.map((s) => s.name));
   const solverName = options.solver ?? defaultSolverName(problem);
   const solver = solverByName(solverName);
-  checkProblemClass(ITERATIVE_SOLVERS[solverName as SolverName], problem);
+  const iterative = ITERATIVE_SOLVERS[solverName as keyof typeof ITERATIVE_SOLVERS];
+  if (!iterative) throw new InputError("solver", `expected a solver of penalised problems (${Object.keys(ITERATIVE_SOLVERS).join(", ")}), got "${solverName}"`);
+  checkProblemClass(iterative, problem);
   requireCertifiableScales(problem, "tune");
   const criterionName = options.criterion ?? "heldout";
   if (!CRITERIA.includes(criterionName)) throw new InputError("criterion", `expected one of ${CRITERIA.join(", ")}, got "${criterionName}"`);
@@ -283,7 +294,8 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   let accepted = 0, solves = 0, innerIterations = 0;
   let best: { theta: Float64Array; value: number } | null = null;
   const evaluated: { theta: Float64Array; value: number }[] = [];
-  const tolNow = () => Math.max(finalTol, INITIAL_TOL * 0.1 ** accepted);
+  const initialTol = Math.max(INITIAL_TOL, 10 * finalTol);
+  const tolNow = () => Math.max(finalTol, initialTol * 0.1 ** accepted);
   const record = (theta: Float64Array, ev: Evaluation, tol: number): TrajectoryPoint => {
     solves += ev.solves;
     innerIterations += ev.innerIterations;
@@ -318,7 +330,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   };
   const scanKey = params.scanKey(ranges);
   const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, options.onEvent);
-  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
+  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? 1e-3, ftol: options.ftol ?? 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
   const runs: OuterResult[] = [];
   for (const candidate of starts) {
     // A runner-up far above the minimum already found is not worth a second descent.

@@ -1,0 +1,107 @@
+import { polishBordered } from "../kkt/bordered.js";
+import { constrainedCertificate, meetsTolerance, penaltyScale, relativeInfeasibility, type Certificate } from "../kkt/certificate.js";
+import { dot } from "../linalg/vector.js";
+import { penaltyOf, separablePenalty, type SeparablePenalty } from "../penalties/index.js";
+import type { Problem } from "../problem.js";
+import { supportOf } from "./driver.js";
+import { DEFAULT_TOL, type ActiveBounds, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
+
+/**
+ * Relative feasibility ‖Cx − d‖ (relativeInfeasibility) a constrained solve must reach at
+ * tolerance tol: tol/10, between 1e-14 (rounding) and 1e-6.
+ */
+export function feasibilityTarget(tol: number): number {
+  return Math.min(1e-6, Math.max(tol / 10, 1e-14));
+}
+
+/** What finishConstrainedSolution needs to know about the run. */
+export interface ConstrainedReport {
+  iterations: number;
+  solver: string;
+  started: number;
+  reason?: string;
+}
+
+/** Stationary to rounding, within the gap target and feasible: nothing left to improve. */
+export function exact(cert: Certificate, x: Float64Array, penalty: SeparablePenalty, problem: Problem, gapTarget: number, feasTarget: number): boolean {
+  return cert.dualityGap <= gapTarget && cert.kktViolation <= 1e-9 * penaltyScale(penalty, x) && relativeInfeasibility(problem, x) <= feasTarget;
+}
+
+/**
+ * Bundle x and the multipliers ν (one per row of C, null without constraints) of a problem with
+ * constraints or bounds into a Solution: certify them (kkt/certificate.ts, constrainedCertificate),
+ * try the Newton polish on the free set with the bordered system (kkt/bordered.ts) and keep it
+ * when it certifies at least as well. `converged`: the duality gap within tol·‖y‖², the KKT
+ * violation small next to the penalty's scale and Cx = d to feasibilityTarget(tol).
+ */
+export function finishConstrainedSolution(problem: Problem, x: Float64Array, nu: Float64Array | null, report: ConstrainedReport, options: SolveOptions): Solution {
+  const tol = options.tol ?? DEFAULT_TOL;
+  const target = tol * dot(problem.y, problem.y);
+  const feasTarget = feasibilityTarget(tol);
+  const penalty = penaltyOf(problem);
+  let bestX = x, bestNu = nu ?? new Float64Array(problem.constraints?.C.rows ?? 0);
+  let cert = constrainedCertificate(problem, bestX, bestNu, penalty);
+  if ((options.polish ?? true) && !exact(cert, bestX, penalty, problem, target, feasTarget)) {
+    const polished = polishBordered(problem, penalty, bestX, bestNu);
+    if (polished) {
+      const pc = constrainedCertificate(problem, polished.x, polished.nu, penalty);
+      const better =
+        exact(pc, polished.x, penalty, problem, target, feasTarget) ||
+        (pc.kktViolation <= cert.kktViolation && pc.dualityGap <= cert.dualityGap + 1e-14 * Math.abs(cert.objective) && relativeInfeasibility(problem, polished.x) <= Math.max(relativeInfeasibility(problem, bestX), 1e-15));
+      if (better) {
+        bestX = polished.x;
+        bestNu = polished.nu;
+        cert = pc;
+      }
+    }
+  }
+  const infeasibility = relativeInfeasibility(problem, bestX);
+  const converged = meetsTolerance(cert, penalty, bestX, target) && infeasibility <= feasTarget;
+  const support = supportOf(separablePenalty(problem.penalty), bestX);
+  const structure: StructurePart[] = [support];
+  const sol: Solution = {
+    x: bestX,
+    active: support.active,
+    signs: support.signs,
+    structure,
+    penalty: { ...problem.penalty },
+    ...cert,
+    iterations: report.iterations,
+    converged,
+    solver: report.solver,
+    seconds: 0,
+  };
+  if (problem.constraints) {
+    sol.multipliers = bestNu;
+    structure.push({ kind: "constraints", multipliers: Array.from(bestNu) });
+    const redundant = problem.constraints.redundant;
+    if (redundant?.length) {
+      sol.warnings = [`constraint rows ${redundant.join(", ")} are combinations of the others (with a consistent d): dropped, their multipliers reported as 0`];
+    }
+  }
+  // Empty lists without bounds: constrained output always says which bounds are active.
+  sol.activeBounds = activeBounds(problem, bestX);
+  if (problem.bounds) structure.push({ kind: "bounds", ...sol.activeBounds });
+  if (!converged) {
+    const why =
+      cert.dualityGap > target ? `duality gap ${cert.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)}`
+      : infeasibility > feasTarget ? `relative feasibility residual ${infeasibility.toExponential(3)} > ${feasTarget.toExponential(1)}`
+      : `KKT violation ${cert.kktViolation.toExponential(3)} too large for the penalty's scale`;
+    sol.message = `${report.reason ?? "stopped"} (${why})`;
+  }
+  sol.seconds = (performance.now() - report.started) / 1000;
+  return sol;
+}
+
+/** The features at their lower and upper bounds. */
+export function activeBounds(problem: Problem, x: Float64Array): ActiveBounds {
+  const lower: number[] = [], upper: number[] = [];
+  const b = problem.bounds;
+  if (b) {
+    for (let j = 0; j < x.length; j++) {
+      if (x[j] === b.lower[j]) lower.push(j);
+      if (x[j] === b.upper[j]) upper.push(j);
+    }
+  }
+  return { lower, upper };
+}
