@@ -233,6 +233,19 @@ describe("sparsetune denoise | deblur | inpaint end to end", () => {
     expect(quality(dir, "heldout")).toBeGreaterThan(report.inputPsnr + 5);
   });
 
+  it("reads a 16-bit reference next to an 8-bit input in the input's units", async () => {
+    const deepClean = encode({ width: N, height: N, data: Uint16Array.from(clean.data, (v) => v * 257), channels: 1, depth: 16 });
+    const dir = folder({ "in.png": noisy, "clean8.png": clean, "clean16.png": deepClean });
+    const [r8, r16] = await Promise.all([
+      run("denoise", join(dir, "in.png"), "--reference", join(dir, "clean8.png"), "--out", join(dir, "a.png"), "--json"),
+      run("denoise", join(dir, "in.png"), "--reference", join(dir, "clean16.png"), "--out", join(dir, "b.png"), "--json"),
+    ]);
+    const [a, b] = [JSON.parse(r8.stdout), JSON.parse(r16.stdout)];
+    expect(b.psnr).toBeCloseTo(a.psnr, 10);
+    expect(b.tv).toBeCloseTo(a.tv, 10);
+    expect(outputs(dir, "b").compare.data).toEqual(outputs(dir, "a").compare.data);
+  });
+
   it("keeps 16-bit input 16-bit, converts RGB with a notice, and replaces an existing output", async () => {
     const deep = encode({ width: N, height: N, data: Uint16Array.from(noisy.data, (v) => v * 257), channels: 1, depth: 16 });
     const rgb = encode({ width: N, height: N, data: Uint8Array.from({ length: 3 * N * N }, (_, i) => noisy.data[Math.floor(i / 3)]), channels: 3, depth: 8 });

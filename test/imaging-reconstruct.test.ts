@@ -123,6 +123,10 @@ describe("denoiseImage / deblurImage / inpaintImage", () => {
   it("returns the image in the input's units, clamped to [0, range]", () => {
     const byReference = referenceRun();
     for (const v of byReference.image.data) expect(v >= 0 && v <= 255).toBe(true);
+    // Pixels beyond the range (−20 on the left, 280 on the right) come back clamped to 0 and 255.
+    const beyond = { data: Float64Array.from({ length: 256 }, (_, p) => (p % 16 < 8 ? -20 : 280) + rng.normal()), height: 16, width: 16 };
+    const clamped = denoiseImage(beyond, { sigma: 1, criterion: "sure" }).image.data;
+    expect(Array.from(clamped)).toEqual(Array.from({ length: 256 }, (_, p) => (p % 16 < 8 ? 0 : 255)));
     const unit = denoiseImage({ ...noisy, data: noisy.data.map((v) => v / 255) }, { range: 1, reference: { ...clean, data: clean.data.map((v) => v / 255) } });
     expect(unit.tv).toBeCloseTo(byReference.tv, 4);
     for (let p = 0; p < unit.image.data.length; p++) expect(unit.image.data[p] * 255).toBeCloseTo(byReference.image.data[p], 3);
@@ -134,10 +138,16 @@ describe("denoiseImage / deblurImage / inpaintImage", () => {
     expect(bySure.psnr!).toBeGreaterThan(referenceRun().psnr! - 1);
   });
 
-  // Known weakness (issue 7's closing note): on this 32×32 image the held-out fit problem (a mask)
-  // is solved by Split Bregman, which stalls short of the gap at large tv; the tuned image gains
-  // under 1 dB instead of 3 (FISTA reaches 3 dB here but takes 100 s at small tv). When the
-  // held-out tuning gains 3 dB this turns red: make it a plain \`it\` again.
+  // Known limit of held-out pixels for denoising (issue 7), not of the solvers: the fit problem (a
+  // mask) is solved and certified at every tv of the range, but the criterion inpaints the held-out
+  // pixels, and inpainting a pixel wants more smoothing than denoising it. Measured on this image
+  // (fit at tol 1e-9): the held-out MSE is smallest at tv ≈ 0.05–0.07, also against the clean
+  // pixels and with the one-pixel skull left out, i.e. 0.0625–0.0875 on all the pixels: 25–26 dB,
+  // +1 to +2 dB, where the best tv (≈ 0.025) gives 29 dB. Noise2Self-style held-out pixels (filled
+  // by their neighbours' mean, then denoised) prefer large tv here too. TV inpainting is also not
+  // unique at unmeasured pixels: Split Bregman and FISTA, both certified with gap 0 at tv = 0.05,
+  // differ there by up to 0.19, so the criterion depends on the solver. When the held-out tuning
+  // gains 3 dB this turns red: make it a plain \`it\` again.
   it.fails("on held-out pixels: tv tuned on 90% of the pixels, rescaled by m/m_fit for the final solve on all", () => {
     const byHeldOut = denoiseImage(noisy, { reference: clean, criterion: "heldout", heldOut: { fraction: 0.2, seed: 4 } });
     expect(byHeldOut.criterion.name).toBe("heldout-pixels");
@@ -145,6 +155,20 @@ describe("denoiseImage / deblurImage / inpaintImage", () => {
     const m = N * N, held = Math.round(0.2 * m);
     expect(byHeldOut.tv).toBeCloseTo((fitted * m) / (m - held), 12);
     expect(byHeldOut.psnr!).toBeGreaterThan(noisyPsnr + 3);
+    expect(byHeldOut.solves).toBe(byHeldOut.trajectory.length + 1);
+  });
+
+  it("on held-out pixels of a 48×48 phantom: +3 dB, the tv tuned on the fit rescaled by m/m_fit", () => {
+    // Large enough for the held-out pixels to guide the choice (see the 32×32 case above).
+    const M = 48, noise = new Random(23);
+    const sharp = { ...sheppLogan(M, M), data: sheppLogan(M, M).data.map((v) => 51 + 153 * v) };
+    const grainy = { ...sharp, data: sharp.data.map((v) => v + SIGMA * noise.normal()) };
+    const byHeldOut = denoiseImage(grainy, { reference: sharp, criterion: "heldout", heldOut: { fraction: 0.2, seed: 4 } });
+    expect(byHeldOut.criterion.name).toBe("heldout-pixels");
+    const fitted = byHeldOut.trajectory[byHeldOut.trajectory.length - 1].lambda.tv;
+    const m = M * M, held = Math.round(0.2 * m);
+    expect(byHeldOut.tv).toBeCloseTo((fitted * m) / (m - held), 12);
+    expect(byHeldOut.psnr!).toBeGreaterThan(psnr(sharp.data, grainy.data, 255) + 3);
     expect(byHeldOut.solves).toBe(byHeldOut.trajectory.length + 1);
   });
 
