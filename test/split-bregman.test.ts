@@ -449,12 +449,10 @@ describe("split Bregman with total variation against the independent oracle", ()
     }
   });
 
-  // Known bug of the TV certificate (kkt/tv-certificate.ts, correctWitness): Split Bregman reaches
-  // stationarity to rounding (‖Aᵀ(Ax − y) + Dᵀz‖∞ ≈ 3e-16, |z| ≤ tv) but the witness correction
-  // runs CG on the singular flat-edge system with a right side of rounding noise, diverges (its
-  // residual 3e-16 → 1e4), and the gap comes out at 1e-2 instead of 1e-13. Keeping the corrected
-  // witness only when it lowers ‖c − Dᵀz‖∞ fixes it; then this turns red: make it a plain \`it\`.
-  it.fails("a 32×32 mask at tv = 1e-4 certifies (the certificate's witness correction must not diverge)", () => {
+  // Split Bregman reaches stationarity to rounding here (‖Aᵀ(Ax − y) + Dᵀz‖∞ ≈ 3e-16); the TV
+  // certificate's witness correction (CG on a singular flat-edge system, right side rounding noise)
+  // once diverged and left the gap at 1e-2: a correction is kept only when it lowers the residual.
+  it("a 32×32 mask at tv = 1e-4 certifies (the certificate's witness correction must not diverge)", () => {
     const problem = inpainting(32, 1e-4);
     const solution = runSolver(splitBregman, problem, { tol: 1e-8 });
     expect(solution.converged).toBe(true);

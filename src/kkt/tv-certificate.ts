@@ -165,7 +165,13 @@ function correctWitness(D: TotalVariation["D"], z: Float64Array, c: Float64Array
   // An absolute floor: a rounding-level right side needs no iterations.
   const cg = conjugateGradient((v, out) => D.applyT(masked(v), out), rhs, { tol: 1e-13, atol: 1e-14 * scale * Math.sqrt(n), maxIter: MAX_CORRECTION_CG });
   masked(cg.x);
-  for (let e = 0; e < z.length; e++) z[e] += dz[e];
+  // CG on a singular system whose right side is rounding noise can diverge: keep the step only
+  // when it lowers the residual ‖c − Dᵀz‖∞.
+  const next = new Float64Array(z.length);
+  for (let e = 0; e < z.length; e++) next[e] = z[e] + dz[e];
+  const after = D.applyT(next, new Float64Array(n));
+  for (let j = 0; j < n; j++) after[j] = c[j] - after[j];
+  if (normInf(after) < normInf(rhs)) z.set(next);
 }
 
 /**
