@@ -4,6 +4,8 @@ import { Cholesky } from "../linalg/cholesky.js";
 import { tabulate } from "../linalg/vector.js";
 import type { GridDifferences } from "../operators/finite-differences.js";
 import { IdentityOperator } from "../operators/identity.js";
+import { MaskOperator } from "../operators/mask.js";
+import type { LinearOperator } from "../operators/operator.js";
 import { hasColumns } from "../operators/operator.js";
 import type { Problem } from "../problem.js";
 import type { Pieces } from "./tv-pieces.js";
@@ -30,7 +32,14 @@ export class PieceSystem implements KktSystem {
   readonly active: Int32Array;
   method: KktMethod;
   private factor: Cholesky | null = null;
+  /**
+   * AᵀA diagonal (A = I, a pixel mask): H is diagonal, H_aa = (measured pixels of piece a) +
+   * l2·size_a. A piece with no measured pixel (l2 = 0) has H_aa = 0: data do not fix it (TV
+   * inpainting is not unique there); solves hold it fixed (the minimum-norm solution, exact for
+   * dx/dtv, whose right side vanishes on such a piece at a stationary point).
+   */
   private readonly diagonal: Float64Array | null;
+  private readonly measured: Float64Array | null;
   /** Scratch for products with A (x, Ax, Aᵀr), allocated on first use (A = I never needs them). */
   private scratch: { xFull: Float64Array; ax: Float64Array; grad: Float64Array } | null = null;
 
@@ -52,8 +61,8 @@ export class PieceSystem implements KktSystem {
     for (let j = 0, t = 0; j < label.length; j++) if (this.unknown[label[j]] >= 0) this.support[t++] = j;
     const k = this.active.length;
     const l2 = problem.penalty.l2;
-    // A = I: H = (1 + l2)·diag(sizes).
-    this.diagonal = problem.A instanceof IdentityOperator ? tabulate(k, (a) => (1 + l2) * pieces.size[this.active[a]]) : null;
+    this.measured = measuredPerPiece(problem.A, pieces, this.unknown, k);
+    this.diagonal = this.measured && tabulate(k, (a) => this.measured![a] + l2 * pieces.size[this.active[a]]);
     this.method = this.diagonal || k <= MAX_DENSE_PIECES ? "cholesky" : "cg";
   }
 
@@ -122,7 +131,8 @@ export class PieceSystem implements KktSystem {
   }
 
   solve(b: Float64Array): Float64Array {
-    if (this.diagonal) return b.map((v, a) => v / this.diagonal![a]);
+    const diagonal = this.diagonal;
+    if (diagonal) return tabulate(b.length, (a) => (diagonal[a] > 0 ? b[a] / diagonal[a] : 0));
     if (this.method === "cg") {
       const res = conjugateGradient((v, out) => this.applyH(v, out), b, { tol: CG_TOL, maxIter: 10 * this.size + 100 });
       if (res.relativeResidual <= CG_TOL * 100) return res.x;
@@ -189,11 +199,18 @@ export class PieceSystem implements KktSystem {
    */
   degreesOfFreedom(): { df: number; derivative(name: string): number } {
     const k = this.size, l2 = this.problem.penalty.l2;
-    if (l2 === 0) return { df: Math.min(k, this.problem.A.rows), derivative: () => 0 };
+    if (l2 === 0) return { df: this.measured ? this.measured.reduce((n, g) => n + (g > 0 ? 1 : 0), 0) : Math.min(k, this.problem.A.rows), derivative: () => 0 };
     const S = tabulate(this.size, (a) => this.pieces.size[this.active[a]]);
-    if (this.diagonal) {
-      // H = (1 + l2)S: df = k/(1 + l2), d df/dl2 = −k/(1 + l2)².
-      return { df: k / (1 + l2), derivative: (name) => (name === "l2" ? -k / (1 + l2) ** 2 : 0) };
+    const measured = this.measured;
+    if (measured) {
+      // H = G + l2 S with G = diag(measured): df = Σ g_a/(g_a + l2 s_a), d df/dl2 = −Σ g_a s_a/(g_a + l2 s_a)².
+      let df = 0, slope = 0;
+      for (let a = 0; a < k; a++) {
+        const h = measured[a] + l2 * S[a];
+        df += measured[a] / h;
+        slope -= (measured[a] * S[a]) / (h * h);
+      }
+      return { df, derivative: (name) => (name === "l2" ? slope : 0) };
     }
     if (this.method === "cg") throw new NumericalError(`SURE's degrees of freedom with l2 > 0 on ${k} pieces needs ${k} solves: use the Monte-Carlo SURE`);
     const cols: Float64Array[] = [];
@@ -215,4 +232,18 @@ export class PieceSystem implements KktSystem {
       },
     };
   }
+}
+
+/** Per unknown piece, Σ_j (AᵀA)_jj over its features when AᵀA is diagonal (A = I: the sizes; a mask: the kept pixels), else null. */
+function measuredPerPiece(A: LinearOperator, pieces: Pieces, unknown: Int32Array, k: number): Float64Array | null {
+  const kept = A instanceof IdentityOperator ? null : A instanceof MaskOperator ? A.kept : undefined;
+  if (kept === undefined) return null;
+  const out = new Float64Array(k);
+  const { label } = pieces;
+  if (kept === null) {
+    for (let j = 0; j < label.length; j++) if (unknown[label[j]] >= 0) out[unknown[label[j]]]++;
+  } else {
+    for (let t = 0; t < kept.length; t++) if (unknown[label[kept[t]]] >= 0) out[unknown[label[kept[t]]]]++;
+  }
+  return out;
 }
