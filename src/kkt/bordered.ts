@@ -202,7 +202,8 @@ export function polishBordered(problem: Problem, penalty: SeparablePenalty, x: F
   let current = x, multipliers = nu;
   for (let round = 0; round < PRUNE_ROUNDS; round++) {
     const F = freeSet(penalty, current);
-    if (F.length === 0) return null;
+    // Everything pruned onto a kink or a bound: that point is the step's answer (ν as it was).
+    if (F.length === 0) return round === 0 ? null : { x: current, nu: multipliers };
     let step: Float64Array;
     try {
       const system = new BorderedSystem(problem, penalty, current, multipliers, rows, F);

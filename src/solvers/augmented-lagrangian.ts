@@ -30,6 +30,8 @@ const INFEASIBLE_LEVEL = 1e-6;
  * instead of 3, about 1.5× faster overall).
  */
 const FIRST_SOLVE_TOL = 1e-4;
+/** The polish's x must meet Cx = d to this (relative) for its free set's multipliers to be used. */
+const NEWTON_FEASIBLE = 1e-8;
 /** Inner iteration cap per outer step (the inner solver's own iterations). */
 const INNER_MAX_ITER = 1000;
 
@@ -68,6 +70,8 @@ export interface AlmState {
   stalled: number;
   /** Take the multipliers of the bordered polish (a Newton step on the dual) while they help. */
   newton: boolean;
+  /** The last multiplier update was the Newton one. */
+  newtonLast: boolean;
   stop: StopTest;
 }
 
@@ -120,7 +124,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   };
   const state: AlmState = {
     x: Float64Array.from(x0), nu: new Float64Array(C?.rows ?? 0), rho: rho0, iterations: 0, innerIterations: 0,
-    infeasibility: Infinity, stalled: 0, newton: true, stop: { done: false, gap: Infinity },
+    infeasibility: Infinity, stalled: 0, newton: true, newtonLast: false, stop: { done: false, gap: Infinity },
   };
   return { context, state };
 }
@@ -162,12 +166,15 @@ function step(context: AlmContext, state: AlmState): void {
   const before = state.infeasibility;
   state.infeasibility = relativeInfeasibility(problem, state.x);
   state.iterations++;
-  // A Newton multiplier that made things worse: first-order updates from now on.
-  if (state.newton && state.iterations > 1 && state.infeasibility > before) state.newton = false;
+  // Newton multipliers that did not cut ‖Cx − d‖ by a real factor: first-order updates from now on.
+  if (state.newtonLast && state.infeasibility > FEASIBILITY_PROGRESS * before) state.newton = false;
   const polished = context.polish ? polishBordered(problem, context.penalty, state.x, state.nu) : null;
   if (polished && finishWith(context, state, polished)) return;
-  if (polished && state.newton) {
-    state.nu.set(polished.nu);
+  // A free set whose exact solve misses Cx = d (C restricted to it cannot reach d) says nothing
+  // about the multipliers: its ν would be 0 on the rows it cannot touch.
+  state.newtonLast = polished !== null && state.newton && relativeInfeasibility(problem, polished.x) <= NEWTON_FEASIBLE;
+  if (state.newtonLast) {
+    state.nu.set(polished!.nu);
   } else {
     // ν ← ν + ρ(C_R x − d_R)
     CR.apply(state.x, cx);
