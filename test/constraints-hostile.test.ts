@@ -116,3 +116,45 @@ describe("tiny constrained problems against enumeration of the pieces", () => {
     expect(sol.x[1]).toBeCloseTo(x1, 14);
   });
 });
+
+/** A fixed well-conditioned 6×5 problem (A, y), for the scale tests. */
+const A6 = [[1, 0.2, -0.3, 0.5, 0.1], [0.3, 1, 0.2, -0.4, 0.6], [-0.2, 0.1, 1, 0.3, -0.5], [0.4, -0.3, 0.2, 1, 0.2], [0.1, 0.5, -0.6, 0.2, 1], [0.7, -0.1, 0.3, 0.2, 0.4]];
+const Y6 = [1, -0.5, 0.8, 0.3, -1.2, 0.6];
+
+/** max_i |(Cx − d)_i| / (|d_i| + Σ_j |C_ij x_j|), written out on plain arrays. */
+function rowwiseInfeasibility(C: number[][], d: number[], x: ArrayLike<number>): number {
+  return Math.max(...C.map((row, i) => Math.abs(row.reduce((s, c, j) => s + c * x[j], 0) - d[i]) / (Math.abs(d[i]) + row.reduce((s, c, j) => s + Math.abs(c * x[j]), 0))));
+}
+
+describe("rows of C on different scales", () => {
+  const withScale = (s: number): ProblemInput => ({ A: A6, y: Y6, penalty: { l1: 0.05 }, constraints: { C: [[1, 1, 0, 0, 0], [0, 0, s, s, 0]], d: [1, s] } });
+
+  it("each row is held to its own scale: x does not depend on a row's scale and ν on that row scales by 1/s", () => {
+    const reference = solve(createProblem(withScale(1)), { tol: 1e-12 });
+    expect(reference.converged).toBe(true);
+    for (const s of [1e-10, 1e10, 1e-150, 1e150, 1e-170, 1e170]) {
+      const input = withScale(s);
+      const sol = solve(createProblem(input));
+      expect(sol.converged).toBe(true);
+      expect(rowwiseInfeasibility(input.constraints!.C as number[][], input.constraints!.d as number[], sol.x)).toBeLessThan(1e-14);
+      for (let j = 0; j < 5; j++) expect(Math.abs(sol.x[j] - reference.x[j])).toBeLessThan(1e-12);
+      expect(sol.multipliers![0]).toBeCloseTo(reference.multipliers![0], 12);
+      expect(sol.multipliers![1] * s).toBeCloseTo(reference.multipliers![1], 12);
+    }
+  });
+
+  it("the redundancy test is scale-free: rows of 1e±170 are neither dropped nor called zero, a dependent pair is found at any scale", () => {
+    for (const s of [1e-170, 1e155, 1e170]) {
+      const single = createProblem({ A: A6, y: Y6, penalty: { l1: 0.05 }, constraints: { C: [[s, s, s, s, s]], d: [s] } });
+      expect(single.constraints!.redundant).toBeUndefined();
+      const pair = createProblem({ A: A6, y: Y6, penalty: { l1: 0.05 }, constraints: { C: [[s, 0, s, 0, 0], [0, s, 0, 0, s]], d: [s, 0] } });
+      expect(pair.constraints!.redundant).toBeUndefined();
+      const sol = solve(pair);
+      expect(sol.converged).toBe(true);
+      expect(rowwiseInfeasibility([[s, 0, s, 0, 0], [0, s, 0, 0, s]], [s, 0], sol.x)).toBeLessThan(1e-14);
+      const dependent = createProblem({ A: A6, y: Y6, penalty: { l1: 0.05 }, constraints: { C: [[s, 0, s, 0, 0], [2 * s, 0, 2 * s, 0, 0]], d: [s, 2 * s] } });
+      expect(dependent.constraints!.redundant).toEqual([1]);
+    }
+    expect(() => createProblem({ A: A6, y: Y6, penalty: { l1: 0.05 }, constraints: { C: [[0, 0, 0, 0, 0]], d: [1e-300] } })).toThrow(/row 0 of C is zero/);
+  });
+});

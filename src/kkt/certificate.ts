@@ -133,14 +133,15 @@ export function constrainedCertificate(problem: Problem, x: Float64Array, nu: Fl
 }
 
 /**
- * max_i |(Cx − d)_i| / max_i (|d_i| + Σ_j |C_ij x_j|): the feasibility residual on the scale of
- * the terms it is made of (rounding alone leaves about 1e-16 of it). 0 without constraints.
+ * max_i |(Cx − d)_i| / (|d_i| + Σ_j |C_ij x_j|): each row's residual on the scale of the terms
+ * it is made of (rows of very different sizes are each held to their own; rounding alone
+ * leaves about 1e-16). A row whose terms all vanish is satisfied exactly. 0 without constraints.
  */
 export function relativeInfeasibility(problem: Problem, x: Float64Array): number {
   const constraints = problem.constraints;
   if (!constraints) return 0;
   const { C, d } = constraints;
-  let worst = 0, scale = 0;
+  let worst = 0;
   for (let i = 0; i < C.rows; i++) {
     let s = -d[i], size = Math.abs(d[i]);
     for (let j = 0; j < C.cols; j++) {
@@ -148,8 +149,7 @@ export function relativeInfeasibility(problem: Problem, x: Float64Array): number
       s += t;
       size += Math.abs(t);
     }
-    worst = Math.max(worst, Math.abs(s));
-    scale = Math.max(scale, size);
+    if (size > 0) worst = Math.max(worst, Math.abs(s) / size);
   }
-  return scale > 0 ? worst / scale : worst;
+  return worst;
 }
