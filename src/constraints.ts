@@ -5,6 +5,7 @@
  */
 import { InputError } from "./errors.js";
 import { PivotedCholesky } from "./linalg/pivoted-cholesky.js";
+import { dot, norm2Robust } from "./linalg/vector.js";
 import type { DenseMatrix } from "./operators/dense.js";
 import type { Bounds } from "./penalties/box.js";
 
@@ -62,19 +63,15 @@ export function checkConstraints(C: DenseMatrix, d: Float64Array, bounds?: Bound
  */
 function redundantRows(C: DenseMatrix, d: Float64Array): number[] {
   const p = C.rows, n = C.cols;
-  const norms = new Float64Array(p);
-  for (let i = 0; i < p; i++) {
-    let s = 0;
-    for (let j = 0; j < n; j++) s += C.get(i, j) ** 2;
-    norms[i] = Math.sqrt(s);
-  }
+  // Each row divided by its norm first (computed without overflow): rows of 1e±170 are fine.
+  const rows = Array.from({ length: p }, (_, i) => Float64Array.from({ length: n }, (_, j) => C.get(i, j)));
+  const norms = Float64Array.from(rows, (row) => norm2Robust(row));
+  for (let i = 0; i < p; i++) if (norms[i] > 0) for (let j = 0; j < n; j++) rows[i][j] /= norms[i];
   const g = new Float64Array(p * p);
   for (let a = 0; a < p; a++) {
     for (let b = 0; b <= a; b++) {
       if (norms[a] === 0 || norms[b] === 0) continue;
-      let s = 0;
-      for (let j = 0; j < n; j++) s += C.get(a, j) * C.get(b, j);
-      g[b * p + a] = g[a * p + b] = s / (norms[a] * norms[b]);
+      g[b * p + a] = g[a * p + b] = dot(rows[a], rows[b]);
     }
   }
   const factor = PivotedCholesky.factor(g, p, REDUNDANT_DISTANCE ** 2);
