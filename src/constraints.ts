@@ -4,6 +4,7 @@
  * not), and an exact interval test of each row against the box.
  */
 import { InputError } from "./errors.js";
+import { boxFeasibility } from "./linalg/box-feasibility.js";
 import { PivotedCholesky } from "./linalg/pivoted-cholesky.js";
 import { dot, norm2Robust } from "./linalg/vector.js";
 import type { DenseMatrix } from "./operators/dense.js";
@@ -52,8 +53,32 @@ export function toBounds(input: unknown, n: number): Bounds {
  */
 export function checkConstraints(C: DenseMatrix, d: Float64Array, bounds?: Bounds): { C: DenseMatrix; d: Float64Array; redundant?: number[] } {
   const redundant = redundantRows(C, d);
-  if (bounds) checkRowRanges(C, d, bounds);
+  if (bounds) {
+    checkRowRanges(C, d, bounds);
+    checkJointly(C, d, bounds, redundant);
+  }
   return redundant.length > 0 ? { C, d, redundant } : { C, d };
+}
+
+/**
+ * The rows together over the box (each may be reachable alone and the system still not):
+ * boxFeasibility on the independent rows. Undecided (very slow convergence) is left to the
+ * solver, whose residual then stalls.
+ */
+function checkJointly(C: DenseMatrix, d: Float64Array, bounds: Bounds, redundant: number[]): void {
+  const dropped = new Set(redundant);
+  const rows = Array.from({ length: C.rows }, (_, i) => i).filter((i) => !dropped.has(i));
+  const p = rows.length, n = C.cols;
+  if (p === 0) return;
+  const c = new Float64Array(p * n);
+  rows.forEach((i, a) => {
+    for (let j = 0; j < n; j++) c[j * p + a] = C.get(i, j);
+  });
+  const norms = Float64Array.from(rows, (i) => norm2Robust(Float64Array.from({ length: n }, (_, j) => C.get(i, j))));
+  const result = boxFeasibility(c, p, n, Float64Array.from(rows, (i) => d[i]), bounds.lower, bounds.upper, norms);
+  if (result.verdict === "infeasible") {
+    throw new InputError("constraints", `infeasible: no x within the bounds satisfies Cx = d (min ‖Cx − d‖ over the box = ${result.residual.toPrecision(3)} with each row of C and d divided by its norm)`);
+  }
 }
 
 /**

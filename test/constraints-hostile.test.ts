@@ -158,3 +158,89 @@ describe("rows of C on different scales", () => {
     expect(() => createProblem({ A: A6, y: Y6, penalty: { l1: 0.05 }, constraints: { C: [[0, 0, 0, 0, 0]], d: [1e-300] } })).toThrow(/row 0 of C is zero/);
   });
 });
+
+/** Signed distance-like test of d in the convex hull of points in the plane: min over hull edges of the cross product (> 0 inside, counter-clockwise hull). */
+function insideHull(points: [number, number][], d: [number, number]): number {
+  const pts = points.slice().sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const cross = (o: number[], a: number[], b: number[]) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const half = (list: [number, number][]) => {
+    const h: [number, number][] = [];
+    for (const q of list) {
+      while (h.length >= 2 && cross(h[h.length - 2], h[h.length - 1], q) <= 0) h.pop();
+      h.push(q);
+    }
+    return h.slice(0, -1);
+  };
+  const hull = [...half(pts), ...half(pts.slice().reverse())];
+  if (hull.length < 3) return -Infinity; // degenerate (a segment): the property skips those
+  let worst = Infinity;
+  for (let k = 0; k < hull.length; k++) {
+    const a = hull[k], b = hull[(k + 1) % hull.length];
+    worst = Math.min(worst, cross(a, b, d) / Math.hypot(b[0] - a[0], b[1] - a[1]));
+  }
+  return worst;
+}
+
+describe("joint infeasibility of Cx = d over the box, decided before solving", () => {
+  const A4 = [[1, 0.2, -0.3, 0.5], [0.3, 1, 0.2, -0.4], [-0.2, 0.1, 1, 0.3], [0.4, -0.3, 0.2, 1], [0.1, 0.5, -0.6, 0.2], [0.7, -0.1, 0.3, 0.2]];
+  const Y4 = [1, -0.5, 0.8, 0.3, -1.2, 0.6];
+  const input = (C: number[][], d: number[], bounds: { lower?: number; upper?: number }): ProblemInput => ({ A: A4, y: Y4, penalty: { l1: 0.1 }, constraints: { C, d }, bounds });
+
+  it("the issue's systems (each row reachable alone) are refused with the smallest ‖Ĉx − d̂‖ (unit rows)", () => {
+    // Closest points over the box worked by hand, on the rows divided by their norms:
+    // x0 + x1 = 1, x0 − x1 = 3, x ≥ 0: x = (2, 0), residual (1, −1)/√2: 1.
+    // x0 + x1 + x2 + x3 = 1, x2 + x3 = 2 (norms 2, √2), 0 ≤ x ≤ 5: with t = x2 + x3 and x0 = x1 = 0,
+    //   min (t/2 − 1/2)² + (t/√2 − √2)² at t = 5/3: residual (1/3, −1/(3√2)), norm 1/√6.
+    const cases: [number[][], number[], { lower?: number; upper?: number }, RegExp][] = [
+      [[[1, 1, 0, 0], [1, -1, 0, 0]], [1, 3], { lower: 0 }, /= 1\.00 /],
+      [[[1, 1, 1, 1], [1, 1, -1, 0]], [1, 2], { lower: 0 }, /= \d/],
+      [[[1, 1, 1, 1], [0, 0, 1, 1]], [1, 2], { lower: 0, upper: 5 }, new RegExp(`= ${(1 / Math.sqrt(6)).toPrecision(3)} `)],
+    ];
+    for (const [C, d, bounds, value] of cases) {
+      expect(() => createProblem(input(C, d, bounds))).toThrow(/constraints: infeasible: no x within the bounds satisfies Cx = d \(min ‖Cx − d‖ over the box/);
+      expect(() => createProblem(input(C, d, bounds))).toThrow(value);
+    }
+  });
+
+  it("agrees with the convex hull of C·(box vertices) on random 2-row systems over [lo, up]⁴", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -20, max: 20 }), { minLength: 8, maxLength: 8 }), fc.integer({ min: -30, max: 30 }), fc.integer({ min: -30, max: 30 }),
+        fc.constantFrom([0, 1], [-1, 1], [0.5, 2]),
+        (entries, d0, d1, [lo, up]) => {
+          const C = [entries.slice(0, 4).map((v) => v / 10), entries.slice(4).map((v) => v / 10)];
+          const d: [number, number] = [d0 / 10, d1 / 10];
+          const vertices: [number, number][] = [];
+          for (let code = 0; code < 16; code++) {
+            const v = [0, 1, 2, 3].map((j) => ((code >> j) & 1 ? up : lo));
+            vertices.push([C[0].reduce((s, c, j) => s + c * v[j], 0), C[1].reduce((s, c, j) => s + c * v[j], 0)]);
+          }
+          const margin = insideHull(vertices, d);
+          fc.pre(Number.isFinite(margin) && Math.abs(margin) > 1e-6);
+          const make = () => createProblem(input(C, [d[0], d[1]], { lower: lo, upper: up }));
+          if (margin > 0) expect(make).not.toThrow();
+          else expect(make).toThrow(/constraints: infeasible/);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it("never refuses a feasible system whose point sits on the boundary of the box (x ≥ 0, d = C x₀ with zeros in x₀)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: -9, max: 9 }), { minLength: 8, maxLength: 8 }), fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 4, maxLength: 4 }), (entries, point) => {
+        const C = [entries.slice(0, 4), entries.slice(4)];
+        const d = C.map((row) => row.reduce((s, c, j) => s + c * point[j], 0));
+        let problem;
+        try {
+          problem = createProblem(input(C, d, { lower: 0 }));
+        } catch (e) {
+          expect(String(e)).not.toMatch(/infeasible/);
+          return; // a zero row of C (refused for that reason)
+        }
+        expect(problem.constraints).toBeDefined();
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
