@@ -244,3 +244,20 @@ describe("joint infeasibility of Cx = d over the box, decided before solving", (
     );
   });
 });
+
+describe("the scale a constraint forces on x", () => {
+  it("d so large that A·x overflows is refused naming constraints.d; a large but certifiable d solves to finite numbers", () => {
+    const input = (d: number): ProblemInput => ({ A: A6, y: Y6, penalty: { l1: 0.1 }, constraints: { C: [[1, 1, 1, 1, 1]], d: [d] } });
+    expect(() => createProblem(input(1e200))).toThrow(/constraints\.d: expected the squared scale .* overflows/);
+    expect(() => createProblem(input(1e110))).toThrow(/constraints\.d: expected the squared scale .* it is \d\.\de\+2\d\d/);
+    for (const d of [1e6, -1e4]) {
+      const sol = solve(createProblem(input(d)));
+      expect(sol.converged).toBe(true);
+      expect(Math.abs(sol.x.reduce((s, v) => s + v, 0) - d)).toBeLessThan(1e-14 * Math.abs(d));
+    }
+    // l1 = 0.1 is far below the rounding of gradients of 1e40: not certifiable, but finite numbers.
+    const sol = solve(createProblem(input(1e20)), { maxIter: 3 });
+    expect(sol.converged).toBe(false);
+    for (const v of [sol.objective, sol.dualityGap, sol.kktViolation, sol.feasibilityResidual!, ...sol.x]) expect(Number.isFinite(v)).toBe(true);
+  });
+});

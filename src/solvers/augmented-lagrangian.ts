@@ -34,6 +34,12 @@ const FIRST_SOLVE_TOL = 1e-4;
 const NEWTON_FEASIBLE = 1e-8;
 /** Inner iteration cap per outer step (the inner solver's own iterations). */
 const INNER_MAX_ITER = 1000;
+/**
+ * Inner step cap per outer step: coordinate descent counts an iteration per working-set solve
+ * (up to 2000 epochs, each a step), so the iteration cap alone allows millions of epochs when
+ * the inner gap target sits below the inner problem's rounding (d of 1e20 next to y of 1).
+ */
+const INNER_MAX_STEPS = 20000;
 
 interface AlmContext {
   problem: Problem;
@@ -207,7 +213,7 @@ function innerSolve(context: AlmContext, state: AlmState): void {
   const target = state.iterations === 0 ? Math.max(0.1 * context.gapTarget, FIRST_SOLVE_TOL * context.yy) : 0.1 * context.gapTarget;
   const { context: c, state: s } = inner.setup(sub, terms, state.x, { gapTarget: target });
   let test = inner.test(c, s);
-  while (!test.done && inner.iterations(s) < INNER_MAX_ITER) {
+  for (let steps = 0; !test.done && inner.iterations(s) < INNER_MAX_ITER && steps < INNER_MAX_STEPS; steps++) {
     inner.step(c, s);
     test = inner.test(c, s);
   }
