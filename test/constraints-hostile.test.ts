@@ -1,8 +1,13 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { Matrix, SingularValueDecomposition } from "ml-matrix";
 import { describe, expect, it } from "vitest";
+import { loadProblemFile } from "../src/io/problem-file.js";
 import { createProblem, type ProblemInput } from "../src/problem.js";
 import { solve } from "../src/solvers/index.js";
+import { FIXTURES } from "./support.js";
 
 /** The probe's cases (issue 8): hostile inputs for the constrained solver. */
 const PROBE: Record<string, ProblemInput> = {
@@ -259,5 +264,44 @@ describe("the scale a constraint forces on x", () => {
     const sol = solve(createProblem(input(1e20)), { maxIter: 3 });
     expect(sol.converged).toBe(false);
     for (const v of [sol.objective, sol.dualityGap, sol.kktViolation, sol.feasibilityResidual!, ...sol.x]) expect(Number.isFinite(v)).toBe(true);
+  });
+});
+
+describe("far bounds in the dual", () => {
+  it("bounds of ±1e10, ±1e15, ±1e300 that do not bind give the unbounded solution, converged at the default tol (constrained-small)", () => {
+    const doc = JSON.parse(readFileSync(join(FIXTURES, "constrained-small.json"), "utf8"));
+    const dir = mkdtempSync(join(tmpdir(), "sparsetune-far-bounds-"));
+    const load = (bounds?: object) => {
+      writeFileSync(join(dir, "p.json"), JSON.stringify({ ...doc, ...(bounds && { bounds }) }));
+      return loadProblemFile(join(dir, "p.json"));
+    };
+    const free = solve(load(), { tol: 1e-12 });
+    for (const bounds of [{ lower: -1e10, upper: 1e10 }, { lower: -1e15, upper: 1e15 }, { lower: -1e300, upper: 1e300 }]) {
+      const sol = solve(load(bounds));
+      expect(sol.converged).toBe(true);
+      expect(Math.max(...free.x.map((v, j) => Math.abs(v - sol.x[j])))).toBeLessThan(1e-6);
+    }
+  });
+
+  it("the dual stays a lower bound on the optimum (enumeration) at any (θ, ν), whatever the bounds", async () => {
+    const { dualObjective } = await import("../src/kkt/certificate.js");
+    const { penaltyOf } = await import("../src/penalties/index.js");
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -2, max: 2, noNaN: true }), { minLength: 3, maxLength: 3 }), fc.double({ min: -3, max: 3, noNaN: true }),
+        fc.constantFrom([-1e15, 1e15], [-0.3, 0.4], [0, 1e10], [-1, Infinity]), fc.constantFrom(0, 0.2),
+        (point, nu, [lo, up], l2) => {
+          const A = A6.map((row) => row.slice(0, 3)), C = [[1, -1, 0.5]], d = [0.1];
+          const problem = createProblem({ A, y: Y6, penalty: { l1: 0.3, l2 }, constraints: { C, d }, bounds: { lower: lo, upper: up } });
+          const optimum = enumerate(A, Y6, 0.3, l2, C, d, [lo, lo, lo], [up, up, up]).objective;
+          const x = point.map((v) => Math.min(up, Math.max(lo, v)));
+          const r = Float64Array.from(Y6, (v, i) => v - A[i].reduce((s, a, j) => s + a * x[j], 0));
+          const c = Float64Array.from([0, 1, 2], (j) => A.reduce((s, row, i) => s + row[j] * r[i], 0) - C[0][j] * nu);
+          const dual = dualObjective(penaltyOf(problem), problem.y, r, c, undefined, 3, nu * d[0]);
+          expect(dual).toBeLessThanOrEqual(optimum + 1e-9 * (1 + optimum));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
