@@ -12,6 +12,8 @@ import { FIXTURES } from "./support.js";
 /** The probe's cases (issue 8): hostile inputs for the constrained solver. */
 const PROBE: Record<string, ProblemInput> = {
   fail_88: {"A": [[-1.7, 1.1], [1.5, -0.5]], "y": [-2.3, -0.2], "penalty": {"l1": 0.1}, "constraints": {"C": [[0, -0.9]], "d": [-0.18000000000000002]}},
+  // x ≥ 0 and one constraint: the gap was Infinity at the default tol.
+  fail_192: { A: [[-0.6, 2.2, 0.7], [1.2, -0.6, -1.1], [0.6, 0.9, -0.1]], y: [-0.4, 0.5, 0.6], penalty: { l1: 0.1 }, constraints: { C: [[-0.1, 0.3, -0.8]], d: [-0.6500000000000001] }, bounds: { lower: 0 } },
   // C = −I on 2 features, the answer strictly inside the box.
   rand_149: {"A": [[-0.7301358525696857, 1.0083048438925948], [-0.47053762226719875, -1.0006114909164796], [1.066276379306651, 0.8477756889059395], [0.9450660454164813, 0.8484005878915795], [0.6489360479271907, 0.406970348957429], [-1.1408543834986984, 0.831743728058569]], "y": [2.0219945378339315, 2.3494548324867823, -1.3170391101706054, 0.06469265816404754, -2.431126812823199, 0.10930762728334675], "penalty": {"l1": 0.01, "l2": 0.0}, "constraints": {"C": [[-1.0, 0.0], [0.0, -1.0]], "d": [0.05854565123005532, 0.18368050561701202]}, "bounds": {"lower": [-0.35089608988012766, -0.21019918910469748], "upper": [0.24959371514722906, 0.16495462076263379]}},
 };
@@ -106,7 +108,7 @@ describe("tiny constrained problems against enumeration of the pieces", () => {
   });
 
   it("the probe's stuck cases (a constraint on a feature the unconstrained solution leaves at 0) converge to the exact optimum", () => {
-    for (const name of ["fail_88", "rand_149"]) {
+    for (const name of ["fail_88", "rand_149", "fail_192"]) {
       const input = probe(name);
       const sol = solve(createProblem(input));
       expect(sol.converged).toBe(true);
