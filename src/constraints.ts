@@ -27,7 +27,7 @@ function bound(value: unknown, n: number, field: string, open: number): Float64A
   const out = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     const e = v[j];
-    if (typeof e !== "number" || Number.isNaN(e) || e === -open) throw new InputError(field, `expected numbers (or ${open} for an open side), got ${String(e)} at index ${j}`);
+    if (typeof e !== "number" || Number.isNaN(e) || e === -open) throw new InputError(field, `expected numbers (or ${open} for an open side), got ${typeof e === "string" ? JSON.stringify(e) : String(e)} at index ${j}`);
     out[j] = e;
   }
   return out;
@@ -35,7 +35,8 @@ function bound(value: unknown, n: number, field: string, open: number): Float64A
 
 /** `bounds: { lower, upper }` of a ProblemInput: each a number or a vector of length n, a missing side open. */
 export function toBounds(input: unknown, n: number): Bounds {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) throw new InputError("bounds", "expected an object { lower, upper }");
+  const plain = typeof input === "object" && input !== null && [Object.prototype, null].includes(Object.getPrototypeOf(input));
+  if (!plain) throw new InputError("bounds", "expected a plain object { lower, upper }");
   const b = input as { lower?: unknown; upper?: unknown };
   for (const key of Object.keys(b)) if (key !== "lower" && key !== "upper") throw new InputError(`bounds.${key}`, "unknown field, expected lower or upper");
   const lower = bound(b.lower, n, "bounds.lower", -Infinity);

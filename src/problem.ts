@@ -4,7 +4,7 @@ import { lambdaMax } from "./penalties/index.js";
 import type { Bounds } from "./penalties/box.js";
 import { checkConstraints, toBounds } from "./constraints.js";
 import { DenseMatrix, isMatrixLike, type DenseInput } from "./operators/dense.js";
-import { IdentityOperator } from "./operators/identity.js";
+import { IdentityOperator, identityDense } from "./operators/identity.js";
 import { denseFromNdarray, isNdarray, vectorFromNdarray, type NdArrayLike } from "./operators/from-ndarray.js";
 import { hasColumns, type LinearOperator } from "./operators/operator.js";
 
@@ -332,8 +332,9 @@ export function createProblem(input: ProblemInput): Problem {
   if (input.bounds !== undefined) problem.bounds = toBounds(input.bounds, A.cols);
   if (input.constraints !== undefined) {
     if (typeof input.constraints !== "object" || input.constraints === null) throw new InputError("constraints", "expected an object { C, d }");
-    const C = toOperator(input.constraints.C, "constraints.C");
-    if (!(C instanceof DenseMatrix)) throw new InputError("constraints.C", "expected a matrix (number[][], ml-matrix Matrix, DenseMatrix)");
+    const operator = toOperator(input.constraints.C, "constraints.C");
+    const C = operator instanceof IdentityOperator ? identityDense(operator.rows) : operator;
+    if (!(C instanceof DenseMatrix)) throw new InputError("constraints.C", "expected a matrix (number[][], ml-matrix Matrix, DenseMatrix or { identity: n }), not a matrix-free operator");
     if (C.cols !== A.cols) throw new InputError("constraints.C", `expected ${A.cols} columns (the columns of A), got ${C.cols}`);
     const d = toVector(input.constraints.d, "constraints.d", C.rows);
     problem.constraints = checkConstraints(C, d, problem.bounds);

@@ -307,3 +307,31 @@ describe("far bounds in the dual", () => {
     );
   });
 });
+
+describe("validation of bounds and C (issue 8 #8)", () => {
+  const input = (extra: Partial<ProblemInput>): ProblemInput => ({ A: A6, y: Y6, penalty: { l1: 0.1 }, ...extra });
+
+  it("an open side's infinity is accepted in a bound vector of a file as it is as a scalar; the other infinity is refused", async () => {
+    const { parseProblemDocument } = await import("../src/io/problem-document.js");
+    const doc = (bounds: string) => `{"format": "sparsetune-problem/1", "A": {"shape": [1, 3], "data": [1, 2, 3]}, "y": [1], "penalty": {"l1": 0.1}, "bounds": ${bounds}}`;
+    const parse = (bounds: string) => parseProblemDocument(JSON.parse(doc(bounds)));
+    expect(Array.from(parse(`{"lower": [-1e999, 0, null], "upper": [1e999, 2, 3]}`).bounds!.lower)).toEqual([-Infinity, 0, -Infinity]);
+    expect(Array.from(parse(`{"lower": -1e999, "upper": [1e999, 2, 3]}`).bounds!.upper)).toEqual([Infinity, 2, 3]);
+    expect(() => parse(`{"lower": [1e999, 0, 0]}`)).toThrow(/bounds.lower/);
+    expect(() => parse(`{"upper": [0, -1e999, 0]}`)).toThrow(/bounds.upper/);
+    expect(Array.from(createProblem(input({ bounds: { lower: [-Infinity, 0, 0, 0, 0] } })).bounds!.lower)).toEqual([-Infinity, 0, 0, 0, 0]);
+  });
+
+  it("strings are quoted, non-plain objects refused, C = { identity: n } accepted, one redundant row in the singular", () => {
+    expect(() => createProblem(input({ bounds: { lower: ["0", 0, 0, 0, 0] as never } }))).toThrow(/got "0" at index 0/);
+    expect(() => createProblem(input({ bounds: new Map() as never }))).toThrow(/bounds: expected a plain object/);
+    const A = [[1, 0.5], [0.2, 1], [0.3, -0.4]];
+    const withIdentity = createProblem({ A, y: [1, 2, 3], penalty: { l1: 0.1 }, constraints: { C: { identity: 2 }, d: [0.25, -0.5] } });
+    const sol = solve(withIdentity);
+    expect(sol.converged).toBe(true);
+    expect(sol.x[0]).toBeCloseTo(0.25, 15);
+    expect(sol.x[1]).toBeCloseTo(-0.5, 15);
+    const oneRedundant = solve(createProblem({ A, y: [1, 2, 3], penalty: { l1: 0.1 }, constraints: { C: [[1, 1], [2, 2]], d: [1, 2] } }));
+    expect(oneRedundant.warnings).toEqual(["constraint row 1 is a combination of the others (with a consistent d): dropped, its multiplier reported as 0"]);
+  });
+});

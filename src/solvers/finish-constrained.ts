@@ -76,7 +76,8 @@ export function finishConstrainedSolution(problem: Problem, x: Float64Array, nu:
     structure.push({ kind: "constraints", multipliers: Array.from(bestNu) });
     const redundant = problem.constraints.redundant;
     if (redundant?.length) {
-      sol.warnings = [`constraint rows ${redundant.join(", ")} are combinations of the others (with a consistent d): dropped, their multipliers reported as 0`];
+      const one = redundant.length === 1;
+      sol.warnings = [`constraint ${one ? "row" : "rows"} ${redundant.join(", ")} ${one ? "is a combination" : "are combinations"} of the others (with a consistent d): dropped, ${one ? "its multiplier" : "their multipliers"} reported as 0`];
     }
   }
   // Empty lists without bounds: constrained output always says which bounds are active.
