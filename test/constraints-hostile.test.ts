@@ -335,3 +335,27 @@ describe("validation of bounds and C (issue 8 #8)", () => {
     expect(oneRedundant.warnings).toEqual(["constraint row 1 is a combination of the others (with a consistent d): dropped, its multiplier reported as 0"]);
   });
 });
+
+describe("an exact active set (issue 8 #9)", () => {
+  it("A = [I; 1ᵀ], y = (1, 2, 3, 4), Σx = 3, x ≥ 0: x₀ is exactly at its bound (r = (1, 1, 1, 1), ν = 1.9, a₀ᵀr − ν = l1)", () => {
+    const A = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 1]];
+    for (const tol of [undefined, 1e-12]) {
+      const sol = solve(createProblem({ A, y: [1, 2, 3, 4], penalty: { l1: 0.1 }, constraints: { C: [[1, 1, 1]], d: [3] }, bounds: { lower: 0 } }), { tol });
+      expect(sol.converged).toBe(true);
+      expect(sol.x[0]).toBe(0);
+      expect(sol.active).toEqual([1, 2]);
+      expect(sol.activeBounds).toEqual({ lower: [0], upper: [] });
+      expect(sol.x[1]).toBeCloseTo(1, 15);
+      expect(sol.x[2]).toBeCloseTo(2, 15);
+      expect(sol.multipliers![0]).toBeCloseTo(1.9, 14);
+    }
+  });
+
+  it("C = I (the probe's c_identity): the features d sets to 0 are exactly 0 and inactive", () => {
+    const A = [[0.1257302210933933, -0.1321048632913019, 0.6404226504432821, 0.10490011715303971, -0.535669373161111], [0.36159505490948474, 1.3040000451301372, 0.9470809631292422, -0.7037352358069926, -1.2654214710460525], [-0.6232744625373522, 0.0413259793472436, -2.3250307746388343, -0.21879166393254573, -1.2459109472530652], [-0.7322673547034516, -0.5442589828573099, -0.31630015636915454, 0.4116305363741328, 1.0425133694426776], [-0.12853466294403426, 1.3664634705496859, -0.6651946734866135, 0.3515100700930197, 0.9034701816518086], [0.09401229776087457, -0.7434992493538084, -0.9217253762584194, -0.45772582566733916, 0.2201951234700494], [-1.009618183538736, -0.20917557487171307, -0.15922500991447772, 0.5408455846858077, 0.2146591225063409], [0.3553727090399214, -0.6538286094183394, -0.12961363369276946, 0.7839754700613295, 1.4934311452207607]];
+    const sol = solve(createProblem({ A, y: [-1.2590655321041202, 1.5139237747390626, 1.3458754237823045, 0.7813114007004275, 0.2644556303293035, -0.3139228145364278, 1.4580206835369587, 1.9602583164499647], penalty: { l1: 0.1 }, constraints: { C: [0, 1, 2, 3, 4].map((i) => [0, 1, 2, 3, 4].map((j) => (i === j ? 1 : 0))), d: [0.1, 0.2, 0, 0, -0.3] } }));
+    expect(sol.converged).toBe(true);
+    expect(sol.active).toEqual([0, 1, 4]);
+    expect([sol.x[2], sol.x[3]]).toEqual([0, 0]);
+  });
+});
