@@ -4,10 +4,9 @@ import { dot } from "./vector.js";
 export interface BoxFeasibility {
   verdict: "feasible" | "infeasible" | "undecided";
   /**
-   * The best x found and its ‖Ĉx − d̂‖₂ (rows of C and d divided by their norms): within 0.1% of
-   * the smallest over the box when infeasible (between the Farkas bound and this).
+   * ‖Ĉx − d̂‖₂ at the best x found (rows of C and d divided by their norms): within 0.1% of the
+   * smallest over the box when infeasible (it lies between the Farkas bound and this).
    */
-  x: Float64Array;
   residual: number;
 }
 
@@ -80,7 +79,7 @@ export function boxFeasibility(C: Float64Array, p: number, n: number, d: Float64
       for (let i = 0; i < p; i++) r[i] += delta * c[j * p + i];
     }
   }
-  return { verdict, x, residual: Math.sqrt(dot(r, r)) };
+  return { verdict, residual: Math.sqrt(dot(r, r)) };
 }
 
 /** An upper bound on rowRelative in O(p): |d̂_i| + Σ_j |Ĉ_ij x_j| ≥ max(|d̂_i|, |ĉ_iᵀx| = |r_i + d̂_i|). */
