@@ -4,7 +4,9 @@
  * not), and an exact interval test of each row against the box.
  */
 import { InputError } from "./errors.js";
+import { boxFeasibility } from "./linalg/box-feasibility.js";
 import { PivotedCholesky } from "./linalg/pivoted-cholesky.js";
+import { dot, norm2Robust } from "./linalg/vector.js";
 import type { DenseMatrix } from "./operators/dense.js";
 import type { Bounds } from "./penalties/box.js";
 
@@ -25,7 +27,7 @@ function bound(value: unknown, n: number, field: string, open: number): Float64A
   const out = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     const e = v[j];
-    if (typeof e !== "number" || Number.isNaN(e) || e === -open) throw new InputError(field, `expected numbers (or ${open} for an open side), got ${String(e)} at index ${j}`);
+    if (typeof e !== "number" || Number.isNaN(e) || e === -open) throw new InputError(field, `expected numbers (or ${open} for an open side), got ${typeof e === "string" ? JSON.stringify(e) : String(e)} at index ${j}`);
     out[j] = e;
   }
   return out;
@@ -33,7 +35,8 @@ function bound(value: unknown, n: number, field: string, open: number): Float64A
 
 /** `bounds: { lower, upper }` of a ProblemInput: each a number or a vector of length n, a missing side open. */
 export function toBounds(input: unknown, n: number): Bounds {
-  if (typeof input !== "object" || input === null || Array.isArray(input)) throw new InputError("bounds", "expected an object { lower, upper }");
+  const plain = typeof input === "object" && input !== null && [Object.prototype, null].includes(Object.getPrototypeOf(input));
+  if (!plain) throw new InputError("bounds", "expected a plain object { lower, upper }");
   const b = input as { lower?: unknown; upper?: unknown };
   for (const key of Object.keys(b)) if (key !== "lower" && key !== "upper") throw new InputError(`bounds.${key}`, "unknown field, expected lower or upper");
   const lower = bound(b.lower, n, "bounds.lower", -Infinity);
@@ -51,8 +54,32 @@ export function toBounds(input: unknown, n: number): Bounds {
  */
 export function checkConstraints(C: DenseMatrix, d: Float64Array, bounds?: Bounds): { C: DenseMatrix; d: Float64Array; redundant?: number[] } {
   const redundant = redundantRows(C, d);
-  if (bounds) checkRowRanges(C, d, bounds);
+  if (bounds) {
+    checkRowRanges(C, d, bounds);
+    checkJointly(C, d, bounds, redundant);
+  }
   return redundant.length > 0 ? { C, d, redundant } : { C, d };
+}
+
+/**
+ * The rows together over the box (each may be reachable alone and the system still not):
+ * boxFeasibility on the independent rows. Undecided (very slow convergence) is left to the
+ * solver, whose residual then stalls.
+ */
+function checkJointly(C: DenseMatrix, d: Float64Array, bounds: Bounds, redundant: number[]): void {
+  const dropped = new Set(redundant);
+  const rows = Array.from({ length: C.rows }, (_, i) => i).filter((i) => !dropped.has(i));
+  const p = rows.length, n = C.cols;
+  if (p === 0) return;
+  const c = new Float64Array(p * n);
+  rows.forEach((i, a) => {
+    for (let j = 0; j < n; j++) c[j * p + a] = C.get(i, j);
+  });
+  const norms = Float64Array.from(rows, (i) => norm2Robust(Float64Array.from({ length: n }, (_, j) => C.get(i, j))));
+  const result = boxFeasibility(c, p, n, Float64Array.from(rows, (i) => d[i]), bounds.lower, bounds.upper, norms);
+  if (result.verdict === "infeasible") {
+    throw new InputError("constraints", `infeasible: no x within the bounds satisfies Cx = d (min ‖Cx − d‖ over the box = ${result.residual.toPrecision(3)} with each row of C and d divided by its norm)`);
+  }
 }
 
 /**
@@ -62,19 +89,15 @@ export function checkConstraints(C: DenseMatrix, d: Float64Array, bounds?: Bound
  */
 function redundantRows(C: DenseMatrix, d: Float64Array): number[] {
   const p = C.rows, n = C.cols;
-  const norms = new Float64Array(p);
-  for (let i = 0; i < p; i++) {
-    let s = 0;
-    for (let j = 0; j < n; j++) s += C.get(i, j) ** 2;
-    norms[i] = Math.sqrt(s);
-  }
+  // Each row divided by its norm first (computed without overflow): rows of 1e±170 are fine.
+  const rows = Array.from({ length: p }, (_, i) => Float64Array.from({ length: n }, (_, j) => C.get(i, j)));
+  const norms = Float64Array.from(rows, (row) => norm2Robust(row));
+  for (let i = 0; i < p; i++) if (norms[i] > 0) for (let j = 0; j < n; j++) rows[i][j] /= norms[i];
   const g = new Float64Array(p * p);
   for (let a = 0; a < p; a++) {
     for (let b = 0; b <= a; b++) {
       if (norms[a] === 0 || norms[b] === 0) continue;
-      let s = 0;
-      for (let j = 0; j < n; j++) s += C.get(a, j) * C.get(b, j);
-      g[b * p + a] = g[a * p + b] = s / (norms[a] * norms[b]);
+      g[b * p + a] = g[a * p + b] = dot(rows[a], rows[b]);
     }
   }
   const factor = PivotedCholesky.factor(g, p, REDUNDANT_DISTANCE ** 2);

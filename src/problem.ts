@@ -1,10 +1,10 @@
 import { InputError } from "./errors.js";
-import { allFinite, norm2Squared, normInf } from "./linalg/vector.js";
+import { allFinite, norm2Robust, norm2Squared, normInf } from "./linalg/vector.js";
 import { lambdaMax } from "./penalties/index.js";
 import type { Bounds } from "./penalties/box.js";
 import { checkConstraints, toBounds } from "./constraints.js";
 import { DenseMatrix, isMatrixLike, type DenseInput } from "./operators/dense.js";
-import { IdentityOperator } from "./operators/identity.js";
+import { IdentityOperator, identityDense } from "./operators/identity.js";
 import { denseFromNdarray, isNdarray, vectorFromNdarray, type NdArrayLike } from "./operators/from-ndarray.js";
 import { hasColumns, type LinearOperator } from "./operators/operator.js";
 
@@ -180,6 +180,17 @@ function checkScale(value: number, nonzero: boolean, underflow: () => boolean, f
   throw new InputError(field, `expected ${what} in [${e(SCALE_MIN)}, ${e(SCALE_MAX)}] (what double precision can certify), but ${shown}; ${advice}`);
 }
 
+/** max_i |d_i|/‖c_i‖ (rows of C nonzero unless d_i = 0): a lower bound on ‖x‖ when Cx = d. */
+function forcedScale(C: DenseMatrix, d: Float64Array): number {
+  let scale = 0;
+  for (let i = 0; i < C.rows; i++) {
+    if (d[i] === 0) continue;
+    const row = Float64Array.from({ length: C.cols }, (_, j) => C.get(i, j));
+    scale = Math.max(scale, Math.abs(d[i]) / norm2Robust(row));
+  }
+  return scale;
+}
+
 function meanColumnScale(A: LinearOperator): number {
   return norm2Squared(A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows))) / A.cols;
 }
@@ -256,6 +267,10 @@ function checkScales(problem: Problem, mode: ScaleMode): void {
     if (va.value > 0 && aa > 0 && yy > 0) checkScale((va.value * yy) / aa, true, underflow, "validation.A", "the squared scale of the predictions validation.A·x", "rescale validation.A with A");
   }
   if (problem.truth) checkScale(norm2Squared(problem.truth), anyNonzero(problem.truth), underflow, "truth", "‖truth‖²", "rescale truth with x");
+  if (problem.constraints && aa > 0) {
+    // Every feasible x has ‖x‖ ≥ |d_i|/‖c_i‖ for each row: only too large a scale can be forced.
+    checkScale(aa * forcedScale(problem.constraints.C, problem.constraints.d) ** 2, true, () => false, "constraints.d", "the squared scale of the predictions A·x that Cx = d forces, max‖a_j‖²·max_i (d_i/‖c_i‖)²,", "rescale d (x scales with it) or C");
+  }
   if (mode === "tune") return;
   if (l1 > 0 && yy > 0) {
     // λ_max ≤ ‖y‖·max‖a_j‖/min w_j: compute it only when l1 might be below the certifiable ratio.
@@ -317,8 +332,9 @@ export function createProblem(input: ProblemInput): Problem {
   if (input.bounds !== undefined) problem.bounds = toBounds(input.bounds, A.cols);
   if (input.constraints !== undefined) {
     if (typeof input.constraints !== "object" || input.constraints === null) throw new InputError("constraints", "expected an object { C, d }");
-    const C = toOperator(input.constraints.C, "constraints.C");
-    if (!(C instanceof DenseMatrix)) throw new InputError("constraints.C", "expected a matrix (number[][], ml-matrix Matrix, DenseMatrix)");
+    const operator = toOperator(input.constraints.C, "constraints.C");
+    const C = operator instanceof IdentityOperator ? identityDense(operator.rows) : operator;
+    if (!(C instanceof DenseMatrix)) throw new InputError("constraints.C", "expected a matrix (number[][], ml-matrix Matrix, DenseMatrix or { identity: n }), not a matrix-free operator");
     if (C.cols !== A.cols) throw new InputError("constraints.C", `expected ${A.cols} columns (the columns of A), got ${C.cols}`);
     const d = toVector(input.constraints.d, "constraints.d", C.rows);
     problem.constraints = checkConstraints(C, d, problem.bounds);

@@ -4,7 +4,7 @@
  */
 import { InputError } from "../errors.js";
 import { DenseMatrix } from "../operators/dense.js";
-import { IdentityOperator } from "../operators/identity.js";
+import { IdentityOperator, identityDense } from "../operators/identity.js";
 import { createProblem, type Problem, type ProblemInput } from "../problem.js";
 import { parseNpyMatrix, parseNpyVector, type NpyBytes } from "./npy-format.js";
 
@@ -120,12 +120,6 @@ function readVector(value: unknown, field: string, context: Context): Float64Arr
   throw new InputError(field, `expected an array of numbers or {"npy": "file.npy"}${got(value)}`);
 }
 
-function identityDense(n: number): DenseMatrix {
-  const data = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) data[i * n + i] = 1;
-  return new DenseMatrix(n, n, data);
-}
-
 function readPenalty(value: unknown, context: Context): NonNullable<ProblemInput["penalty"]> {
   const p = object(value, "penalty", "an object with l1, l2, tv");
   for (const key of Object.keys(p)) {
@@ -143,10 +137,14 @@ function readBounds(value: unknown, context: Context): NonNullable<ProblemInput[
   for (const key of Object.keys(b)) {
     if (key !== "lower" && key !== "upper") throw new InputError(`bounds.${key}`, "unknown field, expected lower or upper");
   }
-  // null entries of an inline vector leave that feature's side open (JSON has no Infinity).
+  // null entries of an inline vector leave that feature's side open (JSON has no Infinity), and so
+  // does the open side's infinity (1e999 parses to it), as it does for a scalar; toBounds refuses the other one.
   const side = (v: unknown, field: string, open: number) => {
     if (v === undefined || typeof v === "number") return v;
-    if (Array.isArray(v)) return Float64Array.from(numbers(v.map((e: unknown) => (e === null ? 0 : e)), field).map((e, j) => (v[j] === null ? open : e)));
+    if (Array.isArray(v)) {
+      const isOpen = (e: unknown) => e === null || e === open;
+      return Float64Array.from(numbers(v.map((e: unknown) => (isOpen(e) ? 0 : e)), field).map((e, j) => (isOpen(v[j]) ? open : e)));
+    }
     return readVector(v, field, context);
   };
   const out: NonNullable<ProblemInput["bounds"]> = {};

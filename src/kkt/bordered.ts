@@ -1,6 +1,6 @@
 import { NumericalError } from "../errors.js";
 import { PivotedCholesky } from "../linalg/pivoted-cholesky.js";
-import { dot } from "../linalg/vector.js";
+import { dot, norm2Robust } from "../linalg/vector.js";
 import type { SeparablePenalty } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 import { activeSetMatrix, type ActiveSetMatrix } from "./active-set.js";
@@ -34,8 +34,12 @@ export class BorderedSystem implements KktSystem {
   readonly support: Int32Array;
   /** g_j''(x_j) on F: the diagonal of H beyond A_FᵀA_F. */
   readonly curvature: Float64Array;
-  /** Rows of C_R restricted to F (p × k, one array per row). */
+  /**
+   * Rows of C_R restricted to F (p × k, one array per row), each divided by its norm (cfNorms,
+   * 1 for a row that is 0 on F): the Schur complement's rank test then sees rows of any scale alike.
+   */
   private readonly cf: Float64Array[];
+  private readonly cfNorms: Float64Array;
   private built: { matrix: ActiveSetMatrix; schurColumns: Float64Array[]; schur: PivotedCholesky } | null = null;
 
   constructor(
@@ -51,6 +55,8 @@ export class BorderedSystem implements KktSystem {
     this.curvature = Float64Array.from(this.support, (j) => penalty.supportCurvature(j));
     const C = problem.constraints?.C;
     this.cf = Array.from(rows, (i) => Float64Array.from(this.support, (j) => C!.get(i, j)));
+    this.cfNorms = Float64Array.from(this.cf, (row) => norm2Robust(row) || 1);
+    this.cf.forEach((row, a) => row.forEach((v, b) => (row[b] = v / this.cfNorms[a])));
   }
 
   private get parts(): NonNullable<BorderedSystem["built"]> {
@@ -99,7 +105,7 @@ export class BorderedSystem implements KktSystem {
     const top = this.parts.matrix.applyColumnsT(r, new Float64Array(k));
     for (let a = 0; a < k; a++) {
       let s = top[a] + penalty.supportGradient(S[a], x[S[a]]);
-      for (let i = 0; i < this.rows.length; i++) s += this.cf[i][a] * nu[this.rows[i]];
+      for (let i = 0; i < this.rows.length; i++) s += this.cf[i][a] * this.cfNorms[i] * nu[this.rows[i]];
       F[a] = s;
     }
     const { C, d } = problem.constraints ?? { C: null, d: null };
@@ -111,13 +117,16 @@ export class BorderedSystem implements KktSystem {
     return F;
   }
 
-  /** J⁻¹[b; e] by block elimination: z = H⁻¹b, S w = C_F z − e, u = z − H⁻¹C_Fᵀ w. */
+  /**
+   * J⁻¹[b; e] by block elimination: z = H⁻¹b, S w = C_F z − e, u = z − H⁻¹C_Fᵀ w, on the
+   * normalised rows N⁻¹C_F (N = diag(cfNorms)): there e becomes N⁻¹e and w becomes N w.
+   */
   solve(rhs: Float64Array): Float64Array {
     const { matrix, schurColumns, schur } = this.parts;
     const k = this.support.length, p = this.rows.length;
     const z = matrix.solve(rhs.subarray(0, k));
     const t = new Float64Array(p);
-    for (let a = 0; a < p; a++) t[a] = dot(this.cf[a], z) - rhs[k + a];
+    for (let a = 0; a < p; a++) t[a] = dot(this.cf[a], z) - rhs[k + a] / this.cfNorms[a];
     const w = schur.solve(t);
     const out = new Float64Array(k + p);
     out.set(z);
@@ -126,7 +135,7 @@ export class BorderedSystem implements KktSystem {
       const col = schurColumns[a];
       for (let b = 0; b < k; b++) out[b] -= w[a] * col[b];
     }
-    out.set(w, k);
+    for (let a = 0; a < p; a++) out[k + a] = w[a] / this.cfNorms[a];
     return out;
   }
 
@@ -202,7 +211,8 @@ export function polishBordered(problem: Problem, penalty: SeparablePenalty, x: F
   let current = x, multipliers = nu;
   for (let round = 0; round < PRUNE_ROUNDS; round++) {
     const F = freeSet(penalty, current);
-    if (F.length === 0) return null;
+    // Everything pruned onto a kink or a bound: that point is the step's answer (ν as it was).
+    if (F.length === 0) return round === 0 ? null : { x: current, nu: multipliers };
     let step: Float64Array;
     try {
       const system = new BorderedSystem(problem, penalty, current, multipliers, rows, F);

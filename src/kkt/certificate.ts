@@ -1,4 +1,5 @@
 import { dot } from "../linalg/vector.js";
+import { BoxedPenalty } from "../penalties/box.js";
 import { penaltyOf, type SeparablePenalty } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 
@@ -59,13 +60,24 @@ export function certificate(problem: Problem, x: Float64Array, r: Float64Array, 
  * indices[0..count) enter (a working-set sub-problem); c is indexed by feature either way.
  * With constraints Cx = d, the Lagrangian dual at (θ, ν)/s: c = Aᵀr − Cᵀν and offset = νᵀd enters
  * as −νᵀd/s (min_x ½‖Ax − y‖² + g(x) + νᵀ(Cx − d) ≥ this, by Fenchel duality).
+ * With bounds (g boxed), also at the larger s the unbounded g would need: the box's conjugate at
+ * c_j a rounding above l1·w_j is (c_j − l1·w_j)·bound, huge for a far bound (1e15), while that
+ * scaling brings c_j back to l1·w_j. Every s gives a lower bound: the larger of the two is kept.
  */
 export function dualObjective(penalty: SeparablePenalty, y: Float64Array, r: Float64Array, c: Float64Array, indices?: Int32Array, count = c.length, offset = 0): number {
-  let s = 1;
+  const inner = penalty instanceof BoxedPenalty ? penalty.inner : null;
+  let s = 1, open = 1;
   for (let t = 0; t < count; t++) {
     const j = indices ? indices[t] : t;
     s = Math.max(s, penalty.dualScale(j, c[j]));
+    if (inner) open = Math.max(open, inner.dualScale(j, c[j]));
   }
+  const at = scaledDual(penalty, y, r, c, indices, count, offset, s);
+  return open > s ? Math.max(at, scaledDual(penalty, y, r, c, indices, count, offset, open)) : at;
+}
+
+/** D at θ = r/s (see dualObjective). */
+function scaledDual(penalty: SeparablePenalty, y: Float64Array, r: Float64Array, c: Float64Array, indices: Int32Array | undefined, count: number, offset: number, s: number): number {
   let conjugates = 0;
   for (let t = 0; t < count; t++) {
     const j = indices ? indices[t] : t;
@@ -133,14 +145,15 @@ export function constrainedCertificate(problem: Problem, x: Float64Array, nu: Fl
 }
 
 /**
- * max_i |(Cx − d)_i| / max_i (|d_i| + Σ_j |C_ij x_j|): the feasibility residual on the scale of
- * the terms it is made of (rounding alone leaves about 1e-16 of it). 0 without constraints.
+ * max_i |(Cx − d)_i| / (|d_i| + Σ_j |C_ij x_j|): each row's residual on the scale of the terms
+ * it is made of (rows of very different sizes are each held to their own; rounding alone
+ * leaves about 1e-16). A row whose terms all vanish is satisfied exactly. 0 without constraints.
  */
 export function relativeInfeasibility(problem: Problem, x: Float64Array): number {
   const constraints = problem.constraints;
   if (!constraints) return 0;
   const { C, d } = constraints;
-  let worst = 0, scale = 0;
+  let worst = 0;
   for (let i = 0; i < C.rows; i++) {
     let s = -d[i], size = Math.abs(d[i]);
     for (let j = 0; j < C.cols; j++) {
@@ -148,8 +161,7 @@ export function relativeInfeasibility(problem: Problem, x: Float64Array): number
       s += t;
       size += Math.abs(t);
     }
-    worst = Math.max(worst, Math.abs(s));
-    scale = Math.max(scale, size);
+    if (size > 0) worst = Math.max(worst, Math.abs(s) / size);
   }
-  return scale > 0 ? worst / scale : worst;
+  return worst;
 }

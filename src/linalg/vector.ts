@@ -33,6 +33,15 @@ export function norm2(a: Float64Array): number {
   return Math.sqrt(dot(a, a));
 }
 
+/** ‖a‖₂ without overflow or underflow: max|a_i|·‖a/max|a_i|‖₂ (entries near 1e±155 square out of range). */
+export function norm2Robust(a: Float64Array): number {
+  const big = normInf(a);
+  if (big === 0 || !Number.isFinite(big)) return big;
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] / big) ** 2;
+  return big * Math.sqrt(s);
+}
+
 export function normInf(a: Float64Array): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) {

@@ -1,3 +1,4 @@
+import { DenseMatrix } from "./dense.js";
 import type { ColumnOperator } from "./operator.js";
 
 /** The n×n identity: denoising problems. */
@@ -35,4 +36,11 @@ export class IdentityOperator implements ColumnOperator {
   columnNormsSquared(): Float64Array {
     return new Float64Array(this.cols).fill(1);
   }
+}
+
+/** The n×n identity as a DenseMatrix (a constraint matrix C = I must be explicit). */
+export function identityDense(n: number): DenseMatrix {
+  const data = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) data[i * n + i] = 1;
+  return new DenseMatrix(n, n, data);
 }

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { constraintRows, polishBordered } from "../kkt/bordered.js";
 import { constrainedCertificate, meetsTolerance, relativeInfeasibility } from "../kkt/certificate.js";
-import { dot } from "../linalg/vector.js";
+import { dot, norm2Robust } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
 import { hasColumns, type LinearOperator } from "../operators/operator.js";
 import { augmentedStack } from "../operators/stacked.js";
@@ -30,16 +30,25 @@ const INFEASIBLE_LEVEL = 1e-6;
  * instead of 3, about 1.5× faster overall).
  */
 const FIRST_SOLVE_TOL = 1e-4;
+/** The polish's x must meet Cx = d to this (relative) for its free set's multipliers to be used. */
+const NEWTON_FEASIBLE = 1e-8;
 /** Inner iteration cap per outer step (the inner solver's own iterations). */
 const INNER_MAX_ITER = 1000;
+/**
+ * Inner step cap per outer step: coordinate descent counts an iteration per working-set solve
+ * (up to 2000 epochs, each a step), so the iteration cap alone allows millions of epochs when
+ * the inner gap target sits below the inner problem's rounding (d of 1e20 next to y of 1).
+ */
+const INNER_MAX_STEPS = 20000;
 
 interface AlmContext {
   problem: Problem;
   /** The boxed penalty (certificates and the polish). */
   penalty: SeparablePenalty;
   inner: IterativeSolver<unknown, unknown>;
-  /** The rows R of C in use (redundant ones dropped), C_R and d_R. */
+  /** The rows R of C in use (redundant ones dropped), their norms ‖c_i‖, and C_R, d_R with every row divided by its norm. */
   rows: Int32Array;
+  rowNorms: Float64Array;
   CR: DenseMatrix;
   dR: Float64Array;
   /** [A; √ρ C_R] at stackScale = √ρ (rebuilt, sharing A, when ρ changes). */
@@ -68,6 +77,8 @@ export interface AlmState {
   stalled: number;
   /** Take the multipliers of the bordered polish (a Newton step on the dual) while they help. */
   newton: boolean;
+  /** The last multiplier update was the Newton one. */
+  newtonLast: boolean;
   stop: StopTest;
 }
 
@@ -77,7 +88,8 @@ export interface AlmState {
  *
  *   ½‖Ax − y‖² + g(x) + ρ/2‖C_R x − d_R + ν_R/ρ‖²  =  ½‖[A; √ρC_R]x − [y; √ρ(d_R − ν_R/ρ)]‖² + g(x)
  *
- * with the existing solver on the stacked measurements (coordinate descent when A is dense,
+ * with C_R, d_R every row divided by its norm ‖c_i‖ (rows of any scale weigh alike, ν_R in those
+ * units is ν_i‖c_i‖), with the existing solver on the stacked measurements (coordinate descent when A is dense,
  * FISTA otherwise; A is never copied: operators/stacked.ts), then ν_R ← ν_R + ρ(C_R x − d_R),
  * and ρ ← 10ρ when ‖Cx − d‖ fell by less than 4× (ρ₀: balancedRho). After every inner solve
  * the bordered Newton step on the free set (kkt/bordered.ts) is tried: once the free set is the
@@ -103,8 +115,12 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const rows = constraintRows(problem);
   const p = rows.length, n = problem.A.cols;
   const C = problem.constraints?.C;
-  const cR = new Float64Array(p * n);
-  for (let a = 0; a < p; a++) for (let j = 0; j < n; j++) cR[j * p + a] = C!.get(rows[a], j);
+  const cR = new Float64Array(p * n), rowNorms = new Float64Array(p);
+  for (let a = 0; a < p; a++) {
+    const row = Float64Array.from({ length: n }, (_, j) => C!.get(rows[a], j));
+    rowNorms[a] = norm2Robust(row);
+    for (let j = 0; j < n; j++) cR[j * p + a] = row[j] / rowNorms[a];
+  }
   const CR = new DenseMatrix(p, n, cR);
   // ‖a_j‖² once: ρ₀ and the stacked operator's column norms share this pass over A.
   const aNorms = hasColumns(problem.A) ? problem.A.columnNormsSquared() : null;
@@ -112,7 +128,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const yy = dot(problem.y, problem.y);
   const tol = typeof options.tol === "number" ? options.tol : yy > 0 ? options.gapTarget / yy : DEFAULT_TOL;
   const context: AlmContext = {
-    problem, penalty: terms.separable!, rows, CR, dR: Float64Array.from(rows, (i) => problem.constraints!.d[i]),
+    problem, penalty: terms.separable!, rows, rowNorms, CR, dR: Float64Array.from(rows, (i, a) => problem.constraints!.d[i] / rowNorms[a]),
     inner: (hasColumns(problem.A) && problem.A instanceof DenseMatrix ? coordinateDescent : fista) as IterativeSolver<unknown, unknown>,
     stacked: augmentedStack(problem.A, CR, Math.sqrt(rho0), undefined, aNorms ?? undefined), stackScale: Math.sqrt(rho0),
     rho0, gapTarget: options.gapTarget, yy, feasTarget: feasibilityTarget(tol), polish: options.polish !== false,
@@ -120,13 +136,13 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   };
   const state: AlmState = {
     x: Float64Array.from(x0), nu: new Float64Array(C?.rows ?? 0), rho: rho0, iterations: 0, innerIterations: 0,
-    infeasibility: Infinity, stalled: 0, newton: true, stop: { done: false, gap: Infinity },
+    infeasibility: Infinity, stalled: 0, newton: true, newtonLast: false, stop: { done: false, gap: Infinity },
   };
   return { context, state };
 }
 
 /**
- * ρ₀ = (‖A‖_F²/m) / (‖C_R‖_F²/p): the mean squared row norms of the two blocks alike, so that
+ * ρ₀ = (‖A‖_F²/m) / (‖C_R‖_F²/p) (= ‖A‖_F²/m on the normalised rows): the mean squared row norms of the two blocks alike, so that
  * the p rows of √ρC weigh like rows of A (a dense row of C has a norm of order √n times a
  * column's: balancing columns instead made the stacked problem 1000× worse conditioned on
  * cs-1000x5000). ‖A‖_F² from the column norms, or n·‖A·1‖²/n for a matrix-free A.
@@ -149,7 +165,7 @@ function sum(v: Float64Array): number {
 
 /** One outer step: the inner solve, the multiplier update, ρ, the polish and the stopping test. */
 function step(context: AlmContext, state: AlmState): void {
-  const { problem, rows, CR, dR, innerY, cx } = context;
+  const { problem, rows, rowNorms, CR, dR, innerY, cx } = context;
   const m = problem.A.rows, p = rows.length;
   const scale = Math.sqrt(state.rho);
   if (context.stackScale !== scale) {
@@ -157,21 +173,25 @@ function step(context: AlmContext, state: AlmState): void {
     context.stackScale = scale;
   }
   innerY.set(problem.y);
-  for (let a = 0; a < p; a++) innerY[m + a] = scale * (dR[a] - state.nu[rows[a]] / state.rho);
+  // On the normalised rows the multipliers are ν_i‖c_i‖.
+  for (let a = 0; a < p; a++) innerY[m + a] = scale * (dR[a] - (state.nu[rows[a]] * rowNorms[a]) / state.rho);
   innerSolve(context, state);
   const before = state.infeasibility;
   state.infeasibility = relativeInfeasibility(problem, state.x);
   state.iterations++;
-  // A Newton multiplier that made things worse: first-order updates from now on.
-  if (state.newton && state.iterations > 1 && state.infeasibility > before) state.newton = false;
+  // Newton multipliers that did not cut ‖Cx − d‖ by a real factor: first-order updates from now on.
+  if (state.newtonLast && state.infeasibility > FEASIBILITY_PROGRESS * before) state.newton = false;
   const polished = context.polish ? polishBordered(problem, context.penalty, state.x, state.nu) : null;
   if (polished && finishWith(context, state, polished)) return;
-  if (polished && state.newton) {
-    state.nu.set(polished.nu);
+  // A free set whose exact solve misses Cx = d (C restricted to it cannot reach d) says nothing
+  // about the multipliers: its ν would be 0 on the rows it cannot touch.
+  state.newtonLast = polished !== null && state.newton && relativeInfeasibility(problem, polished.x) <= NEWTON_FEASIBLE;
+  if (state.newtonLast) {
+    state.nu.set(polished!.nu);
   } else {
-    // ν ← ν + ρ(C_R x − d_R)
+    // ν_R ← ν_R + ρ(C_R x − d_R) on the normalised rows: ν_i ← ν_i + ρ(ĉ_iᵀx − d̂_i)/‖c_i‖
     CR.apply(state.x, cx);
-    for (let a = 0; a < p; a++) state.nu[rows[a]] += state.rho * (cx[a] - dR[a]);
+    for (let a = 0; a < p; a++) state.nu[rows[a]] += (state.rho * (cx[a] - dR[a])) / rowNorms[a];
     if (state.infeasibility > FEASIBILITY_PROGRESS * before && state.infeasibility > context.feasTarget) {
       if (state.rho < RHO_MAX_RATIO * context.rho0) state.rho *= RHO_GROWTH;
     }
@@ -193,7 +213,7 @@ function innerSolve(context: AlmContext, state: AlmState): void {
   const target = state.iterations === 0 ? Math.max(0.1 * context.gapTarget, FIRST_SOLVE_TOL * context.yy) : 0.1 * context.gapTarget;
   const { context: c, state: s } = inner.setup(sub, terms, state.x, { gapTarget: target });
   let test = inner.test(c, s);
-  while (!test.done && inner.iterations(s) < INNER_MAX_ITER) {
+  for (let steps = 0; !test.done && inner.iterations(s) < INNER_MAX_ITER && steps < INNER_MAX_STEPS; steps++) {
     inner.step(c, s);
     test = inner.test(c, s);
   }

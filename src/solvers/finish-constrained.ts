@@ -55,6 +55,18 @@ export function finishConstrainedSolution(problem: Problem, x: Float64Array, nu:
       }
     }
   }
+  // A coordinate the exact solve leaves a rounding away from its bound or from l1's kink at 0
+  // belongs there: snap it, re-solve on the smaller free set, and keep that when it is exact too.
+  const snapped = (options.polish ?? true) ? snapToKinks(problem, penalty, bestX) : null;
+  if (snapped) {
+    const again = polishBordered(problem, penalty, snapped, bestNu) ?? { x: snapped, nu: bestNu };
+    const sc = constrainedCertificate(problem, again.x, again.nu, penalty);
+    if (exact(sc, again.x, penalty, problem, target, feasTarget)) {
+      bestX = again.x;
+      bestNu = again.nu;
+      cert = sc;
+    }
+  }
   const infeasibility = relativeInfeasibility(problem, bestX);
   const converged = meetsTolerance(cert, penalty, bestX, target) && infeasibility <= feasTarget;
   const support = supportOf(separablePenalty(problem.penalty), bestX);
@@ -76,7 +88,8 @@ export function finishConstrainedSolution(problem: Problem, x: Float64Array, nu:
     structure.push({ kind: "constraints", multipliers: Array.from(bestNu) });
     const redundant = problem.constraints.redundant;
     if (redundant?.length) {
-      sol.warnings = [`constraint rows ${redundant.join(", ")} are combinations of the others (with a consistent d): dropped, their multipliers reported as 0`];
+      const one = redundant.length === 1;
+      sol.warnings = [`constraint ${one ? "row" : "rows"} ${redundant.join(", ")} ${one ? "is a combination" : "are combinations"} of the others (with a consistent d): dropped, ${one ? "its multiplier" : "their multipliers"} reported as 0`];
     }
   }
   // Empty lists without bounds: constrained output always says which bounds are active.
@@ -91,6 +104,31 @@ export function finishConstrainedSolution(problem: Problem, x: Float64Array, nu:
   }
   sol.seconds = (performance.now() - report.started) / 1000;
   return sol;
+}
+
+/** Distances to a kink below this fraction of max(‖x‖∞, |bound|) are rounding of an exact solve. */
+const SNAP_RELATIVE = 1e-12;
+
+/**
+ * x with every free coordinate within SNAP_RELATIVE of a bound, or of 0 when g has a kink there
+ * (threshold > 0), set onto it; null when there is none.
+ */
+function snapToKinks(problem: Problem, penalty: SeparablePenalty, x: Float64Array): Float64Array | null {
+  let scale = 0;
+  for (let j = 0; j < x.length; j++) scale = Math.max(scale, Math.abs(x[j]));
+  let out: Float64Array | null = null;
+  for (let j = 0; j < x.length; j++) {
+    if (!penalty.isActive(j, x[j])) continue;
+    const kinks = [problem.bounds?.lower[j] ?? -Infinity, problem.bounds?.upper[j] ?? Infinity];
+    if (penalty.threshold(j) > 0) kinks.push(0);
+    for (const k of kinks) {
+      if (Number.isFinite(k) && Math.abs(x[j] - k) <= SNAP_RELATIVE * Math.max(scale, Math.abs(k))) {
+        out ??= Float64Array.from(x);
+        out[j] = k;
+      }
+    }
+  }
+  return out;
 }
 
 /** The features at their lower and upper bounds. */
