@@ -2,16 +2,19 @@ import { conjugateGradient } from "../linalg/cg.js";
 import { dot, norm1, normInf } from "../linalg/vector.js";
 import { GridDifferences } from "../operators/finite-differences.js";
 import { IdentityOperator } from "../operators/identity.js";
+import { boxed } from "../penalties/box.js";
 import type { PenaltyTerms, SeparablePenalty } from "../penalties/index.js";
+import { L1Penalty } from "../penalties/l1.js";
 import type { TotalVariation } from "../penalties/total-variation.js";
 import type { Problem } from "../problem.js";
-import { residualAndCorrelation, type Certificate } from "./certificate.js";
+import { feasibilityResidual, residualAndCorrelation, type Certificate } from "./certificate.js";
 
 /**
- * The certificate of x for ½‖Ax − y‖² + g(x) + tv‖Dx‖₁ (g separable, possibly absent), from
- * the Fenchel dual
+ * The certificate of x for ½‖Ax − y‖² + g(x) + tv‖Dx‖₁ (g separable, possibly absent; boxed
+ * when the problem has bounds), subject to Cx = d when the problem has constraints, from the
+ * (Lagrangian) Fenchel dual at the multipliers ν (`nu`, one per row of C)
  *
- *   max over θ, z:  yᵀθ − ½‖θ‖² − g*(Aᵀθ − Dᵀz)   subject to |z_e| ≤ tv,
+ *   max over θ, z:  yᵀθ − νᵀd − ½‖θ‖² − g*(Aᵀθ − Dᵀz − Cᵀν)   subject to |z_e| ≤ tv,
  *
  * at θ = y − Ax and a witness z for the tv rows: built exactly on a 1-D grid (D has full row
  * rank, so z follows from stationarity by a running sum), else the solver's dual estimate
@@ -19,16 +22,23 @@ import { residualAndCorrelation, type Certificate } from "./certificate.js";
  * (θ, z) is scaled by the smallest s ≥ 1 that makes it feasible, so the gap is a true bound.
  * For denoising without g, θ = Dᵀz itself is feasible: the cheap classical dual unless `exact`.
  */
-export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null = null, { exact = false } = {}): Certificate {
-  const tv = terms.tv!, sep = terms.separable, D = tv.D;
-  const chain = D instanceof GridDifferences && D.shape[0] === 1;
+export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null = null, { exact = false, nu = null as Float64Array | null } = {}): Certificate {
+  const tv = terms.tv!, D = tv.D, constraints = problem.constraints;
+  // Bounds without l1/l2: g is the box's indicator alone.
+  const sep = terms.separable ?? (problem.bounds ? boxed(new L1Penalty(0), problem.bounds) : null);
+  const chain = D instanceof GridDifferences && D.shape[0] === 1 && !problem.bounds;
   // (`exact`: a polished x whose hint was made for another point: correct the witness instead.)
-  if (!sep && problem.A instanceof IdentityOperator && D instanceof GridDifferences && zHint && !chain && !exact) return denoisingCertificate(problem.y, tv.weight, D, x, zHint);
+  if (!sep && !constraints && problem.A instanceof IdentityOperator && D instanceof GridDifferences && zHint && !chain && !exact) return denoisingCertificate(problem.y, tv.weight, D, x, zHint);
   const m = problem.A.rows, n = x.length;
   const r = new Float64Array(m), c = new Float64Array(n);
   residualAndCorrelation(problem, x, r, c);
   const objective = 0.5 * dot(r, r) + (sep ? sep.value(x) : 0) + tv.value(x);
-  if (!sep) centreResidual(problem, r, c);
+  // c = Aᵀθ − Cᵀν and the dual's offset νᵀd (as constrainedCertificate).
+  const multipliers = constraints ? (nu ?? new Float64Array(constraints.C.rows)) : null;
+  const ctnu = multipliers ? constraints!.C.applyT(multipliers, new Float64Array(n)) : null;
+  if (ctnu) for (let j = 0; j < n; j++) c[j] -= ctnu[j];
+  const offset = multipliers ? dot(multipliers, constraints!.d) : 0;
+  if (!sep) centreResidual(problem, r, c, ctnu);
   const z = witness(problem, tv, sep, x, c, zHint, exact);
   const dz = D.applyT(z, new Float64Array(n));
   // v = Aᵀθ − Dᵀz: what g* sees (and what must vanish without g).
@@ -38,16 +48,22 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
   let kkt = tv.weight * (s - 1);
   if (sep) {
     for (let j = 0; j < n; j++) {
-      s = Math.max(s, sep.dualScale(j, Math.abs(v[j])));
       kkt = Math.max(kkt, sep.subdiffDistance(j, x[j], v[j]));
+      // Signed: a box makes g_j* one-sided. No scaling reaches the domain of a cone's
+      // indicator (a box side open, no l1): v_j leaves it by rounding only; take 0 there (KKT counts it).
+      const scale = sep.dualScale(j, v[j]);
+      if (scale === Infinity) v[j] = 0;
+      else s = Math.max(s, scale);
     }
   } else {
     kkt = Math.max(kkt, normInf(v));
   }
   let conjugates = 0;
-  if (sep) for (let j = 0; j < n; j++) conjugates += sep.conjugate(j, Math.abs(v[j]) / s);
-  const dual = dot(problem.y, r) / s - (0.5 * dot(r, r)) / (s * s) - conjugates;
-  return { ...margins(problem, tv, sep, x, z), objective, dualityGap: Math.max(0, objective - dual), kktViolation: kkt };
+  if (sep) for (let j = 0; j < n; j++) conjugates += sep.conjugate(j, v[j] / s);
+  const dual = (dot(problem.y, r) - offset) / s - (0.5 * dot(r, r)) / (s * s) - conjugates;
+  const cert: Certificate = { ...margins(problem, tv, sep, x, z), objective, dualityGap: Math.max(0, objective - dual), kktViolation: kkt };
+  if (constraints) cert.feasibilityResidual = feasibilityResidual(problem, x);
+  return cert;
 }
 
 /**
@@ -109,23 +125,26 @@ function margins(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | n
 }
 
 /**
- * Without g the dual needs Aᵀθ ∈ range(Dᵀ), i.e. Σ_j (Aᵀθ)_j = 0 on a connected grid (D1 = 0):
- * θ ← r − α·A1 with α = (A1)ᵀr/‖A1‖² (c updated to Aᵀθ). At the solution α = 0.
+ * Without g the dual needs c = Aᵀθ − Cᵀν ∈ range(Dᵀ), i.e. Σ_j c_j = 0 on a connected grid
+ * (D1 = 0): θ ← r − α·A1 with α = Σ_j c_j/‖A1‖² (c updated to Aᵀθ − Cᵀν). At the solution α = 0.
  */
-function centreResidual(problem: Problem, r: Float64Array, c: Float64Array): void {
+function centreResidual(problem: Problem, r: Float64Array, c: Float64Array, ctnu: Float64Array | null): void {
   const { A } = problem;
   const a1 = A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows));
   const aa = dot(a1, a1);
   if (aa === 0) return;
-  const alpha = dot(a1, r) / aa;
+  let sum = 0;
+  for (let j = 0; j < c.length; j++) sum += c[j];
+  const alpha = sum / aa;
   for (let i = 0; i < r.length; i++) r[i] -= alpha * a1[i];
   A.applyT(r, c);
+  if (ctnu) for (let j = 0; j < c.length; j++) c[j] -= ctnu[j];
 }
 
 /** A dual point z for the tv rows: Dᵀz + (∇g or l1·u) = c as closely as the grid allows. */
 function witness(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | null, x: Float64Array, c: Float64Array, zHint: Float64Array | null, exact: boolean): Float64Array {
   const D = tv.D;
-  if (D instanceof GridDifferences && D.shape[0] === 1) return chainWitness(problem, x, c); // exact
+  if (D instanceof GridDifferences && D.shape[0] === 1 && !problem.bounds) return chainWitness(problem, x, c); // exact
   const z = new Float64Array(D.rows);
   const dx = D.apply(x, new Float64Array(D.rows));
   // The solver's dual where it has one; on the exact pieces of a polished x (or without a

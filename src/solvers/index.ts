@@ -16,7 +16,9 @@ import type { Solution, SolveOptions } from "./solution.js";
  * first that fits the problem unless one is named.
  */
 // `any`: each solver has its own context and state types; the registry only needs the protocol.
-export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista" | "split-bregman" | "alm", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista, "split-bregman": splitBregman, alm: augmentedLagrangian };
+// The augmented Lagrangian before Split Bregman: l1/l2 problems with constraints go to it, tv ones
+// with constraints or bounds to Split Bregman (the only solver with constrainedTv).
+export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista" | "split-bregman" | "alm", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista, alm: augmentedLagrangian, "split-bregman": splitBregman };
 /** Solvers that are not one iterative state machine: basis pursuit (Bregman steps of coordinate descent). */
 const COMPOSITE_SOLVERS = { "basis-pursuit": solveBasisPursuit as Solver };
 export type SolverName = keyof typeof ITERATIVE_SOLVERS | keyof typeof COMPOSITE_SOLVERS;
@@ -53,7 +55,8 @@ export function defaultSolverName(problem: Problem): SolverName {
       (!problem.bounds || capabilities.bounds) &&
       (!capabilities.needsColumns || hasColumns(problem.A)) &&
       (!capabilities.needsIdentity || fitsDenoising(problem)) &&
-      (!(problem.penalty.tv > 0) || capabilities.penalties.includes("tv"));
+      (!(problem.penalty.tv > 0) || capabilities.penalties.includes("tv")) &&
+      (!(problem.penalty.tv > 0 && (problem.constraints || problem.bounds)) || capabilities.constrainedTv === true);
     if (fits) return name as SolverName;
   }
   throw new InputError("problem", "no solver handles this problem (see the solver capabilities in the README)");
