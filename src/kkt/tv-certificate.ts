@@ -40,6 +40,7 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
   const offset = multipliers ? dot(multipliers, constraints!.d) : 0;
   if (!sep) centreResidual(problem, r, c, ctnu);
   const z = witness(problem, tv, sep, x, c, zHint, exact);
+  if (!terms.separable && sep) boxWitness(problem, D, sep, x, r, c, ctnu, z);
   const dz = D.applyT(z, new Float64Array(n));
   // v = Aᵀθ − Dᵀz: what g* sees (and what must vanish without g).
   const v = new Float64Array(n);
@@ -164,6 +165,31 @@ function witness(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | n
     correctWitness(D, z, c, null);
   }
   return z;
+}
+
+/**
+ * Bounds without l1/l2: g* is finite only where v = c − Dᵀz points into the box's normal cones
+ * (a side open, no scaling reaches it). Target v̂ = the projection of v onto ∂g(x) (0 inside the
+ * box, one-signed at a bound: tight at the solution), centre θ so that Σ(c − v̂) = 0, and correct z
+ * towards Dᵀz = c − v̂ as without g (first on the flat edges, then on all).
+ */
+function boxWitness(problem: Problem, D: TotalVariation["D"], box: SeparablePenalty, x: Float64Array, r: Float64Array, c: Float64Array, ctnu: Float64Array | null, z: Float64Array): void {
+  const n = x.length;
+  const dz = D.applyT(z, new Float64Array(n));
+  const target = new Float64Array(n);
+  for (let j = 0; j < n; j++) {
+    const v = c[j] - dz[j];
+    // ∂g(x_j) ∋ 0 ({0} inside, (−∞, 0] at lower, [0, ∞) at upper): v moved towards 0 by its distance to it.
+    target[j] = v - Math.sign(v) * box.subdiffDistance(j, x[j], v);
+  }
+  // Centre c − v̂ (Σ = 0: the flat direction of a connected grid), then correct z towards it.
+  for (let j = 0; j < n; j++) c[j] -= target[j];
+  centreResidual(problem, r, c, ctnu ? Float64Array.from(ctnu, (v, j) => v + target[j]) : target);
+  const dx = D.apply(x, new Float64Array(D.rows));
+  const flat = Uint8Array.from(dx, (v) => +(v === 0));
+  correctWitness(D, z, c, flat);
+  correctWitness(D, z, c, null);
+  for (let j = 0; j < n; j++) c[j] += target[j];
 }
 
 /** CG iterations allowed for the witness correction: beyond that the witness stays approximate (the gap stays valid). */

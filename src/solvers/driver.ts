@@ -75,11 +75,11 @@ export function checkProblemClass(solver: IterativeSolver<unknown, unknown>, pro
   const who = `the ${solver.name} solver`;
   if (problem.basisPursuit) throw new InputError("basisPursuit", `${who} solves penalised problems; basis pursuit (Ax = y) is solver "basis-pursuit"`);
   if (problem.penalty.tv > 0 && !solver.capabilities.penalties.includes("tv")) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (use solver "split-bregman" or "fista" for tv)`);
-  if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (use solver "alm")`);
-  if (problem.bounds && !solver.capabilities.bounds) throw new InputError("bounds", `${who} does not handle bounds (use solver "cd", "fista" or "alm")`);
   if (problem.penalty.tv > 0 && (problem.constraints || problem.bounds) && !solver.capabilities.constrainedTv) {
     throw new InputError(problem.constraints ? "constraints" : "bounds", `${who} does not handle tv with constraints or bounds (use solver "split-bregman")`);
   }
+  if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (use solver "alm")`);
+  if (problem.bounds && !solver.capabilities.bounds) throw new InputError("bounds", `${who} does not handle bounds (use solver "cd", "fista" or "alm")`);
   if (solver.capabilities.needsIdentity && !fitsDenoising(problem)) throw new InputError("A", `${who} handles denoising only (A = identity, tv on the grid's differences)`);
   if (solver.capabilities.needsColumns && !hasColumns(problem.A)) {
     throw new InputError("A", `${who} needs column access (columnDot, columnAxpy, ...); this operator is matrix-free: use solver "fista"`);
