@@ -270,6 +270,33 @@ describe("the certificate with constraints and bounds", () => {
     }
   });
 
+  it.each(["direct", "cg"] as const)("every x-update carries μ_c CᵀC (%s): unpolished solves reach the oracle", (normalSolver) => {
+    for (const c of [CASES[1], CASES[4]]) {
+      const sol = solve(problemOf(c), { solver: "split-bregman", normalSolver, tol: 1e-11, polish: false } as Parameters<typeof solve>[1]);
+      expect(sol.converged).toBe(true);
+      expect(maxAbsDiff(sol.x, oracle(c))).toBeLessThan(1e-4);
+      expect(relativeInfeasibility(c, sol.x)).toBeLessThan(1e-9);
+    }
+  });
+
+  it.each([
+    ["mean and x ≥ 0 (a side open)", { bounds: { lower: 0 } }],
+    ["mean only", {}],
+    ["mean and 0 ≤ x ≤ 1", { bounds: { lower: 0, upper: 1 } }],
+  ] as const)("a 24×24 denoise with %s certifies from Split Bregman's duals, unpolished, and its gap bounds P(x) − P*", (_name, extra) => {
+    const grid = [24, 24], n = 576;
+    const y = image(grid, 11);
+    const c: Case = { name: "24×24", grid, A: identity(n), y, penalty: { tv: 0.1 }, C: [mean(n)], d: [0.5], lower: "bounds" in extra ? extra.bounds.lower : undefined, upper: "bounds" in extra && "upper" in extra.bounds ? extra.bounds.upper : undefined };
+    const problem = createProblem({ A: { identity: n }, y, grid, penalty: c.penalty, constraints: { C: c.C, d: c.d }, ...extra });
+    const loose = solve(problem, { tol: 1e-7 });
+    expect(loose.converged).toBe(true);
+    expect(relativeInfeasibility(c, loose.x)).toBeLessThan(1e-8);
+    const tight = solve(problem, { tol: 1e-13 });
+    expect(tight.converged).toBe(true);
+    expect(loose.dualityGap).toBeGreaterThanOrEqual(objective(c, loose.x) - objective(c, tight.x) - 1e-12 * objective(c, tight.x));
+    expect(loose.dualityGap).toBeLessThanOrEqual(1e-7 * y.reduce((t, v) => t + v * v, 0));
+  });
+
   it("without constraints or bounds binding, the solution is the unconstrained one with ν = 0", () => {
     const c = CASES[2];
     const free = createProblem({ ...inputOf(c), constraints: undefined });

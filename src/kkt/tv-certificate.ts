@@ -27,15 +27,20 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
   // Bounds without l1/l2: g is the box's indicator alone.
   const sep = terms.separable ?? (problem.bounds ? boxed(new L1Penalty(0), problem.bounds) : null);
   const chain = D instanceof GridDifferences && D.shape[0] === 1 && !problem.bounds;
+  const n = x.length;
+  const multipliers = constraints ? (nu ?? new Float64Array(constraints.C.rows)) : null;
+  const ctnu = multipliers ? constraints!.C.applyT(multipliers, new Float64Array(n)) : null;
   // (`exact`: a polished x whose hint was made for another point: correct the witness instead.)
-  if (!sep && !constraints && problem.A instanceof IdentityOperator && D instanceof GridDifferences && zHint && !chain && !exact) return denoisingCertificate(problem.y, tv.weight, D, x, zHint);
-  const m = problem.A.rows, n = x.length;
+  if (!sep && problem.A instanceof IdentityOperator && D instanceof GridDifferences && zHint && !chain && !exact) {
+    const cert = denoisingCertificate(problem.y, tv.weight, D, x, zHint, ctnu, multipliers ? dot(multipliers, constraints!.d) : 0);
+    if (constraints) cert.feasibilityResidual = feasibilityResidual(problem, x);
+    return cert;
+  }
+  const m = problem.A.rows;
   const r = new Float64Array(m), c = new Float64Array(n);
   residualAndCorrelation(problem, x, r, c);
   const objective = 0.5 * dot(r, r) + (sep ? sep.value(x) : 0) + tv.value(x);
   // c = Aᵀθ − Cᵀν and the dual's offset νᵀd (as constrainedCertificate).
-  const multipliers = constraints ? (nu ?? new Float64Array(constraints.C.rows)) : null;
-  const ctnu = multipliers ? constraints!.C.applyT(multipliers, new Float64Array(n)) : null;
   if (ctnu) for (let j = 0; j < n; j++) c[j] -= ctnu[j];
   const offset = multipliers ? dot(multipliers, constraints!.d) : 0;
   if (!sep) centreResidual(problem, r, c, ctnu);
@@ -68,14 +73,15 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
 }
 
 /**
- * Denoising on a grid without g: θ = Dᵀz is dual feasible for any |z| ≤ tv, with the classical
+ * Denoising on a grid without g: θ = Dᵀz (+ Cᵀν with constraints: `ctnu`, and the dual loses
+ * `offset` = νᵀd) is dual feasible for any |z| ≤ tv, with the classical
  * dual ½‖y‖² − ½‖y − Dᵀz‖² = yᵀθ − ½‖θ‖²; no correction needed. z is the hint scaled by the
  * smallest s ≥ 1 that gives |z| ≤ tv. One pass over the pixels, no allocation: at pixel p, θ_p = Σ z over the edges into p
  * − Σ z over the edges out of p (D's rows: p − 1 → p, p → p + 1, p − w → p, p → p + w), the data
  * term, the dual and the KKT violation |y_p − x_p − θ_p|; the two edges leaving p add the tv term
  * and the margins.
  */
-function denoisingCertificate(y: Float64Array, bound: number, D: GridDifferences, x: Float64Array, zHint: Float64Array): Certificate {
+function denoisingCertificate(y: Float64Array, bound: number, D: GridDifferences, x: Float64Array, zHint: Float64Array, ctnu: Float64Array | null, offset: number): Certificate {
   const [h, w] = D.shape, horizontal = D.horizontal;
   const k = 1 / Math.max(1, normInf(zHint) / bound);
   let data = 0, dual = 0, kkt = 0, total = 0, maxFlat = 0, smallestActive = Infinity;
@@ -102,6 +108,7 @@ function denoisingCertificate(y: Float64Array, bound: number, D: GridDifferences
         if (flatZ > maxFlat) maxFlat = flatZ;
         if (jumpOrHuge < smallestActive) smallestActive = jumpOrHuge;
       }
+      if (ctnu !== null) theta += ctnu[p];
       const residual = y[p] - x[p], violation = Math.abs(residual - theta);
       data += residual * residual;
       dual += y[p] * theta - 0.5 * theta * theta;
@@ -110,7 +117,7 @@ function denoisingCertificate(y: Float64Array, bound: number, D: GridDifferences
   }
   const objective = 0.5 * data + bound * total;
   if (smallestActive === Number.MAX_VALUE) smallestActive = Infinity;
-  return { objective, dualityGap: Math.max(0, objective - dual), kktViolation: kkt, complementarityMargin: 1 - maxFlat / bound, smallestActive };
+  return { objective, dualityGap: Math.max(0, objective - dual + offset), kktViolation: kkt, complementarityMargin: 1 - maxFlat / bound, smallestActive };
 }
 
 /** 1 − max |z_e|/tv over the edges without a jump, and the smallest jump (or |x_j| on the support with l1). */
@@ -168,21 +175,23 @@ function witness(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | n
 }
 
 /**
- * Bounds without l1/l2: g* is finite only where v = c − Dᵀz points into the box's normal cones
- * (a side open, no scaling reaches it). Target v̂ = the projection of v onto ∂g(x) (0 inside the
- * box, one-signed at a bound: tight at the solution), centre θ so that Σ(c − v̂) = 0, and correct z
- * towards Dᵀz = c − v̂ as without g (first on the flat edges, then on all).
+ * Bounds without l1/l2, a side open: g* is infinite where v = c − Dᵀz points out of the box's
+ * normal cones on an open side (v_j > 0 with no upper bound, v_j < 0 with no lower one), and no
+ * scaling reaches it. Beyond rounding, target v̂ = v with those entries 0, centre θ so that
+ * Σ(c − v̂) = 0, and correct z towards Dᵀz = c − v̂ as without g (first on the flat edges, then on
+ * all): the right side is the offending entries alone. (At a rounding level the caller zeroes them.)
  */
 function boxWitness(problem: Problem, D: TotalVariation["D"], box: SeparablePenalty, x: Float64Array, r: Float64Array, c: Float64Array, ctnu: Float64Array | null, z: Float64Array): void {
   const n = x.length;
   const dz = D.applyT(z, new Float64Array(n));
   const target = new Float64Array(n);
+  let offending = 0;
   for (let j = 0; j < n; j++) {
     const v = c[j] - dz[j];
-    // ∂g(x_j) ∋ 0 ({0} inside, (−∞, 0] at lower, [0, ∞) at upper): v moved towards 0 by its distance to it.
-    target[j] = v - Math.sign(v) * box.subdiffDistance(j, x[j], v);
+    if (box.dualScale(j, v) === Infinity) offending = Math.max(offending, Math.abs(v));
+    else target[j] = v;
   }
-  // Centre c − v̂ (Σ = 0: the flat direction of a connected grid), then correct z towards it.
+  if (offending <= ROUNDING * Math.max(normInf(c), normInf(z))) return;
   for (let j = 0; j < n; j++) c[j] -= target[j];
   centreResidual(problem, r, c, ctnu ? Float64Array.from(ctnu, (v, j) => v + target[j]) : target);
   const dx = D.apply(x, new Float64Array(D.rows));
@@ -191,6 +200,9 @@ function boxWitness(problem: Problem, D: TotalVariation["D"], box: SeparablePena
   correctWitness(D, z, c, null);
   for (let j = 0; j < n; j++) c[j] += target[j];
 }
+
+/** Relative size of a dual residual left by rounding alone. */
+const ROUNDING = 1e-12;
 
 /** CG iterations allowed for the witness correction: beyond that the witness stays approximate (the gap stays valid). */
 const MAX_CORRECTION_CG = 300;
