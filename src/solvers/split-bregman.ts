@@ -174,6 +174,14 @@ export interface SplitBregmanState {
  * Aᵀ(Ax − y) + l2 x + Dᵀz + u = 0, |z_i| ≤ tv, |u_j| ≤ l1 w_j (splitBregmanDual).
  * The iterate is d_1 when l1 > 0 (exactly sparse), else x.
  *
+ * Constraints Cx = d (issue 8): the Bregman iteration on them, μ_c/2‖Cx − d + b_c‖² in the
+ * x-update (M gains μ_c CᵀC: by Woodbury on the exact x-updates, in the operator for CG) and
+ * b_c ← b_c + Cx − d; ν = μ_c b_c satisfies Aᵀ(Ax − y) + l2 x + Dᵀz + u + Cᵀν = 0 at the fixed
+ * point. Bounds: the split d_1 = x exists whenever there are bounds (threshold 0 without l1) and
+ * d_1 ← clip(shrink(x + b_1)) (the prox of l1|·| plus the box), so the iterate d_1 lies in the box
+ * exactly and u includes the bounds' normal cones. The stopping test also asks for
+ * ‖Cx − d‖ within options.feasibilityTarget (relative).
+ *
  * The x-update is exact (DCT or dense Cholesky) or warm-started CG (split-bregman-update.ts);
  * μ starts at trace(AᵀA)/n and follows residual balancing (defaultMu, balance), except μ_tv on a
  * pixel mask: fixed, proportional to tv (maskTvMu). Stopping (Boyd
