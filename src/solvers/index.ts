@@ -16,9 +16,7 @@ import type { Solution, SolveOptions } from "./solution.js";
  * first that fits the problem unless one is named.
  */
 // `any`: each solver has its own context and state types; the registry only needs the protocol.
-// The augmented Lagrangian before Split Bregman: l1/l2 problems with constraints go to it, tv ones
-// with constraints or bounds to Split Bregman (the only solver with constrainedTv).
-export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista" | "split-bregman" | "alm", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista, alm: augmentedLagrangian, "split-bregman": splitBregman };
+export const ITERATIVE_SOLVERS: Record<"cd" | "tv-denoise" | "fista" | "split-bregman" | "alm", IterativeSolver<any, any>> = { cd: coordinateDescent, "tv-denoise": tvDenoise, fista, "split-bregman": splitBregman, alm: augmentedLagrangian };
 /** Solvers that are not one iterative state machine: basis pursuit (Bregman steps of coordinate descent). */
 const COMPOSITE_SOLVERS = { "basis-pursuit": solveBasisPursuit as Solver };
 export type SolverName = keyof typeof ITERATIVE_SOLVERS | keyof typeof COMPOSITE_SOLVERS;
@@ -46,8 +44,11 @@ export function defaultSolverName(problem: Problem): SolverName {
   // crawls on ill-conditioned blurs and at small tv on masks (measured on 32×32 images: a blur
   // 0.4 s against minutes; a mask at tv = 0.005, 108 s for one FISTA solve). Split Bregman can
   // stall short of a tight gap on masks at large tv (it says so: not converged).
-  const order = Object.entries(ITERATIVE_SOLVERS).filter(([name]) => !(problem.penalty.tv > 0 && name === "fista"));
-  if (problem.penalty.tv > 0) order.push(["fista", ITERATIVE_SOLVERS.fista]);
+  // l1/l2 problems with constraints go to the augmented Lagrangian before Split Bregman (which
+  // handles them too, but is there for tv: the only solver with constrainedTv).
+  const last = problem.penalty.tv > 0 ? "fista" : problem.constraints ? "split-bregman" : null;
+  const order = Object.entries(ITERATIVE_SOLVERS).filter(([name]) => name !== last);
+  if (last) order.push([last, ITERATIVE_SOLVERS[last]]);
   for (const [name, solver] of order) {
     const { capabilities } = solver;
     const fits =

@@ -219,8 +219,8 @@ export class WoodburyNormalSolver implements NormalSolver {
 
   solve(b: Float64Array, out: Float64Array): void {
     this.inner.solve(b, out);
-    const { t } = this;
-    this.constraint.rows.forEach((row, i) => (t[i] = dot(row, out)));
+    const { t } = this, rows = this.constraint.rows;
+    for (let i = 0; i < rows.length; i++) t[i] = dot(rows[i], out);
     this.factor!.solveInPlace(t);
     for (let i = 0; i < t.length; i++) axpy(-t[i], this.w[i], out);
   }

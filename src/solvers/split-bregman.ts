@@ -383,7 +383,7 @@ function step(context: SplitBregmanContext, state: SplitBregmanState): void {
   if (thresholds) for (let j = 0; j < n; j++) rhs[j] += mu1 * (d1[j] - b1[j]);
   // + μ_c Cᵀ(d − b_c)
   const constraint = context.constraint;
-  if (constraint) constraint.rows.forEach((row, i) => axpy(constraint.mu * (context.constraintD[i] - state.bC[i]), row, rhs));
+  if (constraint) for (let i = 0; i < constraint.rows.length; i++) axpy(constraint.mu * (context.constraintD[i] - state.bC[i]), constraint.rows[i], rhs);
   const solver = context.xUpdate.solver;
   solver.setTolerance?.(CG_RATIO * (Number.isFinite(state.dualResidual) ? state.dualResidual : norm2(rhs)));
   solver.solve(rhs, x);
@@ -441,13 +441,13 @@ function step(context: SplitBregmanContext, state: SplitBregmanState): void {
   if (constraint) {
     // b_c ← b_c + Cx − d
     let rc = 0, cx2 = 0, b2 = 0;
-    constraint.rows.forEach((row, i) => {
-      const cx = dot(row, x), di = context.constraintD[i];
+    for (let i = 0; i < constraint.rows.length; i++) {
+      const cx = dot(constraint.rows[i], x), di = context.constraintD[i];
       rc += (cx - di) ** 2;
       cx2 += Math.max(cx * cx, di * di);
       state.bC[i] += cx - di;
       b2 += state.bC[i] ** 2;
-    });
+    }
     state.primalC = relative(Math.sqrt(rc), Math.sqrt(cx2));
     r2 += rc;
     z2 += constraint.mu * constraint.mu * b2;
