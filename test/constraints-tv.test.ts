@@ -365,5 +365,7 @@ describe("CLI and bad input", () => {
     inputError(() => solve(problemOf(c), { solver: "fista" }), /split-bregman/);
     inputError(() => solve(createProblem({ ...inputOf(c), constraints: undefined }), { solver: "fista" }), /split-bregman/);
     inputError(() => solve(problemOf(c), { solver: "alm" }), /tv/);
+    // Without tv the augmented Lagrangian stays the default for constraints.
+    expect(solve(createProblem({ A: c.A, y: c.y, penalty: { l1: 0.1 }, constraints: { C: c.C, d: c.d } })).solver).toBe("alm");
   });
 });
