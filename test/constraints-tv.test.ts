@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { HeldOutMse } from "../src/criteria/heldout.js";
 import { fixedPointHypergradient } from "../src/diff/fixed-point.js";
 import { hypergradient } from "../src/diff/implicit.js";
+import { kktSystem } from "../src/kkt/index.js";
 import { tvCertificate } from "../src/kkt/tv-certificate.js";
 import { Random } from "../src/linalg/random.js";
 import { penaltyTerms } from "../src/penalties/index.js";
@@ -329,6 +330,23 @@ describe("hypergradients through the bordered piece system", () => {
       const gk = grad.gradient[key] as number;
       expect(Math.abs(gk - fd)).toBeLessThan(1e-5 * Math.max(Math.abs(fd), 1e-3 * Math.abs(gk) + 1e-12) + 1e-9);
     }
+  });
+
+  it.each([CASES[0], CASES[1], CASES[4]].map((c) => [c.name, c] as const))("%s: SURE's df = tr(∂(Ax)/∂y) by central differences in y", (_name, c) => {
+    const { problem, sol } = solutionOf(c);
+    const { df } = kktSystem(problem, sol).system.degreesOfFreedom();
+    const h = 1e-6;
+    let trace = 0;
+    for (let i = 0; i < c.y.length; i++) {
+      const fit = (delta: number) => {
+        const y = Float64Array.from(c.y);
+        y[i] += delta;
+        const x = solve({ ...problem, y }, { tol: 1e-14 }).x;
+        return c.A[i].reduce((t, a, j) => t + a * x[j], 0);
+      };
+      trace += (fit(h) - fit(-h)) / (2 * h);
+    }
+    expect(Math.abs(df - trace)).toBeLessThan(1e-6 * Math.max(1, trace));
   });
 
   it("fixed-point differentiation refuses constrained problems with a clear error", () => {
