@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -14,7 +14,8 @@ import { createProblem, withPenalty, type Problem, type ProblemInput } from "../
 import { solve } from "../src/solvers/index.js";
 import type { Solution } from "../src/solvers/solution.js";
 import { gridEdges, tvObjective } from "./tv-oracle.js";
-import { inputError, maxAbsDiff } from "./support.js";
+import { FIXTURES, inputError, maxAbsDiff } from "./support.js";
+import { loadProblemFile } from "../src/io/problem-file.js";
 
 const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
 
@@ -352,6 +353,16 @@ describe("hypergradients through the bordered piece system", () => {
   it("fixed-point differentiation refuses constrained problems with a clear error", () => {
     const problem = problemOf(CASES[0]);
     inputError(() => fixedPointHypergradient(problem, new Float64Array(problem.A.cols)), /implicit/);
+  });
+});
+
+describe("Split Bregman on the l1/l2 constrained fixtures (no tv)", () => {
+  it.each(["constrained-small", "constrained-bounds"])("%s: x and ν as the independent reference", (name) => {
+    const doc = JSON.parse(readFileSync(join(FIXTURES, `${name}.json`), "utf8"));
+    const sol = solve(loadProblemFile(join(FIXTURES, `${name}.json`)), { solver: "split-bregman", tol: 1e-12 });
+    expect(sol.converged).toBe(true);
+    expect(maxAbsDiff(sol.x, doc.reference.x)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(sol.multipliers!, doc.reference.multipliers)).toBeLessThan(1e-6);
   });
 });
 

@@ -128,8 +128,6 @@ export interface SplitBregmanState {
   b1: Float64Array;
   /** The scaled dual of Cx = d (length 0 without constraints): ν = μ_c b_c. */
   bC: Float64Array;
-  /** Relative ‖Cx − d‖ at the last step. */
-  primalC: number;
   muTv: number;
   mu1: number;
   iterations: number;
@@ -252,7 +250,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
     x: Float64Array.from(x0),
     dTv: D ? D.apply(x0, new Float64Array(p)) : new Float64Array(0), bTv: new Float64Array(p),
     d1: thresholds ? Float64Array.from(x0, (v, j) => (box ? Math.min(box.upper[j], Math.max(box.lower[j], v)) : v)) : new Float64Array(0), b1: new Float64Array(thresholds ? n : 0),
-    bC: new Float64Array(constraint ? constraint.rows.length : 0), primalC: 0,
+    bC: new Float64Array(constraint ? constraint.rows.length : 0),
     muTv: D ? muTv : 0, mu1: thresholds ? mu : 0,
     iterations: 0, innerIterations: 0,
     suboptimality: Infinity, dualResidual: Infinity, primalTv: 0, dualTv: 0, primal1: 0, dual1: 0,
@@ -440,15 +438,13 @@ function step(context: SplitBregmanContext, state: SplitBregmanState): void {
   }
   if (constraint) {
     // b_c ← b_c + Cx − d
-    let rc = 0, cx2 = 0, b2 = 0;
+    let rc = 0, b2 = 0;
     for (let i = 0; i < constraint.rows.length; i++) {
       const cx = dot(constraint.rows[i], x), di = context.constraintD[i];
       rc += (cx - di) ** 2;
-      cx2 += Math.max(cx * cx, di * di);
       state.bC[i] += cx - di;
       b2 += state.bC[i] ** 2;
     }
-    state.primalC = relative(Math.sqrt(rc), Math.sqrt(cx2));
     r2 += rc;
     z2 += constraint.mu * constraint.mu * b2;
   }
