@@ -339,7 +339,6 @@ export function createProblem(input: ProblemInput): Problem {
     const d = toVector(input.constraints.d, "constraints.d", C.rows);
     problem.constraints = checkConstraints(C, d, problem.bounds);
   }
-  if ((problem.bounds || problem.constraints) && penalty.tv > 0) throw new InputError(problem.constraints ? "constraints" : "bounds", "expected no tv penalty: constraints and bounds are supported with l1/l2 penalties only");
   // --- end constraints and bounds ---
   if (input.validation !== undefined) {
     if (typeof input.validation !== "object" || input.validation === null) throw new InputError("validation", "expected an object { A, y }");

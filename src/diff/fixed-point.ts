@@ -271,6 +271,7 @@ function checkOptions(options: FixedPointOptions): { tol: number; maxIter: numbe
 function fixedPoint(problem: Problem, tol: number): { linearization: Linearization; report: FixedPointReport } {
   refuseBasisPursuit(problem, "hypergradients");
   checkProblemClass(splitBregman, problem);
+  if (problem.constraints || problem.bounds) throw new InputError(problem.constraints ? "constraints" : "bounds", "fixed-point differentiation handles unconstrained problems only; use the implicit method (the bordered KKT system)");
   requirePositivePenalty(problem);
   const { tv, l1 } = problem.penalty;
   if (!(tv > 0 || l1 > 0)) throw new InputError("penalty", `fixed-point differentiation needs tv > 0 or l1 > 0 (the splits of Split Bregman), got tv = ${tv}, l1 = ${l1}; use the implicit method`);

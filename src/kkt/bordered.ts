@@ -9,6 +9,83 @@ import type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
 /** Schur complement pivots below this fraction of its largest diagonal: C_F's rows are dependent. */
 const SCHUR_RANK_TOL = 1e-12;
 
+/**
+ * Block elimination for the symmetric indefinite [H Bᵀ; B 0] given solves with H (B: p rows over
+ * the k unknowns of H): u = H⁻¹(b − Bᵀw) with the Schur complement S = B H⁻¹ Bᵀ (p columns
+ * H⁻¹B_aᵀ, one H solve each) factored by pivoted Cholesky; dependent rows of B get w = 0.
+ */
+export class SchurElimination {
+  readonly columns: Float64Array[];
+  private readonly schur: PivotedCholesky;
+
+  constructor(
+    private readonly solveH: (b: Float64Array) => Float64Array,
+    private readonly rows: Float64Array[],
+  ) {
+    this.columns = rows.map((row) => solveH(row));
+    const p = rows.length;
+    const s = new Float64Array(p * p);
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) s[b * p + a] = dot(rows[a], this.columns[b]);
+    this.schur = PivotedCholesky.factor(s, p, SCHUR_RANK_TOL);
+  }
+
+  /** rank(B). */
+  get rank(): number {
+    return this.schur.rank;
+  }
+
+  /** [H Bᵀ; B 0]⁻¹[b; e] by block elimination: z = H⁻¹b, S w = Bz − e, u = z − H⁻¹Bᵀw. */
+  solve(rhs: Float64Array, k: number): Float64Array {
+    const p = this.rows.length;
+    const z = this.solveH(rhs.subarray(0, k));
+    const t = new Float64Array(p);
+    for (let a = 0; a < p; a++) t[a] = dot(this.rows[a], z) - rhs[k + a];
+    const w = this.schur.solve(t);
+    const out = new Float64Array(k + p);
+    out.set(z);
+    for (let a = 0; a < p; a++) {
+      if (w[a] === 0) continue;
+      const col = this.columns[a];
+      for (let b = 0; b < k; b++) out[b] -= w[a] * col[b];
+    }
+    out.set(w, k);
+    return out;
+  }
+}
+
+/**
+ * SURE's df of a bordered system whose H = (data part) + diag(curvature) on k unknowns, with
+ * P the top-left block of J⁻¹ (`solve`): df = base − Σ_a D_a P_aa (base = min(k, m) − rank(B)),
+ * and with H' = D' (P' = −P D' P), d df/dθ = tr(P D' P D) − tr(P D').
+ */
+export function borderedDegreesOfFreedom(solve: (rhs: Float64Array) => Float64Array, size: number, base: number, curvature: Float64Array, curvatureDerivative: (name: string, a: number) => number): { df: number; derivative(name: string): number } {
+  const k = curvature.length, D = curvature;
+  if (D.every((v) => v === 0)) return { df: base, derivative: () => 0 };
+  const columns: Float64Array[] = [];
+  const e = new Float64Array(size);
+  let df = base;
+  for (let a = 0; a < k; a++) {
+    e[a] = 1;
+    columns.push(solve(e).subarray(0, k));
+    e[a] = 0;
+    df -= D[a] * columns[a][a];
+  }
+  return {
+    df,
+    derivative: (name: string) => {
+      let total = 0;
+      for (let a = 0; a < k; a++) {
+        const dD = curvatureDerivative(name, a);
+        if (dD === 0) continue;
+        let quad = 0;
+        for (let b = 0; b < k; b++) quad += columns[a][b] * columns[a][b] * D[b];
+        total += dD * (quad - columns[a][a]);
+      }
+      return total;
+    },
+  };
+}
+
 /** The rows of C the solvers use: all but the redundant ones createProblem found. */
 export function constraintRows(problem: Problem): Int32Array {
   const c = problem.constraints;
@@ -40,7 +117,7 @@ export class BorderedSystem implements KktSystem {
    */
   private readonly cf: Float64Array[];
   private readonly cfNorms: Float64Array;
-  private built: { matrix: ActiveSetMatrix; schurColumns: Float64Array[]; schur: PivotedCholesky } | null = null;
+  private built: { matrix: ActiveSetMatrix; elimination: SchurElimination } | null = null;
 
   constructor(
     private readonly problem: Problem,
@@ -62,11 +139,7 @@ export class BorderedSystem implements KktSystem {
   private get parts(): NonNullable<BorderedSystem["built"]> {
     if (this.built) return this.built;
     const matrix = activeSetMatrix(this.problem.A, this.support, this.curvature);
-    const p = this.cf.length;
-    const schurColumns = this.cf.map((row) => matrix.solve(row));
-    const s = new Float64Array(p * p);
-    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) s[b * p + a] = dot(this.cf[a], schurColumns[b]);
-    this.built = { matrix, schurColumns, schur: PivotedCholesky.factor(s, p, SCHUR_RANK_TOL) };
+    this.built = { matrix, elimination: new SchurElimination((b) => matrix.solve(b), this.cf) };
     return this.built;
   }
 
@@ -81,7 +154,7 @@ export class BorderedSystem implements KktSystem {
 
   /** rank(C_RF): the constraints that bind the free features independently. */
   get constraintRank(): number {
-    return this.parts.schur.rank;
+    return this.parts.elimination.rank;
   }
 
   restrict(gradX: Float64Array): Float64Array {
@@ -118,24 +191,15 @@ export class BorderedSystem implements KktSystem {
   }
 
   /**
-   * J⁻¹[b; e] by block elimination: z = H⁻¹b, S w = C_F z − e, u = z − H⁻¹C_Fᵀ w, on the
-   * normalised rows N⁻¹C_F (N = diag(cfNorms)): there e becomes N⁻¹e and w becomes N w.
+   * J⁻¹[b; e] by block elimination (SchurElimination) on the normalised rows N⁻¹C_F
+   * (N = diag(cfNorms)): there e becomes N⁻¹e and w becomes N w.
    */
   solve(rhs: Float64Array): Float64Array {
-    const { matrix, schurColumns, schur } = this.parts;
     const k = this.support.length, p = this.rows.length;
-    const z = matrix.solve(rhs.subarray(0, k));
-    const t = new Float64Array(p);
-    for (let a = 0; a < p; a++) t[a] = dot(this.cf[a], z) - rhs[k + a] / this.cfNorms[a];
-    const w = schur.solve(t);
-    const out = new Float64Array(k + p);
-    out.set(z);
-    for (let a = 0; a < p; a++) {
-      if (w[a] === 0) continue;
-      const col = schurColumns[a];
-      for (let b = 0; b < k; b++) out[b] -= w[a] * col[b];
-    }
-    for (let a = 0; a < p; a++) out[k + a] = w[a] / this.cfNorms[a];
+    const scaled = Float64Array.from(rhs);
+    for (let a = 0; a < p; a++) scaled[k + a] = rhs[k + a] / this.cfNorms[a];
+    const out = this.parts.elimination.solve(scaled, k);
+    for (let a = 0; a < p; a++) out[k + a] /= this.cfNorms[a];
     return out;
   }
 
@@ -159,32 +223,8 @@ export class BorderedSystem implements KktSystem {
    * (P' = −P D' P), d df/dθ = tr(P D' P D) − tr(P D'): the Lasso's |S| − rank(C_S) when D = 0.
    */
   degreesOfFreedom(): { df: number; derivative(name: string): number } {
-    const k = this.support.length, D = this.curvature;
-    const base = Math.min(k, this.problem.A.rows) - this.constraintRank;
-    if (D.every((v) => v === 0)) return { df: base, derivative: () => 0 };
-    const columns: Float64Array[] = [];
-    const e = new Float64Array(this.size);
-    let df = base;
-    for (let a = 0; a < k; a++) {
-      e[a] = 1;
-      columns.push(this.solve(e).subarray(0, k));
-      e[a] = 0;
-      df -= D[a] * columns[a][a];
-    }
-    return {
-      df,
-      derivative: (name: string) => {
-        let total = 0;
-        for (let a = 0; a < k; a++) {
-          const dD = this.penalty.supportCurvatureDerivative(name, this.support[a]);
-          if (dD === 0) continue;
-          let quad = 0;
-          for (let b = 0; b < k; b++) quad += columns[a][b] * columns[a][b] * D[b];
-          total += dD * (quad - columns[a][a]);
-        }
-        return total;
-      },
-    };
+    const base = Math.min(this.support.length, this.problem.A.rows) - this.constraintRank;
+    return borderedDegreesOfFreedom((e) => this.solve(e), this.size, base, this.curvature, (name, a) => this.penalty.supportCurvatureDerivative(name, this.support[a]));
   }
 }
 

@@ -138,10 +138,16 @@ export function constrainedCertificate(problem: Problem, x: Float64Array, nu: Fl
   const ctnu = C.applyT(nu, new Float64Array(C.cols));
   for (let j = 0; j < c.length; j++) c[j] -= ctnu[j];
   const cert = certificate(problem, x, r, c, penalty, dot(nu, d));
+  return { ...cert, feasibilityResidual: feasibilityResidual(problem, x) };
+}
+
+/** ‖Cx − d‖₂ (problems with constraints). */
+export function feasibilityResidual(problem: Problem, x: Float64Array): number {
+  const { C, d } = problem.constraints!;
   const cx = C.apply(x, new Float64Array(C.rows));
   let rr = 0;
   for (let i = 0; i < cx.length; i++) rr += (cx[i] - d[i]) ** 2;
-  return { ...cert, feasibilityResidual: Math.sqrt(rr) };
+  return Math.sqrt(rr);
 }
 
 /**

@@ -8,7 +8,7 @@ import { BorderedSystem, constraintRows, freeSet } from "./bordered.js";
 import { boxed } from "../penalties/box.js";
 import type { KktSystem } from "./system.js";
 import { piecesOf } from "./tv-pieces.js";
-import { PieceSystem } from "./tv-system.js";
+import { boundedPieceSystem, PieceSystem, type TvBorderedSystem } from "./tv-system.js";
 
 /**
  * The KKT system of (problem, solution) and the hyperparameter names it differentiates in. One
@@ -16,6 +16,7 @@ import { PieceSystem } from "./tv-system.js";
  * systems are chosen here from the solution's structure.
  */
 export function kktSystem(problem: Problem, solution: Solution): { system: KktSystem; names: string[] } {
+  if (problem.penalty.tv > 0 && (problem.constraints || problem.bounds)) return { system: borderedPieceSystem(problem, solution), names: ["l1", "l2", "tv"] };
   if (problem.penalty.tv > 0) return { system: pieceSystem(problem, solution.x, solution.dualityGap), names: ["l1", "l2", "tv"] };
   if (problem.constraints || problem.bounds) return borderedSystem(problem, solution);
   const penalty = penaltyFamily(problem);
@@ -35,6 +36,19 @@ function borderedSystem(problem: Problem, solution: Solution): { system: KktSyst
 
 export type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
 
+/** δ = √(2·gap/n) (see pieceSystem). */
+function pieceFuse(x: Float64Array, gap: number): number {
+  return Number.isFinite(gap) && gap > 0 ? Math.sqrt((2 * gap) / x.length) : 0;
+}
+
+/** TV with constraints or bounds: the piece system bordered with C (pieces at a bound held there), fused as pieceSystem. */
+function borderedPieceSystem(problem: Problem, solution: Solution): TvBorderedSystem {
+  const D = differencesOf(problem);
+  if (!(D instanceof GridDifferences)) throw new InputError("D", "implicit differentiation of tv needs the grid's finite differences (a user D has no piece structure)");
+  const nu = solution.multipliers ?? new Float64Array(problem.constraints?.C.rows ?? 0);
+  return boundedPieceSystem(problem, D, solution.x, pieceFuse(solution.x, solution.dualityGap), nu, constraintRows(problem));
+}
+
 /**
  * The TV system on the pieces of x: the edges with |(Dx)_e| ≤ δ fused (zero pieces with l1),
  * δ = √(2·gap/n), the root-mean-square error per feature the duality gap allows
@@ -45,7 +59,7 @@ export type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
 export function pieceSystem(problem: Problem, x: Float64Array, gap = 0): PieceSystem {
   const D = differencesOf(problem);
   if (!(D instanceof GridDifferences)) throw new InputError("D", "implicit differentiation of tv needs the grid's finite differences (a user D has no piece structure)");
-  const fuse = Number.isFinite(gap) && gap > 0 ? Math.sqrt((2 * gap) / x.length) : 0;
+  const fuse = pieceFuse(x, gap);
   const pieces = piecesOf(D, x, fuse, problem.penalty.l1 > 0);
   const values = new Float64Array(pieces.count);
   for (let j = 0; j < x.length; j++) values[pieces.label[j]] += x[j] / pieces.size[pieces.label[j]];

@@ -2,16 +2,19 @@ import { conjugateGradient } from "../linalg/cg.js";
 import { dot, norm1, normInf } from "../linalg/vector.js";
 import { GridDifferences } from "../operators/finite-differences.js";
 import { IdentityOperator } from "../operators/identity.js";
+import { boxed } from "../penalties/box.js";
 import type { PenaltyTerms, SeparablePenalty } from "../penalties/index.js";
+import { L1Penalty } from "../penalties/l1.js";
 import type { TotalVariation } from "../penalties/total-variation.js";
 import type { Problem } from "../problem.js";
-import { residualAndCorrelation, type Certificate } from "./certificate.js";
+import { feasibilityResidual, residualAndCorrelation, type Certificate } from "./certificate.js";
 
 /**
- * The certificate of x for ½‖Ax − y‖² + g(x) + tv‖Dx‖₁ (g separable, possibly absent), from
- * the Fenchel dual
+ * The certificate of x for ½‖Ax − y‖² + g(x) + tv‖Dx‖₁ (g separable, possibly absent; boxed
+ * when the problem has bounds), subject to Cx = d when the problem has constraints, from the
+ * (Lagrangian) Fenchel dual at the multipliers ν (`nu`, one per row of C)
  *
- *   max over θ, z:  yᵀθ − ½‖θ‖² − g*(Aᵀθ − Dᵀz)   subject to |z_e| ≤ tv,
+ *   max over θ, z:  yᵀθ − νᵀd − ½‖θ‖² − g*(Aᵀθ − Dᵀz − Cᵀν)   subject to |z_e| ≤ tv,
  *
  * at θ = y − Ax and a witness z for the tv rows: built exactly on a 1-D grid (D has full row
  * rank, so z follows from stationarity by a running sum), else the solver's dual estimate
@@ -19,17 +22,30 @@ import { residualAndCorrelation, type Certificate } from "./certificate.js";
  * (θ, z) is scaled by the smallest s ≥ 1 that makes it feasible, so the gap is a true bound.
  * For denoising without g, θ = Dᵀz itself is feasible: the cheap classical dual unless `exact`.
  */
-export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null = null, { exact = false } = {}): Certificate {
-  const tv = terms.tv!, sep = terms.separable, D = tv.D;
-  const chain = D instanceof GridDifferences && D.shape[0] === 1;
+export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null = null, { exact = false, nu = null as Float64Array | null } = {}): Certificate {
+  const tv = terms.tv!, D = tv.D, constraints = problem.constraints;
+  // Bounds without l1/l2: g is the box's indicator alone.
+  const sep = terms.separable ?? (problem.bounds ? boxed(new L1Penalty(0), problem.bounds) : null);
+  const chain = D instanceof GridDifferences && D.shape[0] === 1 && !problem.bounds;
+  const n = x.length;
+  const multipliers = constraints ? (nu ?? new Float64Array(constraints.C.rows)) : null;
+  const ctnu = multipliers ? constraints!.C.applyT(multipliers, new Float64Array(n)) : null;
   // (`exact`: a polished x whose hint was made for another point: correct the witness instead.)
-  if (!sep && problem.A instanceof IdentityOperator && D instanceof GridDifferences && zHint && !chain && !exact) return denoisingCertificate(problem.y, tv.weight, D, x, zHint);
-  const m = problem.A.rows, n = x.length;
+  if (!sep && problem.A instanceof IdentityOperator && D instanceof GridDifferences && zHint && !chain && !exact) {
+    const cert = denoisingCertificate(problem.y, tv.weight, D, x, zHint, ctnu, multipliers ? dot(multipliers, constraints!.d) : 0);
+    if (constraints) cert.feasibilityResidual = feasibilityResidual(problem, x);
+    return cert;
+  }
+  const m = problem.A.rows;
   const r = new Float64Array(m), c = new Float64Array(n);
   residualAndCorrelation(problem, x, r, c);
   const objective = 0.5 * dot(r, r) + (sep ? sep.value(x) : 0) + tv.value(x);
-  if (!sep) centreResidual(problem, r, c);
+  // c = Aᵀθ − Cᵀν and the dual's offset νᵀd (as constrainedCertificate).
+  if (ctnu) for (let j = 0; j < n; j++) c[j] -= ctnu[j];
+  const offset = multipliers ? dot(multipliers, constraints!.d) : 0;
+  if (!sep) centreResidual(problem, r, c, ctnu);
   const z = witness(problem, tv, sep, x, c, zHint, exact);
+  if (!terms.separable && sep) boxWitness(problem, D, sep, x, r, c, ctnu, z);
   const dz = D.applyT(z, new Float64Array(n));
   // v = Aᵀθ − Dᵀz: what g* sees (and what must vanish without g).
   const v = new Float64Array(n);
@@ -38,27 +54,34 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
   let kkt = tv.weight * (s - 1);
   if (sep) {
     for (let j = 0; j < n; j++) {
-      s = Math.max(s, sep.dualScale(j, Math.abs(v[j])));
       kkt = Math.max(kkt, sep.subdiffDistance(j, x[j], v[j]));
+      // Signed: a box makes g_j* one-sided. No scaling reaches the domain of a cone's
+      // indicator (a box side open, no l1): v_j leaves it by rounding only; take 0 there (KKT counts it).
+      const scale = sep.dualScale(j, v[j]);
+      if (scale === Infinity) v[j] = 0;
+      else s = Math.max(s, scale);
     }
   } else {
     kkt = Math.max(kkt, normInf(v));
   }
   let conjugates = 0;
-  if (sep) for (let j = 0; j < n; j++) conjugates += sep.conjugate(j, Math.abs(v[j]) / s);
-  const dual = dot(problem.y, r) / s - (0.5 * dot(r, r)) / (s * s) - conjugates;
-  return { ...margins(problem, tv, sep, x, z), objective, dualityGap: Math.max(0, objective - dual), kktViolation: kkt };
+  if (sep) for (let j = 0; j < n; j++) conjugates += sep.conjugate(j, v[j] / s);
+  const dual = (dot(problem.y, r) - offset) / s - (0.5 * dot(r, r)) / (s * s) - conjugates;
+  const cert: Certificate = { ...margins(problem, tv, sep, x, z), objective, dualityGap: Math.max(0, objective - dual), kktViolation: kkt };
+  if (constraints) cert.feasibilityResidual = feasibilityResidual(problem, x);
+  return cert;
 }
 
 /**
- * Denoising on a grid without g: θ = Dᵀz is dual feasible for any |z| ≤ tv, with the classical
+ * Denoising on a grid without g: θ = Dᵀz (+ Cᵀν with constraints: `ctnu`, and the dual loses
+ * `offset` = νᵀd) is dual feasible for any |z| ≤ tv, with the classical
  * dual ½‖y‖² − ½‖y − Dᵀz‖² = yᵀθ − ½‖θ‖²; no correction needed. z is the hint scaled by the
  * smallest s ≥ 1 that gives |z| ≤ tv. One pass over the pixels, no allocation: at pixel p, θ_p = Σ z over the edges into p
  * − Σ z over the edges out of p (D's rows: p − 1 → p, p → p + 1, p − w → p, p → p + w), the data
  * term, the dual and the KKT violation |y_p − x_p − θ_p|; the two edges leaving p add the tv term
  * and the margins.
  */
-function denoisingCertificate(y: Float64Array, bound: number, D: GridDifferences, x: Float64Array, zHint: Float64Array): Certificate {
+function denoisingCertificate(y: Float64Array, bound: number, D: GridDifferences, x: Float64Array, zHint: Float64Array, ctnu: Float64Array | null, offset: number): Certificate {
   const [h, w] = D.shape, horizontal = D.horizontal;
   const k = 1 / Math.max(1, normInf(zHint) / bound);
   let data = 0, dual = 0, kkt = 0, total = 0, maxFlat = 0, smallestActive = Infinity;
@@ -85,6 +108,7 @@ function denoisingCertificate(y: Float64Array, bound: number, D: GridDifferences
         if (flatZ > maxFlat) maxFlat = flatZ;
         if (jumpOrHuge < smallestActive) smallestActive = jumpOrHuge;
       }
+      if (ctnu !== null) theta += ctnu[p];
       const residual = y[p] - x[p], violation = Math.abs(residual - theta);
       data += residual * residual;
       dual += y[p] * theta - 0.5 * theta * theta;
@@ -93,7 +117,7 @@ function denoisingCertificate(y: Float64Array, bound: number, D: GridDifferences
   }
   const objective = 0.5 * data + bound * total;
   if (smallestActive === Number.MAX_VALUE) smallestActive = Infinity;
-  return { objective, dualityGap: Math.max(0, objective - dual), kktViolation: kkt, complementarityMargin: 1 - maxFlat / bound, smallestActive };
+  return { objective, dualityGap: Math.max(0, objective - dual + offset), kktViolation: kkt, complementarityMargin: 1 - maxFlat / bound, smallestActive };
 }
 
 /** 1 − max |z_e|/tv over the edges without a jump, and the smallest jump (or |x_j| on the support with l1). */
@@ -109,23 +133,26 @@ function margins(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | n
 }
 
 /**
- * Without g the dual needs Aᵀθ ∈ range(Dᵀ), i.e. Σ_j (Aᵀθ)_j = 0 on a connected grid (D1 = 0):
- * θ ← r − α·A1 with α = (A1)ᵀr/‖A1‖² (c updated to Aᵀθ). At the solution α = 0.
+ * Without g the dual needs c = Aᵀθ − Cᵀν ∈ range(Dᵀ), i.e. Σ_j c_j = 0 on a connected grid
+ * (D1 = 0): θ ← r − α·A1 with α = Σ_j c_j/‖A1‖² (c updated to Aᵀθ − Cᵀν). At the solution α = 0.
  */
-function centreResidual(problem: Problem, r: Float64Array, c: Float64Array): void {
+function centreResidual(problem: Problem, r: Float64Array, c: Float64Array, ctnu: Float64Array | null): void {
   const { A } = problem;
   const a1 = A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows));
   const aa = dot(a1, a1);
   if (aa === 0) return;
-  const alpha = dot(a1, r) / aa;
+  let sum = 0;
+  for (let j = 0; j < c.length; j++) sum += c[j];
+  const alpha = sum / aa;
   for (let i = 0; i < r.length; i++) r[i] -= alpha * a1[i];
   A.applyT(r, c);
+  if (ctnu) for (let j = 0; j < c.length; j++) c[j] -= ctnu[j];
 }
 
 /** A dual point z for the tv rows: Dᵀz + (∇g or l1·u) = c as closely as the grid allows. */
 function witness(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | null, x: Float64Array, c: Float64Array, zHint: Float64Array | null, exact: boolean): Float64Array {
   const D = tv.D;
-  if (D instanceof GridDifferences && D.shape[0] === 1) return chainWitness(problem, x, c); // exact
+  if (D instanceof GridDifferences && D.shape[0] === 1 && !problem.bounds) return chainWitness(problem, x, c); // exact
   const z = new Float64Array(D.rows);
   const dx = D.apply(x, new Float64Array(D.rows));
   // The solver's dual where it has one; on the exact pieces of a polished x (or without a
@@ -146,6 +173,36 @@ function witness(problem: Problem, tv: TotalVariation, sep: SeparablePenalty | n
   }
   return z;
 }
+
+/**
+ * Bounds without l1/l2, a side open: g* is infinite where v = c − Dᵀz points out of the box's
+ * normal cones on an open side (v_j > 0 with no upper bound, v_j < 0 with no lower one), and no
+ * scaling reaches it. Beyond rounding, target v̂ = v with those entries 0, centre θ so that
+ * Σ(c − v̂) = 0, and correct z towards Dᵀz = c − v̂ as without g (first on the flat edges, then on
+ * all): the right side is the offending entries alone. (At a rounding level the caller zeroes them.)
+ */
+function boxWitness(problem: Problem, D: TotalVariation["D"], box: SeparablePenalty, x: Float64Array, r: Float64Array, c: Float64Array, ctnu: Float64Array | null, z: Float64Array): void {
+  const n = x.length;
+  const dz = D.applyT(z, new Float64Array(n));
+  const target = new Float64Array(n);
+  let offending = 0;
+  for (let j = 0; j < n; j++) {
+    const v = c[j] - dz[j];
+    if (box.dualScale(j, v) === Infinity) offending = Math.max(offending, Math.abs(v));
+    else target[j] = v;
+  }
+  if (offending <= ROUNDING * Math.max(normInf(c), normInf(z))) return;
+  for (let j = 0; j < n; j++) c[j] -= target[j];
+  centreResidual(problem, r, c, ctnu ? Float64Array.from(ctnu, (v, j) => v + target[j]) : target);
+  const dx = D.apply(x, new Float64Array(D.rows));
+  const flat = Uint8Array.from(dx, (v) => +(v === 0));
+  correctWitness(D, z, c, flat);
+  correctWitness(D, z, c, null);
+  for (let j = 0; j < n; j++) c[j] += target[j];
+}
+
+/** Relative size of a dual residual left by rounding alone. */
+const ROUNDING = 1e-12;
 
 /** CG iterations allowed for the witness correction: beyond that the witness stays approximate (the gap stays valid). */
 const MAX_CORRECTION_CG = 300;

@@ -8,7 +8,8 @@ import { MaskOperator } from "../operators/mask.js";
 import type { LinearOperator } from "../operators/operator.js";
 import { hasColumns } from "../operators/operator.js";
 import type { Problem } from "../problem.js";
-import type { Pieces } from "./tv-pieces.js";
+import { borderedDegreesOfFreedom, SchurElimination } from "./bordered.js";
+import { piecesOf, type Pieces } from "./tv-pieces.js";
 import type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
 
 /** Above this many pieces the piece matrix is applied matrix-free (CG) instead of factored. */
@@ -47,13 +48,15 @@ export class PieceSystem implements KktSystem {
     private readonly problem: Problem,
     private readonly D: GridDifferences,
     readonly pieces: Pieces,
-    /** The pieces' values (length pieces.count; 0 on zero pieces). */
+    /** The pieces' values (length pieces.count; 0 on zero pieces, the bound on fixed ones). */
     readonly values: Float64Array,
+    /** Pieces held at a bound (1): not unknowns, like zero pieces, but their values enter Ax. */
+    readonly fixed: Uint8Array | null = null,
   ) {
     const { label, sign, count } = pieces;
     this.unknown = new Int32Array(count).fill(-1);
     const active: number[] = [];
-    for (let p = 0; p < count; p++) if (sign[p] !== 0) this.unknown[p] = active.push(p) - 1;
+    for (let p = 0; p < count; p++) if (sign[p] !== 0 && !fixed?.[p]) this.unknown[p] = active.push(p) - 1;
     this.active = Int32Array.from(active);
     let inSupport = 0;
     for (let j = 0; j < label.length; j++) if (this.unknown[label[j]] >= 0) inSupport++;
@@ -105,10 +108,20 @@ export class PieceSystem implements KktSystem {
     return out;
   }
 
+  /** out ← x = Nβ plus the fixed pieces at their values. */
+  point(out: Float64Array): Float64Array {
+    const { label } = this.pieces;
+    for (let j = 0; j < out.length; j++) {
+      const p = label[j];
+      out[j] = this.unknown[p] >= 0 || this.fixed?.[p] ? this.values[p] : 0;
+    }
+    return out;
+  }
+
   residual(): Float64Array {
     const { A, y, penalty } = this.problem;
     const { xFull, ax, grad } = this.buffers();
-    A.apply(this.expand(tabulate(this.size, (a) => this.values[this.active[a]]), xFull), ax);
+    A.apply(this.point(xFull), ax);
     for (let i = 0; i < y.length; i++) ax[i] -= y[i];
     const F = this.restrict(A.applyT(ax, grad));
     const { size, sign } = this.pieces;
@@ -246,4 +259,134 @@ function measuredPerPiece(A: LinearOperator, pieces: Pieces, unknown: Int32Array
     for (let t = 0; t < kept.length; t++) if (unknown[label[kept[t]]] >= 0) out[unknown[label[kept[t]]]]++;
   }
   return out;
+}
+
+/**
+ * The piece system bordered with the constraints (math.md, "Linear equality constraints", on
+ * pieces): unknowns (β, ν) over the free pieces (non-zero, not at a bound) and the rows R of C,
+ *
+ *   F(β, ν) = [ F_pieces(β) + (C_R N)ᵀν ]      J = [ H      (C_R N)ᵀ ]
+ *             [ C_R x − d_R               ]          [ C_R N  0        ]
+ *
+ * solved by block elimination on the Schur complement (kkt/bordered.ts, SchurElimination) with H
+ * from the piece system.
+ */
+export class TvBorderedSystem implements KktSystem {
+  readonly support: Int32Array;
+  /** Rows of C_R N: entry a sums row i of C over piece active[a]'s features. */
+  private readonly cn: Float64Array[];
+  private elimination: SchurElimination | null = null;
+
+  constructor(
+    readonly pieces: PieceSystem,
+    private readonly problem: Problem,
+    /** Multipliers, one per row of C. */
+    private readonly nu: Float64Array,
+    readonly rows: Int32Array,
+  ) {
+    this.support = pieces.support;
+    const C = problem.constraints?.C, { label } = pieces.pieces;
+    this.cn = Array.from(rows, (i) => {
+      const row = new Float64Array(pieces.size);
+      for (let j = 0; j < label.length; j++) {
+        const a = pieces.unknown[label[j]];
+        if (a >= 0) row[a] += C!.get(i, j);
+      }
+      return row;
+    });
+  }
+
+  private get parts(): SchurElimination {
+    return (this.elimination ??= new SchurElimination((b) => this.pieces.solve(b), this.cn));
+  }
+
+  get size(): number {
+    return this.pieces.size + this.rows.length;
+  }
+
+  get method(): KktMethod {
+    return this.pieces.method === "cg" ? "schur-cg" : "schur-cholesky";
+  }
+
+  restrict(gradX: Float64Array): Float64Array {
+    const out = new Float64Array(this.size);
+    out.set(this.pieces.restrict(gradX));
+    return out;
+  }
+
+  expand(u: Float64Array, out: Float64Array): Float64Array {
+    return this.pieces.expand(u.subarray(0, this.pieces.size), out);
+  }
+
+  residual(): Float64Array {
+    const k = this.pieces.size, out = new Float64Array(this.size);
+    out.set(this.pieces.residual());
+    const x = this.pieces.point(new Float64Array(this.pieces.pieces.label.length));
+    const { C, d } = this.problem.constraints ?? { C: null, d: null };
+    this.rows.forEach((row, i) => {
+      const nu = this.nu[row];
+      for (let a = 0; a < k; a++) out[a] += this.cn[i][a] * nu;
+      let s = -d![row];
+      for (let j = 0; j < x.length; j++) s += C!.get(row, j) * x[j];
+      out[k + i] = s;
+    });
+    return out;
+  }
+
+  solve(b: Float64Array): Float64Array {
+    return this.parts.solve(b, this.pieces.size);
+  }
+
+  solveAdjoint(b: Float64Array): Float64Array {
+    return this.solve(b); // J is symmetric
+  }
+
+  parameterJacobian(name: string): ParameterJacobian | null {
+    const jac = this.pieces.parameterJacobian(name);
+    if (jac?.shape !== "scalar") return jac;
+    const column = new Float64Array(this.size);
+    column.set(jac.column);
+    return { shape: "scalar", column };
+  }
+
+  /** As BorderedSystem's, with H = NᵀAᵀAN + l2·NᵀN: the curvature is l2 times the pieces' sizes. */
+  degreesOfFreedom(): { df: number; derivative(name: string): number } {
+    const { pieces } = this, k = pieces.size, l2 = this.problem.penalty.l2;
+    const sizes = tabulate(k, (a) => pieces.pieces.size[pieces.active[a]]);
+    const base = Math.min(k, this.problem.A.rows) - this.parts.rank;
+    return borderedDegreesOfFreedom((e) => this.solve(e), this.size, base, sizes.map((v) => l2 * v), (name, a) => (name === "l2" ? sizes[a] : 0));
+  }
+}
+
+/**
+ * The bordered piece system of x for a problem with constraints or bounds: x's pieces at fusion
+ * level `fuse` (tv-pieces.ts), a piece held at a bound when every feature of it lies within
+ * `fuse` of the same bound value (lower or upper), and the multipliers ν (one per row of C).
+ */
+export function boundedPieceSystem(problem: Problem, D: GridDifferences, x: Float64Array, fuse: number, nu: Float64Array, rows: Int32Array): TvBorderedSystem {
+  const pieces = piecesOf(D, x, fuse, problem.penalty.l1 > 0);
+  const { label, count, size } = pieces;
+  const values = new Float64Array(count);
+  for (let j = 0; j < x.length; j++) values[label[j]] += x[j] / size[label[j]];
+  const fixed = new Uint8Array(count);
+  const bounds = problem.bounds;
+  if (bounds) {
+    // Per piece: the common bound every feature sits at (NaN once the features disagree).
+    const at = new Float64Array(count).fill(Infinity);
+    const join = (p: number, value: number): void => void (at[p] = at[p] === Infinity || at[p] === value ? value : NaN);
+    for (let j = 0; j < x.length; j++) {
+      const p = label[j];
+      if (Math.abs(x[j] - bounds.lower[j]) <= fuse) join(p, bounds.lower[j]);
+      else if (Math.abs(x[j] - bounds.upper[j]) <= fuse) join(p, bounds.upper[j]);
+      else at[p] = NaN;
+    }
+    for (let p = 0; p < count; p++) {
+      if (Number.isFinite(at[p])) {
+        fixed[p] = 1;
+        values[p] = at[p];
+      }
+    }
+  }
+  for (let p = 0; p < count; p++) if (pieces.sign[p] === 0 && !fixed[p]) values[p] = 0;
+  return new TvBorderedSystem(new PieceSystem(problem, D, pieces, values, fixed), problem, nu, rows);
 }

@@ -1,8 +1,8 @@
 import { InputError } from "../errors.js";
-import { certify, meetsTolerance, penaltyScale, type Certificate } from "../kkt/certificate.js";
+import { certify, meetsTolerance, penaltyScale, relativeInfeasibility, type Certificate } from "../kkt/certificate.js";
 import { tvCertificate } from "../kkt/tv-certificate.js";
 import { jumpSet } from "../kkt/tv-pieces.js";
-import { polishOnPieces } from "../kkt/tv-polish.js";
+import { polishOnPieces, polishOnPiecesConstrained } from "../kkt/tv-polish.js";
 import { GridDifferences } from "../operators/finite-differences.js";
 import { IdentityOperator } from "../operators/identity.js";
 import { polishOnSupport } from "../kkt/polish.js";
@@ -11,7 +11,7 @@ import { hasColumns } from "../operators/operator.js";
 import { penaltyTerms, termNames, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
 import { requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
 import type { IterativeSolver } from "./protocol.js";
-import { finishConstrainedSolution } from "./finish-constrained.js";
+import { constraintOutput, feasibilityTarget, finishConstrainedSolution, whyNotConverged } from "./finish-constrained.js";
 import { DEFAULT_TOL, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
 
 /**
@@ -39,8 +39,8 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   // y = 0: x = 0 is the solution; the relative tolerance would otherwise ask for a gap of exactly 0.
   if (yy === 0) x0.fill(0);
   const gapTarget = tol * yy;
-  const tvGap = terms.tv ? (x: Float64Array, zHint: Float64Array | null) => tvCertificate(problem, terms, x, zHint).dualityGap : undefined;
-  const { context, state } = solver.setup(problem, terms, x0, { ...options, gapTarget, tvGap });
+  const tvGap = terms.tv ? (x: Float64Array, zHint: Float64Array | null, nu?: Float64Array) => tvCertificate(problem, terms, x, zHint, { nu: nu ?? null }).dualityGap : undefined;
+  const { context, state } = solver.setup(problem, terms, x0, { ...options, gapTarget, tvGap, feasibilityTarget: feasibilityTarget(tol) });
   // After setup: its first sweep over A may have recorded the column norms the check needs.
   requireCertifiableScales(problem);
   let test = solver.test(context, state);
@@ -49,14 +49,13 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
     test = solver.test(context, state);
   }
   const reason = test.done ? test.reason : `iteration cap ${maxIter} reached`;
-  if (problem.constraints || problem.bounds) {
-    const nu = solver.multipliers ? solver.multipliers(context, state) : null;
-    return finishConstrainedSolution(problem, solver.iterate(state), nu, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
-  }
+  const constrained = problem.constraints || problem.bounds;
+  const nu = constrained && solver.multipliers ? solver.multipliers(context, state) : null;
   if (terms.tv) {
     const zHint = solver.tvDual ? solver.tvDual(context, state) : null;
-    return finishTvSolution(problem, terms, solver.iterate(state), zHint, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
+    return finishTvSolution(problem, terms, solver.iterate(state), zHint, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol }, nu);
   }
+  if (constrained) return finishConstrainedSolution(problem, solver.iterate(state), nu, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
   return finishSolution(problem, terms.separable!, solver.iterate(state), { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
 }
 
@@ -76,6 +75,9 @@ export function checkProblemClass(solver: IterativeSolver<unknown, unknown>, pro
   const who = `the ${solver.name} solver`;
   if (problem.basisPursuit) throw new InputError("basisPursuit", `${who} solves penalised problems; basis pursuit (Ax = y) is solver "basis-pursuit"`);
   if (problem.penalty.tv > 0 && !solver.capabilities.penalties.includes("tv")) throw new InputError("penalty.tv", `${who} handles l1/l2 penalties only (use solver "split-bregman" or "fista" for tv)`);
+  if (problem.penalty.tv > 0 && (problem.constraints || problem.bounds) && !solver.capabilities.constrainedTv) {
+    throw new InputError(problem.constraints ? "constraints" : "bounds", `${who} does not handle tv with constraints or bounds (use solver "split-bregman")`);
+  }
   if (problem.constraints && !solver.capabilities.constraints) throw new InputError("constraints", `${who} handles unconstrained problems only (use solver "alm")`);
   if (problem.bounds && !solver.capabilities.bounds) throw new InputError("bounds", `${who} does not handle bounds (use solver "cd", "fista" or "alm")`);
   if (solver.capabilities.needsIdentity && !fitsDenoising(problem)) throw new InputError("A", `${who} handles denoising only (A = identity, tv on the grid's differences)`);
@@ -145,27 +147,39 @@ export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: F
 /**
  * As finishSolution for a problem with tv: try the polish on the pieces of x (kkt/tv-polish.ts)
  * and keep the candidate with the best TV certificate (kkt/tv-certificate.ts); the structure
- * adds the jump set, its signs and the number of pieces.
+ * adds the jump set, its signs and the number of pieces. With constraints or bounds, `nu` holds
+ * the multipliers: the polish is the bordered one on the pieces, `converged` also asks for
+ * Cx = d to feasibilityTarget(tol), and the solution adds what finishConstrainedSolution adds
+ * (constraintOutput).
  */
-export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null, report: SolverReport, options: SolveOptions): Solution {
+export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null, report: SolverReport, options: SolveOptions, nu: Float64Array | null = null): Solution {
   const tol = options.tol ?? DEFAULT_TOL;
   const target = tol * dot(problem.y, problem.y);
   const scale = tvPenaltyScale(problem, terms, x);
-  let best = x, cert = tvCertificate(problem, terms, x, zHint);
+  const constrained = problem.constraints !== undefined || problem.bounds !== undefined;
+  let best = x, bestNu = nu ?? new Float64Array(problem.constraints?.C.rows ?? 0);
+  let cert = tvCertificate(problem, terms, x, zHint, { nu: bestNu });
   const D = terms.tv!.D;
   // On a 2-D grid the pieces of a loose iterate are not the solution's: polish tight solves only.
   const worthPolishing = D instanceof GridDifferences && (D.shape[0] === 1 || tol <= 1e-10);
   if ((options.polish ?? true) && worthPolishing) {
-    for (const candidate of polishOnPieces(problem, D, x)) {
-      const pc = tvCertificate(problem, terms, candidate, zHint, { exact: true });
-      if (pc.kktViolation <= cert.kktViolation + 1e-12 * scale && pc.dualityGap <= cert.dualityGap + 1e-14 * Math.abs(cert.objective)) {
-        best = candidate;
+    const candidates = constrained ? polishOnPiecesConstrained(problem, D, x, bestNu) : polishOnPieces(problem, D, x);
+    for (const candidate of candidates) {
+      const [cx, cnu] = candidate instanceof Float64Array ? [candidate, bestNu] : [candidate.x, candidate.nu];
+      const pc = tvCertificate(problem, terms, cx, zHint, { exact: true, nu: cnu });
+      const feasibleEnough = !constrained || relativeInfeasibility(problem, cx) <= Math.max(relativeInfeasibility(problem, best), 1e-15);
+      if (feasibleEnough && pc.kktViolation <= cert.kktViolation + 1e-12 * scale && pc.dualityGap <= cert.dualityGap + 1e-14 * Math.abs(cert.objective)) {
+        best = cx;
+        bestNu = cnu;
         cert = pc;
       }
       if (cert.dualityGap <= target && cert.kktViolation <= 1e-9 * scale) break;
     }
   }
-  const converged = cert.dualityGap <= target && cert.kktViolation <= 1e-2 * scale;
+  const infeasibility = constrained ? relativeInfeasibility(problem, best) : 0;
+  const feasTarget = feasibilityTarget(tol);
+  const converged = cert.dualityGap <= target && cert.kktViolation <= 1e-2 * scale && infeasibility <= feasTarget;
+  const output = constrained ? constraintOutput(problem, best, bestNu) : null;
   const sol = withLazyStructure(
     {
       x: best,
@@ -175,17 +189,16 @@ export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float
       converged,
       solver: report.solver,
       seconds: (performance.now() - report.started) / 1000,
+      ...output?.fields,
     },
     Float64Array.from(best),
     (xs) => {
       const support = terms.separable ? supportOf(terms.separable, xs) : nonZeros(xs);
-      return { support, structure: D instanceof GridDifferences ? [support, { kind: "pieces", ...jumpSet(D, xs) }] : [support] };
+      const parts: StructurePart[] = D instanceof GridDifferences ? [support, { kind: "pieces", ...jumpSet(D, xs) }] : [support];
+      return { support, structure: output ? [...parts, ...output.parts] : parts };
     },
   );
-  if (!converged) {
-    const why = cert.dualityGap > target ? `duality gap ${cert.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)}` : `KKT violation ${cert.kktViolation.toExponential(3)} too large for the penalty's scale`;
-    sol.message = `${report.reason ?? "stopped"} (${why})`;
-  }
+  if (!converged) sol.message = `${report.reason ?? "stopped"} (${whyNotConverged(cert, target, infeasibility, feasTarget)})`;
   return sol;
 }
 

@@ -70,7 +70,8 @@ export function finishConstrainedSolution(problem: Problem, x: Float64Array, nu:
   const infeasibility = relativeInfeasibility(problem, bestX);
   const converged = meetsTolerance(cert, penalty, bestX, target) && infeasibility <= feasTarget;
   const support = supportOf(separablePenalty(problem.penalty), bestX);
-  const structure: StructurePart[] = [support];
+  const output = constraintOutput(problem, bestX, bestNu);
+  const structure: StructurePart[] = [support, ...output.parts];
   const sol: Solution = {
     x: bestX,
     active: support.active,
@@ -82,26 +83,9 @@ export function finishConstrainedSolution(problem: Problem, x: Float64Array, nu:
     converged,
     solver: report.solver,
     seconds: 0,
+    ...output.fields,
   };
-  if (problem.constraints) {
-    sol.multipliers = bestNu;
-    structure.push({ kind: "constraints", multipliers: Array.from(bestNu) });
-    const redundant = problem.constraints.redundant;
-    if (redundant?.length) {
-      const one = redundant.length === 1;
-      sol.warnings = [`constraint ${one ? "row" : "rows"} ${redundant.join(", ")} ${one ? "is a combination" : "are combinations"} of the others (with a consistent d): dropped, ${one ? "its multiplier" : "their multipliers"} reported as 0`];
-    }
-  }
-  // Empty lists without bounds: constrained output always says which bounds are active.
-  sol.activeBounds = activeBounds(problem, bestX);
-  if (problem.bounds) structure.push({ kind: "bounds", ...sol.activeBounds });
-  if (!converged) {
-    const why =
-      cert.dualityGap > target ? `duality gap ${cert.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)}`
-      : infeasibility > feasTarget ? `relative feasibility residual ${infeasibility.toExponential(3)} > ${feasTarget.toExponential(1)}`
-      : `KKT violation ${cert.kktViolation.toExponential(3)} too large for the penalty's scale`;
-    sol.message = `${report.reason ?? "stopped"} (${why})`;
-  }
+  if (!converged) sol.message = `${report.reason ?? "stopped"} (${whyNotConverged(cert, target, infeasibility, feasTarget)})`;
   sol.seconds = (performance.now() - report.started) / 1000;
   return sol;
 }
@@ -129,6 +113,36 @@ function snapToKinks(problem: Problem, penalty: SeparablePenalty, x: Float64Arra
     }
   }
   return out;
+}
+
+/** Why a certificate does not meet the tolerance: the gap, the feasibility residual, or the KKT violation. */
+export function whyNotConverged(cert: Certificate, target: number, infeasibility: number, feasTarget: number): string {
+  return cert.dualityGap > target ? `duality gap ${cert.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)}`
+    : infeasibility > feasTarget ? `relative feasibility residual ${infeasibility.toExponential(3)} > ${feasTarget.toExponential(1)}`
+    : `KKT violation ${cert.kktViolation.toExponential(3)} too large for the penalty's scale`;
+}
+
+/**
+ * What a solution of a problem with constraints or bounds adds (the l1/l2 and the tv finish
+ * share it): the multipliers (with a warning naming dropped redundant rows), the active bounds
+ * (empty lists without bounds: constrained output always says which are active), and their
+ * structure parts.
+ */
+export function constraintOutput(problem: Problem, x: Float64Array, nu: Float64Array): { fields: Pick<Solution, "multipliers" | "warnings" | "activeBounds">; parts: StructurePart[] } {
+  const fields: Pick<Solution, "multipliers" | "warnings" | "activeBounds"> = {};
+  const parts: StructurePart[] = [];
+  if (problem.constraints) {
+    fields.multipliers = nu;
+    parts.push({ kind: "constraints", multipliers: Array.from(nu) });
+    const redundant = problem.constraints.redundant;
+    if (redundant?.length) {
+      const one = redundant.length === 1;
+      fields.warnings = [`constraint ${one ? "row" : "rows"} ${redundant.join(", ")} ${one ? "is a combination" : "are combinations"} of the others (with a consistent d): dropped, ${one ? "its multiplier" : "their multipliers"} reported as 0`];
+    }
+  }
+  fields.activeBounds = activeBounds(problem, x);
+  if (problem.bounds) parts.push({ kind: "bounds", ...fields.activeBounds });
+  return { fields, parts };
 }
 
 /** The features at their lower and upper bounds. */

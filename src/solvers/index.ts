@@ -44,8 +44,11 @@ export function defaultSolverName(problem: Problem): SolverName {
   // crawls on ill-conditioned blurs and at small tv on masks (measured on 32×32 images: a blur
   // 0.4 s against minutes; a mask at tv = 0.005, 108 s for one FISTA solve). Split Bregman can
   // stall short of a tight gap on masks at large tv (it says so: not converged).
-  const order = Object.entries(ITERATIVE_SOLVERS).filter(([name]) => !(problem.penalty.tv > 0 && name === "fista"));
-  if (problem.penalty.tv > 0) order.push(["fista", ITERATIVE_SOLVERS.fista]);
+  // l1/l2 problems with constraints go to the augmented Lagrangian before Split Bregman (which
+  // handles them too, but is there for tv: the only solver with constrainedTv).
+  const last = problem.penalty.tv > 0 ? "fista" : problem.constraints ? "split-bregman" : null;
+  const order = Object.entries(ITERATIVE_SOLVERS).filter(([name]) => name !== last);
+  if (last) order.push([last, ITERATIVE_SOLVERS[last]]);
   for (const [name, solver] of order) {
     const { capabilities } = solver;
     const fits =
@@ -53,7 +56,8 @@ export function defaultSolverName(problem: Problem): SolverName {
       (!problem.bounds || capabilities.bounds) &&
       (!capabilities.needsColumns || hasColumns(problem.A)) &&
       (!capabilities.needsIdentity || fitsDenoising(problem)) &&
-      (!(problem.penalty.tv > 0) || capabilities.penalties.includes("tv"));
+      (!(problem.penalty.tv > 0) || capabilities.penalties.includes("tv")) &&
+      (!(problem.penalty.tv > 0 && (problem.constraints || problem.bounds)) || capabilities.constrainedTv === true);
     if (fits) return name as SolverName;
   }
   throw new InputError("problem", "no solver handles this problem (see the solver capabilities in the README)");

@@ -34,7 +34,7 @@ export interface StepOptions {
   /** Absolute duality-gap target, tol·‖y‖². */
   gapTarget: number;
   /** For tv problems: the certified duality gap of x given a dual estimate of the tv rows (kkt/tv-certificate.ts). */
-  tvGap?: (x: Float64Array, zHint: Float64Array | null) => number;
+  tvGap?: (x: Float64Array, zHint: Float64Array | null, nu?: Float64Array) => number;
   /** Solver-specific switches (screening, Anderson, working-set size, progress callbacks). */
   [option: string]: unknown;
 }
@@ -56,6 +56,8 @@ export interface SolverCapabilities {
   constraints: boolean;
   /** Bounds lower ≤ x ≤ upper (through the boxed penalty's prox: penalties/box.ts). */
   bounds?: boolean;
+  /** Constraints and bounds together with tv (Split Bregman only). */
+  constrainedTv?: boolean;
   /** Needs column access on A (ColumnOperator). */
   needsColumns: boolean;
   /** Handles A = identity only (denoising), with tv on the grid's differences. */

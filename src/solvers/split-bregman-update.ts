@@ -112,6 +112,8 @@ export class CgNormalSolver implements NormalSolver {
   constructor(
     private readonly A: LinearOperator,
     private readonly D: LinearOperator | null,
+    /** μ_c CᵀC joins H when the problem has constraints (Split Bregman's Bregman iteration on Cx = d). */
+    private readonly constraint: ConstraintTerm | null = null,
   ) {
     const n = A.cols;
     this.r = new Float64Array(n);
@@ -142,6 +144,7 @@ export class CgNormalSolver implements NormalSolver {
       axpy(this.beta, this.tmp, out);
     }
     if (this.gamma !== 0) axpy(this.gamma, v, out);
+    if (this.constraint) addConstraintTerm(this.constraint, v, out);
   }
 
   solve(b: Float64Array, out: Float64Array): void {
@@ -170,6 +173,59 @@ export class CgNormalSolver implements NormalSolver {
   }
 }
 
+/** μ_c CᵀC in the x-update: the rows of C (each of length n) and μ_c. */
+export interface ConstraintTerm {
+  rows: Float64Array[];
+  mu: number;
+}
+
+/** out ← out + μ_c CᵀC v. */
+function addConstraintTerm({ rows, mu }: ConstraintTerm, v: Float64Array, out: Float64Array): void {
+  for (const row of rows) axpy(mu * dot(row, v), row, out);
+}
+
+/**
+ * An exact solver of M + μ_c CᵀC from one of M (DCT, Cholesky, a caller's) by the Woodbury
+ * identity, C having few rows p:
+ *   (M + μ_c CᵀC)⁻¹ b = v − W S⁻¹ C v,  v = M⁻¹ b,  W = M⁻¹Cᵀ,  S = I/μ_c + C W (p × p),
+ * W and the factor of S computed once per weights (p solves with M).
+ */
+export class WoodburyNormalSolver implements NormalSolver {
+  readonly lastIterations = 0;
+  private readonly w: Float64Array[];
+  private factor: Cholesky | null = null;
+  private readonly t: Float64Array;
+
+  constructor(
+    private readonly inner: NormalSolver,
+    private readonly constraint: ConstraintTerm,
+  ) {
+    const n = constraint.rows[0]?.length ?? 0;
+    this.w = constraint.rows.map(() => new Float64Array(n));
+    this.t = new Float64Array(constraint.rows.length);
+  }
+
+  setWeights(alpha: number, beta: number, gamma: number): void {
+    this.inner.setWeights(alpha, beta, gamma);
+    const { rows, mu } = this.constraint, p = rows.length;
+    rows.forEach((row, i) => {
+      this.w[i].fill(0);
+      this.inner.solve(row, this.w[i]);
+    });
+    const s = new Float64Array(p * p);
+    for (let a = 0; a < p; a++) for (let b = 0; b < p; b++) s[b * p + a] = dot(rows[a], this.w[b]) + (a === b ? 1 / mu : 0);
+    this.factor = Cholesky.factor(s, p);
+  }
+
+  solve(b: Float64Array, out: Float64Array): void {
+    this.inner.solve(b, out);
+    const { t } = this, rows = this.constraint.rows;
+    for (let i = 0; i < rows.length; i++) t[i] = dot(rows[i], out);
+    this.factor!.solveInPlace(t);
+    for (let i = 0; i < t.length; i++) axpy(-t[i], this.w[i], out);
+  }
+}
+
 /** Names of the x-update strategies (options.normalSolver). */
 export type NormalStrategy = "fast" | "direct" | "cg";
 
@@ -187,16 +243,19 @@ export interface XUpdate {
  * blur, a subsampled DCT with grid differences), else the dense factorisation for an explicit A
  * (column access) with n ≤ DIRECT_MAX_COLUMNS, else warm-started CG.
  */
-export function chooseXUpdate(problem: { A: LinearOperator; grid: readonly number[] }, D: LinearOperator | null, choice: NormalStrategy | NormalSolver | undefined): XUpdate {
+export function chooseXUpdate(problem: { A: LinearOperator; grid: readonly number[] }, D: LinearOperator | null, choice: NormalStrategy | NormalSolver | undefined, constraint: ConstraintTerm | null = null): XUpdate {
   const A = problem.A;
-  if (typeof choice === "object") return { solver: choice, strategy: "custom", reweightCost: 0 };
+  // An exact solver of M gains μ_c CᵀC by Woodbury (p more solves per change of weights).
+  const exact = (solver: NormalSolver): NormalSolver => (constraint ? new WoodburyNormalSolver(solver, constraint) : solver);
+  const p = constraint ? constraint.rows.length : 0;
+  if (typeof choice === "object") return { solver: exact(choice), strategy: "custom", reweightCost: p };
   const fast = (choice === undefined || choice === "fast") && D ? fastNormalSolver(A, D, problem.grid) : null;
-  if (fast) return { solver: fast, strategy: "fast", reweightCost: 0 };
+  if (fast) return { solver: exact(fast), strategy: "fast", reweightCost: p };
   if (choice === "fast") throw new InputError("options.normalSolver", `"fast" needs A diagonal in the DCT basis (identity, mirror-symmetric blur, subsampled DCT) and tv on the grid's differences`);
   if (choice === "direct" || (choice === undefined && hasColumns(A) && A.cols <= DIRECT_MAX_COLUMNS)) {
     // A factorisation (n³/3) costs about n/6 solves (2n² each).
-    return { solver: new DenseNormalSolver(A, D), strategy: "direct", reweightCost: Math.ceil(A.cols / 6) };
+    return { solver: exact(new DenseNormalSolver(A, D)), strategy: "direct", reweightCost: Math.ceil(A.cols / 6) + p };
   }
-  return { solver: new CgNormalSolver(A, D), strategy: "cg", reweightCost: 0 };
+  return { solver: new CgNormalSolver(A, D, constraint), strategy: "cg", reweightCost: 0 };
 }
 

@@ -1,14 +1,16 @@
 import { InputError } from "../errors.js";
-import { certificate, meetsTolerance, residualAndCorrelation } from "../kkt/certificate.js";
-import { dot, norm2, softThreshold } from "../linalg/vector.js";
+import { constraintRows } from "../kkt/bordered.js";
+import { certificate, constrainedCertificate, meetsTolerance, relativeInfeasibility, residualAndCorrelation } from "../kkt/certificate.js";
+import { axpy, dot, norm2, softThreshold } from "../linalg/vector.js";
 import { MaskOperator } from "../operators/mask.js";
 import { hasColumns, type LinearOperator } from "../operators/operator.js";
+import type { Bounds } from "../penalties/box.js";
 import type { PenaltyTerms, SeparablePenalty } from "../penalties/index.js";
 import { noteColumnNorms, type Problem } from "../problem.js";
 import { runSolver } from "./driver.js";
 import type { IterativeSolver, StepOptions, StopTest } from "./protocol.js";
 import type { Solution, SolveOptions } from "./solution.js";
-import { chooseXUpdate, type NormalSolver, type NormalStrategy, type XUpdate } from "./split-bregman-update.js";
+import { chooseXUpdate, type ConstraintTerm, type NormalSolver, type NormalStrategy, type XUpdate } from "./split-bregman-update.js";
 
 export type { NormalSolver, NormalStrategy } from "./split-bregman-update.js";
 
@@ -81,8 +83,15 @@ export interface SplitBregmanContext {
   D: LinearOperator | null;
   tv: number;
   l2: number;
-  /** l1·w_j per feature, or null without an l1 term. */
+  /** l1·w_j per feature (0 without l1), or null without the split d_1 = x (no l1 term, no bounds). */
   thresholds: Float64Array | null;
+  /** The bounds d_1 is clipped to, or null. */
+  box: Bounds | null;
+  /** The rows of Cx = d the solver uses (constraintRows) with μ_c, and d on them; null without constraints. */
+  constraint: ConstraintTerm | null;
+  constraintD: Float64Array;
+  /** Relative ‖Cx − d‖ the stopping test asks for (options.feasibilityTarget). */
+  feasibilityTarget: number;
   aty: Float64Array;
   atyNorm: number;
   xUpdate: XUpdate;
@@ -114,9 +123,11 @@ export interface SplitBregmanState {
   /** d_tv ≈ Dx and its scaled dual b_tv (length 0 without tv). */
   dTv: Float64Array;
   bTv: Float64Array;
-  /** d_1 ≈ x and its scaled dual b_1 (length 0 without l1). */
+  /** d_1 ≈ x and its scaled dual b_1 (length 0 without l1 and bounds). */
   d1: Float64Array;
   b1: Float64Array;
+  /** The scaled dual of Cx = d (length 0 without constraints): ν = μ_c b_c. */
+  bC: Float64Array;
   muTv: number;
   mu1: number;
   iterations: number;
@@ -161,6 +172,14 @@ export interface SplitBregmanState {
  * Aᵀ(Ax − y) + l2 x + Dᵀz + u = 0, |z_i| ≤ tv, |u_j| ≤ l1 w_j (splitBregmanDual).
  * The iterate is d_1 when l1 > 0 (exactly sparse), else x.
  *
+ * Constraints Cx = d (issue 8): the Bregman iteration on them, μ_c/2‖Cx − d + b_c‖² in the
+ * x-update (M gains μ_c CᵀC: by Woodbury on the exact x-updates, in the operator for CG) and
+ * b_c ← b_c + Cx − d; ν = μ_c b_c satisfies Aᵀ(Ax − y) + l2 x + Dᵀz + u + Cᵀν = 0 at the fixed
+ * point. Bounds: the split d_1 = x exists whenever there are bounds (threshold 0 without l1) and
+ * d_1 ← clip(shrink(x + b_1)) (the prox of l1|·| plus the box), so the iterate d_1 lies in the box
+ * exactly and u includes the bounds' normal cones. The stopping test also asks for
+ * ‖Cx − d‖ within options.feasibilityTarget (relative).
+ *
  * The x-update is exact (DCT or dense Cholesky) or warm-started CG (split-bregman-update.ts);
  * μ starts at trace(AᵀA)/n and follows residual balancing (defaultMu, balance), except μ_tv on a
  * pixel mask: fixed, proportional to tv (maskTvMu). Stopping (Boyd
@@ -171,7 +190,7 @@ export interface SplitBregmanState {
  */
 export const splitBregman: IterativeSolver<SplitBregmanContext, SplitBregmanState> = {
   name: "split-bregman",
-  capabilities: { penalties: ["l1", "l2", "elastic-net", "tv"], constraints: false, needsColumns: false },
+  capabilities: { penalties: ["l1", "l2", "elastic-net", "tv"], constraints: true, bounds: true, constrainedTv: true, needsColumns: false },
   defaultMaxIter: 20_000,
   setup,
   step,
@@ -179,7 +198,16 @@ export const splitBregman: IterativeSolver<SplitBregmanContext, SplitBregmanStat
   iterate: (state) => (state.d1.length > 0 ? state.d1 : state.x),
   iterations: (state) => state.iterations,
   tvDual: (context, state) => splitBregmanDual(context, state).z,
+  multipliers: (context, state) => constraintMultipliers(context, state),
 };
+
+/** ν = μ_c b_c, one per row of C (0 on the redundant rows the solver leaves out). */
+function constraintMultipliers(context: SplitBregmanContext, state: SplitBregmanState): Float64Array {
+  const C = context.problem.constraints;
+  const nu = new Float64Array(C ? C.C.rows : 0);
+  if (context.constraint) constraintRows(context.problem).forEach((row, i) => (nu[row] = context.constraint!.mu * state.bC[i]));
+  return nu;
+}
 
 export function solveSplitBregman(problem: Problem, options: SplitBregmanOptions = {}): Solution {
   return runSolver(splitBregman, problem, options as SplitBregmanOptions & Record<string, unknown>);
@@ -199,16 +227,20 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const D = terms.tv ? terms.tv.D : null;
   const p = D ? D.rows : 0;
   const separable = terms.separable;
-  const thresholds = l1 > 0 && separable ? Float64Array.from({ length: n }, (_, j) => separable.threshold(j)) : null;
+  const box = problem.bounds ?? null;
+  const thresholds = (l1 > 0 && separable) || box ? Float64Array.from({ length: n }, (_, j) => (l1 > 0 && separable ? separable.threshold(j) : 0)) : null;
   if (o.mu !== undefined && !(typeof o.mu === "number" && o.mu > 0 && Number.isFinite(o.mu))) throw new InputError("options.mu", `expected a positive number, got ${o.mu}`);
   if (o.tvGap !== undefined && typeof o.tvGap !== "function") throw new InputError("options.tvGap", "expected a function (x, zHint) => gap");
-  const xUpdate = chooseXUpdate(problem, D, checkStrategy(o.normalSolver));
   const aty = A.applyT(y, new Float64Array(n));
   const mu = o.mu ?? defaultMu(A);
+  const constraint = constraintTerm(problem, mu);
+  const xUpdate = chooseXUpdate(problem, D, checkStrategy(o.normalSolver), constraint);
   const onMask = D !== null && A instanceof MaskOperator && o.mu === undefined;
   const muTv = o.mu ?? (onMask ? maskTvMu(mu, terms.tv!.weight, y) : mu);
   const context: SplitBregmanContext = {
-    problem, separable, D, tv: terms.tv ? terms.tv.weight : 0, l2, thresholds, aty, atyNorm: norm2(aty),
+    problem, separable, D, tv: terms.tv ? terms.tv.weight : 0, l2, thresholds, box, aty, atyNorm: norm2(aty),
+    constraint, constraintD: Float64Array.from(constraintRows(problem), (i) => problem.constraints!.d[i]),
+    feasibilityTarget: typeof o.feasibilityTarget === "number" ? o.feasibilityTarget : 1e-9,
     xUpdate, balancing: o.mu === undefined, balanceTv: !onMask, mu0Tv: muTv, mu01: mu, weightsMuTv: NaN, weightsMu1: NaN,
     gapTarget: options.gapTarget, tvGap: o.tvGap,
     rhs: new Float64Array(n), dualImage: new Float64Array(n), nWork: new Float64Array(n), dx: new Float64Array(p), pWork: new Float64Array(p),
@@ -217,7 +249,8 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const state: SplitBregmanState = {
     x: Float64Array.from(x0),
     dTv: D ? D.apply(x0, new Float64Array(p)) : new Float64Array(0), bTv: new Float64Array(p),
-    d1: thresholds ? Float64Array.from(x0) : new Float64Array(0), b1: new Float64Array(thresholds ? n : 0),
+    d1: thresholds ? Float64Array.from(x0, (v, j) => (box ? Math.min(box.upper[j], Math.max(box.lower[j], v)) : v)) : new Float64Array(0), b1: new Float64Array(thresholds ? n : 0),
+    bC: new Float64Array(constraint ? constraint.rows.length : 0),
     muTv: D ? muTv : 0, mu1: thresholds ? mu : 0,
     iterations: 0, innerIterations: 0,
     suboptimality: Infinity, dualResidual: Infinity, primalTv: 0, dualTv: 0, primal1: 0, dual1: 0,
@@ -225,7 +258,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
     lastGapAt: -GAP_EVERY, boundAtGap: Infinity, bestBound: Infinity, bestGap: Infinity, lastProgressAt: 0,
     stop: { done: false, gap: Infinity },
   };
-  if (!D && thresholds && zeroIsOptimal(aty, thresholds)) startAtZero(state, aty);
+  if (!D && !constraint && !box && thresholds && zeroIsOptimal(aty, thresholds)) startAtZero(state, aty);
   return { context, state };
 }
 
@@ -244,6 +277,19 @@ function startAtZero(state: SplitBregmanState, aty: Float64Array): void {
   state.d1.fill(0);
   for (let j = 0; j < aty.length; j++) state.b1[j] = aty[j] / state.mu1;
   state.stop = { done: true, gap: 0 };
+}
+
+/**
+ * μ_c CᵀC for the rows of C the solver uses: μ_c = μ·p/‖C_R‖_F² puts μ_c CᵀC on the scale of
+ * μ (the mean eigenvalue of C_R C_Rᵀ becomes μ), whatever the scale of C. Null without constraints.
+ */
+function constraintTerm(problem: Problem, mu: number): ConstraintTerm | null {
+  const c = problem.constraints;
+  if (!c) return null;
+  const rows = Array.from(constraintRows(problem), (i) => Float64Array.from({ length: c.C.cols }, (_, j) => c.C.get(i, j)));
+  let frobenius = 0;
+  for (const row of rows) frobenius += dot(row, row);
+  return { rows, mu: frobenius > 0 ? (mu * rows.length) / frobenius : mu };
 }
 
 function checkStrategy(choice: unknown): NormalStrategy | NormalSolver | undefined {
@@ -333,6 +379,9 @@ function step(context: SplitBregmanContext, state: SplitBregmanState): void {
     for (let j = 0; j < n; j++) rhs[j] += muTv * nWork[j];
   }
   if (thresholds) for (let j = 0; j < n; j++) rhs[j] += mu1 * (d1[j] - b1[j]);
+  // + μ_c Cᵀ(d − b_c)
+  const constraint = context.constraint;
+  if (constraint) for (let i = 0; i < constraint.rows.length; i++) axpy(constraint.mu * (context.constraintD[i] - state.bC[i]), constraint.rows[i], rhs);
   const solver = context.xUpdate.solver;
   solver.setTolerance?.(CG_RATIO * (Number.isFinite(state.dualResidual) ? state.dualResidual : norm2(rhs)));
   solver.solve(rhs, x);
@@ -364,11 +413,13 @@ function step(context: SplitBregmanContext, state: SplitBregmanState): void {
     r2 += rTv;
     z2 += muTv * muTv * b2;
   }
+  const box = context.box;
   if (thresholds) {
     let r1 = 0, x2 = 0, d2 = 0, s2 = 0, b2 = 0;
     for (let j = 0; j < n; j++) {
       const v = x[j] + b1[j];
-      const d = softThreshold(v, thresholds[j] / mu1);
+      const shrunk = softThreshold(v, thresholds[j] / mu1);
+      const d = box ? Math.min(box.upper[j], Math.max(box.lower[j], shrunk)) : shrunk;
       const change = mu1 * (d - d1[j]);
       dualImage[j] += change;
       s2 += change * change;
@@ -384,6 +435,18 @@ function step(context: SplitBregmanContext, state: SplitBregmanState): void {
     state.dual1 = relative(Math.sqrt(s2), context.atyNorm);
     r2 += r1;
     z2 += mu1 * mu1 * b2;
+  }
+  if (constraint) {
+    // b_c ← b_c + Cx − d
+    let rc = 0, b2 = 0;
+    for (let i = 0; i < constraint.rows.length; i++) {
+      const cx = dot(constraint.rows[i], x), di = context.constraintD[i];
+      rc += (cx - di) ** 2;
+      state.bC[i] += cx - di;
+      b2 += state.bC[i] ** 2;
+    }
+    r2 += rc;
+    z2 += constraint.mu * constraint.mu * b2;
   }
   state.dualResidual = norm2(dualImage);
   state.suboptimality = Math.sqrt(z2 * r2) + norm2(x) * state.dualResidual;
@@ -467,14 +530,19 @@ function canCertify(context: SplitBregmanContext): boolean {
 /** The duality gap at the iterate and whether it meets the target. */
 function certifyState(context: SplitBregmanContext, state: SplitBregmanState): { gap: number; met: boolean } {
   const x = splitBregman.iterate(state);
+  const feasible = !context.constraint || relativeInfeasibility(context.problem, x) <= context.feasibilityTarget;
   if (context.D) {
     const z = context.zHint;
     for (let i = 0; i < z.length; i++) z[i] = state.muTv * state.bTv[i];
-    const gap = context.tvGap!(x, z);
-    return { gap, met: gap <= context.gapTarget };
+    const gap = context.tvGap!(x, z, context.constraint ? constraintMultipliers(context, state) : undefined);
+    return { gap, met: gap <= context.gapTarget && feasible };
   }
   const { problem, r, c } = context;
   const penalty = context.separable!;
+  if (context.constraint || context.box) {
+    const cert = constrainedCertificate(problem, x, constraintMultipliers(context, state), penalty);
+    return { gap: cert.dualityGap, met: meetsTolerance(cert, penalty, x, context.gapTarget) && feasible };
+  }
   residualAndCorrelation(problem, x, r, c);
   const cert = certificate(problem, x, r, c, penalty);
   return { gap: cert.dualityGap, met: meetsTolerance(cert, penalty, x, context.gapTarget) };
