@@ -103,7 +103,7 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
   const warm = options.warmDual;
   if (warm && warm.length !== ws.dual.length) throw new InputError("warmDual", `expected length ${ws.dual.length} (got ${warm.length})`);
   if (options.gapTarget !== undefined && !(options.gapTarget >= 0)) throw new InputError("gapTarget", `expected a number ≥ 0 (got ${options.gapTarget})`);
-  const z = ws.dual, x = ws.x, target = options.gapTarget ?? tol * halfSpread(v);
+  const z = ws.dual, target = options.gapTarget ?? tol * halfSpread(v);
 
   if (h === 1 || w === 1) {
     // A single line: one exact 1-D solve, its dual is the whole certificate.
@@ -121,9 +121,13 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
     if (before.converged) return finish(before, out, ws, 0);
     z.fill(0, horizontal);
     ws.differences.applyT(z, p);
-  } else p.fill(0);
-  pBar.set(p);
-  for (let i = 0; i < n; i++) columns[i] = v[i] - p[i];
+    pBar.set(p);
+    for (let i = 0; i < n; i++) columns[i] = v[i] - p[i];
+  } else {
+    p.fill(0);
+    pBar.fill(0);
+    columns.set(v);
+  }
   let t = 1, iter = 0;
   for (;;) {
     iter++;
@@ -132,8 +136,7 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
     for (let r = 0; r < h; r++) tvProx1d(rowIn, lambda, rowOut, w, r * w, 1);
     if (iter === maxIter || iter % checkEvery === 0) {
       // z_v from the column solve (its input v − p̄ rebuilt in x), z_h from the row solve.
-      for (let i = 0; i < n; i++) x[i] = v[i] - pBar[i];
-      for (let c = 0; c < w; c++) tvDual1d(x, columns, lambda, z, h, c, w, horizontal + c, w);
+      columnDuals(v, pBar, columns, lambda, z, h, w);
       for (let r = 0; r < h; r++) tvDual1d(rowIn, rowOut, lambda, z, w, r * w, 1, r * (w - 1), 1);
       const certificate = certify(v, lambda, ws, target);
       if (certificate.converged || iter === maxIter) return finish(certificate, out, ws, iter);
@@ -154,6 +157,21 @@ export function tvProx2d(v: Float64Array, h: number, w: number, lambda: number, 
       t = 1;
       pBar.set(p);
       for (let i = 0; i < n; i++) columns[i] = v[i] - p[i];
+    }
+  }
+}
+
+/**
+ * The vertical duals of the column solve (input v − p̄, output x_c = `columns`): down each column
+ * z_k = clip(z_{k−1} + (x_c − v + p̄)_k) as tvDual1d computes, but row by row, reading memory in
+ * order (a column at a time strides by w).
+ */
+function columnDuals(v: Float64Array, pBar: Float64Array, columns: Float64Array, lambda: number, z: Float64Array, h: number, w: number): void {
+  const bound = lambda * 1, vertical = h * (w - 1);
+  for (let r = 0; r + 1 < h; r++) {
+    for (let c = 0, i = r * w; c < w; c++, i++) {
+      const partial = (r > 0 ? z[vertical + i - w] : 0) + columns[i] - (v[i] - pBar[i]);
+      z[vertical + i] = partial > bound ? bound : partial < -bound ? -bound : partial;
     }
   }
 }
