@@ -59,13 +59,12 @@ export class GridTvProx {
  */
 export class CompositeTvProx {
   private readonly tvProx: GridTvProx;
-  /** v/(1 + t·l2) when l2 > 0. */
-  private readonly scaled: Float64Array;
+  /** v/(1 + t·l2) when l2 > 0 (allocated on first need). */
+  private scaled: Float64Array | null = null;
   private lastScale = 1;
 
   constructor(D: GridDifferences, private penalty: Penalty) {
     this.tvProx = new GridTvProx(D);
-    this.scaled = new Float64Array(D.cols);
   }
 
   /** The same workspaces (and dual, the next warm start) for other penalty values. */
@@ -77,8 +76,12 @@ export class CompositeTvProx {
   apply(v: Float64Array, t: number, out: Float64Array, options: ProxOptions = {}): ProxReport {
     const { l1, l2, tv } = this.penalty;
     const shrink = 1 / (1 + t * l2), tPrime = t * shrink;
-    if (shrink !== 1) for (let j = 0; j < v.length; j++) this.scaled[j] = v[j] * shrink;
-    const report = this.tvProx.apply(shrink !== 1 ? this.scaled : v, tPrime * tv, out, options);
+    let input = v;
+    if (shrink !== 1) {
+      input = this.scaled ??= new Float64Array(v.length);
+      for (let j = 0; j < v.length; j++) input[j] = v[j] * shrink;
+    }
+    const report = this.tvProx.apply(input, tPrime * tv, out, options);
     if (l1 > 0) for (let j = 0; j < out.length; j++) out[j] = softThreshold(out[j], tPrime * l1);
     this.lastScale = tPrime;
     return report;

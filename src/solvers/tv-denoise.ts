@@ -76,9 +76,9 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
 
 function step(context: DenoiseContext, state: DenoiseState): void {
   const { prox } = context;
-  prox.dual.set(state.dual);
-  // The first step of a cold solve starts from zero (no warm dual worth certifying).
+  // The first step of a cold solve starts from zero (no warm dual worth certifying or reading).
   const warm = context.warm || state.iterations > 0;
+  if (warm) prox.dual.set(state.dual);
   const report = prox.apply(context.problem.y, 1, state.x, { gapTarget: context.gapTarget, maxIter: CHUNK, warm, checkEvery: WARM_CHECK_EVERY });
   state.dual.set(prox.dual);
   state.iterations += report.iterations;
