@@ -125,22 +125,8 @@ export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: F
   cert ??= certify(problem, x, penalty);
   const converged = meetsTolerance(cert, penalty, best, target);
   const support = supportOf(penalty, best);
-  const sol: Solution = {
-    x: best,
-    active: support.active,
-    signs: support.signs,
-    structure: [support],
-    penalty: { ...problem.penalty },
-    ...cert,
-    iterations: report.iterations,
-    converged,
-    solver: report.solver,
-    seconds: (performance.now() - report.started) / 1000,
-  };
-  if (!converged) {
-    const why = cert.dualityGap > target ? `duality gap ${cert.dualityGap.toExponential(3)} > tol·‖y‖² = ${target.toExponential(3)}` : `KKT violation ${cert.kktViolation.toExponential(3)} too large for the penalty's scale`;
-    sol.message = `${report.reason ?? "stopped"} (${why})`;
-  }
+  const sol: Solution = { ...runFields(problem, best, cert, converged, report), active: support.active, signs: support.signs, structure: [support] };
+  if (!converged) sol.message = `${report.reason ?? "stopped"} (${whyNotConverged(cert, target, 0, 0)})`;
   return sol;
 }
 
@@ -181,16 +167,7 @@ export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float
   const converged = cert.dualityGap <= target && cert.kktViolation <= 1e-2 * scale && infeasibility <= feasTarget;
   const output = constrained ? constraintOutput(problem, best, bestNu) : null;
   const sol = withLazyStructure(
-    {
-      x: best,
-      penalty: { ...problem.penalty },
-      ...cert,
-      iterations: report.iterations,
-      converged,
-      solver: report.solver,
-      seconds: (performance.now() - report.started) / 1000,
-      ...output?.fields,
-    },
+    { ...runFields(problem, best, cert, converged, report), ...output?.fields },
     Float64Array.from(best),
     (xs) => {
       const support = terms.separable ? supportOf(terms.separable, xs) : nonZeros(xs);
@@ -200,6 +177,11 @@ export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float
   );
   if (!converged) sol.message = `${report.reason ?? "stopped"} (${whyNotConverged(cert, target, infeasibility, feasTarget)})`;
   return sol;
+}
+
+/** The fields every finished Solution has: x, the penalty values, the certificate and the run. */
+function runFields(problem: Problem, x: Float64Array, cert: Certificate, converged: boolean, report: SolverReport) {
+  return { x, penalty: { ...problem.penalty }, ...cert, iterations: report.iterations, converged, solver: report.solver, seconds: (performance.now() - report.started) / 1000 };
 }
 
 /** tv + max_j(l1·w_j + l2|x_j|): the size of the penalty's subgradients at x. */
