@@ -2,6 +2,7 @@ import { NumericalError } from "../errors.js";
 import { conjugateGradient } from "../linalg/cg.js";
 import { Cholesky } from "../linalg/cholesky.js";
 import { hasColumns, type LinearOperator } from "../operators/operator.js";
+import { DenseMatrix } from "../operators/dense.js";
 import type { SeparablePenalty } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 import type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
@@ -58,9 +59,17 @@ class SupportColumns {
     return out;
   }
 
-  /** A_SᵀA_S (k×k, column-major): the operator's Gram kernel, column inner products, or k products. */
-  gram(): Float64Array {
+  /**
+   * A_SᵀA_S (k×k, column-major): the operator's Gram kernel, column inner products, or k products.
+   * With `known`, the Gram of another support of the same A sharing most of S, its entries are
+   * copied and only the pairs with a column new to S are computed.
+   */
+  gram(known?: KnownGram): Float64Array {
     const A = this.A, S = this.support, k = S.length;
+    if (known && hasColumns(A)) {
+      const reused = gramFrom(known, S, A instanceof DenseMatrix ? denseInner(A) : (i, j) => A.columnInner(i, j));
+      if (reused) return reused;
+    }
     if (hasColumns(A) && A.gram) return A.gram(S);
     const g = new Float64Array(k * k);
     if (hasColumns(A)) {
@@ -78,6 +87,50 @@ class SupportColumns {
   }
 }
 
+/** A Gram matrix A_SᵀA_S with its support S (increasing, as free sets are: reuse finds fewer matches otherwise). */
+interface KnownGram {
+  support: Int32Array;
+  gram: Float64Array;
+}
+
+/**
+ * Reuse pays while few columns are new: q new columns cost q·k column inner products, against
+ * k²/2 (register-blocked) for the whole Gram.
+ */
+const MAX_NEW_FRACTION = 0.25;
+
+/** a_iᵀa_j on a DenseMatrix's column-major data (columnInner would take two subarrays per pair). */
+function denseInner(A: DenseMatrix): (i: number, j: number) => number {
+  const d = A.data, m = A.rows;
+  return (i, j) => {
+    let s = 0;
+    for (let t = 0, oi = i * m, oj = j * m; t < m; t++) s += d[oi + t] * d[oj + t];
+    return s;
+  };
+}
+
+/**
+ * A_SᵀA_S from a known Gram of a support sharing most of S (both increasing): known pairs copied,
+ * the others from `inner`; null when more than MAX_NEW_FRACTION of S is new.
+ */
+function gramFrom(known: KnownGram, S: Int32Array, inner: (i: number, j: number) => number): Float64Array | null {
+  const k = S.length, K = known.support.length, at = new Int32Array(k);
+  let fresh = 0;
+  for (let a = 0, b = 0; a < k; a++) {
+    while (b < K && known.support[b] < S[a]) b++;
+    at[a] = b < K && known.support[b] === S[a] ? b : -1;
+    if (at[a] < 0) fresh++;
+  }
+  if (fresh > MAX_NEW_FRACTION * k) return null;
+  const g = new Float64Array(k * k), old = known.gram;
+  for (let b = 0; b < k; b++) {
+    for (let a = b; a < k; a++) {
+      g[b * k + a] = g[a * k + b] = at[a] >= 0 && at[b] >= 0 ? old[at[b] * K + at[a]] : inner(S[a], S[b]);
+    }
+  }
+  return g;
+}
+
 /**
  * The matrix of the Lasso / elastic-net KKT system on a support S,
  *   H = A_SᵀA_S + D,  D = diag(g_j''(x_j)) (l2·I for the elastic net, 0 for the Lasso),
@@ -93,11 +146,14 @@ export class ActiveSetMatrix {
   private readonly forced: KktMethod | undefined;
   private factor: Cholesky | null = null;
   private readonly scratch: Float64Array;
+  /** A_SᵀA_S once factored (a later support of the same A reuses it), else the Gram given to reuse. */
+  private gramKnown: KnownGram | null;
 
-  constructor(A: LinearOperator, support: ArrayLike<number>, curvature: Float64Array, method?: KktMethod) {
+  constructor(A: LinearOperator, support: ArrayLike<number>, curvature: Float64Array, method?: KktMethod, known?: KnownGram) {
     this.support = Int32Array.from(support);
     this.curvature = curvature;
     this.forced = method;
+    this.gramKnown = known ?? null;
     this.columns = new SupportColumns(A, this.support);
     const k = this.support.length, m = A.rows;
     if (k > m && curvature.every((d) => d === 0)) {
@@ -115,10 +171,17 @@ export class ActiveSetMatrix {
     return this.support.length;
   }
 
+  /** A_SᵀA_S when this matrix was factored (null otherwise). */
+  get knownGram(): KnownGram | undefined {
+    return this.factor ? this.gramKnown! : undefined;
+  }
+
   private factorize(): Cholesky {
     if (this.factor) return this.factor;
     const k = this.size;
-    const h = this.columns.gram();
+    const g = this.columns.gram(this.gramKnown ?? undefined);
+    this.gramKnown = { support: this.support, gram: g };
+    const h = Float64Array.from(g);
     for (let a = 0; a < k; a++) h[a * k + a] += this.curvature[a];
     try {
       this.factor = Cholesky.factor(h, k);
@@ -278,7 +341,7 @@ const lastMatrix = new WeakMap<object, ActiveSetMatrix>();
 export function activeSetMatrix(A: LinearOperator, support: Int32Array, curvature: Float64Array): ActiveSetMatrix {
   const cached = lastMatrix.get(A);
   if (cached && sameValues(cached.support, support) && sameValues(cached.curvature, curvature)) return cached;
-  const matrix = new ActiveSetMatrix(A, support, curvature);
+  const matrix = new ActiveSetMatrix(A, support, curvature, undefined, cached?.knownGram);
   lastMatrix.set(A, matrix);
   return matrix;
 }

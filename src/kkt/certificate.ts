@@ -125,11 +125,34 @@ export function meetsTolerance(cert: Certificate, penalty: SeparablePenalty, x: 
 }
 
 /**
- * The certificate of x with multipliers ν (one per row of C; empty without constraints): the
+ * The certificate of x with multipliers ν (one per row of C; empty without constraints) under
+ * `penalty`, by default the problem's own (penaltyOf; then remembered, see lastCertified): the
  * Lagrangian dual at (r, ν)/s (dualObjective), the KKT violation of Aᵀ(Ax − y) + ∂g(x) + Cᵀν ∋ 0
  * with the bounds' normal cones (g boxed), and the feasibility residual ‖Cx − d‖₂.
  */
-export function constrainedCertificate(problem: Problem, x: Float64Array, nu: Float64Array, penalty: SeparablePenalty = penaltyOf(problem)): Certificate {
+export function constrainedCertificate(problem: Problem, x: Float64Array, nu: Float64Array, penalty?: SeparablePenalty): Certificate {
+  if (penalty) return computeConstrainedCertificate(problem, x, nu, penalty);
+  const last = lastCertified.get(problem);
+  if (last && sameValues(last.x, x) && sameValues(last.nu, nu)) return { ...last.cert };
+  const cert = computeConstrainedCertificate(problem, x, nu, penaltyOf(problem));
+  lastCertified.set(problem, { x: Float64Array.from(x), nu: Float64Array.from(nu), cert: { ...cert } });
+  return cert;
+}
+
+/**
+ * The last certificate of each problem under its own penalty (penaltyOf), with copies of the
+ * (x, ν) it was computed from: a solver that certified its answer and the driver that certifies
+ * the same answer again share the two products with A (problems are not changed after creation).
+ */
+const lastCertified = new WeakMap<Problem, { x: Float64Array; nu: Float64Array; cert: Certificate }>();
+
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+}
+
+function computeConstrainedCertificate(problem: Problem, x: Float64Array, nu: Float64Array, penalty: SeparablePenalty): Certificate {
   const r = new Float64Array(problem.A.rows), c = new Float64Array(problem.A.cols);
   residualAndCorrelation(problem, x, r, c);
   const constraints = problem.constraints;

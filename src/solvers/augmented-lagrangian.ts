@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { constraintRows, polishBordered } from "../kkt/bordered.js";
 import { constrainedCertificate, meetsTolerance, relativeInfeasibility } from "../kkt/certificate.js";
-import { dot, norm2Robust } from "../linalg/vector.js";
+import { dot, norm2Robust, tabulate } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
 import { hasColumns, type LinearOperator } from "../operators/operator.js";
 import { augmentedStack } from "../operators/stacked.js";
@@ -117,7 +117,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const C = problem.constraints?.C;
   const cR = new Float64Array(p * n), rowNorms = new Float64Array(p);
   for (let a = 0; a < p; a++) {
-    const row = Float64Array.from({ length: n }, (_, j) => C!.get(rows[a], j));
+    const row = tabulate(n, (j) => C!.get(rows[a], j));
     rowNorms[a] = norm2Robust(row);
     for (let j = 0; j < n; j++) cR[j * p + a] = row[j] / rowNorms[a];
   }
@@ -199,7 +199,7 @@ function step(context: AlmContext, state: AlmState): void {
   checkFeasible(context, state, before);
   // The certificate costs two products with A: only worth it once x is feasible.
   if (state.infeasibility > context.feasTarget) return;
-  const cert = constrainedCertificate(problem, state.x, state.nu, context.penalty);
+  const cert = constrainedCertificate(problem, state.x, state.nu);
   const done = meetsTolerance(cert, context.penalty, state.x, context.gapTarget);
   state.stop = { done, gap: cert.dualityGap };
 }
@@ -224,7 +224,7 @@ function innerSolve(context: AlmContext, state: AlmState): void {
 /** Replace (x, ν) by their bordered Newton polish when it is exact; true when that ends the solve. */
 function finishWith(context: AlmContext, state: AlmState, polished: { x: Float64Array; nu: Float64Array }): boolean {
   const { problem, penalty } = context;
-  const cert = constrainedCertificate(problem, polished.x, polished.nu, penalty);
+  const cert = constrainedCertificate(problem, polished.x, polished.nu);
   if (!exact(cert, polished.x, penalty, problem, context.gapTarget, context.feasTarget)) return false;
   state.x.set(polished.x);
   state.nu.set(polished.nu);

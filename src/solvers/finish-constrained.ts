@@ -40,7 +40,7 @@ export function finishConstrainedSolution(problem: Problem, x: Float64Array, nu:
   const feasTarget = feasibilityTarget(tol);
   const penalty = penaltyOf(problem);
   let bestX = x, bestNu = nu ?? new Float64Array(problem.constraints?.C.rows ?? 0);
-  let cert = constrainedCertificate(problem, bestX, bestNu, penalty);
+  let cert = constrainedCertificate(problem, bestX, bestNu);
   if ((options.polish ?? true) && !exact(cert, bestX, penalty, problem, target, feasTarget)) {
     const polished = polishBordered(problem, penalty, bestX, bestNu);
     if (polished) {
