@@ -75,7 +75,7 @@ function checkJointly(C: DenseMatrix, d: Float64Array, bounds: Bounds, redundant
   rows.forEach((i, a) => {
     for (let j = 0; j < n; j++) c[j * p + a] = C.get(i, j);
   });
-  const norms = Float64Array.from(rows, (i) => norm2Robust(Float64Array.from({ length: n }, (_, j) => C.get(i, j))));
+  const norms = Float64Array.from(rows, (i) => norm2Robust(C.row(i)));
   const result = boxFeasibility(c, p, n, Float64Array.from(rows, (i) => d[i]), bounds.lower, bounds.upper, norms);
   if (result.verdict === "infeasible") {
     throw new InputError("constraints", `infeasible: no x within the bounds satisfies Cx = d (min ‖Cx − d‖ over the box = ${result.residual.toPrecision(3)} with each row of C and d divided by its norm)`);
@@ -90,7 +90,7 @@ function checkJointly(C: DenseMatrix, d: Float64Array, bounds: Bounds, redundant
 function redundantRows(C: DenseMatrix, d: Float64Array): number[] {
   const p = C.rows, n = C.cols;
   // Each row divided by its norm first (computed without overflow): rows of 1e±170 are fine.
-  const rows = Array.from({ length: p }, (_, i) => Float64Array.from({ length: n }, (_, j) => C.get(i, j)));
+  const rows = Array.from({ length: p }, (_, i) => C.row(i));
   const norms = Float64Array.from(rows, (row) => norm2Robust(row));
   for (let i = 0; i < p; i++) if (norms[i] > 0) for (let j = 0; j < n; j++) rows[i][j] /= norms[i];
   const g = new Float64Array(p * p);

@@ -185,8 +185,7 @@ function forcedScale(C: DenseMatrix, d: Float64Array): number {
   let scale = 0;
   for (let i = 0; i < C.rows; i++) {
     if (d[i] === 0) continue;
-    const row = Float64Array.from({ length: C.cols }, (_, j) => C.get(i, j));
-    scale = Math.max(scale, Math.abs(d[i]) / norm2Robust(row));
+    scale = Math.max(scale, Math.abs(d[i]) / norm2Robust(C.row(i)));
   }
   return scale;
 }

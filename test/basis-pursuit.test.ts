@@ -15,7 +15,7 @@ import { solveBasisPursuit } from "../src/solvers/basis-pursuit.js";
 import { solve } from "../src/solvers/index.js";
 import type { Solution } from "../src/solvers/solution.js";
 import { tune } from "../src/tune/tune.js";
-import { inputError, relErr } from "./support.js";
+import { CLI, inputError, relErr } from "./support.js";
 
 // ── independent helpers: explicit rows, entry by entry ─────────────────────────────────────────
 
@@ -333,8 +333,7 @@ describe("basis pursuit from problem files and the CLI", () => {
     const dir = mkdtempSync(join(tmpdir(), "sparsetune-bp-"));
     const file = join(dir, "bp.json");
     writeFileSync(file, JSON.stringify(doc));
-    const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
-    const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
+        const run = (...args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
     const r = run("solve", file, "--json");
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);

@@ -1,30 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dump } from "npyjs";
-import { FIXTURES, L1L2_FIXTURES, maxAbsDiff, reference, relErr } from "./support.js";
+import { CLI, FIXTURES, L1L2_FIXTURES, maxAbsDiff, reference, relErr, runCli as run, runCliAsync as runAsync } from "./support.js";
 
 // Runs the built CLI (`npm test` builds first).
-const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
-
-function run(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** The CLI run asynchronously: independent runs go side by side (each one mostly waits on Node's start-up). */
-function runAsync(...args: string[]): Promise<ReturnType<typeof run>> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args]);
-    let stdout = "", stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 describe("sparsetune solve / hypergrad --json", () => {
   it.each(L1L2_FIXTURES)("%s: solve --json carries the contract keys and the reference answer", (name) => {
     const ref = reference(name);

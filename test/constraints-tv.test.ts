@@ -13,11 +13,10 @@ import { penaltyTerms } from "../src/penalties/index.js";
 import { createProblem, withPenalty, type Problem, type ProblemInput } from "../src/problem.js";
 import { solve } from "../src/solvers/index.js";
 import type { Solution } from "../src/solvers/solution.js";
-import { gridEdges, tvObjective } from "./tv-oracle.js";
-import { FIXTURES, inputError, maxAbsDiff } from "./support.js";
+import { acceleratedAscent, gridEdges, tvObjective } from "./tv-oracle.js";
+import { CLI, FIXTURES, inputError, maxAbsDiff } from "./support.js";
 import { loadProblemFile } from "../src/io/problem-file.js";
 
-const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
 
 interface Case {
   name: string;
@@ -124,28 +123,13 @@ function oracle(c: Case, iterations = 300_000): Float64Array {
     if (!isIdentity) c.A.forEach((row, i) => row.forEach((a, j) => (q[j] -= a * v[k + p + i])));
     return q.map((v) => Math.min(up, Math.max(lo, v / alpha)));
   };
-  const z = new Float64Array(size), w = new Float64Array(size), prev = new Float64Array(size), grad = new Float64Array(size);
-  let t = 1;
-  for (let it = 0; it < iterations; it++) {
+  const z = acceleratedAscent(size, k, L, (w, grad) => {
     const x = primal(w);
     // The ascent direction: D̃x, Cx − d, Ax − y − w.
     rows.forEach((row, r) => (grad[r] = row.reduce((s, [j, a]) => s + a * x[j], 0)));
     c.C.forEach((row, i) => (grad[k + i] = row.reduce((s, a, j) => s + a * x[j], -c.d[i])));
     if (!isIdentity) c.A.forEach((row, i) => (grad[k + p + i] = row.reduce((s, a, j) => s + a * x[j], -c.y[i]) - w[k + p + i]));
-    let against = 0, moved = 0;
-    for (let r = 0; r < size; r++) {
-      prev[r] = z[r];
-      const next = w[r] + grad[r] / L;
-      z[r] = r < k ? Math.max(-1, Math.min(1, next)) : next;
-      against += (w[r] - z[r]) * (z[r] - prev[r]);
-      moved = Math.max(moved, Math.abs(z[r] - prev[r]));
-    }
-    if (moved === 0 && it > 10) break;
-    const tNext = (1 + Math.sqrt(1 + 4 * t * t)) / 2;
-    const beta = against > 0 ? 0 : (t - 1) / tNext;
-    t = against > 0 ? 1 : tNext;
-    for (let r = 0; r < size; r++) w[r] = z[r] + beta * (z[r] - prev[r]);
-  }
+  }, iterations);
   return primal(z);
 }
 

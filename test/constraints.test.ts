@@ -16,9 +16,8 @@ import { augmentedLagrangian } from "../src/solvers/augmented-lagrangian.js";
 import { solve } from "../src/solvers/index.js";
 import { penaltyTerms } from "../src/penalties/index.js";
 import type { Solution } from "../src/solvers/solution.js";
-import { FIXTURES, maxAbsDiff, relErr } from "./support.js";
+import { CLI, FIXTURES, maxAbsDiff, relErr } from "./support.js";
 
-const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
 
 interface ConstrainedReference {
   x: number[];

@@ -11,7 +11,7 @@ import { loadProblemFile } from "../src/io/problem-file.js";
 import { Random } from "../src/linalg/random.js";
 import { createProblem, withPenalty, type Problem } from "../src/problem.js";
 import { solve } from "../src/solvers/index.js";
-import { FIXTURES, inputError, randomProblem, reference, relErr } from "./support.js";
+import { CLI, FIXTURES, inputError, randomProblem, reference, relErr } from "./support.js";
 
 type Key = "tv" | "l1" | "l2";
 const KEYS: readonly Key[] = ["tv", "l1", "l2"];
@@ -160,7 +160,7 @@ describe("the public TV fixture", () => {
 
   it("through the built CLI: hypergrad --method fixed-point, the same keys as the implicit method", () => {
     // The built CLI (`npm test` builds first).
-    const cli = (...args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, "..", "dist", "cli", "main.js"), "hypergrad", ...args], { encoding: "utf8" });
+    const cli = (...args: string[]) => spawnSync(process.execPath, [CLI, "hypergrad", ...args], { encoding: "utf8" });
     const run = (method: string) => {
       const r = cli(file, "--tol", "1e-12", "--json", "--method", method);
       expect(r.status).toBe(0);

@@ -3,7 +3,6 @@
  * phantoms made here, the outputs decoded again, and every bad input refused with one line,
  * exit 2 and no file written.
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,19 +17,7 @@ import { IdentityOperator } from "../src/operators/identity.js";
 import { createProblem } from "../src/problem.js";
 import { sheppLogan } from "../src/problems/shepp-logan.js";
 import { solve } from "../src/solvers/index.js";
-import { inputError } from "./support.js";
-
-const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
-
-function run(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args]);
-    let stdout = "", stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { inputError, runCliAsync as run } from "./support.js";
 
 const root = mkdtempSync(join(tmpdir(), "sparsetune-image-cli-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -1,3 +1,4 @@
+import { spawn, spawnSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { DenseMatrix } from "../src/operators/dense.js";
@@ -8,6 +9,32 @@ import { expect } from "vitest";
 import { lambdaMax } from "../src/penalties/index.js";
 
 export const FIXTURES = join(import.meta.dirname, "..", "fixtures");
+
+/** The built CLI (`npm test` builds first). */
+export const CLI = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run the CLI and wait for it. */
+export function runCli(...args: string[]): CliRun {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8" });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** The CLI run asynchronously: independent runs go side by side (each one mostly waits on Node's start-up). */
+export function runCliAsync(...args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args]);
+    let stdout = "", stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 export interface Reference {
   x: number[];

@@ -29,26 +29,39 @@ export function tvOracle(A: number[][], y: number[], edges: [number, number][], 
   let dNorm = 0;
   rows.forEach((row) => row.forEach(([, v]) => (dNorm += v * v)));
   const L = Minv.norm("frobenius") * dNorm;
-  const z = new Float64Array(k), w = new Float64Array(k), prev = new Float64Array(k);
+  // Ascent direction at w: (D̃x)_r (the dual gradient is −D̃x).
+  const z = acceleratedAscent(k, k, L, (w, grad) => {
+    const x = primal(w);
+    rows.forEach((row, r) => (grad[r] = row.reduce((g, [j, v]) => g + v * x[j], 0)));
+  }, iterations);
+  return Float64Array.from(primal(z));
+}
+
+/**
+ * Accelerated projected gradient ascent with adaptive restarts (O'Donoghue & Candès) on a concave
+ * dual with an L-Lipschitz gradient, from 0: the first `boxed` variables stay in [−1, 1], the
+ * others are free; `direction(w, out)` writes the gradient at w. Stops when a step moves nothing.
+ */
+export function acceleratedAscent(size: number, boxed: number, L: number, direction: (w: Float64Array, out: Float64Array) => void, iterations: number): Float64Array {
+  const z = new Float64Array(size), w = new Float64Array(size), prev = new Float64Array(size), grad = new Float64Array(size);
   let t = 1;
   for (let it = 0; it < iterations; it++) {
-    const x = primal(w);
+    direction(w, grad);
     let against = 0, moved = 0;
-    rows.forEach((row, r) => {
-      let g = 0; // ∂/∂z_r of the dual objective = −(D̃x)_r
-      row.forEach(([j, v]) => (g -= v * x[j]));
+    for (let r = 0; r < size; r++) {
       prev[r] = z[r];
-      z[r] = Math.max(-1, Math.min(1, w[r] - g / L));
+      const next = w[r] + grad[r] / L;
+      z[r] = r < boxed ? Math.max(-1, Math.min(1, next)) : next;
       against += (w[r] - z[r]) * (z[r] - prev[r]);
       moved = Math.max(moved, Math.abs(z[r] - prev[r]));
-    });
+    }
     if (moved === 0 && it > 10) break;
     const tNext = (1 + Math.sqrt(1 + 4 * t * t)) / 2;
     const beta = against > 0 ? 0 : (t - 1) / tNext;
     t = against > 0 ? 1 : tNext;
-    for (let r = 0; r < k; r++) w[r] = z[r] + beta * (z[r] - prev[r]);
+    for (let r = 0; r < size; r++) w[r] = z[r] + beta * (z[r] - prev[r]);
   }
-  return Float64Array.from(primal(z));
+  return z;
 }
 
 /** The edges (from, to) of a grid in sparsetune-problem/1's order, written out independently. */

@@ -14,7 +14,7 @@ import { GridDifferences } from "../src/operators/finite-differences.js";
 import { CompositeTvProx } from "../src/penalties/tv-prox.js";
 import { MaskOperator } from "../src/operators/mask.js";
 import { gridEdges, tvObjective, tvOracle } from "./tv-oracle.js";
-import { FIXTURES, inputError, maxAbsDiff, reference } from "./support.js";
+import { CLI, FIXTURES, inputError, maxAbsDiff, reference } from "./support.js";
 
 interface Case {
   name: string;
@@ -219,7 +219,7 @@ describe("the public TV fixture", () => {
 
   it("through the CLI at --tol 1e-12: solve and hypergrad JSON", () => {
     // The built CLI (`npm test` builds first).
-    const cli = (cmd: string) => JSON.parse(execFileSync(process.execPath, [join(import.meta.dirname, "..", "dist", "cli", "main.js"), cmd, join(FIXTURES, "tv1d-denoise.json"), "--tol", "1e-12", "--json"], { encoding: "utf8" }));
+    const cli = (cmd: string) => JSON.parse(execFileSync(process.execPath, [CLI, cmd, join(FIXTURES, "tv1d-denoise.json"), "--tol", "1e-12", "--json"], { encoding: "utf8" }));
     const s = cli("solve");
     expect(s.jumps).toEqual(ref.jumps);
     expect(s.jumpSigns).toEqual(ref.jumpSigns);

@@ -101,6 +101,13 @@ export class DenseMatrix implements ColumnOperator {
     return this.data[j * this.rows + i];
   }
 
+  /** Row i as a new array (rows are strided: one read per column). */
+  row(i: number): Float64Array {
+    const out = new Float64Array(this.cols);
+    for (let j = 0; j < this.cols; j++) out[j] = this.data[j * this.rows + i];
+    return out;
+  }
+
   column(j: number): Float64Array {
     return this.data.subarray(j * this.rows, (j + 1) * this.rows);
   }

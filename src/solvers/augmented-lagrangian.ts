@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { constraintRows, polishBordered } from "../kkt/bordered.js";
 import { constrainedCertificate, meetsTolerance, relativeInfeasibility } from "../kkt/certificate.js";
-import { dot, norm2Robust, tabulate } from "../linalg/vector.js";
+import { dot, norm2Robust } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
 import { hasColumns, type LinearOperator } from "../operators/operator.js";
 import { augmentedStack } from "../operators/stacked.js";
@@ -117,7 +117,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const C = problem.constraints?.C;
   const cR = new Float64Array(p * n), rowNorms = new Float64Array(p);
   for (let a = 0; a < p; a++) {
-    const row = tabulate(n, (j) => C!.get(rows[a], j));
+    const row = C!.row(rows[a]);
     rowNorms[a] = norm2Robust(row);
     for (let j = 0; j < n; j++) cR[j * p + a] = row[j] / rowNorms[a];
   }

@@ -286,7 +286,7 @@ function startAtZero(state: SplitBregmanState, aty: Float64Array): void {
 function constraintTerm(problem: Problem, mu: number): ConstraintTerm | null {
   const c = problem.constraints;
   if (!c) return null;
-  const rows = Array.from(constraintRows(problem), (i) => Float64Array.from({ length: c.C.cols }, (_, j) => c.C.get(i, j)));
+  const rows = Array.from(constraintRows(problem), (i) => c.C.row(i));
   let frobenius = 0;
   for (const row of rows) frobenius += dot(row, row);
   return { rows, mu: frobenius > 0 ? (mu * rows.length) / frobenius : mu };

@@ -48,11 +48,6 @@ export interface TuneOptions {
    * 1e-2 is plenty where the criterion is flat at its minimum (images: a PSNR plateau).
    */
   xtol?: number;
-  /**
-   * It also stops when an accepted step lowers the criterion by less than ftol·|C| (default
-   * 1e-10); images need no more than 1e-3 (0.004 dB of PSNR against a reference).
-   */
-  ftol?: number;
   /** Also run the grid baseline (100 values λ_max → 1e-3 λ_max) for comparison. */
   grid?: boolean | { count?: number; ratio?: number };
   /** Also run random search with this many draws. */
@@ -196,10 +191,7 @@ function checkOptions(options: TuneOptions, names: readonly string[]): void {
   if (options.maxIter !== undefined && !(Number.isSafeInteger(options.maxIter) && options.maxIter >= 1)) {
     throw new InputError("maxIter", `expected a positive integer (outer iterations of each local descent), got ${String(options.maxIter)}`);
   }
-  for (const key of ["xtol", "ftol"] as const) {
-    const v = options[key];
-    if (v !== undefined && !(typeof v === "number" && v > 0 && v < 1)) throw new InputError(key, `expected a number in (0, 1), got ${String(v)}`);
-  }
+  if (options.xtol !== undefined && !(typeof options.xtol === "number" && options.xtol > 0 && options.xtol < 1)) throw new InputError("xtol", `expected a number in (0, 1), got ${String(options.xtol)}`);
   if (options.scan !== undefined && !(Number.isSafeInteger(options.scan) && options.scan >= 0)) {
     throw new InputError("scan", `expected a non-negative integer, got ${String(options.scan)}`);
   }
@@ -330,7 +322,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   };
   const scanKey = params.scanKey(ranges);
   const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, options.onEvent);
-  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? 1e-3, ftol: options.ftol ?? 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
+  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
   const runs: OuterResult[] = [];
   for (const candidate of starts) {
     // A runner-up far above the minimum already found is not worth a second descent.
