@@ -18,6 +18,7 @@ import {
   tuningRanges,
   withPenalty,
 } from "../src/index.js";
+import { wasSolvedFor } from "../src/solvers/solution.js";
 import { inputError, randomProblem } from "./support.js";
 
 const cert = (dualityGap: number, kktViolation: number): Certificate => ({ objective: 1, dualityGap, kktViolation, complementarityMargin: 1, smallestActive: 1 });
@@ -111,6 +112,18 @@ describe("a solution must belong to the problem it is differentiated on", () => 
     expect(() => hypergradient(problem, sol, crit)).not.toThrow();
     expect(() => hypergradient(problem, { ...sol, objective: sol.objective * (1 + 1e-6) }, crit)).toThrow(/^solution: expected a solution of this problem \(its objective/);
     expect(() => hypergradient(problem, { ...sol, objective: sol.objective * (1 + 1e-10) }, crit)).not.toThrow();
+  });
+
+  it("a solution solve() made for this very problem object skips the data pass, with the same hypergradient", () => {
+    const problem = randomProblem(25, 25, 40, { l1Fraction: 0.2 });
+    const sol = solve(problem, { tol: 1e-12 });
+    expect(wasSolvedFor(sol, problem)).toBe(true);
+    // A copy of the solution, or the same data in another problem object, takes the checked path.
+    expect(wasSolvedFor({ ...sol }, problem)).toBe(false);
+    const twin = withPenalty(problem, { ...problem.penalty });
+    expect(wasSolvedFor(sol, twin)).toBe(false);
+    const crit = HeldOutMse.of(problem);
+    expect(hypergradient(problem, sol, crit).gradient).toEqual(hypergradient(twin, { ...sol }, crit).gradient);
   });
 });
 

@@ -4,7 +4,7 @@ import { kktSystem } from "../kkt/index.js";
 import { declaredHyperparameters, objectiveValue } from "../penalties/index.js";
 import type { KktMethod, KktSystem } from "../kkt/system.js";
 import { refuseBasisPursuit, type Problem } from "../problem.js";
-import type { Solution } from "../solvers/solution.js";
+import { wasSolvedFor, type Solution } from "../solvers/solution.js";
 import { gradientSupport, type Criterion } from "../criteria/criterion.js";
 
 /** Below this complementarity margin (or relative smallest |x_j|) the active set is close to changing. */
@@ -147,7 +147,7 @@ function breakpointWarning(solution: Solution): string | undefined {
 /**
  * The solution must be of this problem: same size, same penalty values, and (checked cheaply)
  * its certificate must still hold for this problem's data, so a solution of another problem of
- * the same size is refused.
+ * the same size is refused. A solution runSolver made for this very problem object passes.
  */
 function checkSameProblem(problem: Problem, solution: Solution): void {
   refuseBasisPursuit(problem, "hypergradients");
@@ -155,6 +155,7 @@ function checkSameProblem(problem: Problem, solution: Solution): void {
   if (solution.x.length !== problem.A.cols || a.l1 !== b.l1 || a.l2 !== b.l2 || a.tv !== b.tv || !sameWeights(a.weights, b.weights)) {
     throw new InputError("solution", "expected a solution of this problem with these penalties");
   }
+  if (wasSolvedFor(solution, problem)) return;
   const objective = objectiveValue(problem, solution.x);
   if (!(Math.abs(objective - solution.objective) <= 1e-8 * Math.max(1, Math.abs(solution.objective)))) {
     throw new InputError("solution", `expected a solution of this problem (its objective ${solution.objective.toPrecision(6)} is ${objective.toPrecision(6)} on this problem's data)`);

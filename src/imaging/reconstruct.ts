@@ -9,6 +9,7 @@ import { InputError } from "../errors.js";
 import { allFinite, tabulate } from "../linalg/vector.js";
 import { ConvolutionOperator } from "../operators/convolution.js";
 import { GridDifferences } from "../operators/finite-differences.js";
+import { piecesOf } from "../kkt/tv-pieces.js";
 import { noiseLevel } from "../penalties/total-variation.js";
 import { IdentityOperator } from "../operators/identity.js";
 import { MaskOperator } from "../operators/mask.js";
@@ -94,6 +95,12 @@ export interface ImageReconstruction {
 /** Defaults by criterion (see ReconstructOptions.tol and .scan). */
 const DEFAULT_TOL = 1e-6, REFERENCE_TOL = 1e-4, DENOISING_SURE_TOL = 1e-7;
 const DEFAULT_SCAN = 16, REFERENCE_SCAN = 0;
+/**
+ * The tuner stops at steps below 1% of tv on the smooth criteria: their minimum is a plateau
+ * (a 1% change of tv moved the PSNR by under 0.001 dB on the photographs measured), and with
+ * the default 0.1% the last three to five solves of a run only re-certified the same x.
+ */
+const SMOOTH_XTOL = 1e-2;
 /** The tuner's starting tv without σ: 5% of the intensity range (its scan covers 1e-3..1 anyway). */
 const DEFAULT_START_TV = 0.05;
 
@@ -142,12 +149,12 @@ function resolveOptions(image: GreyImage, options: ReconstructOptions, identity:
   return { range, sigma, reference, criterion, tuneCriterion };
 }
 
-function summary(s: Solution): SolutionSummary {
-  const pieces = s.structure.find((part) => part.kind === "pieces");
+/** The final solve's certificate and its number of pieces (counted directly: the solution's structure lists every pixel and edge). */
+function summary(s: Solution, image: GreyImage): SolutionSummary {
   return {
     objective: s.objective, dualityGap: s.dualityGap, kktViolation: s.kktViolation, converged: s.converged,
     iterations: s.iterations, solver: s.solver,
-    ...(pieces && { segments: pieces.segments }),
+    segments: piecesOf(new GridDifferences([image.height, image.width]), s.x, 0, false).count,
     ...(s.message !== undefined && { message: s.message }),
   };
 }
@@ -169,7 +176,7 @@ function reconstruct(image: GreyImage, A: LinearOperator, measured: Float64Array
   // descend from the start at a looser tolerance; the others scan first at a tight one.
   const smooth = criterion === "reference" || (criterion === "sure" && A instanceof IdentityOperator);
   const tol = options.tol ?? (criterion === "reference" ? REFERENCE_TOL : smooth ? DENOISING_SURE_TOL : DEFAULT_TOL);
-  const tuneOptions = { keys: ["tv"], criterion: tuneCriterion, sigma: sigma !== undefined ? sigma / range : undefined, tol, scan: options.scan ?? (smooth ? REFERENCE_SCAN : DEFAULT_SCAN), solver: options.solver, onEvent: options.onEvent };
+  const tuneOptions = { keys: ["tv"], criterion: tuneCriterion, sigma: sigma !== undefined ? sigma / range : undefined, tol, scan: options.scan ?? (smooth ? REFERENCE_SCAN : DEFAULT_SCAN), ...(smooth && { xtol: SMOOTH_XTOL }), solver: options.solver, onEvent: options.onEvent };
   let solution: Solution, solves: number, tuned: ReturnType<typeof tune>;
   if (criterion === "heldout") {
     const split = holdOutPixels(problem, options.heldOut);
@@ -192,7 +199,7 @@ function reconstruct(image: GreyImage, A: LinearOperator, measured: Float64Array
     ...(reference && { psnr: psnr(reference.data, data, range) }),
     seconds: (performance.now() - started) / 1000,
     solves,
-    solution: summary(solution),
+    solution: summary(solution, image),
     trajectory: tuned.trajectory,
   };
 }

@@ -21,40 +21,33 @@ export interface Pieces {
 
 /**
  * The pieces of x: connected components of the grid graph over the edges with
- * |x_to − x_from| ≤ fuse, by flood fill from each unlabelled feature in increasing order (so
- * pieces are numbered in order of their first feature), with one stack of pixels.
+ * |x_to − x_from| ≤ fuse, by one row-major scan with union-find (each component's root is its
+ * first pixel: a union links the later root under the earlier), then a second scan that numbers
+ * the roots in order, so pieces are numbered in order of their first feature. (A flood fill took
+ * 19 ms at 512×512, a tenth of a prox iteration; the tuner asks for the pieces at every step.)
  */
 export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zeroPieces: boolean): Pieces {
   const n = x.length, [h, w] = D.shape;
-  const label = new Int32Array(n).fill(-1), stack = new Int32Array(n);
-  let count = 0;
-  for (let seed = 0; seed < n; seed++) {
-    if (label[seed] >= 0) continue;
-    label[seed] = count;
-    let top = 0;
-    stack[top++] = seed;
-    while (top > 0) {
-      const p = stack[--top], c = p % w, xp = x[p];
-      // The four neighbours joined to p by a flat edge join its piece.
-      if (c + 1 < w && label[p + 1] < 0 && Math.abs(x[p + 1] - xp) <= fuse) {
-        label[p + 1] = count;
-        stack[top++] = p + 1;
-      }
-      if (c > 0 && label[p - 1] < 0 && Math.abs(x[p - 1] - xp) <= fuse) {
-        label[p - 1] = count;
-        stack[top++] = p - 1;
-      }
-      if (p + w < n && label[p + w] < 0 && Math.abs(x[p + w] - xp) <= fuse) {
-        label[p + w] = count;
-        stack[top++] = p + w;
-      }
-      if (p >= w && label[p - w] < 0 && Math.abs(x[p - w] - xp) <= fuse) {
-        label[p - w] = count;
-        stack[top++] = p - w;
+  const parent = new Int32Array(n), label = new Int32Array(n);
+  for (let r = 0, p = 0; r < h; r++) {
+    for (let c = 0; c < w; c++, p++) {
+      const left = c > 0 && Math.abs(x[p] - x[p - 1]) <= fuse;
+      const up = r > 0 && Math.abs(x[p] - x[p - w]) <= fuse;
+      if (left && up) {
+        const a = root(parent, p - 1), b = root(parent, p - w);
+        parent[p] = a < b ? a : b;
+        if (a !== b) parent[a < b ? b : a] = parent[p];
+      } else if (left) {
+        parent[p] = root(parent, p - 1);
+      } else if (up) {
+        parent[p] = root(parent, p - w);
+      } else {
+        parent[p] = p;
       }
     }
-    count++;
   }
+  let count = 0;
+  for (let p = 0; p < n; p++) label[p] = parent[p] === p ? count++ : label[root(parent, p)];
   const size = new Float64Array(count), sum = new Float64Array(count);
   for (let i = 0; i < n; i++) {
     size[label[i]]++;
@@ -84,6 +77,16 @@ export function piecesOf(D: GridDifferences, x: Float64Array, fuse: number, zero
     jumpSigns[t++] = x[p + w] > x[p] ? 1 : -1;
   }
   return { label, count, size, jumps, jumpSigns, sign };
+}
+
+/** The root of p's tree, halving the path on the way (every other node points to its grandparent). */
+function root(parent: Int32Array, p: number): number {
+  while (parent[p] !== p) {
+    const grand = parent[parent[p]];
+    parent[p] = grand;
+    p = grand;
+  }
+  return p;
 }
 
 /** The jump set of x exactly: {e : (Dx)_e ≠ 0} with signs, and the number of constant pieces. */

@@ -12,7 +12,7 @@ import { penaltyTerms, termNames, type PenaltyTerms, type SeparablePenalty } fro
 import { requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
 import type { IterativeSolver } from "./protocol.js";
 import { constraintOutput, feasibilityTarget, finishConstrainedSolution, whyNotConverged } from "./finish-constrained.js";
-import { DEFAULT_TOL, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
+import { DEFAULT_TOL, noteSolvedFor, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
 
 /**
  * Run an iterative solver to its stopping test or its iteration cap, then polish and certify:
@@ -51,12 +51,13 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   const reason = test.done ? test.reason : `iteration cap ${maxIter} reached`;
   const constrained = problem.constraints || problem.bounds;
   const nu = constrained && solver.multipliers ? solver.multipliers(context, state) : null;
+  const report = { iterations: solver.iterations(state), solver: solver.name, started, reason };
   if (terms.tv) {
     const zHint = solver.tvDual ? solver.tvDual(context, state) : null;
-    return finishTvSolution(problem, terms, solver.iterate(state), zHint, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol }, nu);
+    return noteSolvedFor(finishTvSolution(problem, terms, solver.iterate(state), zHint, report, { ...options, tol }, nu), problem);
   }
-  if (constrained) return finishConstrainedSolution(problem, solver.iterate(state), nu, { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
-  return finishSolution(problem, terms.separable!, solver.iterate(state), { iterations: solver.iterations(state), solver: solver.name, started, reason }, { ...options, tol });
+  if (constrained) return noteSolvedFor(finishConstrainedSolution(problem, solver.iterate(state), nu, report, { ...options, tol }), problem);
+  return noteSolvedFor(finishSolution(problem, terms.separable!, solver.iterate(state), report, { ...options, tol }), problem);
 }
 
 /** The problem's penalty terms, once the solver is known to handle them, its constraints and its operator. */

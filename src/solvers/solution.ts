@@ -1,5 +1,5 @@
 import type { Certificate } from "../kkt/certificate.js";
-import type { Penalty } from "../problem.js";
+import type { Penalty, Problem } from "../problem.js";
 
 export interface SolveOptions {
   /** Stop when the duality gap ≤ tol·‖y‖² (default 1e-8, scikit-learn's convention). */
@@ -64,3 +64,20 @@ export interface Solution extends Certificate {
 }
 
 export const DEFAULT_TOL = 1e-8;
+
+/**
+ * The problem object each Solution of runSolver was solved for. The hypergradient's check that a
+ * solution belongs to its problem (diff/implicit.ts) then needs no pass over the data: the tuner
+ * differentiates every solve it makes, and at 512×512 that pass cost as much as a prox iteration.
+ */
+const solvedFor = new WeakMap<Solution, Problem>();
+
+export function noteSolvedFor(solution: Solution, problem: Problem): Solution {
+  solvedFor.set(solution, problem);
+  return solution;
+}
+
+/** True when `solution` came from runSolver on this very problem object. */
+export function wasSolvedFor(solution: Solution, problem: Problem): boolean {
+  return solvedFor.get(solution) === problem;
+}

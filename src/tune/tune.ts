@@ -285,10 +285,11 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   const trajectory: TrajectoryPoint[] = [];
   let accepted = 0, solves = 0, innerIterations = 0;
   let best: { theta: Float64Array; value: number } | null = null;
-  const evaluated: { theta: Float64Array; value: number }[] = [];
+  /** Every point evaluated; `final`: at the final tolerance and polished, as the finalists are judged. */
+  const evaluated: { theta: Float64Array; value: number; final: boolean }[] = [];
   const initialTol = Math.max(INITIAL_TOL, 10 * finalTol);
   const tolNow = () => Math.max(finalTol, initialTol * 0.1 ** accepted);
-  const record = (theta: Float64Array, ev: Evaluation, tol: number): TrajectoryPoint => {
+  const record = (theta: Float64Array, ev: Evaluation, tol: number, polished = false): TrajectoryPoint => {
     solves += ev.solves;
     innerIterations += ev.innerIterations;
     const point: TrajectoryPoint = {
@@ -300,16 +301,17 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     };
     trajectory.push(point);
     if (Number.isFinite(ev.value) && (!best || ev.value < best.value)) best = { theta: Float64Array.from(theta), value: ev.value };
-    evaluated.push({ theta: Float64Array.from(theta), value: ev.value });
+    evaluated.push({ theta: Float64Array.from(theta), value: ev.value, final: polished && tol <= finalTol });
     return point;
   };
   const recorded = new WeakMap<OuterPoint, TrajectoryPoint>();
   const outer = {
     evaluate(theta: Float64Array): OuterPoint {
-      const tol = tolNow();
-      const ev = objective.evaluate(params.penalty(theta), tol, { polish: false });
+      // At the final tolerance, polished: the value is then final (no re-evaluation among the finalists).
+      const tol = tolNow(), polish = tol <= finalTol;
+      const ev = objective.evaluate(params.penalty(theta), tol, { polish });
       const outerPoint = { value: Number.isFinite(ev.value) ? ev.value : Infinity, gradient: params.logGradient(theta, ev) };
-      recorded.set(outerPoint, record(theta, ev, tol));
+      recorded.set(outerPoint, record(theta, ev, tol, polish));
       return outerPoint;
     },
     project: (theta: Float64Array) => params.project(theta),
@@ -349,16 +351,21 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     runs.push(OPTIMIZERS[optimizer](outer, lower, outerOptions));
   }
   const result = runs.reduce((a, b) => (b.point.value < a.point.value ? b : a));
+  const reEvaluate = (theta: Float64Array): number => {
+    const ev = objective.evaluate(params.penalty(theta), finalTol, { gradient: false });
+    record(theta, ev, finalTol, true);
+    return ev.value;
+  };
   // Outer steps taken: accepted iterates (secant finish included) less each search's start.
   const iterations = accepted - runs.length;
   // Values found at looser inner tolerances can undercut the exact ones: re-evaluate the best
-  // few points exactly (final tol, polished) and choose among those.
+  // few points exactly (final tol, polished) unless they were, and choose among those.
   const finalists = evaluated
     .filter((e) => Number.isFinite(e.value))
     .sort((a, b) => a.value - b.value)
     .filter((e, i, all) => all.findIndex((f) => f.theta.every((v, k) => v === e.theta[k])) === i)
     .slice(0, FINALISTS)
-    .map((e) => ({ theta: e.theta, value: objective.evaluate(params.penalty(e.theta), finalTol, { gradient: false }).value }));
+    .map((e) => (e.final ? e : { theta: e.theta, value: reEvaluate(e.theta) }));
   const chosen = finalists.reduce((a, b) => (b.value < a.value ? b : a)).theta;
   const finalPenalty = params.penalty(chosen);
   const finalEval = objective.evaluate(finalPenalty, finalTol);
