@@ -256,6 +256,10 @@ describe("tvProx2d", () => {
       expect(maxDiff(x, primalOf(v, res.dual, edges))).toBeLessThanOrEqual(1e-14);
       const dual = v.reduce((s, a) => s + (a * a) / 2, 0) - x.reduce((s, a) => s + (a * a) / 2, 0);
       expect(res.gap).toBeCloseTo(objective(v, x, lambda, edges) - dual, 12);
+      // The whole certificate (what a denoising solve reports): the same gap, the objective P(out), KKT at rounding.
+      expect(res.certificate.dualityGap).toBe(res.gap);
+      expect(res.certificate.objective).toBeCloseTo(objective(v, x, lambda, edges), 12);
+      expect(res.certificate.kktViolation).toBeLessThanOrEqual(1e-14);
       expect(objective(v, x, lambda, edges) - best).toBeLessThanOrEqual(res.gap + 1e-13);
       expect(res.iterations).toBe(maxIter);
       // out is the last row solve's output and z_h its dual: z_e = λ·sign(jump) along the rows.

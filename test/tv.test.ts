@@ -150,6 +150,21 @@ describe("the denoising certificate (A = I on a 2-D grid, pure tv: the classical
     // At the prox's own pair (x*, z*) the gap closes.
     expect(tvCertificate(problem, penaltyTerms(problem), xStar, zStar).dualityGap).toBeLessThanOrEqual(1e-12 * best);
   });
+
+  it("a tv-denoise solve reports the prox's own certificate: objective P(x), a gap that bounds P(x) − P*, from loose to tight", () => {
+    const c = CASES.find((k) => k.name === "2-D denoise")!;
+    const problem = problemOf(c), edges = gridEdges(c.grid);
+    const best = tvObjective(c.A, c.y, edges, c.penalty, ORACLE.get(c.name)!);
+    const yy = problem.y.reduce((s, v) => s + v * v, 0);
+    for (const tol of [1e-2, 1e-4, 1e-8]) {
+      const sol = solve({ ...problem, y: Float64Array.from(problem.y) }, { tol, solver: "tv-denoise" });
+      const value = tvObjective(c.A, c.y, edges, c.penalty, sol.x);
+      expect(sol.objective).toBeCloseTo(value, 12);
+      expect(sol.dualityGap).toBeGreaterThanOrEqual(value - best - 1e-12 * best);
+      expect(sol.dualityGap).toBeLessThanOrEqual(tol * yy);
+      expect(sol.converged).toBe(true);
+    }
+  });
 });
 
 describe("the TV piece system on a pixel mask", () => {

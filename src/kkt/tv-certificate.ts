@@ -8,6 +8,7 @@ import { L1Penalty } from "../penalties/l1.js";
 import type { TotalVariation } from "../penalties/total-variation.js";
 import type { Problem } from "../problem.js";
 import { feasibilityResidual, residualAndCorrelation, type Certificate } from "./certificate.js";
+import { denoisingCertificate } from "./denoising-certificate.js";
 
 /**
  * The certificate of x for ½‖Ax − y‖² + g(x) + tv‖Dx‖₁ (g separable, possibly absent; boxed
@@ -32,7 +33,7 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
   const ctnu = multipliers ? constraints!.C.applyT(multipliers, new Float64Array(n)) : null;
   // (`exact`: a polished x whose hint was made for another point: correct the witness instead.)
   if (!sep && problem.A instanceof IdentityOperator && D instanceof GridDifferences && zHint && !chain && !exact) {
-    const cert = denoisingCertificate(problem.y, tv.weight, D, x, zHint, ctnu, multipliers ? dot(multipliers, constraints!.d) : 0);
+    const cert = denoisingCertificate(problem.y, tv.weight, D.shape, x, zHint, ctnu, multipliers ? dot(multipliers, constraints!.d) : 0).certificate;
     if (constraints) cert.feasibilityResidual = feasibilityResidual(problem, x);
     return cert;
   }
@@ -70,54 +71,6 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
   const cert: Certificate = { ...margins(problem, tv, sep, x, z), objective, dualityGap: Math.max(0, objective - dual), kktViolation: kkt };
   if (constraints) cert.feasibilityResidual = feasibilityResidual(problem, x);
   return cert;
-}
-
-/**
- * Denoising on a grid without g: θ = Dᵀz (+ Cᵀν with constraints: `ctnu`, and the dual loses
- * `offset` = νᵀd) is dual feasible for any |z| ≤ tv, with the classical
- * dual ½‖y‖² − ½‖y − Dᵀz‖² = yᵀθ − ½‖θ‖²; no correction needed. z is the hint scaled by the
- * smallest s ≥ 1 that gives |z| ≤ tv. One pass over the pixels, no allocation: at pixel p, θ_p = Σ z over the edges into p
- * − Σ z over the edges out of p (D's rows: p − 1 → p, p → p + 1, p − w → p, p → p + w), the data
- * term, the dual and the KKT violation |y_p − x_p − θ_p|; the two edges leaving p add the tv term
- * and the margins.
- */
-function denoisingCertificate(y: Float64Array, bound: number, D: GridDifferences, x: Float64Array, zHint: Float64Array, ctnu: Float64Array | null, offset: number): Certificate {
-  const [h, w] = D.shape, horizontal = D.horizontal;
-  const k = 1 / Math.max(1, normInf(zHint) / bound);
-  let data = 0, dual = 0, kkt = 0, total = 0, maxFlat = 0, smallestActive = Infinity;
-  for (let r = 0, p = 0; r < h; r++) {
-    for (let c = 0; c < w; c++, p++) {
-      const right = r * (w - 1) + c, down = horizontal + p;
-      let theta = 0;
-      if (c > 0) theta += k * zHint[right - 1];
-      if (r > 0) theta += k * zHint[down - w];
-      if (c + 1 < w) {
-        const z = k * zHint[right], jump = Math.abs(x[p + 1] - x[p]), flat = +(jump === 0);
-        theta -= z;
-        total += jump;
-        // Branch-free on whether the edge is flat (an unpredictable branch costs 1 ms here).
-        const flatZ = flat * Math.abs(z), jumpOrHuge = jump + flat * Number.MAX_VALUE;
-        if (flatZ > maxFlat) maxFlat = flatZ;
-        if (jumpOrHuge < smallestActive) smallestActive = jumpOrHuge;
-      }
-      if (r + 1 < h) {
-        const z = k * zHint[down], jump = Math.abs(x[p + w] - x[p]), flat = +(jump === 0);
-        theta -= z;
-        total += jump;
-        const flatZ = flat * Math.abs(z), jumpOrHuge = jump + flat * Number.MAX_VALUE;
-        if (flatZ > maxFlat) maxFlat = flatZ;
-        if (jumpOrHuge < smallestActive) smallestActive = jumpOrHuge;
-      }
-      if (ctnu !== null) theta += ctnu[p];
-      const residual = y[p] - x[p], violation = Math.abs(residual - theta);
-      data += residual * residual;
-      dual += y[p] * theta - 0.5 * theta * theta;
-      if (violation > kkt) kkt = violation;
-    }
-  }
-  const objective = 0.5 * data + bound * total;
-  if (smallestActive === Number.MAX_VALUE) smallestActive = Infinity;
-  return { objective, dualityGap: Math.max(0, objective - dual + offset), kktViolation: kkt, complementarityMargin: 1 - maxFlat / bound, smallestActive };
 }
 
 /** 1 − max |z_e|/tv over the edges without a jump, and the smallest jump (or |x_j| on the support with l1). */

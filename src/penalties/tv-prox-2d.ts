@@ -1,6 +1,8 @@
 import { InputError } from "../errors.js";
 import { GridDifferences } from "../operators/finite-differences.js";
 import { clipInto } from "../linalg/vector.js";
+import type { Certificate } from "../kkt/certificate.js";
+import { denoisingCertificate } from "../kkt/denoising-certificate.js";
 import { tvDual1d, tvProx1d } from "./tv-prox-1d.js";
 
 /**
@@ -48,6 +50,8 @@ export interface TvProx2dResult {
   iterations: number;
   /** P(out) − Dual(dual) ≥ P(out) − P(x*). */
   gap: number;
+  /** The whole certificate of (out, dual): objective, gap, KKT violation, margins. */
+  certificate: Certificate;
   /** z with |z_e| ≤ λ (horizontal edges, then vertical) and out = v − Dᵀz up to rounding. */
   dual: Float64Array;
   converged: boolean;
@@ -176,15 +180,22 @@ function columnDuals(v: Float64Array, pBar: Float64Array, columns: Float64Array,
   }
 }
 
-/** The gap of z = ws.dual at x = v − Dᵀz (left in ws.x); converged: gap ≤ max(target, its rounding floor). */
-function certify(v: Float64Array, lambda: number, ws: TvProx2dWorkspace, target: number): { gap: number; converged: boolean } {
-  const { gap, floor } = certificateGap(v, lambda, ws);
-  return { gap, converged: gap <= Math.max(target, floor) };
+/**
+ * The certificate of z = ws.dual at x = v − Dᵀz (left in ws.x): its gap Σ_e λ|(Dx)_e| − z_e(Dx)_e
+ * (each term ≥ 0 as |z_e| ≤ λ; kkt/denoising-certificate.ts, which also gives the objective and
+ * the margins the solve reports); converged: gap ≤ max(target, its rounding floor).
+ */
+function certify(v: Float64Array, lambda: number, ws: TvProx2dWorkspace, target: number): { gap: number; converged: boolean; certificate: Certificate } {
+  const { x, dual: z } = ws;
+  ws.differences.applyT(z, x);
+  for (let i = 0; i < x.length; i++) x[i] = v[i] - x[i];
+  const { certificate, roundingFloor } = denoisingCertificate(v, lambda, [ws.h, ws.w], x, z);
+  return { gap: certificate.dualityGap, converged: certificate.dualityGap <= Math.max(target, roundingFloor), certificate };
 }
 
-function finish(certificate: { gap: number; converged: boolean }, out: Float64Array, ws: TvProx2dWorkspace, iterations: number): TvProx2dResult {
+function finish(checked: ReturnType<typeof certify>, out: Float64Array, ws: TvProx2dWorkspace, iterations: number): TvProx2dResult {
   out.set(ws.x);
-  return { iterations, ...certificate, dual: ws.dual };
+  return { iterations, ...checked, dual: ws.dual };
 }
 
 /** ½‖v − v̄‖² = P(v̄): the scale of the objective (0 only for a constant image, solved by v itself). */
@@ -195,32 +206,4 @@ function halfSpread(v: Float64Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += (v[i] - mean) ** 2;
   return s / 2;
-}
-
-/**
- * ws.x ← v − Dᵀz, then gap = Σ_e λ|(Dx)_e| − z_e(Dx)_e (each term ≥ 0 as |z_e| ≤ λ) and the
- * rounding floor of that sum: x_i carries an error of a few ε(|v_i| + |(Dᵀz)_i|), each pixel is
- * in at most 4 edges and each term moves by at most 2λ|δ(Dx)_e|, so gaps below
- * floor = 16ελ Σ_i (|v_i| + |v_i − x_i|) are rounding (this matters only for λ ≫ |v|).
- */
-function certificateGap(v: Float64Array, lambda: number, ws: TvProx2dWorkspace): { gap: number; floor: number } {
-  const { x, dual: z, h, w } = ws;
-  ws.differences.applyT(z, x);
-  let size = 0;
-  for (let i = 0; i < x.length; i++) {
-    size += Math.abs(v[i]) + Math.abs(x[i]);
-    x[i] = v[i] - x[i];
-  }
-  let gap = 0, e = 0;
-  for (let r = 0; r < h; r++) {
-    for (let i = r * w; i < r * w + w - 1; i++, e++) {
-      const d = x[i + 1] - x[i];
-      gap += lambda * Math.abs(d) - z[e] * d;
-    }
-  }
-  for (let i = 0; i < (h - 1) * w; i++, e++) {
-    const d = x[i + w] - x[i];
-    gap += lambda * Math.abs(d) - z[e] * d;
-  }
-  return { gap, floor: 16 * Number.EPSILON * lambda * size };
 }

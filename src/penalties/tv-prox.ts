@@ -1,5 +1,6 @@
 import { softThreshold } from "../linalg/vector.js";
 import type { GridDifferences } from "../operators/finite-differences.js";
+import type { Certificate } from "../kkt/certificate.js";
 import type { Penalty } from "../problem.js";
 import { tvDual1d, tvProx1d } from "./tv-prox-1d.js";
 import { tvProx2d, TvProx2dWorkspace } from "./tv-prox-2d.js";
@@ -9,6 +10,8 @@ export interface ProxReport {
   gap: number;
   iterations: number;
   converged: boolean;
+  /** 2-D: the whole certificate of (out, dual) for ½‖out − v‖² + λ‖D·out‖₁. */
+  certificate?: Certificate;
 }
 
 /** The 2-D prox's stopping rule (tv-prox-2d.ts): a relative tol or an absolute gapTarget; iterations; warm start from `dual`. */
@@ -45,7 +48,7 @@ export class GridTvProx {
     const result = tvProx2d(v, h, w, lambda, out, {
       tol: options.tol, gapTarget: options.gapTarget, maxIter: options.maxIter, workspace: this.workspace, warmDual: options.warm ? this.dual : undefined, checkEvery: options.checkEvery,
     });
-    return { gap: result.gap, iterations: result.iterations, converged: result.converged };
+    return { gap: result.gap, iterations: result.iterations, converged: result.converged, certificate: result.certificate };
   }
 }
 

@@ -54,7 +54,8 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   const report = { iterations: solver.iterations(state), solver: solver.name, started, reason };
   if (terms.tv) {
     const zHint = solver.tvDual ? solver.tvDual(context, state) : null;
-    return noteSolvedFor(finishTvSolution(problem, terms, solver.iterate(state), zHint, report, { ...options, tol }, nu), problem);
+    const own = solver.certificate ? solver.certificate(context, state) : null;
+    return noteSolvedFor(finishTvSolution(problem, terms, solver.iterate(state), zHint, report, { ...options, tol }, nu, own), problem);
   }
   if (constrained) return noteSolvedFor(finishConstrainedSolution(problem, solver.iterate(state), nu, report, { ...options, tol }), problem);
   return noteSolvedFor(finishSolution(problem, terms.separable!, solver.iterate(state), report, { ...options, tol }), problem);
@@ -137,15 +138,15 @@ export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: F
  * adds the jump set, its signs and the number of pieces. With constraints or bounds, `nu` holds
  * the multipliers: the polish is the bordered one on the pieces, `converged` also asks for
  * Cx = d to feasibilityTarget(tol), and the solution adds what finishConstrainedSolution adds
- * (constraintOutput).
+ * (constraintOutput). `certificate`: the solver's own certificate of x (IterativeSolver.certificate).
  */
-export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null, report: SolverReport, options: SolveOptions, nu: Float64Array | null = null): Solution {
+export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null, report: SolverReport, options: SolveOptions, nu: Float64Array | null = null, certificate: Certificate | null = null): Solution {
   const tol = options.tol ?? DEFAULT_TOL;
   const target = tol * dot(problem.y, problem.y);
   const scale = tvPenaltyScale(problem, terms, x);
   const constrained = problem.constraints !== undefined || problem.bounds !== undefined;
   let best = x, bestNu = nu ?? new Float64Array(problem.constraints?.C.rows ?? 0);
-  let cert = tvCertificate(problem, terms, x, zHint, { nu: bestNu });
+  let cert = certificate ?? tvCertificate(problem, terms, x, zHint, { nu: bestNu });
   const D = terms.tv!.D;
   // On a 2-D grid the pieces of a loose iterate are not the solution's: polish tight solves only.
   const worthPolishing = D instanceof GridDifferences && (D.shape[0] === 1 || tol <= 1e-10);

@@ -1,3 +1,4 @@
+import type { Certificate } from "../kkt/certificate.js";
 import type { PenaltyTerms } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 
@@ -28,6 +29,12 @@ export interface IterativeSolver<Context, State> {
   tvDual?(context: Context, state: State): Float64Array | null;
   /** The multipliers of Cx = d (one per row of C), for solvers that handle constraints. */
   multipliers?(context: Context, state: State): Float64Array;
+  /**
+   * The certificate of the current iterate, when the solver computed exactly the one the driver
+   * would (denoising: the prox certifies x = y − Dᵀz with kkt/denoising-certificate.ts): the
+   * driver then does not certify x a second time.
+   */
+  certificate?(context: Context, state: State): Certificate | null;
 }
 
 export interface StepOptions {

@@ -3,6 +3,7 @@ import { GridDifferences } from "../operators/finite-differences.js";
 import { IdentityOperator } from "../operators/identity.js";
 import type { PenaltyTerms } from "../penalties/index.js";
 import { CompositeTvProx } from "../penalties/tv-prox.js";
+import type { Certificate } from "../kkt/certificate.js";
 import type { Problem } from "../problem.js";
 import type { IterativeSolver, StepOptions, StopTest } from "./protocol.js";
 
@@ -35,6 +36,8 @@ export interface DenoiseState {
   dual: Float64Array;
   iterations: number;
   stop: StopTest;
+  /** Pure tv in 2-D: the prox's certificate of x, which is the problem's. */
+  certificate: Certificate | null;
 }
 
 /**
@@ -53,6 +56,7 @@ export const tvDenoise: IterativeSolver<DenoiseContext, DenoiseState> = {
   iterate: (state) => state.x,
   iterations: (state) => state.iterations,
   tvDual: (context) => context.prox.dualEstimate(),
+  certificate: (_context, state) => state.certificate,
 };
 
 function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options: StepOptions): { context: DenoiseContext; state: DenoiseState } {
@@ -69,7 +73,7 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
     problem, prox: prox!.withPenalty(problem.penalty), warm, gapTarget: options.gapTarget, tvGap: options.tvGap,
   };
   const state: DenoiseState = {
-    x: Float64Array.from(x0), dual: warm ? Float64Array.from(prox!.dual) : new Float64Array(D.rows), iterations: 0, stop: { done: false, gap: Infinity },
+    x: Float64Array.from(x0), dual: warm ? Float64Array.from(prox!.dual) : new Float64Array(D.rows), iterations: 0, stop: { done: false, gap: Infinity }, certificate: null,
   };
   return { context, state };
 }
@@ -85,6 +89,7 @@ function step(context: DenoiseContext, state: DenoiseState): void {
   // Pure tv: the prox is the problem and its certified gap is the problem's; with l1/l2 the
   // problem's gap comes from the TV certificate at the prox's dual.
   const pureTv = context.problem.penalty.l1 === 0 && context.problem.penalty.l2 === 0;
+  state.certificate = pureTv ? (report.certificate ?? null) : null;
   const gap = !pureTv && context.tvGap ? context.tvGap(state.x, prox.dualEstimate()) : report.gap;
   // Rounding bounds what the gap can certify: stop at the prox's own verdict too.
   state.stop = { done: gap <= context.gapTarget || (report.converged && report.gap <= context.gapTarget), gap };
