@@ -51,7 +51,7 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   const reason = test.done ? test.reason : `iteration cap ${maxIter} reached`;
   const constrained = problem.constraints || problem.bounds;
   const nu = constrained && solver.multipliers ? solver.multipliers(context, state) : null;
-  const report = { iterations: solver.iterations(state), solver: solver.name, started, reason };
+  const report = { iterations: solver.iterations(state), solver: solver.name, started, reason, gapTarget };
   if (terms.tv) {
     const zHint = solver.tvDual ? solver.tvDual(context, state) : null;
     const own = solver.certificate ? solver.certificate(context, state) : null;
@@ -100,6 +100,8 @@ interface SolverReport {
   started: number;
   /** Why the solver stopped, when it did not claim convergence (cap, stall). */
   reason?: string;
+  /** The duality-gap target tol·‖y‖² (computed once, by runSolver). */
+  gapTarget: number;
 }
 
 /**
@@ -109,7 +111,7 @@ interface SolverReport {
  */
 export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: Float64Array, report: SolverReport, options: SolveOptions): Solution {
   const tol = options.tol ?? DEFAULT_TOL;
-  const target = tol * dot(problem.y, problem.y);
+  const target = report.gapTarget;
   let best = x, cert: Certificate | null = null;
   // Tight tolerances (≤ 1e-10) ask for exactness: polish whatever the support's size.
   const polished = (options.polish ?? true) ? polishOnSupport(problem, penalty, x, tol <= 1e-10) : null;
@@ -142,7 +144,7 @@ export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: F
  */
 export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float64Array, zHint: Float64Array | null, report: SolverReport, options: SolveOptions, nu: Float64Array | null = null, certificate: Certificate | null = null): Solution {
   const tol = options.tol ?? DEFAULT_TOL;
-  const target = tol * dot(problem.y, problem.y);
+  const target = report.gapTarget;
   const scale = tvPenaltyScale(problem, terms, x);
   const constrained = problem.constraints !== undefined || problem.bounds !== undefined;
   let best = x, bestNu = nu ?? new Float64Array(problem.constraints?.C.rows ?? 0);
