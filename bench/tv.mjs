@@ -73,4 +73,24 @@ export async function tvSection(ctx) {
   const grad = best(() => lib.hypergradient(problem, solved.result, criterion), { reps: 5 });
   table(["solve ms", "hypergradient ms", "share", "segments", "dMSE/dtv"], [[solved.ms.toFixed(1), grad.ms.toFixed(2), `${((100 * grad.ms) / solved.ms).toFixed(1)}%`, String(solved.result.structure.find((p) => p.kind === "pieces")?.segments), grad.result.gradient.tv.toPrecision(6)]]);
   console.log("targets: each objective value in ≤ 0.5× scikit-image's time; tuned PSNR ≥ the grid's best in ≤ 0.25× its time; hypergradient ≤ 10% of the solve.");
+
+  // 4. Photographs (scikit-image's samples as grey [0, 1], noise σ = 0.1; bench/tv_photos.py times
+  //    the same 30-point grid on each): the reference tuning against the grid, and SURE at the
+  //    known σ against the reference tuning's PSNR.
+  const photos = python(join(BENCH, "tv_photos.py"), [DATA]);
+  if (photos.error) {
+    ctx.failed("tv_photos.py (scikit-image)", photos.error);
+    return;
+  }
+  const rows4 = photos.photos.map((p) => {
+    const noisy = lib.readNpyVector(join(DATA, `photo-${p.name}.noisy.npy`), "noisy"), clean = lib.readNpyVector(join(DATA, `photo-${p.name}.clean.npy`), "clean");
+    const img = () => ({ data: Float64Array.from(noisy), height: p.height, width: p.width });
+    const reference = { data: clean, height: p.height, width: p.width };
+    const byReference = best(() => lib.denoiseImage(img(), { range: 1, reference }), { warmup: 1, reps: 2 });
+    const bySure = lib.denoiseImage(img(), { range: 1, criterion: "sure", sigma: p.sigma, reference });
+    return [`${p.name} ${p.height}×${p.width}`, (byReference.ms / 1000).toFixed(3), byReference.result.psnr.toFixed(3), p.grid30_s.toFixed(3), p.grid30_best_psnr.toFixed(3),
+      (byReference.ms / 1000 / p.grid30_s).toFixed(3), (byReference.result.psnr - p.grid30_best_psnr).toFixed(3), bySure.psnr.toFixed(3), bySure.seconds.toFixed(2), (bySure.psnr - byReference.result.psnr).toFixed(3)];
+  });
+  table(["photograph", "reference s", "PSNR", "grid s", "grid best", "time ratio", "ΔPSNR", "SURE PSNR", "SURE s", "SURE − reference dB"], rows4);
+  console.log("targets on photographs: the same (PSNR ≥ the grid's best in ≤ 0.25× its time); SURE within 0.3 dB of the reference-tuned PSNR.");
 }
