@@ -1,5 +1,5 @@
 import { InputError } from "../errors.js";
-import { constraintRows, polishBordered } from "../kkt/bordered.js";
+import { activeSetNewton, constraintRows } from "../kkt/bordered.js";
 import { constrainedCertificate, meetsTolerance, relativeInfeasibility } from "../kkt/certificate.js";
 import { dot, norm2Robust } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
@@ -181,8 +181,8 @@ function step(context: AlmContext, state: AlmState): void {
   state.iterations++;
   // Newton multipliers that did not cut ‖Cx − d‖ by a real factor: first-order updates from now on.
   if (state.newtonLast && state.infeasibility > FEASIBILITY_PROGRESS * before) state.newton = false;
-  const polished = context.polish ? polishBordered(problem, context.penalty, state.x, state.nu) : null;
-  if (polished && finishWith(context, state, polished)) return;
+  const polished = context.polish ? activeSetNewton(problem, context.penalty, state.x, state.nu, (x, nu) => exactAt(context, x, nu)) : null;
+  if (polished?.accepted) return finishWith(context, state, polished);
   // A free set whose exact solve misses Cx = d (C restricted to it cannot reach d) says nothing
   // about the multipliers: its ν would be 0 on the rows it cannot touch.
   state.newtonLast = polished !== null && state.newton && relativeInfeasibility(problem, polished.x) <= NEWTON_FEASIBLE;
@@ -221,16 +221,18 @@ function innerSolve(context: AlmContext, state: AlmState): void {
   state.innerIterations += inner.iterations(s);
 }
 
-/** Replace (x, ν) by their bordered Newton polish when it is exact; true when that ends the solve. */
-function finishWith(context: AlmContext, state: AlmState, polished: { x: Float64Array; nu: Float64Array }): boolean {
-  const { problem, penalty } = context;
-  const cert = constrainedCertificate(problem, polished.x, polished.nu);
-  if (!exact(cert, polished.x, penalty, problem, context.gapTarget, context.feasTarget)) return false;
+/** (x, ν) certify (constrainedCertificate) as stationary to rounding, within the gap target and feasible. */
+function exactAt(context: AlmContext, x: Float64Array, nu: Float64Array): boolean {
+  return exact(constrainedCertificate(context.problem, x, nu), x, context.penalty, context.problem, context.gapTarget, context.feasTarget);
+}
+
+/** End the solve at the bordered Newton polish, which exactAt accepted. */
+function finishWith(context: AlmContext, state: AlmState, polished: { x: Float64Array; nu: Float64Array }): void {
+  const { problem } = context;
   state.x.set(polished.x);
   state.nu.set(polished.nu);
   state.infeasibility = relativeInfeasibility(problem, state.x);
-  state.stop = { done: true, gap: cert.dualityGap };
-  return true;
+  state.stop = { done: true, gap: constrainedCertificate(problem, state.x, state.nu).dualityGap };
 }
 
 /** At the largest ρ, a residual that no longer halves while well above rounding: no feasible x. */
