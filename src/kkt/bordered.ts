@@ -288,7 +288,10 @@ export function polishBordered(problem: Problem, penalty: SeparablePenalty, x: F
   return null;
 }
 
-/** Times the violators may enter the free set in activeSetNewton. */
+/**
+ * Times the violators may enter the free set in activeSetNewton (each costs a polish and two
+ * products with A; cs-1000x5000 with x ≥ 0 and 5 constraints needs one).
+ */
 const ENTERING_ROUNDS = 3;
 
 /**
@@ -322,7 +325,9 @@ function enterViolators(problem: Problem, penalty: SeparablePenalty, x: Float64A
   for (let j = 0; j < x.length; j++) {
     if (penalty.isActive(j, x[j]) || !(penalty.subdiffDistance(j, x[j], c[j]) > 0)) continue;
     const t = 1 / (columnNormSquared(problem.A, j) || 1);
-    const moved = penalty.proxCoordinate(j, x[j] + t * c[j], t);
+    const step = penalty.proxCoordinate(j, x[j] + t * c[j], t);
+    // A step onto the next kink or bound stops halfway there: on the free set, the polish decides.
+    const moved = penalty.isActive(j, step) ? step : 0.5 * (x[j] + step);
     if (moved === x[j]) continue;
     out ??= Float64Array.from(x);
     out[j] = moved;
