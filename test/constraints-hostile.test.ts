@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { loadProblemFile } from "../src/io/problem-file.js";
 import { createProblem, type ProblemInput } from "../src/problem.js";
 import { solve } from "../src/solvers/index.js";
+import { enumerate } from "./constrained-oracle.js";
 import { FIXTURES } from "./support.js";
 
 /** The probe's cases (issue 8): hostile inputs for the constrained solver. */
@@ -18,54 +19,6 @@ const PROBE: Record<string, ProblemInput> = {
   rand_149: {"A": [[-0.7301358525696857, 1.0083048438925948], [-0.47053762226719875, -1.0006114909164796], [1.066276379306651, 0.8477756889059395], [0.9450660454164813, 0.8484005878915795], [0.6489360479271907, 0.406970348957429], [-1.1408543834986984, 0.831743728058569]], "y": [2.0219945378339315, 2.3494548324867823, -1.3170391101706054, 0.06469265816404754, -2.431126812823199, 0.10930762728334675], "penalty": {"l1": 0.01, "l2": 0.0}, "constraints": {"C": [[-1.0, 0.0], [0.0, -1.0]], "d": [0.05854565123005532, 0.18368050561701202]}, "bounds": {"lower": [-0.35089608988012766, -0.21019918910469748], "upper": [0.24959371514722906, 0.16495462076263379]}},
 };
 const probe = (name: string): ProblemInput => structuredClone(PROBE[name]);
-
-/**
- * The exact solution of min ½‖Ax − y‖² + l1‖x‖₁ + l2/2‖x‖² s.t. Cx = d, lo ≤ x ≤ up for n ≤ 4,
- * by enumeration: every coordinate is fixed (at 0, lo or up) or free with a sign s; on each such
- * piece the objective is a quadratic, minimised under Cx = d by the KKT system
- *   [A_FᵀA_F + l2 I   C_Fᵀ] [x_F]   [A_Fᵀ(y − A x_fixed) − l1 s]
- *   [C_F              0   ] [ν  ] = [d − C x_fixed             ]
- * (solved by SVD: a singular but consistent system still gives the piece's minimiser). The
- * pieces' points that are feasible (signs, box, Cx = d) are candidates; the best one is the
- * optimum since the optimum lies on some piece and is that piece's minimiser.
- */
-function enumerate(A: number[][], y: number[], l1: number, l2: number, C: number[][], d: number[], lo: number[], up: number[]): { x: number[]; objective: number } {
-  const m = A.length, n = A[0].length, p = C.length;
-  const objective = (x: number[]) => {
-    let f = 0;
-    for (let i = 0; i < m; i++) f += 0.5 * (A[i].reduce((s, a, j) => s + a * x[j], 0) - y[i]) ** 2;
-    return f + x.reduce((s, v) => s + l1 * Math.abs(v) + 0.5 * l2 * v * v, 0);
-  };
-  type State = "zero" | "lower" | "upper" | "plus" | "minus";
-  const states: State[] = ["zero", "lower", "upper", "plus", "minus"];
-  let best: { x: number[]; objective: number } = { x: [], objective: Infinity };
-  for (let code = 0; code < 5 ** n; code++) {
-    const pattern = Array.from({ length: n }, (_, j) => states[Math.floor(code / 5 ** j) % 5]);
-    const fixed = pattern.map((s, j) => (s === "zero" ? 0 : s === "lower" ? lo[j] : s === "upper" ? up[j] : NaN));
-    if (fixed.some((v) => v === Infinity || v === -Infinity)) continue;
-    const F = pattern.flatMap((s, j) => (s === "plus" || s === "minus" ? [j] : []));
-    const k = F.length;
-    const base = fixed.map((v) => (Number.isNaN(v) ? 0 : v));
-    const K = new Matrix(k + p, k + p), rhs = new Matrix(k + p, 1);
-    F.forEach((j, a) => {
-      F.forEach((l, b) => K.set(a, b, A.reduce((s, row) => s + row[j] * row[l], 0) + (a === b ? l2 : 0)));
-      for (let i = 0; i < p; i++) K.set(a, k + i, C[i][j]).set(k + i, a, C[i][j]);
-      const r = A.reduce((s, row, i) => s + row[j] * (y[i] - row.reduce((t, v, q) => t + v * base[q], 0)), 0);
-      rhs.set(a, 0, r - l1 * (pattern[j] === "plus" ? 1 : -1));
-    });
-    for (let i = 0; i < p; i++) rhs.set(k + i, 0, d[i] - C[i].reduce((s, c, j) => s + c * base[j], 0));
-    const u = new SingularValueDecomposition(K).solve(rhs);
-    const x = base.slice();
-    F.forEach((j, a) => (x[j] = u.get(a, 0)));
-    const signOk = F.every((j) => (pattern[j] === "plus" ? x[j] >= 0 : x[j] <= 0));
-    const boxOk = x.every((v, j) => v >= lo[j] - 1e-12 && v <= up[j] + 1e-12);
-    const feasible = C.every((row, i) => Math.abs(row.reduce((s, c, j) => s + c * x[j], 0) - d[i]) <= 1e-9 * (1 + Math.abs(d[i])));
-    if (!signOk || !boxOk || !feasible) continue;
-    const f = objective(x);
-    if (f < best.objective) best = { x, objective: f };
-  }
-  return best;
-}
 
 const round1 = (v: number) => Math.round(v * 10) / 10;
 

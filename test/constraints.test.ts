@@ -315,5 +315,19 @@ describe("the boxed penalty", () => {
     expect(box.conjugate(0, -50)).toBe(0);
     expect(box.conjugate(0, 2.5)).toBe(Infinity);
   });
+
+  it("dualScale's z = c/s stays inside the domain when c/(c/l1) rounds one ulp above l1", async () => {
+    const { BoxedPenalty } = await import("../src/penalties/box.js");
+    const { L1Penalty } = await import("../src/penalties/index.js");
+    const box = new BoxedPenalty(new L1Penalty(0.1), { lower: Float64Array.of(0), upper: Float64Array.of(Infinity) });
+    for (const c of [0.13024788605971835, 0.1258922274035301, 0.1, 0.3, 7]) {
+      const s = box.dualScale(0, c);
+      expect(c / s).toBeLessThanOrEqual(0.1);
+      expect(s).toBeGreaterThanOrEqual(c / 0.1);
+      expect(s).toBeLessThanOrEqual((c / 0.1) * (1 + 4 * Number.EPSILON));
+      expect(box.conjugate(0, c / s)).toBe(0);
+    }
+    expect(0.13024788605971835 / (0.13024788605971835 / 0.1)).toBeGreaterThan(0.1); // the case in point
+  });
 });
 

@@ -4,6 +4,7 @@ import { Matrix, solve as mlSolve } from "ml-matrix";
 import { DenseMatrix } from "../src/operators/dense.js";
 import { IdentityOperator } from "../src/operators/identity.js";
 import { dotTest } from "../src/operators/dot-test.js";
+import { columnNormSquared } from "../src/operators/operator.js";
 import { ElasticNet, L1Penalty, L2Penalty } from "../src/penalties/index.js";
 import { Cholesky } from "../src/linalg/cholesky.js";
 import { conjugateGradient } from "../src/linalg/cg.js";
@@ -58,6 +59,17 @@ describe("operators", () => {
         expect(dotTest(new IdentityOperator(v.length), v, v.map((t) => t * 2 - 1))).toBeLessThan(1e-15);
       }),
     );
+  });
+
+  it("columnNormSquared: Σ_i A_ij² with column access, and through A e_j for a bare operator", () => {
+    const rows = [[1, -2, 0], [3, 0.5, -1], [0, 4, 2]];
+    const A = DenseMatrix.from(rows);
+    const bare = { rows: 3, cols: 3, apply: A.apply.bind(A), applyT: A.applyT.bind(A) };
+    for (let j = 0; j < 3; j++) {
+      const expected = rows.reduce((s, row) => s + row[j] * row[j], 0);
+      expect(columnNormSquared(A, j)).toBe(expected);
+      expect(columnNormSquared(bare, j)).toBe(expected);
+    }
   });
 
   it("a broken adjoint fails the dot test", () => {

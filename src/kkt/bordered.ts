@@ -1,9 +1,11 @@
 import { NumericalError } from "../errors.js";
 import { PivotedCholesky } from "../linalg/pivoted-cholesky.js";
 import { dot, norm2Robust } from "../linalg/vector.js";
+import { columnNormSquared } from "../operators/operator.js";
 import type { SeparablePenalty } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 import { activeSetMatrix, type ActiveSetMatrix } from "./active-set.js";
+import { lagrangianCorrelation } from "./certificate.js";
 import type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
 
 /** Schur complement pivots below this fraction of its largest diagonal: C_F's rows are dependent. */
@@ -284,4 +286,51 @@ export function polishBordered(problem: Problem, penalty: SeparablePenalty, x: F
     multipliers = next;
   }
   return null;
+}
+
+/**
+ * Times the violators may enter the free set in activeSetNewton (each costs a polish and two
+ * products with A; cs-1000x5000 with x ≥ 0 and 5 constraints needs one).
+ */
+const ENTERING_ROUNDS = 3;
+
+/**
+ * Active-set Newton: polishBordered on x's free set, then, while `accept` refuses the point, the
+ * features outside the free set whose KKT condition fails with the Newton ν (c_j = Aᵀ(y − Ax) − Cᵀν
+ * outside ∂g_j(x_j), lagrangianCorrelation) enter it and the polish is redone (a feature the
+ * step carries across a kink leaves again: polishBordered). `accept` may certify with
+ * constrainedCertificate under the problem's own penalty: the violators then cost no product
+ * with A. Returns the last polish and whether `accept` took it; null when the first polish fails.
+ */
+export function activeSetNewton(problem: Problem, penalty: SeparablePenalty, x: Float64Array, nu: Float64Array, accept: (x: Float64Array, nu: Float64Array) => boolean): { x: Float64Array; nu: Float64Array; accepted: boolean } | null {
+  let current = polishBordered(problem, penalty, x, nu);
+  for (let round = 0; current; round++) {
+    if (accept(current.x, current.nu)) return { ...current, accepted: true };
+    const entered = round < ENTERING_ROUNDS ? enterViolators(problem, penalty, current.x, current.nu) : null;
+    const next = entered && polishBordered(problem, penalty, entered, current.nu);
+    if (!next) break;
+    current = next;
+  }
+  return current && { ...current, accepted: false };
+}
+
+/**
+ * x with each feature outside the free set whose KKT condition fails moved by its coordinate
+ * step x_j ← prox_{t g_j}(x_j + t c_j), t = 1/‖a_j‖²: onto the piece of g_j its violation points
+ * to (the polish is exact on a piece whatever the start); null when none fails.
+ */
+function enterViolators(problem: Problem, penalty: SeparablePenalty, x: Float64Array, nu: Float64Array): Float64Array | null {
+  const c = lagrangianCorrelation(problem, x, nu);
+  let out: Float64Array | null = null;
+  for (let j = 0; j < x.length; j++) {
+    if (penalty.isActive(j, x[j]) || !(penalty.subdiffDistance(j, x[j], c[j]) > 0)) continue;
+    const t = 1 / (columnNormSquared(problem.A, j) || 1);
+    const step = penalty.proxCoordinate(j, x[j] + t * c[j], t);
+    // A step onto the next kink or bound stops halfway there: on the free set, the polish decides.
+    const moved = penalty.isActive(j, step) ? step : 0.5 * (x[j] + step);
+    if (moved === x[j]) continue;
+    out ??= Float64Array.from(x);
+    out[j] = moved;
+  }
+  return out;
 }

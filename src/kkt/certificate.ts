@@ -126,25 +126,44 @@ export function meetsTolerance(cert: Certificate, penalty: SeparablePenalty, x: 
 
 /**
  * The certificate of x with multipliers ν (one per row of C; empty without constraints) under
- * `penalty`, by default the problem's own (penaltyOf; then remembered, see lastCertified): the
+ * `penalty`, by default the problem's own (penaltyOf; then remembered, see lastProducts): the
  * Lagrangian dual at (r, ν)/s (dualObjective), the KKT violation of Aᵀ(Ax − y) + ∂g(x) + Cᵀν ∋ 0
  * with the bounds' normal cones (g boxed), and the feasibility residual ‖Cx − d‖₂.
  */
 export function constrainedCertificate(problem: Problem, x: Float64Array, nu: Float64Array, penalty?: SeparablePenalty): Certificate {
-  if (penalty) return computeConstrainedCertificate(problem, x, nu, penalty);
-  const last = lastCertified.get(problem);
-  if (last && sameValues(last.x, x) && sameValues(last.nu, nu)) return { ...last.cert };
-  const cert = computeConstrainedCertificate(problem, x, nu, penaltyOf(problem));
-  lastCertified.set(problem, { x: Float64Array.from(x), nu: Float64Array.from(nu), cert: { ...cert } });
-  return cert;
+  if (penalty) {
+    const { r, c } = lagrangianProducts(problem, x, nu);
+    return certificateWith(problem, x, nu, r, c, penalty);
+  }
+  const last = rememberedProducts(problem, x, nu);
+  last.cert ??= certificateWith(problem, x, nu, last.r, last.c, penaltyOf(problem));
+  return { ...last.cert };
 }
 
 /**
- * The last certificate of each problem under its own penalty (penaltyOf), with copies of the
- * (x, ν) it was computed from: a solver that certified its answer and the driver that certifies
- * the same answer again share the two products with A (problems are not changed after creation).
+ * c = Aᵀ(y − Ax) − Cᵀν (−∇ of the Lagrangian's smooth part: inactive j need c_j ∈ ∂g_j(x_j)),
+ * a copy of the products constrainedCertificate remembers for (x, ν): a caller that certified a
+ * point and then reads its violators pays the two products with A once.
  */
-const lastCertified = new WeakMap<Problem, { x: Float64Array; nu: Float64Array; cert: Certificate }>();
+export function lagrangianCorrelation(problem: Problem, x: Float64Array, nu: Float64Array): Float64Array {
+  return Float64Array.from(rememberedProducts(problem, x, nu).c);
+}
+
+/**
+ * The products of the last (x, ν) of each problem, with copies of (x, ν) and, once asked for,
+ * its certificate under the problem's own penalty: a solver that certified its answer and the
+ * driver that certifies the same answer again share the two products with A (problems are not
+ * changed after creation).
+ */
+const lastProducts = new WeakMap<Problem, { x: Float64Array; nu: Float64Array; r: Float64Array; c: Float64Array; cert?: Certificate }>();
+
+function rememberedProducts(problem: Problem, x: Float64Array, nu: Float64Array): { r: Float64Array; c: Float64Array; cert?: Certificate } {
+  const last = lastProducts.get(problem);
+  if (last && sameValues(last.x, x) && sameValues(last.nu, nu)) return last;
+  const entry = { x: Float64Array.from(x), nu: Float64Array.from(nu), ...lagrangianProducts(problem, x, nu) };
+  lastProducts.set(problem, entry);
+  return entry;
+}
 
 function sameValues(a: Float64Array, b: Float64Array): boolean {
   if (a.length !== b.length) return false;
@@ -152,15 +171,21 @@ function sameValues(a: Float64Array, b: Float64Array): boolean {
   return true;
 }
 
-function computeConstrainedCertificate(problem: Problem, x: Float64Array, nu: Float64Array, penalty: SeparablePenalty): Certificate {
+/** r = y − Ax and c = Aᵀr − Cᵀν (c = Aᵀr without constraints). */
+function lagrangianProducts(problem: Problem, x: Float64Array, nu: Float64Array): { r: Float64Array; c: Float64Array } {
   const r = new Float64Array(problem.A.rows), c = new Float64Array(problem.A.cols);
   residualAndCorrelation(problem, x, r, c);
-  const constraints = problem.constraints;
-  if (!constraints) return certificate(problem, x, r, c, penalty);
-  const { C, d } = constraints;
-  const ctnu = C.applyT(nu, new Float64Array(C.cols));
-  for (let j = 0; j < c.length; j++) c[j] -= ctnu[j];
-  const cert = certificate(problem, x, r, c, penalty, dot(nu, d));
+  const C = problem.constraints?.C;
+  if (C) {
+    const ctnu = C.applyT(nu, new Float64Array(C.cols));
+    for (let j = 0; j < c.length; j++) c[j] -= ctnu[j];
+  }
+  return { r, c };
+}
+
+function certificateWith(problem: Problem, x: Float64Array, nu: Float64Array, r: Float64Array, c: Float64Array, penalty: SeparablePenalty): Certificate {
+  if (!problem.constraints) return certificate(problem, x, r, c, penalty);
+  const cert = certificate(problem, x, r, c, penalty, dot(nu, problem.constraints.d));
   return { ...cert, feasibilityResidual: feasibilityResidual(problem, x) };
 }
 

@@ -1,3 +1,5 @@
+import { dot } from "../linalg/vector.js";
+
 /** A linear map R^cols → R^rows given by its action and its adjoint, writing into caller-owned buffers. */
 export interface LinearOperator {
   readonly rows: number;
@@ -28,6 +30,15 @@ export interface ColumnOperator extends LinearOperator {
 export function hasColumns(A: LinearOperator): A is ColumnOperator {
   const op = A as Partial<ColumnOperator>;
   return typeof op.columnDot === "function" && typeof op.columnAxpy === "function" && typeof op.columnInner === "function" && typeof op.columnNormsSquared === "function";
+}
+
+/** ‖a_j‖², the squared norm of column j (one product with A, A e_j, without column access). */
+export function columnNormSquared(A: LinearOperator, j: number): number {
+  if (hasColumns(A)) return A.columnInner(j, j);
+  const e = new Float64Array(A.cols);
+  e[j] = 1;
+  const a = A.apply(e, new Float64Array(A.rows));
+  return dot(a, a);
 }
 
 /**

@@ -104,8 +104,8 @@ export class BoxedPenalty implements SeparablePenalty {
   dualScale(j: number, c: number): number {
     if (this.inner.supportCurvature(j) > 0) return 0;
     const b = this.inner.threshold(j);
-    const up = this.bounds.upper[j] === Infinity && c > 0 ? c / b : 0;
-    const down = this.bounds.lower[j] === -Infinity && c < 0 ? -c / b : 0;
+    const up = this.bounds.upper[j] === Infinity && c > 0 ? scaleOnto(c, b) : 0;
+    const down = this.bounds.lower[j] === -Infinity && c < 0 ? scaleOnto(-c, b) : 0;
     return Math.max(up, down);
   }
 
@@ -137,4 +137,13 @@ export class BoxedPenalty implements SeparablePenalty {
 /** g restricted to the box (g itself when there are no bounds). */
 export function boxed(inner: SeparablePenalty, bounds: Bounds | undefined): SeparablePenalty {
   return bounds ? new BoxedPenalty(inner, bounds) : inner;
+}
+
+/**
+ * s ≥ c/b with c/s ≤ b in floating point (c, b > 0): c/fl(c/b) may round one ulp above b, where
+ * the open side's conjugate is +∞; a scale two ulps larger is still a valid dual point.
+ */
+function scaleOnto(c: number, b: number): number {
+  const s = c / b;
+  return c / s <= b ? s : s * (1 + 2 * Number.EPSILON);
 }
