@@ -242,3 +242,19 @@ describe("a stalled or singular outer loop stops with a message and the best λ,
     expect(report.criterion).toBeLessThanOrEqual(Math.min(...report.trajectory.map((p) => p.criterion)) * (1 + 1e-6));
   });
 });
+
+describe("the answer's solve", () => {
+  it("is the descent's own final evaluation when that is chosen: solved once, its solution and criterion returned", () => {
+    for (const seed of [41, 42, 43]) {
+      const problem = randomProblem(seed, 40, 80, { l1Fraction: 0.2 });
+      const report = tune(problem, { scan: 0 });
+      const crit = HeldOutMse.of(problem);
+      expect(report.solution.penalty.l1).toBe(report.lambda.l1);
+      expect(report.criterion).toBeCloseTo(crit.value(report.x), 12);
+      expect(report.solves).toBe(report.trajectory.length);
+      // Chosen among the descent's final (polished, final-tol) points: not solved a second time.
+      const atAnswer = report.trajectory.filter((t) => t.lambda.l1 === report.lambda.l1);
+      expect(atAnswer.length).toBe(1);
+    }
+  });
+});

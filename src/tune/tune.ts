@@ -305,11 +305,14 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     return point;
   };
   const recorded = new WeakMap<OuterPoint, TrajectoryPoint>();
+  /** The lowest final evaluation of the descent with its solution: the answer needs no new solve when it is chosen. */
+  let bestFinal: { theta: Float64Array; ev: Evaluation; solution: Solution | undefined } | null = null;
   const outer = {
     evaluate(theta: Float64Array): OuterPoint {
       // At the final tolerance, polished: the value is then final (no re-evaluation among the finalists).
       const tol = tolNow(), polish = tol <= finalTol;
       const ev = objective.evaluate(params.penalty(theta), tol, { polish });
+      if (polish && Number.isFinite(ev.value) && (!bestFinal || ev.value < bestFinal.ev.value)) bestFinal = { theta: Float64Array.from(theta), ev, solution: objective.lastSolution };
       const outerPoint = { value: Number.isFinite(ev.value) ? ev.value : Infinity, gradient: params.logGradient(theta, ev) };
       recorded.set(outerPoint, record(theta, ev, tol, polish));
       return outerPoint;
@@ -368,10 +371,12 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     .map((e) => (e.final ? e : { theta: e.theta, value: reEvaluate(e.theta) }));
   const chosen = finalists.reduce((a, b) => (b.value < a.value ? b : a)).theta;
   const finalPenalty = params.penalty(chosen);
-  const finalEval = objective.evaluate(finalPenalty, finalTol);
-  record(chosen, finalEval, finalTol);
+  const kept = bestFinal as { theta: Float64Array; ev: Evaluation; solution: Solution | undefined } | null;
+  const reuse = kept?.solution !== undefined && kept.theta.every((v, i) => v === chosen[i]) ? kept : null;
+  const finalEval = reuse ? reuse.ev : objective.evaluate(finalPenalty, finalTol);
+  if (!reuse) record(chosen, finalEval, finalTol);
   // The reconstruction at the chosen λ on all the data (CV solved only the folds).
-  let solution = objective.lastSolution;
+  let solution = reuse ? reuse.solution : objective.lastSolution;
   if (!solution) {
     solution = solver(withPenalty(problem, finalPenalty), { tol: finalTol });
     solves++;
