@@ -162,7 +162,11 @@ export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float
     for (const candidate of candidates) {
       const [cx, cnu] = candidate instanceof Float64Array ? [candidate, bestNu] : [candidate.x, candidate.nu];
       let pc = tvCertificate(problem, terms, cx, zHint, { exact: true, nu: cnu });
-      if (!constrained && pc.objective - lowerBound < pc.dualityGap) pc = { ...pc, dualityGap: Math.max(0, pc.objective - lowerBound) };
+      if (!constrained && pc.objective - lowerBound < pc.dualityGap) {
+        // Denoising: x's own dual at the candidate is that bound, with its margins and KKT residual.
+        const hinted = zHint && tvCertificate(problem, terms, cx, zHint);
+        pc = hinted && hinted.dualityGap <= pc.objective - lowerBound + 1e-14 * Math.abs(pc.objective) ? hinted : { ...pc, dualityGap: Math.max(0, pc.objective - lowerBound) };
+      }
       const feasibleEnough = !constrained || relativeInfeasibility(problem, cx) <= Math.max(relativeInfeasibility(problem, best), 1e-15);
       // Exact pieces that certify win over an iterate whose own dual makes it stationary to
       // rounding (the 2-D prox's x = y − Dᵀz): only the pieces give the jump set.
