@@ -114,9 +114,9 @@ describe("denoiseImage / deblurImage / inpaintImage", () => {
     // The reference MSE in 8-bit units² (of the unclamped x; clamping only lowers it).
     expect(byReference.criterion.value).toBeGreaterThanOrEqual(255 ** 2 / 10 ** (byReference.psnr! / 10) * (1 - 1e-9));
     const tvs = Array.from({ length: 9 }, (_, k) => byReference.tv * 2 ** ((k - 4) / 2));
-    // The front end solves to tol 1e-4, certified but not exact: within 0.01 dB of exact solves
+    // The front end solves to tol 3e-4, certified but not exact: within 0.03 dB of exact solves
     // (ReconstructOptions.tol), the grid's are to 1e-10.
-    expect(byReference.psnr!).toBeGreaterThanOrEqual(gridBest(tvs) - 1e-2);
+    expect(byReference.psnr!).toBeGreaterThanOrEqual(gridBest(tvs) - 3e-2);
     expect(byReference.solution.converged).toBe(true);
     expect(byReference.solution.segments).toBeGreaterThan(1);
     expect(byReference.trajectory.length).toBe(byReference.solves);
