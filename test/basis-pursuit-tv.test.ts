@@ -48,6 +48,28 @@ function staircase(rng: Random, n: number, k: number, base: number): { x: number
   return { x, jumps };
 }
 
+/** The constant pieces of x on an h×w grid: connected components of equal neighbours (flood fill). */
+function constantPieces(x: ArrayLike<number>, h: number, w: number): number[][] {
+  const seen = new Array<boolean>(h * w).fill(false), out: number[][] = [];
+  for (let seed = 0; seed < h * w; seed++) {
+    if (seen[seed]) continue;
+    const piece = [seed], stack = [seed];
+    seen[seed] = true;
+    while (stack.length > 0) {
+      const p = stack.pop()!, r = Math.floor(p / w), c = p % w;
+      for (const [rr, cc] of [[r, c - 1], [r, c + 1], [r - 1, c], [r + 1, c]]) {
+        const q = rr * w + cc;
+        if (rr < 0 || rr >= h || cc < 0 || cc >= w || seen[q] || x[q] !== x[p]) continue;
+        seen[q] = true;
+        piece.push(q);
+        stack.push(q);
+      }
+    }
+    out.push(piece);
+  }
+  return out;
+}
+
 const relativeError = (x: ArrayLike<number>, truth: ArrayLike<number>) => norm(Array.from(truth, (v, j) => x[j] - v)) / norm(truth);
 
 function pieces(sol: Solution) {
@@ -75,6 +97,16 @@ describe("basis pursuit with tv: exact recovery of piecewise-constant signals", 
         expect(relativeError(sol.x, truth.x)).toBeLessThanOrEqual(1e-8);
         expect(pieces(sol).jumps).toEqual(truth.jumps);
         expect(pieces(sol).segments).toBe(k + 1);
+        // The multipliers w = −ν: on each piece p the sum of (Aᵀw)_j is the one every subgradient
+        // of tv‖Dx‖₁ has there, tv·(sign of the jump into p − sign of the jump out of p).
+        const c = timesT(rows, Array.from(sol.multipliers!, (v) => -v));
+        const bounds = [-1, ...truth.jumps, n - 1];
+        const sign = (t: number) => (t < 1 || t > k ? 0 : Math.sign(truth.x[bounds[t] + 1] - truth.x[bounds[t]]));
+        for (let t = 0; t + 1 < bounds.length; t++) {
+          let sum = 0;
+          for (let j = bounds[t] + 1; j <= bounds[t + 1]; j++) sum += c[j];
+          expect(Math.abs(sum - (sign(t) - sign(t + 1)))).toBeLessThanOrEqual(1e-9);
+        }
         expect(norm(times(rows, sol.x).map((v, i) => v - times(rows, truth.x)[i])) / norm(times(rows, truth.x))).toBeLessThanOrEqual(1e-9);
       }),
       { numRuns: 12 },
@@ -114,6 +146,14 @@ describe("basis pursuit with tv: exact recovery of piecewise-constant signals", 
     const D = differenceRows(h, w);
     expect(relErr(sol.objective, penaltyValue(sol.x, D, 0, 1))).toBeLessThanOrEqual(1e-12);
     expect(pieces(sol).jumps.length).toBe(times(D, truth).filter((v) => v !== 0).length);
+    // The multipliers w = −ν: on every constant piece of x, Σ (Aᵀw)_j equals the same sum of
+    // g = tv·Dᵀsign(Dx), as for every subgradient of tv‖Dx‖₁ (the flat edges inside cancel).
+    const residual = A.applyT(Float64Array.from(sol.multipliers!, (v) => -v), new Float64Array(n));
+    const g = timesT(D, times(D, sol.x).map(Math.sign));
+    for (const piece of constantPieces(sol.x, h, w)) {
+      const sum = piece.reduce((s, j) => s + residual[j] - g[j], 0);
+      expect(Math.abs(sum)).toBeLessThanOrEqual(1e-9);
+    }
   });
 
   it("the minimiser depends only on tv/l1: scaling both scales the objective and the multipliers", () => {

@@ -92,11 +92,7 @@ export function tvMethod(problem: Problem, tol: number): BregmanMethod {
     },
     finish: (x, wB, done) => {
       const candidates: BpCandidate[] = [];
-      const fused = (v: Float64Array) => polishOnPieces(leastSquares, D, v, l1 > 0, maxPieces);
-      for (const fit of fused(x)) {
-        // Pieces split by x^k's rounding-level jumps come out of the least squares with equal
-        // values (to rounding): fused at the finest level, solved again.
-        const candidate = fused(fit).next().value ?? fit;
+      for (const candidate of polishOnPieces(leastSquares, D, x, l1 > 0, maxPieces)) {
         const pieces = piecesOf(D, candidate, 0, l1 > 0);
         for (const w0 of [wB, new Float64Array(m)]) {
           const w = project(pieces, w0);
