@@ -156,6 +156,19 @@ describe("basis pursuit with tv: exact recovery of piecewise-constant signals", 
     }
   });
 
+  it("a constant signal under tv alone (tv_max = 0): x = c·1 exactly, objective 0, certified", () => {
+    const rng = new Random(5);
+    for (const grid of [[30], [5, 6]]) {
+      const n = grid.reduce((a, b) => a * b, 1);
+      const rows = gaussianRows(rng, 12, n);
+      const sol = solve(bpTv(rows, times(rows, new Array<number>(n).fill(-1.25)), grid, 0, 1));
+      expect(sol.converged).toBe(true);
+      for (const v of sol.x) expect(Math.abs(v + 1.25)).toBeLessThanOrEqual(1e-12);
+      expect(sol.objective).toBeLessThanOrEqual(1e-10);
+      expect(pieces(sol).jumps).toEqual([]);
+    }
+  });
+
   it("the minimiser depends only on tv/l1: scaling both scales the objective and the multipliers", () => {
     const rng = new Random(8);
     const n = 60, m = 30;
@@ -219,6 +232,30 @@ describe("basis pursuit with tv against a linear-programming oracle", () => {
       ),
       { numRuns: 80 },
     );
+  });
+});
+
+describe("basis pursuit with tv: a degenerate 2-D optimum", () => {
+  it("stops after 5 Bregman steps without progress, not converged, its gap still bounding the excess; a larger tol converges", () => {
+    // Found by search over small random problems: l1 + tv on a 2×4 grid, 5 measurements, a dual
+    // face that Split Bregman's duals do not pin down to 1e-8.
+    const rng = new Random(8);
+    const grid = [2, 4], n = 8, m = 5, l1 = 0.5, tv = 1;
+    const rows = gaussianRows(rng, m, n);
+    const y = Array.from({ length: m }, () => rng.normal());
+    const D = differenceRows(2, 4), p = D.length;
+    const big = [...rows.map((row) => [...row, ...new Array<number>(p).fill(0)]), ...D.map((row, e) => [...row, ...Array.from({ length: p }, (_, f) => (f === e ? -1 : 0))])];
+    const lp = lpBasisPursuit(big, [...y, ...new Array<number>(p).fill(0)], [...new Array<number>(n).fill(l1), ...new Array<number>(p).fill(tv)]);
+    const problem = bpTv(rows, y, grid, l1, tv);
+    const sol = solve(problem);
+    expect(sol.converged).toBe(false);
+    expect(sol.message).toMatch(/^no progress in 5 Bregman steps/);
+    expect(sol.iterations).toBeLessThanOrEqual(20);
+    expect(sol.objective - lp.value).toBeLessThanOrEqual(sol.dualityGap + 1e-12 * lp.value);
+    expect(relErr(sol.objective, lp.value)).toBeLessThanOrEqual(1e-6);
+    const loose = solve(problem, { tol: 1e-6 });
+    expect(loose.converged).toBe(true);
+    expect(relErr(loose.objective, lp.value)).toBeLessThanOrEqual(1e-6);
   });
 });
 
