@@ -10,10 +10,9 @@ import { penaltyOf } from "../src/penalties/index.js";
 import { createProblem, type Problem } from "../src/problem.js";
 import { solve } from "../src/solvers/index.js";
 import { exact, feasibilityTarget } from "../src/solvers/finish-constrained.js";
-import { enumerate } from "./constrained-oracle.js";
+import { enumerate, tinyConstrainedCase } from "./constrained-oracle.js";
 
 const TOL = 1e-8;
-const round1 = (v: number) => Math.round(v * 10) / 10;
 
 /** The solvers' verdict at tol 1e-8 (finish-constrained's exact): stationary to rounding, within the gap target, Cx = d. */
 function certifiedExact(problem: Problem): (x: Float64Array, nu: Float64Array) => boolean {
@@ -66,16 +65,7 @@ describe("activeSetNewton", () => {
         fc.constantFrom(0.1, 1, 2), fc.constantFrom(0, 0.1), fc.integer({ min: 0, max: 2 ** 30 }), fc.nat(),
         (n, extra, pRaw, box, l1, l2, seed, pick) => {
           const p = Math.min(pRaw, n - 1), m = n + extra;
-          let s = seed;
-          const next = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1; // uniform in [−1, 1)
-          const A = Array.from({ length: m }, () => Array.from({ length: n }, () => round1(2 * next())));
-          const y = Array.from({ length: m }, () => round1(3 * next()));
-          const C = Array.from({ length: p }, () => Array.from({ length: n }, () => round1(1.5 * next())));
-          const lo = Array<number>(n).fill(box === "none" ? -Infinity : box === "nonnegative" ? 0 : -0.5);
-          const up = Array<number>(n).fill(box === "box" ? 0.7 : Infinity);
-          const inside = Array.from({ length: n }, (_, j) => Math.min(up[j], Math.max(lo[j], round1(next()))));
-          const d = C.map((row) => row.reduce((t, c, j) => t + c * inside[j], 0));
-          const bounds = box === "none" ? {} : { bounds: { lower: lo[0], ...(box === "box" && { upper: up[0] }) } };
+          const { A, y, C, d, lo, up, bounds } = tinyConstrainedCase(n, m, p, box, seed);
           let problem: Problem;
           try {
             problem = createProblem({ A, y, penalty: { l1, l2 }, constraints: { C, d }, ...bounds });

@@ -47,3 +47,26 @@ export function enumerate(A: number[][], y: number[], l1: number, l2: number, C:
   }
   return best;
 }
+
+export type BoxKind = "none" | "nonnegative" | "box";
+
+/**
+ * A tiny constrained problem from a seed, entries rounded to one decimal (ties and kinks
+ * happen): A (m × n) and y, p rows of C with d = C·(a point inside the box), the box lo ≤ x ≤ up
+ * (none, x ≥ 0, or −0.5 ≤ x ≤ 0.7) and its problem-file form. A linear congruential stream, so a
+ * fast-check seed replays the same case.
+ */
+export function tinyConstrainedCase(n: number, m: number, p: number, box: BoxKind, seed: number) {
+  let s = seed;
+  const next = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1; // uniform in [−1, 1)
+  const round1 = (v: number) => Math.round(v * 10) / 10;
+  const A = Array.from({ length: m }, () => Array.from({ length: n }, () => round1(2 * next())));
+  const y = Array.from({ length: m }, () => round1(3 * next()));
+  const C = Array.from({ length: p }, () => Array.from({ length: n }, () => round1(1.5 * next())));
+  const lo = Array<number>(n).fill(box === "none" ? -Infinity : box === "nonnegative" ? 0 : -0.5);
+  const up = Array<number>(n).fill(box === "box" ? 0.7 : Infinity);
+  const inside = Array.from({ length: n }, (_, j) => Math.min(up[j], Math.max(lo[j], round1(next()))));
+  const d = C.map((row) => row.reduce((t, c, j) => t + c * inside[j], 0));
+  const bounds = box === "none" ? {} : { bounds: { lower: lo[0], ...(box === "box" && { upper: up[0] }) } };
+  return { A, y, C, d, lo, up, bounds };
+}

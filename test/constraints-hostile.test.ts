@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { loadProblemFile } from "../src/io/problem-file.js";
 import { createProblem, type ProblemInput } from "../src/problem.js";
 import { solve } from "../src/solvers/index.js";
-import { enumerate } from "./constrained-oracle.js";
+import { enumerate, tinyConstrainedCase } from "./constrained-oracle.js";
 import { FIXTURES } from "./support.js";
 
 /** The probe's cases (issue 8): hostile inputs for the constrained solver. */
@@ -20,7 +20,6 @@ const PROBE: Record<string, ProblemInput> = {
 };
 const probe = (name: string): ProblemInput => structuredClone(PROBE[name]);
 
-const round1 = (v: number) => Math.round(v * 10) / 10;
 
 describe("tiny constrained problems against enumeration of the pieces", () => {
   it("x and the objective match the exact optimum and the solve converges (default tol)", () => {
@@ -30,16 +29,7 @@ describe("tiny constrained problems against enumeration of the pieces", () => {
         fc.constantFrom(0.1, 1, 2), fc.constantFrom(0, 0.1), fc.integer({ min: 0, max: 2 ** 30 }),
         (n, extra, pRaw, box, l1, l2, seed) => {
           const p = Math.min(pRaw, n), m = n + extra;
-          let s = seed;
-          const next = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1; // uniform in [−1, 1)
-          const A = Array.from({ length: m }, () => Array.from({ length: n }, () => round1(2 * next())));
-          const y = Array.from({ length: m }, () => round1(3 * next()));
-          const C = Array.from({ length: p }, () => Array.from({ length: n }, () => round1(1.5 * next())));
-          const lo = Array<number>(n).fill(box === "none" ? -Infinity : box === "nonnegative" ? 0 : -0.5);
-          const up = Array<number>(n).fill(box === "box" ? 0.7 : Infinity);
-          const inside = Array.from({ length: n }, (_, j) => Math.min(up[j], Math.max(lo[j], round1(next()))));
-          const d = C.map((row) => row.reduce((t, c, j) => t + c * inside[j], 0));
-          const bounds = box === "none" ? {} : { bounds: { lower: lo[0], ...(box === "box" && { upper: up[0] }) } };
+          const { A, y, C, d, lo, up, bounds } = tinyConstrainedCase(n, m, p, box, seed);
           let problem;
           try {
             problem = createProblem({ A, y, penalty: { l1, l2 }, constraints: { C, d }, ...bounds });
