@@ -10,7 +10,7 @@ import { SOLVERS, solve, type SolverName } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
 import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";
-import { runTune } from "./tune-command.js";
+import { runTune, type TuneFlags } from "./tune-command.js";
 import { registerImageCommands } from "./image-commands.js";
 import { packageVersion } from "../version.js";
 import { hypergradientSummary, scalarHypergradients, solutionReport, solutionSummary, toJson } from "./report.js";
@@ -173,16 +173,21 @@ function buildProgram(): Command {
     .option("--grid", "also run the 100-point grid baseline and plot it")
     .option("--weights", "tune one l1 threshold per feature (weighted Lasso) instead of a single l1")
     .option("--out <DIR>", "output folder, checked (created and probed for writing) before tuning; outputs are written all or nothing", "sparsetune-out")
-    .action(runTune);
+    .action(async (file: string, flags: TuneFlags) => {
+      if (await runTune(file, flags)) cancelled = true;
+    });
   registerImageCommands(program);
   return program;
 }
 
-/** Exit codes: 0 success, 1 numerical failure (singular KKT system ...), 2 bad input or usage. */
-function main(argv: string[]): number {
+/** Set by `tune` when Ctrl-C stopped it (its outputs hold the best point so far). */
+let cancelled = false;
+
+/** Exit codes: 0 success, 1 numerical failure (singular KKT system ...), 2 bad input or usage, 130 tuning cancelled by Ctrl-C. */
+async function main(argv: string[]): Promise<number> {
   try {
-    buildProgram().parse(argv, { from: "user" });
-    return 0;
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return cancelled ? 130 : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return 0;
@@ -224,4 +229,4 @@ function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
 
 quietOnClosedPipe(process.stdout);
 quietOnClosedPipe(process.stderr);
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -44,11 +44,12 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   // After setup: its first sweep over A may have recorded the column norms the check needs.
   requireCertifiableScales(problem);
   let test = solver.test(context, state);
-  while (!test.done && solver.iterations(state) < maxIter) {
+  const signal = options.signal;
+  while (!test.done && solver.iterations(state) < maxIter && !signal?.aborted) {
     solver.step(context, state);
     test = solver.test(context, state);
   }
-  const reason = test.done ? test.reason : `iteration cap ${maxIter} reached`;
+  const reason = test.done ? test.reason : signal?.aborted ? "cancelled" : `iteration cap ${maxIter} reached`;
   const constrained = problem.constraints || problem.bounds;
   const nu = constrained && solver.multipliers ? solver.multipliers(context, state) : null;
   const report = { iterations: solver.iterations(state), solver: solver.name, started, reason, gapTarget };

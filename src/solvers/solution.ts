@@ -13,6 +13,8 @@ export interface SolveOptions {
    * certifies better (default true): x to machine precision, the active set exact.
    */
   polish?: boolean;
+  /** Checked once per iteration: when `aborted` turns true the solve stops there (not converged, "cancelled"). */
+  signal?: { readonly aborted: boolean };
 }
 
 /**
