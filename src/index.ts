@@ -1,10 +1,11 @@
 export { InputError, NumericalError } from "./errors.js";
-export { createProblem, withPenalty, requirePositivePenalty, requireCertifiableScales, type Problem, type ProblemInput, type Penalty, type Measurements, type OperatorInput, type VectorInput } from "./problem.js";
+export { createProblem, withPenalty, interceptOf, requirePositivePenalty, requireCertifiableScales, type Problem, type ProblemInput, type Penalty, type Measurements, type OperatorInput, type VectorInput } from "./problem.js";
 export type { NdArrayLike } from "./operators/from-ndarray.js";
 export { hasColumns, type LinearOperator, type ColumnOperator } from "./operators/operator.js";
 export { ComposedOperator, AdjointOperator, StackedOperator } from "./operators/combinators.js";
 export { DenseMatrix, type DenseInput, type MatrixLike } from "./operators/dense.js";
 export { IdentityOperator } from "./operators/identity.js";
+export { CenteredOperator, CenteredColumnOperator, centered, columnMeans } from "./operators/centered.js";
 export { dotTest } from "./operators/dot-test.js";
 export { GridDifferences, differencesOf } from "./operators/finite-differences.js";
 export {

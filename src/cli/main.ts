@@ -16,6 +16,7 @@ import { packageVersion } from "../version.js";
 import { hypergradientSummary, scalarHypergradients, solutionReport, solutionSummary, toJson } from "./report.js";
 
 interface SolveFlags {
+  intercept?: boolean;
   solver?: SolverName;
   tol?: number;
   maxIter?: number;
@@ -64,17 +65,18 @@ function solveOptions(command: Command, maxIterHelp = "iteration cap of the solv
     .addOption(new Option("--solver <name>", "solver (default: cd for l1/l2 problems with an explicit A, else the first that fits; see the README)").choices(Object.keys(SOLVERS)))
     .option("--tol <T>", "stop at duality gap <= T·‖y‖² (default 1e-8)", tolerance())
     .option("--max-iter <N>", maxIterHelp, positiveInteger())
-    .option("--json", "print one JSON object on stdout");
+    .option("--json", "print one JSON object on stdout")
+    .option("--intercept", "fit an unpenalised intercept (centre A and y; as the problem file's \"intercept\": true)");
 }
 
 function runSolve(file: string, flags: SolveFlags): void {
-  const problem = loadProblemFile(file);
+  const problem = loadProblemFile(file, flags);
   const solution = solve(problem, { solver: flags.solver, tol: flags.tol, maxIter: flags.maxIter });
   process.stdout.write(flags.json ? toJson(solutionReport(solution)) + "\n" : solutionSummary(problem.name ?? file, solution) + "\n");
 }
 
 function runHypergrad(file: string, flags: HypergradFlags): void {
-  const problem = loadProblemFile(file);
+  const problem = loadProblemFile(file, flags);
   refuseBasisPursuit(problem, "hypergradients");
   const criterion = HeldOutMse.of(problem);
   const solution = solve(problem, { solver: flags.solver, tol: flags.tol, maxIter: flags.maxIter });

@@ -25,6 +25,7 @@ export interface TuneFlags {
   tol?: number;
   maxIter?: number;
   weights?: boolean;
+  intercept?: boolean;
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(5) : String(v));
@@ -234,6 +235,7 @@ function resultDocument(problem: Problem, report: TuningReport) {
     ...rest,
     problem: problem.name,
     x,
+    ...(solution.intercept !== undefined && { intercept: solution.intercept }),
     certificate: {
       objective: solution.objective, dualityGap: solution.dualityGap, kktViolation: solution.kktViolation,
       complementarityMargin: solution.complementarityMargin, converged: solution.converged, active: solution.active,
@@ -246,9 +248,9 @@ function resultDocument(problem: Problem, report: TuningReport) {
  * between solves, and the tune ends with the best point so far (report.cancelled); a second one
  * quits at once, writing nothing.
  */
-export function tuneInWorker(file: string, options: TuneWorkerData["options"], onEvent?: (event: TuneEvent) => void): Promise<TuningReport> {
+export function tuneInWorker(file: string, intercept: boolean, options: TuneWorkerData["options"], onEvent?: (event: TuneEvent) => void): Promise<TuningReport> {
   const flag = new Int32Array(new SharedArrayBuffer(4));
-  const data: TuneWorkerData = { file, options, flag, events: onEvent !== undefined };
+  const data: TuneWorkerData = { file, intercept, options, flag, events: onEvent !== undefined };
   const worker = new Worker(new URL("./tune-worker.js", import.meta.url), { workerData: data });
   const onSigint = () => {
     if (Atomics.load(flag, 0) !== 0) process.exit(130);
@@ -276,7 +278,7 @@ export function tuneInWorker(file: string, options: TuneWorkerData["options"], o
 
 /** Tune FILE and write the outputs; returns true when Ctrl-C cancelled the run (the report is then of the best point so far). */
 export async function runTune(file: string, flags: TuneFlags): Promise<boolean> {
-  const problem = loadProblemFile(file);
+  const problem = loadProblemFile(file, flags);
   const showProgress = !flags.json && process.stderr.isTTY === true;
   if (flags.criterion === "heldout" && !problem.validation) {
     throw new InputError("validation", "the heldout criterion needs validation measurements in the problem file (or use --criterion cv|sure|reference)");
@@ -297,7 +299,7 @@ export async function runTune(file: string, flags: TuneFlags): Promise<boolean> 
       tol: flags.tol,
       maxIter: flags.maxIter,
     };
-    report = await tuneInWorker(file, options, showProgress ? progressPrinter(true) : undefined);
+    report = await tuneInWorker(file, flags.intercept === true, options, showProgress ? progressPrinter(true) : undefined);
   } catch (e) {
     removeCreated(output);
     throw e;
@@ -312,7 +314,8 @@ export async function runTune(file: string, flags: TuneFlags): Promise<boolean> 
   }
   if (flags.json) {
     const { lambda, criterion, iterations, solves, seconds, x, converged, message } = report;
-    process.stdout.write(toJson({ lambda, criterion, iterations, solves, seconds, x, converged, message, cancelled: report.cancelled, gridBest: report.grid?.best, out: flags.out }) + "\n");
+    const intercept = report.solution.intercept;
+    process.stdout.write(toJson({ lambda, criterion, iterations, solves, seconds, x, ...(intercept !== undefined && { intercept }), converged, message, cancelled: report.cancelled, gridBest: report.grid?.best, out: flags.out }) + "\n");
     return report.cancelled;
   }
   const lambda = Object.entries(report.lambda).map(([k, v]) => `${k} = ${fmt(v)}`).join(", ");

@@ -10,6 +10,7 @@ import { tune, type TuneOptions } from "../tune/tune.js";
 
 export interface TuneWorkerData {
   file: string;
+  intercept?: boolean;
   options: Omit<TuneOptions, "signal" | "onEvent">;
   /** Int32Array over a SharedArrayBuffer: [0] ≠ 0 once cancelled. */
   flag: Int32Array;
@@ -21,10 +22,10 @@ export type TuneWorkerMessage =
   | { kind: "report"; report: ReturnType<typeof tune> }
   | { kind: "error"; name: string; field?: string; message: string };
 
-const { file, options, flag, events } = workerData as TuneWorkerData;
+const { file, intercept, options, flag, events } = workerData as TuneWorkerData;
 const post = (message: TuneWorkerMessage) => parentPort!.postMessage(message);
 try {
-  const problem = loadProblemFile(file);
+  const problem = loadProblemFile(file, { intercept });
   const signal = { get aborted() { return Atomics.load(flag, 0) !== 0; } };
   const report = tune(problem, { ...options, signal, ...(events && { onEvent: (event) => post({ kind: "event", event }) }) });
   post({ kind: "report", report });

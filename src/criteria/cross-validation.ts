@@ -45,6 +45,12 @@ export class CrossValidation implements TuningObjective {
       const heldSet = new Set(held);
       const trainRows = Array.from({ length: m }, (_, i) => i).filter((i) => !heldSet.has(i));
       const pick = (rows: number[]) => ({ A: selectRows(problem.A, rows), y: Float64Array.from(rows, (i) => problem.y[i]) });
+      // With an intercept each fold centres its training rows by their own means (the held-out
+      // rows by the same): re-centring rows of the centred A is centring the original rows.
+      if (problem.intercept) {
+        const train = createProblem({ ...pick(trainRows), penalty: problem.penalty, grid: problem.grid, intercept: true, validation: pick(held) });
+        return { train, criterion: HeldOutMse.of(train) };
+      }
       const train = createProblem({ ...pick(trainRows), penalty: problem.penalty, grid: problem.grid });
       return { train, criterion: new HeldOutMse(pick(held)) };
     });

@@ -5,7 +5,7 @@ import { hasColumns, type ColumnOperator } from "../operators/operator.js";
 import { L1Penalty } from "../penalties/index.js";
 import { requireBasisPursuitPenalty, type Problem } from "../problem.js";
 import { coordinateDescent } from "./coordinate-descent.js";
-import { runSolver } from "./driver.js";
+import { runSolver, withIntercept } from "./driver.js";
 import { DEFAULT_TOL, type Solution, type SolveOptions } from "./solution.js";
 
 /**
@@ -261,5 +261,5 @@ function solutionOf(problem: Problem, cand: BpCandidate, converged: boolean, ite
     const e = (v: number) => v.toExponential(3);
     sol.message = `${reason ?? "stopped"} (‖Ax − y‖/‖y‖ ${e(cand.primalResidual)}, duality gap ${e(cand.dualityGap)}, KKT violation ${e(cand.kktViolation)})`;
   }
-  return sol;
+  return withIntercept(sol, problem);
 }

@@ -63,6 +63,8 @@ export interface Solution extends Certificate {
   activeBounds?: ActiveBounds;
   /** Notes on the input that did not stop the solve (redundant constraints dropped, ...). */
   warnings?: string[];
+  /** The unpenalised intercept b = ȳ − μᵀx, for a problem with `intercept` (predictions are Ax + b). */
+  intercept?: number;
 }
 
 export const DEFAULT_TOL = 1e-8;
