@@ -39,7 +39,7 @@ export { gridSearch, randomSearch, type BaselineResult, type BaselinePoint } fro
 export { SingleSolveObjective } from "./tune/single-solve.js";
 export type { TuningObjective, Evaluation, EvaluateOptions, TunableKey } from "./tune/objective.js";
 export { OPTIMIZERS, type OptimizerName, type OuterOptimizer } from "./tune/optimizers.js";
-export { CrossValidation, foldRows } from "./criteria/cross-validation.js";
+export { CrossValidation, foldRows, crossValidationFolds, serialFolds, evaluateFold, type CvFold, type FoldEvaluator, type FoldResult } from "./criteria/cross-validation.js";
 export { Sure, MonteCarloSure, degreesOfFreedom } from "./criteria/sure.js";
 export type { CoordinateDescentOptions, CoordinateDescentProgress } from "./solvers/coordinate-descent.js";
 

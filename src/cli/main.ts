@@ -169,6 +169,7 @@ function buildProgram(): Command {
     .description("tune the penalties by hypergradient steps against a validation criterion; writes DIR/result.json and plots")
     .addOption(new Option("--criterion <name>", "validation criterion").choices([...CRITERIA]).default("heldout"))
     .option("--folds <K>", "folds for --criterion cv, at least 2 (default 5)", integerAtLeast(2))
+    .option("--workers <N>", "worker threads solving the folds of --criterion cv (default: the number of cores; 1: no threads)", positiveInteger())
     .option("--sigma <S>", "noise level for --criterion sure", positiveNumber())
     .addOption(new Option("--optimizer <name>", "outer optimiser (default: linesearch for one penalty, lbfgs for several)").choices(Object.keys(OPTIMIZERS)))
     .option("--start <L>", "starting l1 (absolute), in [1e-6·λ_max, λ_max] (up to 1e-12 relative above λ_max is clamped to it)", positiveNumber())

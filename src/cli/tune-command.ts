@@ -8,7 +8,7 @@ import { loadProblemFile } from "./load.js";
 import type { Problem } from "../problem.js";
 import type { SolverName } from "../solvers/index.js";
 import type { OptimizerName } from "../tune/optimizers.js";
-import type { CriterionName, TuneEvent, TuneOptions, TuningReport } from "../tune/tune.js";
+import type { CriterionName, TuneEvent, TuningReport } from "../tune/tune.js";
 import type { TuneWorkerData, TuneWorkerMessage } from "./tune-worker.js";
 import { toJson } from "./report.js";
 
@@ -26,6 +26,7 @@ export interface TuneFlags {
   maxIter?: number;
   weights?: boolean;
   intercept?: boolean;
+  workers?: number;
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(5) : String(v));
@@ -287,8 +288,9 @@ export async function runTune(file: string, flags: TuneFlags): Promise<boolean> 
   const output = prepareOutputDir(flags.out, names);
   let report: TuningReport;
   try {
-    const options: Omit<TuneOptions, "signal" | "onEvent"> = {
+    const options: TuneWorkerData["options"] = {
       criterion: flags.criterion,
+      workers: flags.workers,
       folds: flags.folds,
       sigma: flags.sigma,
       optimizer: flags.optimizer,

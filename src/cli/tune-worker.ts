@@ -6,12 +6,13 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { InputError, NumericalError } from "../errors.js";
 import { loadProblemFile } from "./load.js";
-import { tune, type TuneOptions } from "../tune/tune.js";
+import { tuneAsync, type TuneAsyncOptions } from "../parallel/tune-async.js";
+import type { TuneOptions, TuningReport } from "../tune/tune.js";
 
 export interface TuneWorkerData {
   file: string;
   intercept?: boolean;
-  options: Omit<TuneOptions, "signal" | "onEvent">;
+  options: Omit<TuneAsyncOptions, "signal" | "onEvent" | "parallelFolds">;
   /** Int32Array over a SharedArrayBuffer: [0] ≠ 0 once cancelled. */
   flag: Int32Array;
   events: boolean;
@@ -19,7 +20,7 @@ export interface TuneWorkerData {
 
 export type TuneWorkerMessage =
   | { kind: "event"; event: Parameters<NonNullable<TuneOptions["onEvent"]>>[0] }
-  | { kind: "report"; report: ReturnType<typeof tune> }
+  | { kind: "report"; report: TuningReport }
   | { kind: "error"; name: string; field?: string; message: string };
 
 const { file, intercept, options, flag, events } = workerData as TuneWorkerData;
@@ -27,7 +28,7 @@ const post = (message: TuneWorkerMessage) => parentPort!.postMessage(message);
 try {
   const problem = loadProblemFile(file, { intercept });
   const signal = { get aborted() { return Atomics.load(flag, 0) !== 0; } };
-  const report = tune(problem, { ...options, signal, ...(events && { onEvent: (event) => post({ kind: "event", event }) }) });
+  const report = await tuneAsync(problem, { ...options, signal, ...(events && { onEvent: (event) => post({ kind: "event", event }) }) });
   post({ kind: "report", report });
 } catch (e) {
   if (e instanceof InputError) post({ kind: "error", name: e.name, field: e.field, message: e.message });

@@ -1,4 +1,4 @@
-import { CrossValidation } from "../criteria/cross-validation.js";
+import { CrossValidation, type CvFold, type FoldEvaluator } from "../criteria/cross-validation.js";
 import { HeldOutMse } from "../criteria/heldout.js";
 import { MonteCarloSure, Sure } from "../criteria/sure.js";
 import { InputError } from "../errors.js";
@@ -60,6 +60,11 @@ export interface TuneOptions {
    * is then that of the best point evaluated so far, with `cancelled: true`.
    */
   signal?: AbortSignal | CancelSignal;
+  /**
+   * Solve the folds of `cv` elsewhere (sparsetune/node's tuneAsync: a pool of worker threads);
+   * default one after the other in this thread. Same values and hypergradients either way.
+   */
+  parallelFolds?: (folds: CvFold[], solver: SolverName) => FoldEvaluator;
 }
 
 export interface TrajectoryPoint {
@@ -165,14 +170,14 @@ function scanForBasins(
   return scored.sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES);
 }
 
-function makeObjective(problem: Problem, name: CriterionName, options: TuneOptions, solver: Solver): TuningObjective {
+function makeObjective(problem: Problem, name: CriterionName, options: TuneOptions, solver: Solver, solverName: SolverName): TuningObjective {
   switch (name) {
     case "heldout":
       return new SingleSolveObjective(problem, HeldOutMse.of(problem), solver);
     case "reference":
       return new SingleSolveObjective(problem, HeldOutMse.reference(problem), solver);
     case "cv":
-      return new CrossValidation(problem, options.folds ?? 5, solver);
+      return new CrossValidation(problem, options.folds ?? 5, solver, options.parallelFolds && ((folds) => options.parallelFolds!(folds, solverName)));
     case "sure":
     case "sure-mc":
       if (options.sigma === undefined) throw new InputError("sigma", `the ${name} criterion needs the noise level σ (--sigma)`);
@@ -256,7 +261,7 @@ function resolve(problem: Problem, options: TuneOptions) {
     }
     starts[key] = v;
   }
-  const objective = makeObjective(problem, criterionName, options, solverWithSignal(solver, checkSignal(options.signal)));
+  const objective = makeObjective(problem, criterionName, options, solverWithSignal(solver, checkSignal(options.signal)), solverName);
   return { criterionName, optimizer, solver, lmax, ranges, objective, params, start: params.theta(starts) };
 }
 /**
