@@ -5,6 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { dump } from "npyjs";
 import { Random } from "../src/linalg/random.js";
+import { encodePng } from "../src/io/png-format.js";
+import { sheppLogan } from "../src/problems/shepp-logan.js";
 import { CLI } from "./support.js";
 
 /** A Gaussian compressed-sensing problem whose 5-fold CV tuning takes several seconds. */
@@ -21,6 +23,17 @@ function writeProblem(dir: string, m: number, n: number): void {
   }
   writeFileSync(join(dir, "A.npy"), new Uint8Array(dump(A, [m, n])));
   writeFileSync(join(dir, "p.json"), JSON.stringify({ format: "sparsetune-problem/1", name: "cancel", A: { npy: "A.npy" }, y: Array.from(y), penalty: { l1: 0 } }));
+}
+
+/** Run the CLI, send SIGINT after `delayMs`, and wait for it. */
+async function interrupted(args: string[], delayMs: number) {
+  const child = spawn(process.execPath, [CLI, ...args]);
+  let stdout = "", stderr = "";
+  child.stdout.setEncoding("utf8").on("data", (d) => (stdout += d));
+  child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+  setTimeout(() => child.kill("SIGINT"), delayMs);
+  const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+  return { code, stdout, stderr };
 }
 
 describe("sparsetune tune: Ctrl-C", () => {
@@ -56,5 +69,20 @@ describe("sparsetune tune: Ctrl-C", () => {
     expect(result.certificate.active.length).toBeGreaterThan(0);
     expect(readFileSync(join(out, "tuning.svg"), "utf8")).toMatch(/<\/svg>\s*$/);
     expect(summary.seconds).toBeLessThan(stopped);
+  }, 60_000);
+
+  it("SIGINT during denoise writes the image, its report and the comparison for the best tv so far and exits 130", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparsetune-cancel-img-"));
+    const n = 512, rng = new Random(4), clean = sheppLogan(n);
+    const noisy = Float64Array.from(clean.data, (v) => Math.min(255, Math.max(0, Math.round(255 * v + 25 * rng.normal()))));
+    writeFileSync(join(dir, "in.png"), encodePng({ data: noisy, height: n, width: n }, 8));
+    const { code, stdout, stderr } = await interrupted(["denoise", join(dir, "in.png"), "--out", join(dir, "out.png"), "--json"], 2500);
+    expect(stderr).toMatch(/stopping after the current solve/);
+    expect(code).toBe(130);
+    const report = JSON.parse(stdout);
+    expect(report.cancelled).toBe(true);
+    expect(report.tv).toBeGreaterThan(0);
+    expect(readdirSync(dir).sort()).toEqual(["in.png", "out-compare.png", "out.json", "out.png"]);
+    expect(JSON.parse(readFileSync(join(dir, "out.json"), "utf8"))).toEqual(report);
   }, 60_000);
 });

@@ -179,11 +179,11 @@ function buildProgram(): Command {
     .action(async (file: string, flags: TuneFlags) => {
       if (await runTune(file, flags)) cancelled = true;
     });
-  registerImageCommands(program);
+  registerImageCommands(program, () => (cancelled = true));
   return program;
 }
 
-/** Set by `tune` when Ctrl-C stopped it (its outputs hold the best point so far). */
+/** Set by `tune` and the image commands when Ctrl-C stopped their tuning (their outputs hold the best point so far). */
 let cancelled = false;
 
 /** Exit codes: 0 success, 1 numerical failure (singular KKT system ...), 2 bad input or usage, 130 tuning cancelled by Ctrl-C. */

@@ -1,15 +1,15 @@
 import { closeSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmdirSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, join, resolve as resolvePath, sep } from "node:path";
-import { Worker } from "node:worker_threads";
 import { SingleBar } from "cli-progress";
 import { lineChartSvg, type Series } from "../io/svg.js";
-import { InputError, NumericalError } from "../errors.js";
+import { InputError } from "../errors.js";
+import { runInterruptible } from "./interruptible.js";
 import { loadProblemFile } from "./load.js";
 import type { Problem } from "../problem.js";
 import type { SolverName } from "../solvers/index.js";
 import type { OptimizerName } from "../tune/optimizers.js";
 import type { CriterionName, TuneEvent, TuningReport } from "../tune/tune.js";
-import type { TuneWorkerData, TuneWorkerMessage } from "./tune-worker.js";
+import type { TuneWorkerData } from "./tune-worker.js";
 import { toJson } from "./report.js";
 
 export interface TuneFlags {
@@ -244,39 +244,6 @@ function resultDocument(problem: Problem, report: TuningReport) {
   };
 }
 
-/**
- * Tune FILE in a worker thread (./tune-worker.ts). The first Ctrl-C raises the flag it reads
- * between solves, and the tune ends with the best point so far (report.cancelled); a second one
- * quits at once, writing nothing.
- */
-export function tuneInWorker(file: string, intercept: boolean, options: TuneWorkerData["options"], onEvent?: (event: TuneEvent) => void): Promise<TuningReport> {
-  const flag = new Int32Array(new SharedArrayBuffer(4));
-  const data: TuneWorkerData = { file, intercept, options, flag, events: onEvent !== undefined };
-  const worker = new Worker(new URL("./tune-worker.js", import.meta.url), { workerData: data });
-  const onSigint = () => {
-    if (Atomics.load(flag, 0) !== 0) process.exit(130);
-    Atomics.store(flag, 0, 1);
-    process.stderr.write("\nsparsetune: stopping after the current solve with the best point so far (Ctrl-C again to quit without a report)\n");
-  };
-  process.on("SIGINT", onSigint);
-  return new Promise<TuningReport>((resolveReport, reject) => {
-    let settled = false;
-    const settle = (f: () => void) => {
-      if (settled) return;
-      settled = true;
-      process.off("SIGINT", onSigint);
-      f();
-    };
-    worker.on("message", (m: TuneWorkerMessage) => {
-      if (m.kind === "event") onEvent?.(m.event);
-      else if (m.kind === "report") settle(() => resolveReport(m.report));
-      else settle(() => reject(m.name === "InputError" ? new InputError(m.field!, m.message.slice(m.field!.length + 2)) : m.name === "NumericalError" ? new NumericalError(m.message) : new Error(m.message)));
-    });
-    worker.on("error", (e) => settle(() => reject(e)));
-    worker.on("exit", (code) => settle(() => reject(new Error(`the tuning thread stopped (exit code ${code})`))));
-  });
-}
-
 /** Tune FILE and write the outputs; returns true when Ctrl-C cancelled the run (the report is then of the best point so far). */
 export async function runTune(file: string, flags: TuneFlags): Promise<boolean> {
   const problem = loadProblemFile(file, flags);
@@ -301,7 +268,9 @@ export async function runTune(file: string, flags: TuneFlags): Promise<boolean> 
       tol: flags.tol,
       maxIter: flags.maxIter,
     };
-    report = await tuneInWorker(file, flags.intercept === true, options, showProgress ? progressPrinter(true) : undefined);
+    // In a worker thread: Ctrl-C stops it after the current solve with the best point so far.
+    const data: TuneWorkerData = { file, intercept: flags.intercept, options };
+    report = await runInterruptible<TuningReport, TuneEvent>(new URL("./tune-worker.js", import.meta.url), data, showProgress ? progressPrinter(true) : undefined);
   } catch (e) {
     removeCreated(output);
     throw e;
