@@ -44,7 +44,7 @@ export interface Problem extends Measurements {
   validation?: Measurements;
   /** The clean signal, when known (synthetic problems, training images): the reference criterion. */
   truth?: Float64Array;
-  /** Basis pursuit: min l1 Σ w_j|x_j| subject to Ax = y (the data term becomes a constraint). */
+  /** Basis pursuit: min l1 Σ w_j|x_j| + tv‖Dx‖₁ subject to Ax = y (the data term becomes a constraint). */
   basisPursuit?: boolean;
   /**
    * An unpenalised intercept b: A, y (and validation) are stored centred, A − 1μᵀ and y − ȳ, so
@@ -72,7 +72,7 @@ export interface ProblemInput {
   // --- end constraints and bounds ---
   validation?: { A: OperatorInput; y: VectorInput };
   truth?: VectorInput;
-  /** Basis pursuit: min l1 Σ w_j|x_j| subject to Ax = y; needs l1 > 0 (its value does not change x). */
+  /** Basis pursuit: min l1 Σ w_j|x_j| + tv‖Dx‖₁ subject to Ax = y; needs l1 > 0 or tv > 0 (x depends on tv/l1 only), l2 = 0. */
   basisPursuit?: boolean;
   /** Fit an unpenalised intercept b (scikit-learn's fit_intercept=True): min ½‖Ax + b1 − y‖² + penalties. */
   intercept?: boolean;
@@ -384,31 +384,56 @@ export function interceptOf(problem: Problem, x: Float64Array): number | undefin
   return problem.intercept && problem.intercept.offset - dot(problem.intercept.means, x);
 }
 
-// ── Basis pursuit: min l1 Σ w_j|x_j| subject to Ax = y ──────────────────────────────────────
+// ── Basis pursuit: min l1 Σ w_j|x_j| + tv‖Dx‖₁ subject to Ax = y ────────────────────────────────
 /**
- * The flag `basisPursuit: true` turns the data term into the constraint Ax = y. Its minimiser
- * does not depend on l1 (any l1 > 0 scales the objective and the multipliers only), so l1 must be
- * positive and l2 zero; tv, linear constraints and bounds are not combined with it (yet).
+ * The flag `basisPursuit: true` turns the data term into the constraint Ax = y. The penalty R is
+ * a (semi)norm, so its minimiser does not depend on the scale of (l1, tv): only on the ratio
+ * tv/l1 (any l1 > 0 alone gives the same x; l1 scales the objective and the multipliers). Accepted:
+ * l1 > 0 (weighted allowed) with tv = 0; tv > 0 on the grid's differences with l1 ≥ 0 (l1 = 0 is
+ * TV compressed sensing, min ‖Dx‖₁); l2 = 0. Linear constraints and bounds are not combined with it (yet).
  */
 function checkBasisPursuit(problem: Problem, flag: unknown): void {
   if (typeof flag !== "boolean") throw new InputError("basisPursuit", `expected true or false, got ${describe(flag)}`);
   if (!flag) return;
-  requireBasisPursuitPenalty(problem.penalty);
   if (problem.constraints) throw new InputError("constraints", "expected no constraints with basisPursuit (Ax = y is the constraint)");
   if (problem.bounds) throw new InputError("bounds", "expected no bounds with basisPursuit (not supported yet)");
+  requireBasisPursuitProblem(problem);
   problem.basisPursuit = true;
 }
 
-/** Basis pursuit's penalty: l1 > 0 (any value: the minimiser is the same), l2 = 0, tv = 0. */
-export function requireBasisPursuitPenalty(penalty: Penalty): void {
-  if (penalty.tv > 0) throw new InputError("penalty.tv", "expected no tv with basisPursuit (basis pursuit is min l1‖x‖₁ subject to Ax = y)");
-  if (penalty.l2 > 0) throw new InputError("penalty.l2", "expected no l2 with basisPursuit (basis pursuit is min l1‖x‖₁ subject to Ax = y)");
-  if (!(penalty.l1 > 0)) throw new InputError("penalty.l1", `expected a positive l1 with basisPursuit (any value: the minimiser does not depend on it; 1 is natural), got ${penalty.l1}`);
+/**
+ * Basis pursuit's penalty and operators (createProblem and solveBasisPursuit check them: a penalty
+ * set later by withPenalty is checked at solve time): l2 = 0; l1 > 0, or tv > 0 with l1 ≥ 0; with
+ * tv, D the grid's finite differences (the exact finish works on the grid's constant pieces) and,
+ * without l1, A·1 ≠ 0 (else x + c·1 is as good as x for every c: no unique minimiser).
+ */
+export function requireBasisPursuitProblem(problem: Problem): void {
+  const penalty = problem?.penalty;
+  if (typeof penalty !== "object" || penalty === null) throw new InputError("penalty", "expected an object with l1, l2, tv (build the problem with createProblem)");
+  for (const key of ["l1", "l2", "tv"] as const) penaltyValue(penalty[key] ?? 0, `penalty.${key}`);
+  const { l1, l2, tv } = penalty;
+  if (l2 > 0) throw new InputError("penalty.l2", "expected no l2 with basisPursuit (basis pursuit is min l1‖x‖₁ + tv‖Dx‖₁ subject to Ax = y)");
+  if (!(l1 > 0 || tv > 0)) throw new InputError("penalty.l1", `expected a positive l1 with basisPursuit, or tv > 0 (any value: the minimiser depends only on tv/l1; l1 = 1 is natural), got l1 = ${l1}, tv = ${tv}`);
+  if (!(tv > 0)) return;
+  if (problem.D) throw new InputError("D", "expected no D with basisPursuit and tv (basis pursuit with tv uses the grid's finite differences)");
+  if (problem.constraints || problem.bounds) throw new InputError(problem.constraints ? "constraints" : "bounds", "expected no constraints or bounds with basisPursuit");
+  if (l1 === 0) {
+    const { A, y } = problem;
+    const a1 = A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows));
+    // Against a lower bound on max‖a_j‖ (|a_jᵀy| ≤ ‖a_j‖‖y‖) times ‖1‖.
+    const scale = (normInf(A.applyT(y, new Float64Array(A.cols))) / norm2Robust(y)) * Math.sqrt(A.cols);
+    if (!(norm2Robust(a1) > CONSTANT_BLIND * scale) && anyNonzero(y)) {
+      throw new InputError("A", "expected A·1 ≠ 0 with basisPursuit and tv alone (l1 = 0): A does not see constant images, so x + c·1 solves it for every c; measure the mean (the DC coefficient) or set l1 > 0");
+    }
+  }
 }
+
+/** ‖A·1‖ below this fraction of √n·max‖a_j‖: A is blind to constants (rounding of a sum that cancels). */
+const CONSTANT_BLIND = 1e-12;
 
 /** Hypergradients and tuning move l1, which does not move a basis-pursuit solution: refuse them. */
 export function refuseBasisPursuit(problem: Problem, what: string): void {
-  if (problem.basisPursuit) throw new InputError("basisPursuit", `expected a penalised problem for ${what}: the basis-pursuit solution does not depend on l1, so there is nothing to differentiate or tune`);
+  if (problem.basisPursuit) throw new InputError("basisPursuit", `expected a penalised problem for ${what}: the basis-pursuit solution does not depend on l1 (with tv, only on tv/l1), so there is nothing to differentiate or tune`);
 }
 
 /**

@@ -151,7 +151,8 @@ describe("sparsetune denoise | deblur | inpaint end to end", () => {
     expect(report.solves).toBeGreaterThan(1);
     expect(report.solution.converged).toBe(true);
     const tvs = Array.from({ length: 9 }, (_, k) => report.tv * 2 ** ((k - 4) / 2));
-    expect(report.psnr).toBeGreaterThanOrEqual(gridBestPsnr(noisy, tvs) - 0.01);
+    // Tuned at tol 3e-4 (denoising against a reference): within 0.03 dB of exact solves.
+    expect(report.psnr).toBeGreaterThanOrEqual(gridBestPsnr(noisy, tvs) - 0.03);
   });
 
   const quality = (dir: string, stem: string, reference = clean) => psnr(reference.data, readPng(join(dir, `${stem}.png`)).data, 255);

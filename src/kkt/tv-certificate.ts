@@ -47,8 +47,23 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
   if (!sep) centreResidual(problem, r, c, ctnu);
   const z = witness(problem, tv, sep, x, c, zHint, exact);
   if (!terms.separable && sep) boxWitness(problem, D, sep, x, r, c, ctnu, z);
-  const dz = D.applyT(z, new Float64Array(n));
-  // v = Aᵀθ − Dᵀz: what g* sees (and what must vanish without g).
+  const { v, scale: s, kktViolation: kkt } = dualScale(tv, sep, x, c, z);
+  let conjugates = 0;
+  if (sep) for (let j = 0; j < n; j++) conjugates += sep.conjugate(j, v[j] / s);
+  const dual = (dot(problem.y, r) - offset) / s - (0.5 * dot(r, r)) / (s * s) - conjugates;
+  const cert: Certificate = { ...margins(problem, tv, sep, x, z), objective, dualityGap: Math.max(0, objective - dual), kktViolation: kkt };
+  if (constraints) cert.feasibilityResidual = feasibilityResidual(problem, x);
+  return cert;
+}
+
+/**
+ * v = c − Dᵀz (what g* sees, and what must vanish without g), the smallest s ≥ 1 with
+ * |z_e| ≤ s·tv and v/s in the domain of g* (entries no scaling reaches are set to 0 in v: the
+ * violation counts them), and the stationarity violation max(tv(s_z − 1), dist(v_j, ∂g_j(x_j))).
+ */
+function dualScale(tv: TotalVariation, sep: SeparablePenalty | null, x: Float64Array, c: Float64Array, z: Float64Array): { v: Float64Array; scale: number; kktViolation: number } {
+  const n = x.length;
+  const dz = tv.D.applyT(z, new Float64Array(n));
   const v = new Float64Array(n);
   for (let j = 0; j < n; j++) v[j] = c[j] - dz[j];
   let s = Math.max(1, normInf(z) / tv.weight);
@@ -65,12 +80,24 @@ export function tvCertificate(problem: Problem, terms: PenaltyTerms, x: Float64A
   } else {
     kkt = Math.max(kkt, normInf(v));
   }
-  let conjugates = 0;
-  if (sep) for (let j = 0; j < n; j++) conjugates += sep.conjugate(j, v[j] / s);
-  const dual = (dot(problem.y, r) - offset) / s - (0.5 * dot(r, r)) / (s * s) - conjugates;
-  const cert: Certificate = { ...margins(problem, tv, sep, x, z), objective, dualityGap: Math.max(0, objective - dual), kktViolation: kkt };
-  if (constraints) cert.feasibilityResidual = feasibilityResidual(problem, x);
-  return cert;
+  return { v, scale: s, kktViolation: kkt };
+}
+
+/**
+ * Basis pursuit with tv, min g(x) + tv‖Dx‖₁ subject to Ax = y (g = l1‖·‖₁ or absent): how far
+ * c = Aᵀw is from ∂(g + tv‖D·‖₁)(x), with the witness flow z of tvCertificate (exact on a 1-D
+ * grid; from the hint, corrected without g, on 2-D grids). Returns the smallest s ≥ 1 that makes
+ * w/s dual feasible (Aᵀw/s = Dᵀz/s + v/s with |z/s| ≤ tv, v/s ∈ dom g*: the ball of the penalty's
+ * dual norm), the stationarity violation and the margins. Without g, w and c are first centred
+ * (w ← w − α·A1, c ← Aᵀw: Aᵀw ∈ range(Dᵀ) needs Σ_j c_j = 0). `exact`: x is a polished
+ * candidate, its jumps carry z_e = tv·sign((Dx)_e) whatever the hint says.
+ */
+export function basisPursuitTvCheck(problem: Problem, terms: PenaltyTerms, x: Float64Array, w: Float64Array, c: Float64Array, zHint: Float64Array | null, exact: boolean): { scale: number; kktViolation: number; complementarityMargin: number; smallestActive: number } {
+  const tv = terms.tv!, sep = terms.separable;
+  if (!sep) centreResidual(problem, w, c, null);
+  const z = witness(problem, tv, sep, x, c, zHint, exact);
+  const { scale, kktViolation } = dualScale(tv, sep, x, c, z);
+  return { scale, kktViolation, ...margins(problem, tv, sep, x, z) };
 }
 
 /** 1 − max |z_e|/tv over the edges without a jump, and the smallest jump (or |x_j| on the support with l1). */
@@ -187,8 +214,10 @@ function correctWitness(D: TotalVariation["D"], z: Float64Array, c: Float64Array
 /**
  * The exact witness on a 1-D grid, where (Dᵀz)_i = z_{i−1} − z_i (z_{−1} = z_{n−1} = 0):
  * stationarity z_{i−1} − z_i + w_i = c_i with w_i = l2x_i + l1 sign(x_i) gives z by a running
- * sum. On a run of zeros (l1 > 0) w is l1·u with u ∈ [−1, 1] free: take u constant on the run,
- * chosen so that the run ends at the next edge's value tv·sign(Dx) (or 0 at the end).
+ * sum. On a run of zeros (l1 > 0) w_i = l1·u_i with u_i ∈ [−1, 1] free, the run entered at the
+ * running sum and left at the next edge's value tv·sign(Dx) (0 at the end): u constant on the run
+ * when that is feasible (uniformRun), else zeroRun finds z on the run with |z| ≤ tv and every
+ * |u_i| ≤ 1 whenever such z exists.
  */
 function chainWitness(problem: Problem, x: Float64Array, c: Float64Array): Float64Array {
   const n = x.length, { l1, l2, tv } = problem.penalty;
@@ -199,14 +228,8 @@ function chainWitness(problem: Problem, x: Float64Array, c: Float64Array): Float
       let end = i;
       while (end + 1 < n && x[end + 1] === 0) end++;
       const last = end + 1 < n ? tv * Math.sign(x[end + 1] - x[end]) : 0;
-      let sum = 0;
-      for (let k = i; k <= end; k++) sum += c[k];
-      // Σ (z_{k−1} − z_k + l1 u) over the run = prev − last + l1·u·len = Σc.
-      const lu = (sum - prev + last) / (end - i + 1);
-      for (let k = i; k <= end; k++) {
-        prev = prev + lu - c[k];
-        if (k < n - 1) z[k] = prev;
-      }
+      if (!uniformRun(z, c, i, end, prev, last, l1, tv)) zeroRun(z, c, i, end, prev, last, l1, tv);
+      prev = last;
       i = end + 1;
       continue;
     }
@@ -216,4 +239,48 @@ function chainWitness(problem: Problem, x: Float64Array, c: Float64Array): Float
     i++;
   }
   return z;
+}
+
+/**
+ * z on a run of zeros i..end with u constant on the run, chosen so that the run ends at `leave`:
+ * Σ (z_{k−1} − z_k + l1·u) over the run = enter − leave + l1·u·len = Σc. Written into z; false
+ * when that u or some z leaves its bound (then zeroRun searches the whole box).
+ */
+function uniformRun(z: Float64Array, c: Float64Array, i: number, end: number, enter: number, leave: number, l1: number, tv: number): boolean {
+  let sum = 0;
+  for (let k = i; k <= end; k++) sum += c[k];
+  const lu = (sum - enter + leave) / (end - i + 1);
+  let feasible = Math.abs(lu) <= l1, prev = enter;
+  for (let k = i; k <= end; k++) {
+    prev = prev + lu - c[k];
+    if (k < z.length) z[k] = prev;
+    if (k < end && Math.abs(prev) > tv) feasible = false;
+  }
+  return feasible;
+}
+
+/**
+ * z on the edges inside a run of zeros i..end (z_{i−1} = `enter`, z_end = `leave`):
+ * z_k = z_{k−1} − c_k + l1·u_k with |u_k| ≤ 1 and |z_k| ≤ tv. Forward, the values z_k can reach
+ * form an interval [lo_k, hi_k] (the previous one widened by ±l1 after the shift −c_k, cut to
+ * [−tv, tv]; an empty cut keeps the nearest point: the violation then shows in u). Backward from
+ * z_end = leave, z_{k−1} is z_k + c_k (u_k = 0) clamped into [lo_{k−1}, hi_{k−1}].
+ */
+function zeroRun(z: Float64Array, c: Float64Array, i: number, end: number, enter: number, leave: number, l1: number, tv: number): void {
+  const len = end - i;
+  const lo = new Float64Array(len), hi = new Float64Array(len);
+  let a = enter, b = enter;
+  for (let k = i; k < end; k++) {
+    a = Math.max(-tv, a - c[k] - l1);
+    b = Math.min(tv, b - c[k] + l1);
+    if (a > b) a = b = a > 0 ? b : a; // empty: above tv (keep tv = b) or below −tv (keep −tv = a)
+    lo[k - i] = a;
+    hi[k - i] = b;
+  }
+  let next = leave;
+  for (let k = end; k > i; k--) {
+    next = Math.min(hi[k - 1 - i], Math.max(lo[k - 1 - i], next + c[k]));
+    z[k - 1] = next;
+  }
+  if (end < z.length) z[end] = leave;
 }

@@ -14,14 +14,17 @@ const FUSE_LEVELS = [1e-12, 1e-10, 1e-8, 1e-6, 1e-4];
  * |(Dx)_e| ≤ level·‖x‖∞, solve the piece system F(β) = 0 exactly (kkt/tv-system.ts) and keep
  * the answer when every jump keeps its sign and every non-zero piece its sign (otherwise the
  * pieces were not the solution's). The caller certifies the candidates and keeps the best.
+ * `zeroPieces`: pieces with |value| ≤ the fusion level are held at 0 (default: with an l1 term;
+ * basis pursuit passes its own l1 with a penalty-free problem, whose piece system is least squares).
+ * `maxPieces`: levels that leave more pieces are skipped (their system is not worth solving).
  */
-export function* polishOnPieces(problem: Problem, D: GridDifferences, x: Float64Array): Generator<Float64Array> {
+export function* polishOnPieces(problem: Problem, D: GridDifferences, x: Float64Array, zeroPieces = problem.penalty.l1 > 0, maxPieces = Infinity): Generator<Float64Array> {
   const scale = normInf(x);
   if (!(scale > 0)) return;
   let previous = -1;
   for (const level of FUSE_LEVELS) {
-    const pieces = piecesOf(D, x, level * scale, problem.penalty.l1 > 0);
-    if (pieces.count === previous) continue; // same pieces as the last level
+    const pieces = piecesOf(D, x, level * scale, zeroPieces);
+    if (pieces.count === previous || pieces.count > maxPieces) continue; // same pieces as the last level, or too many
     previous = pieces.count;
     const candidate = solvePieces(problem, D, pieces);
     if (candidate) yield candidate;

@@ -195,12 +195,11 @@ export function finishTvSolution(problem: Problem, terms: PenaltyTerms, x: Float
   const converged = cert.dualityGap <= target && cert.kktViolation <= 1e-2 * scale && infeasibility <= feasTarget;
   const output = constrained ? constraintOutput(problem, best, bestNu) : null;
   const sol = withLazyStructure(
-    { ...runFields(problem, best, cert, converged, report), ...output?.fields },
+    { ...runFields(problem, best, cert, converged, report), ...output?.fields, ...(zHint && { tvDual: zHint }) },
     Float64Array.from(best),
     (xs) => {
-      const support = terms.separable ? supportOf(terms.separable, xs) : nonZeros(xs);
-      const parts: StructurePart[] = D instanceof GridDifferences ? [support, { kind: "pieces", ...jumpSet(D, xs) }] : [support];
-      return { support, structure: output ? [...parts, ...output.parts] : parts };
+      const parts = tvStructure(terms, xs);
+      return { support: parts[0] as Support, structure: output ? [...parts, ...output.parts] : parts };
     },
   );
   if (!converged) sol.message = `${report.reason ?? "stopped"} (${whyNotConverged(cert, target, infeasibility, feasTarget)})`;
@@ -245,6 +244,13 @@ function withLazyStructure(sol: Omit<Solution, "active" | "signs" | "structure">
   lazy("signs", (p) => p.support.signs);
   lazy("structure", (p) => p.structure);
   return sol as Solution;
+}
+
+/** A TV solution's structure: its support (active features and signs) first, then its pieces on a grid. */
+export function tvStructure(terms: PenaltyTerms, x: Float64Array): StructurePart[] {
+  const support = terms.separable ? supportOf(terms.separable, x) : nonZeros(x);
+  const D = terms.tv!.D;
+  return D instanceof GridDifferences ? [support, { kind: "pieces", ...jumpSet(D, x) }] : [support];
 }
 
 function nonZeros(x: Float64Array): Support {

@@ -61,6 +61,12 @@ export interface Solution extends Certificate {
   multipliers?: Float64Array;
   /** Which bounds are active (problems with constraints or bounds; empty lists without bounds). */
   activeBounds?: ActiveBounds;
+  /**
+   * Problems with tv, from solvers that keep one (split-bregman, fista, tv-denoise): their estimate
+   * z of the tv rows' multipliers at their last iterate (|z_e| ≤ tv, Aᵀ(y − Ax) − Dᵀz ∈ ∂g(x) at
+   * convergence). Certificates of nearby points start from it (basis pursuit with tv does).
+   */
+  tvDual?: Float64Array;
   /** Notes on the input that did not stop the solve (redundant constraints dropped, ...). */
   warnings?: string[];
   /** The unpenalised intercept b = ȳ − μᵀx, for a problem with `intercept` (predictions are Ax + b). */
