@@ -20,7 +20,7 @@
 // its own table (use `table()`) and may read ctx.problems, ctx.sklearn, ctx.runSolver, ctx.args.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cpus } from "node:os";
+import { availableParallelism, cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -255,7 +255,7 @@ async function hypergradientSection(ctx) {
 async function tuneSection(ctx) {
   const { lib } = ctx;
   const names = ctx.problems.filter((n) => !n.startsWith("enet"));
-  const header = ["problem", "tuner s", "to 1% s", "solves", "tuned MSE", "our grid s", "grid solves", "grid MSE", "sk path s", "sk best MSE", "to1% / sk path", "LassoCV s", "tuner / LassoCV", "cv tuner s"];
+  const header = ["problem", "tuner s", "to 1% s", "solves", "tuned MSE", "our grid s", "grid solves", "grid MSE", "sk path s", "sk best MSE", "to1% / sk path", "LassoCV s", "tuner / LassoCV", "cv tuner s", `cv pool s (${availableParallelism()} workers)`, "LassoCV / cv pool"];
   const rows = [];
   for (const name of names) {
     const problem = lib.loadProblemFile(join(DATA, `${name}.json`));
@@ -271,14 +271,24 @@ async function tuneSection(ctx) {
     const reference = Math.min(grid.best.value, skOk ? sk.path100_best_val_mse : Infinity);
     const reached = report.trajectory.find((p) => p.criterion <= 1.01 * reference);
     const cvStart = performance.now();
-    lib.tune(problem, { criterion: "cv", folds: 5 });
+    const cvCpu = process.cpuUsage();
+    const cvSerial = lib.tune(problem, { criterion: "cv", folds: 5 });
     const cvS = (performance.now() - cvStart) / 1000;
+    const cvCpuS = cpuSeconds(cvCpu);
+    // The folds on worker threads (tuneAsync, one per core): its CPU time counts every thread of this process.
+    const poolStart = performance.now();
+    const poolCpu = process.cpuUsage();
+    const cvPool = await lib.tuneAsync(problem, { criterion: "cv", folds: 5 });
+    const poolS = (performance.now() - poolStart) / 1000;
+    const poolCpuS = cpuSeconds(poolCpu);
+    if (cvPool.lambda.l1 !== cvSerial.lambda.l1) ctx.failed(`${name} cv pool`, `chose l1 = ${cvPool.lambda.l1}, the serial run ${cvSerial.lambda.l1}`);
     rows.push([
       name, tunerS.toFixed(3), reached ? reached.elapsed.toFixed(3) : "never", String(report.solves), report.criterion.toPrecision(6),
       grid.seconds.toFixed(3), String(grid.solves), grid.best.value.toPrecision(6),
       skOk ? sk.path100_s.toFixed(3) : sk?.error ?? "-", skOk ? sk.path100_best_val_mse.toPrecision(6) : "-",
       skOk && reached ? (reached.elapsed / sk.path100_s).toFixed(3) : "-",
-      skOk ? sk.lassocv_s.toFixed(2) : "-", skOk ? (tunerS / sk.lassocv_s).toFixed(3) : "-", cvS.toFixed(3),
+      skOk ? sk.lassocv_s.toFixed(2) : "-", skOk ? (tunerS / sk.lassocv_s).toFixed(3) : "-", `${cvS.toFixed(3)} (cpu ${cvCpuS.toFixed(2)})`,
+      `${poolS.toFixed(3)} (cpu ${poolCpuS.toFixed(2)})`, skOk ? (sk.lassocv_s / poolS).toFixed(2) : "-",
     ]);
   }
   table(header, rows);
@@ -305,6 +315,11 @@ if (problems.length === 0) {
 if (args.section && !SECTIONS.some((s) => s.name === args.section)) {
   fail(`unknown section ${args.section}; expected one of ${SECTIONS.map((s) => s.name).join(", ")}`, 2);
 }
+/** CPU seconds (user + system, every thread of this process) since `since` = process.cpuUsage(). */
+const cpuSeconds = (since) => {
+  const { user, system } = process.cpuUsage(since);
+  return (user + system) / 1e6;
+};
 const DIST = join(ROOT, "dist", "node.js");
 if (!existsSync(DIST)) fail(`${DIST} is missing: build first (npm run build; npm run bench does it).`);
 ensureData(problems);

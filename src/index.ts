@@ -1,10 +1,11 @@
 export { InputError, NumericalError } from "./errors.js";
-export { createProblem, withPenalty, requirePositivePenalty, requireCertifiableScales, type Problem, type ProblemInput, type Penalty, type Measurements, type OperatorInput, type VectorInput } from "./problem.js";
+export { createProblem, withPenalty, interceptOf, requirePositivePenalty, requireCertifiableScales, type Problem, type ProblemInput, type Penalty, type Measurements, type OperatorInput, type VectorInput } from "./problem.js";
 export type { NdArrayLike } from "./operators/from-ndarray.js";
 export { hasColumns, type LinearOperator, type ColumnOperator } from "./operators/operator.js";
 export { ComposedOperator, AdjointOperator, StackedOperator } from "./operators/combinators.js";
 export { DenseMatrix, type DenseInput, type MatrixLike } from "./operators/dense.js";
 export { IdentityOperator } from "./operators/identity.js";
+export { CenteredOperator, CenteredColumnOperator, centered, columnMeans } from "./operators/centered.js";
 export { dotTest } from "./operators/dot-test.js";
 export { GridDifferences, differencesOf } from "./operators/finite-differences.js";
 export {
@@ -38,7 +39,7 @@ export { gridSearch, randomSearch, type BaselineResult, type BaselinePoint } fro
 export { SingleSolveObjective } from "./tune/single-solve.js";
 export type { TuningObjective, Evaluation, EvaluateOptions, TunableKey } from "./tune/objective.js";
 export { OPTIMIZERS, type OptimizerName, type OuterOptimizer } from "./tune/optimizers.js";
-export { CrossValidation, foldRows } from "./criteria/cross-validation.js";
+export { CrossValidation, foldRows, crossValidationFolds, serialFolds, evaluateFold, type CvFold, type FoldEvaluator, type FoldResult } from "./criteria/cross-validation.js";
 export { Sure, MonteCarloSure, degreesOfFreedom } from "./criteria/sure.js";
 export type { CoordinateDescentOptions, CoordinateDescentProgress } from "./solvers/coordinate-descent.js";
 

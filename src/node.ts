@@ -8,3 +8,7 @@ export { readNpy, readNpyMatrix, readNpyVector, writeNpy, DEFAULT_CHUNK_BYTES, t
 
 // ── Imaging: PNG files ──
 export { readPng, writePng } from "./io/png.js";
+
+// ── Cross-validation on a pool of worker threads ──
+export { tuneAsync, type TuneAsyncOptions } from "./parallel/tune-async.js";
+export { FoldPool } from "./parallel/fold-pool.js";

@@ -1,5 +1,6 @@
 import { InputError } from "./errors.js";
-import { allFinite, norm2Robust, norm2Squared, normInf } from "./linalg/vector.js";
+import { allFinite, dot, norm2Robust, norm2Squared, normInf, sum } from "./linalg/vector.js";
+import { centered, columnMeans } from "./operators/centered.js";
 import { lambdaMax } from "./penalties/index.js";
 import type { Bounds } from "./penalties/box.js";
 import { checkConstraints, toBounds } from "./constraints.js";
@@ -45,6 +46,11 @@ export interface Problem extends Measurements {
   truth?: Float64Array;
   /** Basis pursuit: min l1 Σ w_j|x_j| + tv‖Dx‖₁ subject to Ax = y (the data term becomes a constraint). */
   basisPursuit?: boolean;
+  /**
+   * An unpenalised intercept b: A, y (and validation) are stored centred, A − 1μᵀ and y − ȳ, so
+   * that every solver and hypergradient sees the plain problem; b = ȳ − μᵀx (interceptOf).
+   */
+  intercept?: { means: Float64Array; offset: number };
 }
 
 export type OperatorInput = DenseInput | NdArrayLike | LinearOperator | { identity: number };
@@ -68,6 +74,8 @@ export interface ProblemInput {
   truth?: VectorInput;
   /** Basis pursuit: min l1 Σ w_j|x_j| + tv‖Dx‖₁ subject to Ax = y; needs l1 > 0 or tv > 0 (x depends on tv/l1 only), l2 = 0. */
   basisPursuit?: boolean;
+  /** Fit an unpenalised intercept b (scikit-learn's fit_intercept=True): min ½‖Ax + b1 − y‖² + penalties. */
+  intercept?: boolean;
 }
 
 function describe(value: unknown): string {
@@ -349,8 +357,31 @@ export function createProblem(input: ProblemInput): Problem {
   }
   if (input.truth !== undefined) problem.truth = toVector(input.truth, "truth", A.cols);
   if (input.basisPursuit !== undefined) checkBasisPursuit(problem, input.basisPursuit);
+  if (input.intercept !== undefined) centreForIntercept(problem, input.intercept);
   checkScales(problem, "create");
   return problem;
+}
+
+// ── The intercept: min over x, b of ½‖Ax + b1 − y‖² + penalties ─────────────────────────────
+/**
+ * Minimising over b first gives b = ȳ − μᵀx (μ = Aᵀ1/m the column means) and leaves
+ * ½‖(A − 1μᵀ)x − (y − ȳ)‖²: the problem is stored centred. Validation data are centred with the
+ * training μ and ȳ, so that their residual (A_v − 1μᵀ)x − (y_v − ȳ) = A_v x + b − y_v is that of
+ * the predictions with the intercept (and its derivative in x includes b's).
+ */
+function centreForIntercept(problem: Problem, flag: unknown): void {
+  if (typeof flag !== "boolean") throw new InputError("intercept", `expected true or false, got ${describe(flag)}`);
+  if (!flag) return;
+  const means = columnMeans(problem.A), offset = sum(problem.y) / problem.y.length;
+  problem.A = centered(problem.A, means);
+  problem.y = problem.y.map((v) => v - offset);
+  if (problem.validation) problem.validation = { A: centered(problem.validation.A, means), y: problem.validation.y.map((v) => v - offset) };
+  problem.intercept = { means, offset };
+}
+
+/** The intercept b = ȳ − μᵀx of a solution x of a problem with `intercept` (undefined without). */
+export function interceptOf(problem: Problem, x: Float64Array): number | undefined {
+  return problem.intercept && problem.intercept.offset - dot(problem.intercept.means, x);
 }
 
 // ── Basis pursuit: min l1 Σ w_j|x_j| + tv‖Dx‖₁ subject to Ax = y ────────────────────────────────

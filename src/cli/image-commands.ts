@@ -10,13 +10,16 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { InputError } from "../errors.js";
 import { gaussianKernel, type Kernel } from "../imaging/gaussian.js";
 import { psnr, quantise, sideBySide, type GreyImage } from "../imaging/image.js";
-import { deblurImage, denoiseImage, inpaintImage, type ImageReconstruction, type ReconstructOptions } from "../imaging/reconstruct.js";
+import type { ImageReconstruction, ReconstructOptions } from "../imaging/reconstruct.js";
+import type { TuneEvent } from "../tune/tune.js";
+import { runInterruptible } from "./interruptible.js";
+import type { ReconstructWorkerData } from "./reconstruct-worker.js";
 import { encodePng } from "../io/png-format.js";
 import { readPng, type PngImage } from "../io/png.js";
 import { toJson } from "./report.js";
 import { prepareOutputDir, progressPrinter, removeCreated, writeOutputs } from "./tune-command.js";
 
-type ImageCommand = "denoise" | "deblur" | "inpaint";
+export type ImageCommand = "denoise" | "deblur" | "inpaint";
 
 const DONE: Record<ImageCommand, string> = { denoise: "denoised", deblur: "deblurred", inpaint: "inpainted" };
 
@@ -102,7 +105,8 @@ function inUnits(png: PngImage, white: number): GreyImage {
   return { data: scale === 1 ? png.data : png.data.map((v) => v * scale), height: png.height, width: png.width };
 }
 
-function runImageCommand(command: ImageCommand, inputPath: string, flags: ImageFlags): void {
+/** Returns true when Ctrl-C cancelled the tuning (the outputs are then those of the best tv so far). */
+async function runImageCommand(command: ImageCommand, inputPath: string, flags: ImageFlags): Promise<boolean> {
   if (flags.sure && flags.sigma === undefined) throw new InputError("--sure", "needs --sigma S (the noise standard deviation in the PNG's units)");
   const input = readPng(inputPath);
   const white = whiteLevel(input);
@@ -117,11 +121,13 @@ function runImageCommand(command: ImageCommand, inputPath: string, flags: ImageF
     sigma: flags.sigma,
     reference,
     criterion: reference ? "reference" : flags.sure ? "sure" : undefined,
-    onEvent: progressPrinter(!flags.json && process.stderr.isTTY === true),
   };
+  const showProgress = !flags.json && process.stderr.isTTY === true;
   let result: ImageReconstruction;
   try {
-    result = command === "denoise" ? denoiseImage(input, options) : command === "deblur" ? deblurImage(input, kernel!, options) : inpaintImage(input, mask!.mask, options);
+    // In a worker thread: Ctrl-C stops the tuning after the current solve, at the best tv so far.
+    const data: ReconstructWorkerData = { command, image: { data: input.data, height: input.height, width: input.width }, kernel, mask: mask?.mask, options };
+    result = await runInterruptible<ImageReconstruction, TuneEvent>(new URL("./reconstruct-worker.js", import.meta.url), data, showProgress ? progressPrinter(true) : undefined);
   } catch (e) {
     removeCreated(output);
     throw e;
@@ -144,6 +150,7 @@ function runImageCommand(command: ImageCommand, inputPath: string, flags: ImageF
     seconds: result.seconds,
     solves: result.solves,
     solution: result.solution,
+    cancelled: result.cancelled,
     notices: notices([inputPath, input], [flags.reference ?? "", referencePng], [flags.mask ?? "", mask?.png]),
   };
   const compare = sideBySide([input, result.image, ...(reference ? [reference] : [])]);
@@ -154,13 +161,14 @@ function runImageCommand(command: ImageCommand, inputPath: string, flags: ImageF
   });
   if (flags.json) {
     process.stdout.write(toJson(report) + "\n");
-    return;
+    return result.cancelled;
   }
   const quality = report.psnr !== undefined ? `, PSNR ${report.inputPsnr!.toFixed(2)} → ${report.psnr.toFixed(2)} dB` : "";
   process.stdout.write(
     `${inputPath}: ${DONE[command]} with tv = ${result.tv.toPrecision(4)} (${result.criterion.name} ${result.criterion.value.toPrecision(4)})${quality}, ${result.solves} solves, ${result.seconds.toFixed(2)} s\n` +
       `  wrote ${paths.image}, ${paths.report}, ${paths.compare}\n`,
   );
+  return result.cancelled;
 }
 
 function imageCommand(program: Command, command: ImageCommand, description: string): Command {
@@ -173,19 +181,22 @@ function imageCommand(program: Command, command: ImageCommand, description: stri
 }
 
 /** Register denoise, deblur and inpaint on the program. */
-export function registerImageCommands(program: Command): void {
+export function registerImageCommands(program: Command, onCancelled: () => void): void {
+  const run = (command: ImageCommand) => async (input: string, flags: ImageFlags) => {
+    if (await runImageCommand(command, input, flags)) onCancelled();
+  };
   const reference = () => new Option("--reference <CLEAN.png>", "clean image of the same size: tune tv against it and report the PSNR").conflicts("sure");
   const sigma = () => new Option("--sigma <S>", "noise standard deviation in the PNG's units (0-255 for 8-bit); --sure needs it").argParser(noiseLevel);
   const sure = () => new Option("--sure", "tune tv by SURE (needs --sigma) instead of held-out pixels");
   imageCommand(program, "denoise", "TV denoising with tv tuned against --reference, by --sure, or on 10% held-out pixels")
     .addOption(sigma()).addOption(reference()).addOption(sure())
-    .action((input: string, flags: ImageFlags) => runImageCommand("denoise", input, flags));
+    .action(run("denoise"));
   imageCommand(program, "deblur", "TV deblurring of a Gaussian blur with tv tuned against --reference, by --sure (Monte-Carlo), or on held-out pixels")
     .requiredOption("--kernel <gaussian:W>", "the blur: a Gaussian of standard deviation W pixels")
     .addOption(sigma()).addOption(reference()).addOption(sure())
-    .action((input: string, flags: ImageFlags) => runImageCommand("deblur", input, flags));
+    .action(run("deblur"));
   imageCommand(program, "inpaint", "TV inpainting of the pixels a mask marks unknown, tv tuned against --reference or on held-out known pixels")
     .requiredOption("--mask <MASK.png>", "same size as the input, only black (unknown) and white (known) pixels")
     .addOption(new Option("--reference <CLEAN.png>", "clean image of the same size: tune tv against it and report the PSNR"))
-    .action((input: string, flags: ImageFlags) => runImageCommand("inpaint", input, flags));
+    .action(run("inpaint"));
 }

@@ -7,7 +7,7 @@ import type { Problem } from "../problem.js";
  * A problem FILE is a regular file or a pipe (`/dev/stdin`): a device such as /dev/zero or
  * /dev/urandom would be read forever. Errors of the read itself are the loader's.
  */
-export function loadProblemFile(file: string): Problem {
+export function loadProblemFile(file: string, options: { intercept?: boolean } = {}): Problem {
   let kind: string | null = null;
   try {
     const st = statSync(file);
@@ -18,6 +18,6 @@ export function loadProblemFile(file: string): Problem {
     // missing or unreadable: the loader names the reason
   }
   if (kind) throw new InputError(file, `expected a problem file (a regular file or a pipe), got ${kind}`);
-  return loadFile(file);
+  return loadFile(file, options);
 }
 

@@ -10,12 +10,13 @@ import { SOLVERS, solve, type SolverName } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
 import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";
-import { runTune } from "./tune-command.js";
+import { runTune, type TuneFlags } from "./tune-command.js";
 import { registerImageCommands } from "./image-commands.js";
 import { packageVersion } from "../version.js";
 import { hypergradientSummary, scalarHypergradients, solutionReport, solutionSummary, toJson } from "./report.js";
 
 interface SolveFlags {
+  intercept?: boolean;
   solver?: SolverName;
   tol?: number;
   maxIter?: number;
@@ -64,17 +65,18 @@ function solveOptions(command: Command, maxIterHelp = "iteration cap of the solv
     .addOption(new Option("--solver <name>", "solver (default: cd for l1/l2 problems with an explicit A, else the first that fits; see the README)").choices(Object.keys(SOLVERS)))
     .option("--tol <T>", "stop at duality gap <= T·‖y‖² (default 1e-8)", tolerance())
     .option("--max-iter <N>", maxIterHelp, positiveInteger())
-    .option("--json", "print one JSON object on stdout");
+    .option("--json", "print one JSON object on stdout")
+    .option("--intercept", "fit an unpenalised intercept (centre A and y; as the problem file's \"intercept\": true)");
 }
 
 function runSolve(file: string, flags: SolveFlags): void {
-  const problem = loadProblemFile(file);
+  const problem = loadProblemFile(file, flags);
   const solution = solve(problem, { solver: flags.solver, tol: flags.tol, maxIter: flags.maxIter });
   process.stdout.write(flags.json ? toJson(solutionReport(solution)) + "\n" : solutionSummary(problem.name ?? file, solution) + "\n");
 }
 
 function runHypergrad(file: string, flags: HypergradFlags): void {
-  const problem = loadProblemFile(file);
+  const problem = loadProblemFile(file, flags);
   refuseBasisPursuit(problem, "hypergradients");
   const criterion = HeldOutMse.of(problem);
   const solution = solve(problem, { solver: flags.solver, tol: flags.tol, maxIter: flags.maxIter });
@@ -167,22 +169,28 @@ function buildProgram(): Command {
     .description("tune the penalties by hypergradient steps against a validation criterion; writes DIR/result.json and plots")
     .addOption(new Option("--criterion <name>", "validation criterion").choices([...CRITERIA]).default("heldout"))
     .option("--folds <K>", "folds for --criterion cv, at least 2 (default 5)", integerAtLeast(2))
+    .option("--workers <N>", "worker threads solving the folds of --criterion cv (default: the number of cores; 1: no threads)", positiveInteger())
     .option("--sigma <S>", "noise level for --criterion sure", positiveNumber())
     .addOption(new Option("--optimizer <name>", "outer optimiser (default: linesearch for one penalty, lbfgs for several)").choices(Object.keys(OPTIMIZERS)))
     .option("--start <L>", "starting l1 (absolute), in [1e-6·λ_max, λ_max] (up to 1e-12 relative above λ_max is clamped to it)", positiveNumber())
     .option("--grid", "also run the 100-point grid baseline and plot it")
     .option("--weights", "tune one l1 threshold per feature (weighted Lasso) instead of a single l1")
     .option("--out <DIR>", "output folder, checked (created and probed for writing) before tuning; outputs are written all or nothing", "sparsetune-out")
-    .action(runTune);
-  registerImageCommands(program);
+    .action(async (file: string, flags: TuneFlags) => {
+      if (await runTune(file, flags)) cancelled = true;
+    });
+  registerImageCommands(program, () => (cancelled = true));
   return program;
 }
 
-/** Exit codes: 0 success, 1 numerical failure (singular KKT system ...), 2 bad input or usage. */
-function main(argv: string[]): number {
+/** Set by `tune` and the image commands when Ctrl-C stopped their tuning (their outputs hold the best point so far). */
+let cancelled = false;
+
+/** Exit codes: 0 success, 1 numerical failure (singular KKT system ...), 2 bad input or usage, 130 tuning cancelled by Ctrl-C. */
+async function main(argv: string[]): Promise<number> {
   try {
-    buildProgram().parse(argv, { from: "user" });
-    return 0;
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return cancelled ? 130 : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.exitCode === 0) return 0;
@@ -224,4 +232,4 @@ function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
 
 quietOnClosedPipe(process.stdout);
 quietOnClosedPipe(process.stderr);
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -16,7 +16,7 @@ export function solutionReport(solution: Solution): Record<string, unknown> {
   const pieces = solution.structure.find((part) => part.kind === "pieces");
   const { multipliers, activeBounds, feasibilityResidual, warnings } = solution;
   return {
-    x, active, signs,
+    x, ...(solution.intercept !== undefined && { intercept: solution.intercept }), active, signs,
     ...(pieces && { jumps: pieces.jumps, jumpSigns: pieces.jumpSigns, segments: pieces.segments }),
     ...(multipliers && { multipliers }),
     ...(activeBounds && { activeBounds }),
@@ -41,6 +41,7 @@ export function solutionSummary(name: string, s: Solution): string {
   const pieces = s.structure.find((part) => part.kind === "pieces");
   return [
     `${name}: ${s.converged ? "converged" : "NOT converged"} with ${s.solver} in ${s.iterations} iterations, ${(s.seconds * 1000).toFixed(1)} ms`,
+    ...(s.intercept !== undefined ? [`  intercept        ${fmt(s.intercept)}`] : []),
     `  objective        ${fmt(s.objective)}`,
     `  duality gap      ${fmt(s.dualityGap)}`,
     `  KKT violation    ${fmt(s.kktViolation)}`,

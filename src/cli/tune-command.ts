@@ -3,11 +3,13 @@ import { dirname, join, resolve as resolvePath, sep } from "node:path";
 import { SingleBar } from "cli-progress";
 import { lineChartSvg, type Series } from "../io/svg.js";
 import { InputError } from "../errors.js";
+import { runInterruptible } from "./interruptible.js";
 import { loadProblemFile } from "./load.js";
 import type { Problem } from "../problem.js";
 import type { SolverName } from "../solvers/index.js";
 import type { OptimizerName } from "../tune/optimizers.js";
-import { tune, type CriterionName, type TuneEvent, type TuningReport } from "../tune/tune.js";
+import type { CriterionName, TuneEvent, TuningReport } from "../tune/tune.js";
+import type { TuneWorkerData } from "./tune-worker.js";
 import { toJson } from "./report.js";
 
 export interface TuneFlags {
@@ -23,6 +25,8 @@ export interface TuneFlags {
   tol?: number;
   maxIter?: number;
   weights?: boolean;
+  intercept?: boolean;
+  workers?: number;
 }
 
 const fmt = (v: number) => (Number.isFinite(v) ? v.toPrecision(5) : String(v));
@@ -232,6 +236,7 @@ function resultDocument(problem: Problem, report: TuningReport) {
     ...rest,
     problem: problem.name,
     x,
+    ...(solution.intercept !== undefined && { intercept: solution.intercept }),
     certificate: {
       objective: solution.objective, dualityGap: solution.dualityGap, kktViolation: solution.kktViolation,
       complementarityMargin: solution.complementarityMargin, converged: solution.converged, active: solution.active,
@@ -239,8 +244,9 @@ function resultDocument(problem: Problem, report: TuningReport) {
   };
 }
 
-export function runTune(file: string, flags: TuneFlags): void {
-  const problem = loadProblemFile(file);
+/** Tune FILE and write the outputs; returns true when Ctrl-C cancelled the run (the report is then of the best point so far). */
+export async function runTune(file: string, flags: TuneFlags): Promise<boolean> {
+  const problem = loadProblemFile(file, flags);
   const showProgress = !flags.json && process.stderr.isTTY === true;
   if (flags.criterion === "heldout" && !problem.validation) {
     throw new InputError("validation", "the heldout criterion needs validation measurements in the problem file (or use --criterion cv|sure|reference)");
@@ -249,8 +255,9 @@ export function runTune(file: string, flags: TuneFlags): void {
   const output = prepareOutputDir(flags.out, names);
   let report: TuningReport;
   try {
-    report = tune(problem, {
+    const options: TuneWorkerData["options"] = {
       criterion: flags.criterion,
+      workers: flags.workers,
       folds: flags.folds,
       sigma: flags.sigma,
       optimizer: flags.optimizer,
@@ -260,8 +267,10 @@ export function runTune(file: string, flags: TuneFlags): void {
       solver: flags.solver,
       tol: flags.tol,
       maxIter: flags.maxIter,
-      onEvent: progressPrinter(showProgress),
-    });
+    };
+    // In a worker thread: Ctrl-C stops it after the current solve with the best point so far.
+    const data: TuneWorkerData = { file, intercept: flags.intercept, options };
+    report = await runInterruptible<TuningReport, TuneEvent>(new URL("./tune-worker.js", import.meta.url), data, showProgress ? progressPrinter(true) : undefined);
   } catch (e) {
     removeCreated(output);
     throw e;
@@ -276,8 +285,9 @@ export function runTune(file: string, flags: TuneFlags): void {
   }
   if (flags.json) {
     const { lambda, criterion, iterations, solves, seconds, x, converged, message } = report;
-    process.stdout.write(toJson({ lambda, criterion, iterations, solves, seconds, x, converged, message, gridBest: report.grid?.best, out: flags.out }) + "\n");
-    return;
+    const intercept = report.solution.intercept;
+    process.stdout.write(toJson({ lambda, criterion, iterations, solves, seconds, x, ...(intercept !== undefined && { intercept }), converged, message, cancelled: report.cancelled, gridBest: report.grid?.best, out: flags.out }) + "\n");
+    return report.cancelled;
   }
   const lambda = Object.entries(report.lambda).map(([k, v]) => `${k} = ${fmt(v)}`).join(", ");
   const lines = [
@@ -289,4 +299,5 @@ export function runTune(file: string, flags: TuneFlags): void {
   }
   lines.push(`  active set: ${report.solution.active.length} features; wrote ${Object.keys(files).map((f) => join(flags.out, f)).join(", ")}`);
   process.stdout.write(lines.join("\n") + "\n");
+  return report.cancelled;
 }

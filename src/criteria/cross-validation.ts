@@ -1,17 +1,35 @@
 import { InputError } from "../errors.js";
 import { gradientSupport } from "./criterion.js";
-import { tryImplicitHypergradient } from "../diff/implicit.js";
+import { tryImplicitHypergradient, type HyperGradient } from "../diff/implicit.js";
 import { selectRows } from "../operators/rows.js";
-import { createProblem, withPenalty, type Penalty, type Problem } from "../problem.js";
+import { createProblem, withPenalty, type Measurements, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
 import { addScaled } from "../diff/gradient-map.js";
 import type { EvaluateOptions, Evaluation, TuningObjective } from "../tune/objective.js";
 import { HeldOutMse } from "./heldout.js";
 
-interface Fold {
+/** One fold: the problem on its training rows and its held-out rows (both dense, centred alike with an intercept). */
+export interface CvFold {
   train: Problem;
-  criterion: HeldOutMse;
-  warm?: Float64Array;
+  held: Measurements;
+}
+
+/** One fold's solve at some penalties: its held-out MSE, hypergradient (null when not asked) and x (the next warm start). */
+export interface FoldResult {
+  value: number;
+  gradient: HyperGradient | null;
+  x: Float64Array;
+  iterations: number;
+  converged: boolean;
+  nearBreakpoint: boolean;
+}
+
+/**
+ * Solves every fold at some penalties, fold k from warm[k]; returns the results in fold order.
+ * The serial one runs in this thread; a pool of worker threads (sparsetune/node's tuneAsync) is another.
+ */
+export interface FoldEvaluator {
+  evaluate(penalty: Penalty, tol: number, options: Required<EvaluateOptions>, warm: readonly (Float64Array | undefined)[]): FoldResult[];
 }
 
 /** Contiguous folds of the rows 0..m−1 (scikit-learn's KFold without shuffling): fold k's held-out rows. */
@@ -28,45 +46,68 @@ export function foldRows(m: number, folds: number): number[][] {
   return out;
 }
 
+/** The K folds of a problem: training rows as a problem of their own, held-out rows as its measurements. */
+export function crossValidationFolds(problem: Problem, folds: number): CvFold[] {
+  const m = problem.A.rows;
+  return foldRows(m, folds).map((held) => {
+    const heldSet = new Set(held);
+    const trainRows = Array.from({ length: m }, (_, i) => i).filter((i) => !heldSet.has(i));
+    const pick = (rows: number[]) => ({ A: selectRows(problem.A, rows), y: Float64Array.from(rows, (i) => problem.y[i]) });
+    // With an intercept each fold centres its training rows by their own means (the held-out
+    // rows by the same): re-centring rows of the centred A is centring the original rows.
+    if (problem.intercept) {
+      const train = createProblem({ ...pick(trainRows), penalty: problem.penalty, grid: problem.grid, intercept: true, validation: pick(held) });
+      return { train, held: train.validation! };
+    }
+    return { train: createProblem({ ...pick(trainRows), penalty: problem.penalty, grid: problem.grid }), held: pick(held) };
+  });
+}
+
+/** Fold k's solve from `warm`, its held-out MSE and (when asked) its hypergradient. */
+export function evaluateFold(fold: CvFold, criterion: HeldOutMse, solver: Solver, penalty: Penalty, tol: number, { gradient, polish }: Required<EvaluateOptions>, warm: Float64Array | undefined): FoldResult {
+  const problem = withPenalty(fold.train, penalty);
+  const solution = solver(problem, { tol, warmStart: warm, polish });
+  const h = gradient ? tryImplicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(solution.x.length), gradientSupport(problem, solution))) : null;
+  return { value: criterion.value(solution.x), gradient: h?.gradient ?? null, x: solution.x, iterations: solution.iterations, converged: solution.converged, nearBreakpoint: h?.nearBreakpoint ?? false };
+}
+
+/** The folds solved one after the other in this thread. */
+export function serialFolds(folds: readonly CvFold[], solver: Solver): FoldEvaluator {
+  const criteria = folds.map((f) => new HeldOutMse(f.held));
+  return { evaluate: (penalty, tol, options, warm) => folds.map((fold, k) => evaluateFold(fold, criteria[k], solver, penalty, tol, options, warm[k])) };
+}
+
 /**
  * K-fold cross-validation over the rows of A: CV(λ) = mean_k MSE_k(x_k*(λ)), x_k* solved on the
  * other rows. Each fold has its own solve and KKT system; the hypergradient is the mean of the
- * folds' hypergradients.
+ * folds' hypergradients, summed in fold order (the same sum whichever evaluator solved them).
+ * Each fold warm-starts from its own previous solution.
  */
 export class CrossValidation implements TuningObjective {
   readonly name = "cv";
-  private readonly folds: Fold[];
-  private readonly solver: Solver;
+  private readonly evaluator: FoldEvaluator;
+  private readonly warm: (Float64Array | undefined)[];
 
-  constructor(problem: Problem, folds: number, solver: Solver) {
-    const m = problem.A.rows;
-    this.solver = solver;
-    this.folds = foldRows(m, folds).map((held) => {
-      const heldSet = new Set(held);
-      const trainRows = Array.from({ length: m }, (_, i) => i).filter((i) => !heldSet.has(i));
-      const pick = (rows: number[]) => ({ A: selectRows(problem.A, rows), y: Float64Array.from(rows, (i) => problem.y[i]) });
-      const train = createProblem({ ...pick(trainRows), penalty: problem.penalty, grid: problem.grid });
-      return { train, criterion: new HeldOutMse(pick(held)) };
-    });
+  /** `parallel`: an evaluator for the folds other than the serial one (a pool of worker threads). */
+  constructor(problem: Problem, folds: number, solver: Solver, parallel?: (folds: CvFold[]) => FoldEvaluator) {
+    const cvFolds = crossValidationFolds(problem, folds);
+    this.evaluator = parallel ? parallel(cvFolds) : serialFolds(cvFolds, solver);
+    this.warm = cvFolds.map(() => undefined);
   }
 
   evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true }: EvaluateOptions = {}): Evaluation {
+    const results = this.evaluator.evaluate(penalty, tol, { gradient, polish }, this.warm);
     const out: Evaluation = { value: 0, gradient: gradient ? {} : null, solves: 0, innerIterations: 0, converged: true, nearBreakpoint: false };
-    const K = this.folds.length;
-    for (const fold of this.folds) {
-      const problem = withPenalty(fold.train, penalty);
-      const solution = this.solver(problem, { tol, warmStart: fold.warm, polish });
-      fold.warm = solution.x;
-      out.value += fold.criterion.value(solution.x) / K;
-      if (out.gradient) {
-        const h = tryImplicitHypergradient(problem, solution, fold.criterion.gradient(solution.x, new Float64Array(solution.x.length), gradientSupport(problem, solution)));
-        addScaled(out.gradient, h.gradient, 1 / K);
-        out.nearBreakpoint ||= h.nearBreakpoint;
-      }
+    const K = results.length;
+    results.forEach((r, k) => {
+      this.warm[k] = r.x;
+      out.value += r.value / K;
+      if (out.gradient && r.gradient) addScaled(out.gradient, r.gradient, 1 / K);
+      out.nearBreakpoint ||= r.nearBreakpoint;
       out.solves++;
-      out.innerIterations += solution.iterations;
-      out.converged &&= solution.converged;
-    }
+      out.innerIterations += r.iterations;
+      out.converged &&= r.converged;
+    });
     return out;
   }
 }

@@ -67,7 +67,7 @@ export class Sure extends SureBase {
     const dof = degreesOfFreedom(problem, solution);
     const h = gradient ? tryImplicitHypergradient(problem, solution, this.rssGradient(gradientSupport(problem, solution))) : null;
     const grad = h && addScaled({ ...h.gradient }, Object.fromEntries(scalarNames(h.gradient).map((name) => [name, dof.derivative(name)])), 2 * s2);
-    const df = dof.df, near = h?.nearBreakpoint ?? false;
+    const df = dof.df + interceptDf(problem), near = h?.nearBreakpoint ?? false;
     this.lastDf = df;
     return {
       value: rss - problem.A.rows * s2 + 2 * s2 * df,
@@ -79,6 +79,9 @@ export class Sure extends SureBase {
     };
   }
 }
+
+/** An intercept adds one degree of freedom: the fit Ax + b moves with ȳ (tr(11ᵀ/m) = 1). */
+const interceptDf = (problem: Problem) => (problem.intercept ? 1 : 0);
 
 /** df = tr(∂(Ax)/∂y) of a solution and its derivative by hyperparameter name, from the problem's KKT system. */
 export function degreesOfFreedom(problem: Problem, solution: Solution): { df: number; derivative(name: string): number } {
@@ -138,6 +141,8 @@ export class MonteCarloSure extends SureBase {
       near ||= hp.nearBreakpoint;
     });
     const h = gradient ? tryImplicitHypergradient(problem, solution, gradX) : null;
+    // The probes see the centred problem: the intercept's own degree of freedom is added.
+    df += interceptDf(problem);
     this.lastDf = df;
     return {
       value: rss - problem.A.rows * s2 + 2 * s2 * df,

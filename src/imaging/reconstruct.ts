@@ -18,6 +18,7 @@ import { createProblem, withPenalty, type Problem } from "../problem.js";
 import { solve, type SolverName } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
 import { tune, type CriterionName, type TrajectoryPoint, type TuneEvent } from "../tune/tune.js";
+import type { CancelSignal } from "../tune/cancel.js";
 import type { Kernel } from "./gaussian.js";
 import { checkGreyImage, psnr, type GreyImage } from "./image.js";
 
@@ -59,6 +60,8 @@ export interface ReconstructOptions {
   solver?: SolverName;
   /** Progress of the tuner, as it happens. */
   onEvent?: (event: TuneEvent) => void;
+  /** Stop the tuning early (tune's `signal`): the result is then the reconstruction at the best tv so far, `cancelled: true`. */
+  signal?: AbortSignal | CancelSignal;
 }
 
 /** The certificate of the final solve (on the [0, 1] intensity scale). */
@@ -92,6 +95,8 @@ export interface ImageReconstruction {
   solution: SolutionSummary;
   /** Every evaluation of the tuner (tv on the [0, 1] scale, the criterion in scaled units). */
   trajectory: TrajectoryPoint[];
+  /** The tuning was stopped by `signal`: tv is the best one evaluated until then. */
+  cancelled: boolean;
 }
 
 /** Defaults by criterion (see ReconstructOptions.tol and .scan). */
@@ -179,7 +184,7 @@ function reconstruct(image: GreyImage, A: LinearOperator, measured: Float64Array
   const smooth = criterion === "reference" || (criterion === "sure" && A instanceof IdentityOperator);
   const denoising = A instanceof IdentityOperator;
   const tol = options.tol ?? (criterion === "reference" ? (denoising ? DENOISING_REFERENCE_TOL : REFERENCE_TOL) : smooth ? DENOISING_SURE_TOL : DEFAULT_TOL);
-  const tuneOptions = { keys: ["tv"], criterion: tuneCriterion, sigma: sigma !== undefined ? sigma / range : undefined, tol, scan: options.scan ?? (smooth ? REFERENCE_SCAN : DEFAULT_SCAN), ...(smooth && { xtol: SMOOTH_XTOL }), solver: options.solver, onEvent: options.onEvent };
+  const tuneOptions = { keys: ["tv"], criterion: tuneCriterion, sigma: sigma !== undefined ? sigma / range : undefined, tol, scan: options.scan ?? (smooth ? REFERENCE_SCAN : DEFAULT_SCAN), ...(smooth && { xtol: SMOOTH_XTOL }), solver: options.solver, onEvent: options.onEvent, signal: options.signal };
   let solution: Solution, solves: number, tuned: ReturnType<typeof tune>;
   if (criterion === "heldout") {
     const split = holdOutPixels(problem, options.heldOut);
@@ -204,6 +209,7 @@ function reconstruct(image: GreyImage, A: LinearOperator, measured: Float64Array
     solves,
     solution: summary(solution, image),
     trajectory: tuned.trajectory,
+    cancelled: tuned.cancelled,
   };
 }
 

@@ -170,7 +170,8 @@ function checkFormat(format: unknown): void {
  * `{"npy": path}` entries are read by `npy` (paths relative to baseDir), and without one they are
  * an InputError pointing to sparsetune/node, whose parseProblemDocument reads files.
  * Project extensions: `truth`, the clean signal when it is known (demo, synthetic problems),
- * `penalty.weights`, `bounds` and `basisPursuit` (true: min l1‖x‖₁ subject to Ax = y).
+ * `penalty.weights`, `bounds`, `basisPursuit` (true: min l1‖x‖₁ subject to Ax = y) and
+ * `intercept` (true: an unpenalised intercept, scikit-learn's fit_intercept).
  * `reference` and unknown top-level fields are ignored.
  */
 export function parseProblemDocument(doc: unknown, baseDir = ".", npy?: NpyResolver): Problem {
@@ -196,5 +197,7 @@ export function parseProblemDocument(doc: unknown, baseDir = ".", npy?: NpyResol
   if (d.truth !== undefined) input.truth = readVector(d.truth, "truth", context);
   // Basis pursuit (min l1‖x‖₁ subject to Ax = y): a boolean, checked by createProblem.
   if (d.basisPursuit !== undefined) input.basisPursuit = d.basisPursuit as boolean;
+  // An unpenalised intercept (A and y centred): a boolean, checked by createProblem.
+  if (d.intercept !== undefined) input.intercept = d.intercept as boolean;
   return createProblem(input);
 }

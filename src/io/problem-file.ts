@@ -28,7 +28,7 @@ export function parseProblemDocument(doc: unknown, baseDir = ".", npy: NpyResolv
 }
 
 /** Read, parse and validate a problem file; errors are InputErrors naming the file or the field. */
-export function loadProblemFile(path: string): Problem {
+export function loadProblemFile(path: string, options: { intercept?: boolean } = {}): Problem {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -41,5 +41,7 @@ export function loadProblemFile(path: string): Problem {
   } catch (e) {
     throw new InputError(path, `expected a JSON document (${(e as Error).message})`);
   }
+  // --intercept: as the file's "intercept": true.
+  if (options.intercept && typeof doc === "object" && doc !== null && !Array.isArray(doc)) doc = { ...doc, intercept: true };
   return parseProblemDocument(doc, dirname(path));
 }

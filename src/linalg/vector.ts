@@ -73,6 +73,13 @@ export function tabulate(length: number, f: (i: number) => number): Float64Array
   return out;
 }
 
+/** Σ a_i */
+export function sum(a: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
+}
+
 export function norm1(a: Float64Array): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += Math.abs(a[i]);

@@ -7,7 +7,7 @@ import { requireBasisPursuitProblem, type Problem } from "../problem.js";
 import { tvMethod } from "./basis-pursuit-tv.js";
 import { bregmanIteration, bregmanSettings, gapFields, type BasisPursuitOptions, type BpCandidate, type BregmanMethod } from "./bregman.js";
 import { coordinateDescent } from "./coordinate-descent.js";
-import { runSolver, supportOf } from "./driver.js";
+import { runSolver, supportOf, withIntercept } from "./driver.js";
 import type { Solution } from "./solution.js";
 
 export { BP_MAX_STEPS, MU_RATIO, type BasisPursuitOptions } from "./bregman.js";
@@ -47,7 +47,7 @@ export function solveBasisPursuit(problem: Problem, options: BasisPursuitOptions
   requireBasisPursuitProblem(problem);
   const settings = bregmanSettings(options);
   const method = problem.penalty.tv > 0 ? tvMethod(problem, settings.tol) : l1Method(problem, settings.tol);
-  return bregmanIteration(problem, method, settings, started);
+  return withIntercept(bregmanIteration(problem, method, settings, started), problem);
 }
 
 /** Weighted l1: Lasso sub-problems by coordinate descent, the exact finish on the support. */

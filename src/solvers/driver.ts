@@ -9,7 +9,7 @@ import { polishOnSupport } from "../kkt/polish.js";
 import { allFinite, dot } from "../linalg/vector.js";
 import { hasColumns } from "../operators/operator.js";
 import { penaltyTerms, termNames, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
-import { requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
+import { interceptOf, requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
 import type { IterativeSolver } from "./protocol.js";
 import { constraintOutput, feasibilityTarget, finishConstrainedSolution, whyNotConverged } from "./finish-constrained.js";
 import { DEFAULT_TOL, noteSolvedFor, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
@@ -44,21 +44,30 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   // After setup: its first sweep over A may have recorded the column norms the check needs.
   requireCertifiableScales(problem);
   let test = solver.test(context, state);
-  while (!test.done && solver.iterations(state) < maxIter) {
+  const signal = options.signal;
+  while (!test.done && solver.iterations(state) < maxIter && !signal?.aborted) {
     solver.step(context, state);
     test = solver.test(context, state);
   }
-  const reason = test.done ? test.reason : `iteration cap ${maxIter} reached`;
+  const reason = test.done ? test.reason : signal?.aborted ? "cancelled" : `iteration cap ${maxIter} reached`;
   const constrained = problem.constraints || problem.bounds;
   const nu = constrained && solver.multipliers ? solver.multipliers(context, state) : null;
   const report = { iterations: solver.iterations(state), solver: solver.name, started, reason, gapTarget };
+  const done = (solution: Solution) => noteSolvedFor(withIntercept(solution, problem), problem);
   if (terms.tv) {
     const zHint = solver.tvDual ? solver.tvDual(context, state) : null;
     const own = solver.certificate ? solver.certificate(context, state) : null;
-    return noteSolvedFor(finishTvSolution(problem, terms, solver.iterate(state), zHint, report, { ...options, tol }, nu, own), problem);
+    return done(finishTvSolution(problem, terms, solver.iterate(state), zHint, report, { ...options, tol }, nu, own));
   }
-  if (constrained) return noteSolvedFor(finishConstrainedSolution(problem, solver.iterate(state), nu, report, { ...options, tol }), problem);
-  return noteSolvedFor(finishSolution(problem, terms.separable!, solver.iterate(state), report, { ...options, tol }), problem);
+  if (constrained) return done(finishConstrainedSolution(problem, solver.iterate(state), nu, report, { ...options, tol }));
+  return done(finishSolution(problem, terms.separable!, solver.iterate(state), report, { ...options, tol }));
+}
+
+/** The solution with its intercept b = ȳ − μᵀx when the problem has one. */
+export function withIntercept(solution: Solution, problem: Problem): Solution {
+  const b = interceptOf(problem, solution.x);
+  if (b !== undefined) solution.intercept = b;
+  return solution;
 }
 
 /** The problem's penalty terms, once the solver is known to handle them, its constraints and its operator. */

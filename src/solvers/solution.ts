@@ -13,6 +13,8 @@ export interface SolveOptions {
    * certifies better (default true): x to machine precision, the active set exact.
    */
   polish?: boolean;
+  /** Checked once per iteration: when `aborted` turns true the solve stops there (not converged, "cancelled"). */
+  signal?: { readonly aborted: boolean };
 }
 
 /**
@@ -67,6 +69,8 @@ export interface Solution extends Certificate {
   tvDual?: Float64Array;
   /** Notes on the input that did not stop the solve (redundant constraints dropped, ...). */
   warnings?: string[];
+  /** The unpenalised intercept b = ȳ − μᵀx, for a problem with `intercept` (predictions are Ax + b). */
+  intercept?: number;
 }
 
 export const DEFAULT_TOL = 1e-8;

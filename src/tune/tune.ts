@@ -1,4 +1,4 @@
-import { CrossValidation } from "../criteria/cross-validation.js";
+import { CrossValidation, type CvFold, type FoldEvaluator } from "../criteria/cross-validation.js";
 import { HeldOutMse } from "../criteria/heldout.js";
 import { MonteCarloSure, Sure } from "../criteria/sure.js";
 import { InputError } from "../errors.js";
@@ -15,6 +15,7 @@ import type { Evaluation, TunableKey, TuningObjective } from "./objective.js";
 import { OPTIMIZERS, type OptimizerName, type OuterPoint, type OuterResult } from "./optimizers.js";
 import { LogParameters } from "./parameters.js";
 import { SingleSolveObjective } from "./single-solve.js";
+import { cancellable, Cancelled, checkSignal, solverWithSignal, type BestPoint, type CancelSignal } from "./cancel.js";
 
 export const CRITERIA = ["heldout", "cv", "sure", "sure-mc", "reference"] as const;
 export type CriterionName = (typeof CRITERIA)[number];
@@ -54,6 +55,16 @@ export interface TuneOptions {
   random?: number;
   /** Progress, as it happens; the library never prints. */
   onEvent?: (event: TuneEvent) => void;
+  /**
+   * Stop early: checked between solves (and by each inner solve once per iteration). The report
+   * is then that of the best point evaluated so far, with `cancelled: true`.
+   */
+  signal?: AbortSignal | CancelSignal;
+  /**
+   * Solve the folds of `cv` elsewhere (sparsetune/node's tuneAsync: a pool of worker threads);
+   * default one after the other in this thread. Same values and hypergradients either way.
+   */
+  parallelFolds?: (folds: CvFold[], solver: SolverName) => FoldEvaluator;
 }
 
 export interface TrajectoryPoint {
@@ -94,6 +105,8 @@ export interface TuningReport {
   seconds: number;
   converged: boolean;
   message: string;
+  /** The run was stopped by `signal`: the answer is the best point evaluated until then (converged false). */
+  cancelled: boolean;
   trajectory: TrajectoryPoint[];
   grid?: BaselineResult;
   random?: BaselineResult;
@@ -157,14 +170,14 @@ function scanForBasins(
   return scored.sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES);
 }
 
-function makeObjective(problem: Problem, name: CriterionName, options: TuneOptions, solver: Solver): TuningObjective {
+function makeObjective(problem: Problem, name: CriterionName, options: TuneOptions, solver: Solver, solverName: SolverName): TuningObjective {
   switch (name) {
     case "heldout":
       return new SingleSolveObjective(problem, HeldOutMse.of(problem), solver);
     case "reference":
       return new SingleSolveObjective(problem, HeldOutMse.reference(problem), solver);
     case "cv":
-      return new CrossValidation(problem, options.folds ?? 5, solver);
+      return new CrossValidation(problem, options.folds ?? 5, solver, options.parallelFolds && ((folds) => options.parallelFolds!(folds, solverName)));
     case "sure":
     case "sure-mc":
       if (options.sigma === undefined) throw new InputError("sigma", `the ${name} criterion needs the noise level σ (--sigma)`);
@@ -248,7 +261,7 @@ function resolve(problem: Problem, options: TuneOptions) {
     }
     starts[key] = v;
   }
-  const objective = makeObjective(problem, criterionName, options, solver);
+  const objective = makeObjective(problem, criterionName, options, solverWithSignal(solver, checkSignal(options.signal)), solverName);
   return { criterionName, optimizer, solver, lmax, ranges, objective, params, start: params.theta(starts) };
 }
 /**
@@ -279,12 +292,62 @@ function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower
  * its box ((0, λ_max] for l1). A singular or flat step never yields NaN: the best λ seen is kept.
  */
 export function tune(problem: Problem, options: TuneOptions = {}): TuningReport {
-  const { criterionName, optimizer, solver, lmax, ranges, objective, params, start } = resolve(problem, options);
+  const resolved = resolve(problem, options);
+  const progress: TuneProgress = { started: performance.now(), trajectory: [], best: null };
+  try {
+    return tuneResolved(problem, options, resolved, progress);
+  } catch (e) {
+    if (e instanceof Cancelled) return cancelledReport(problem, options, resolved, progress);
+    throw e;
+  }
+}
+
+/** What a cancelled run reports from: the trajectory so far and its best point. */
+interface TuneProgress {
+  started: number;
+  trajectory: TrajectoryPoint[];
+  best: BestPoint | null;
+}
+
+/**
+ * The report of a cancelled run: the best point evaluated so far, with its own solve when the
+ * criterion made one (else one solve of the whole problem there, not cancellable: the report is complete).
+ */
+function cancelledReport(problem: Problem, options: TuneOptions, resolved: ReturnType<typeof resolve>, progress: TuneProgress): TuningReport {
+  const { criterionName, optimizer, solver, lmax, params, start } = resolved;
+  const { trajectory, best } = progress;
+  const { theta, value } = best!;
+  const penalty = params.penalty(theta);
+  const solution = best!.solution ?? solver(withPenalty(problem, penalty), { tol: options.tol ?? DEFAULT_TOL });
+  const sum = (f: (p: TrajectoryPoint) => number) => trajectory.reduce((s, p) => s + f(p), 0);
+  const extra = best!.solution ? 0 : 1;
+  return {
+    criterionName, optimizer,
+    lambda: params.values(theta),
+    ...(params.keys.includes("weights") && { weights: penalty.weights }),
+    criterion: value,
+    x: solution.x,
+    solution,
+    lambdaMax: lmax,
+    start: params.values(start),
+    iterations: trajectory.filter((p) => p.accepted).length,
+    solves: sum((p) => p.solves) + extra,
+    innerIterations: sum((p) => p.innerIterations) + extra * solution.iterations,
+    seconds: (performance.now() - progress.started) / 1000,
+    converged: false,
+    message: `cancelled: the best of ${trajectory.length} evaluations so far`,
+    cancelled: true,
+    trajectory,
+  };
+}
+
+function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnType<typeof resolve>, progress: TuneProgress): TuningReport {
+  const { criterionName, optimizer, solver, lmax, ranges, params, start } = resolved;
+  const objective = cancellable(resolved.objective, checkSignal(options.signal), () => progress.best !== null);
   const finalTol = options.tol ?? DEFAULT_TOL;
-  const started = performance.now();
-  const trajectory: TrajectoryPoint[] = [];
+  const { started, trajectory } = progress;
   let accepted = 0, solves = 0, innerIterations = 0;
-  let best: { theta: Float64Array; value: number } | null = null;
+  let best: BestPoint | null = null;
   /** Every point evaluated; `final`: at the final tolerance and polished, as the finalists are judged. */
   const evaluated: { theta: Float64Array; value: number; final: boolean }[] = [];
   const initialTol = Math.max(INITIAL_TOL, 10 * finalTol);
@@ -300,7 +363,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
       nearBreakpoint: ev.nearBreakpoint, elapsed: (performance.now() - started) / 1000,
     };
     trajectory.push(point);
-    if (Number.isFinite(ev.value) && (!best || ev.value < best.value)) best = { theta: Float64Array.from(theta), value: ev.value };
+    if (Number.isFinite(ev.value) && (!best || ev.value < best.value)) best = progress.best = { theta: Float64Array.from(theta), value: ev.value, solution: objective.lastSolution };
     evaluated.push({ theta: Float64Array.from(theta), value: ev.value, final: polished && tol <= finalTol });
     return point;
   };
@@ -397,6 +460,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     seconds: (performance.now() - started) / 1000,
     converged: result.converged && solution.converged && !atBound,
     message: atBound ?? result.message,
+    cancelled: false,
     trajectory,
   };
   const base = problem.penalty;

@@ -1,0 +1,89 @@
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
+import type { CvFold, FoldEvaluator, FoldResult } from "../criteria/cross-validation.js";
+import { InputError, NumericalError } from "../errors.js";
+import { DenseMatrix } from "../operators/dense.js";
+import type { LinearOperator } from "../operators/operator.js";
+import { DONE, type FoldReply, type FoldTask, type FoldWorkerData, type SharedFold } from "./fold-protocol.js";
+
+/** A copy of `a` in shared memory (the workers read it without copies of their own). */
+function shared(a: Float64Array): Float64Array {
+  const out = new Float64Array(new SharedArrayBuffer(a.byteLength));
+  out.set(a);
+  return out;
+}
+
+function denseData(A: LinearOperator, field: string): Float64Array {
+  if (!(A instanceof DenseMatrix)) throw new InputError(field, "expected dense fold matrices for the worker pool");
+  return A.data;
+}
+
+function sharedFold(fold: CvFold): SharedFold {
+  const { train, held } = fold;
+  return {
+    rows: train.A.rows, cols: train.A.cols, A: shared(denseData(train.A, "A")), y: shared(train.y), grid: train.grid,
+    heldRows: held.A.rows, heldA: shared(denseData(held.A, "validation.A")), heldY: shared(held.y),
+  };
+}
+
+function rethrow(error: { name: string; field?: string; message: string }): never {
+  if (error.name === "InputError" && error.field !== undefined) throw new InputError(error.field, error.message.slice(error.field.length + 2));
+  if (error.name === "NumericalError") throw new NumericalError(error.message);
+  throw new Error(error.message);
+}
+
+/**
+ * The folds of cross-validation solved on `size` worker threads, behind the synchronous
+ * FoldEvaluator interface: the calling thread posts one task per round and blocks (Atomics.wait)
+ * until every fold is done, then reads the replies synchronously (receiveMessageOnPort). Workers
+ * claim folds from a shared counter, so a slow fold does not hold the others back; each fold's
+ * warm start travels with the task. Fold data sit once in shared memory.
+ */
+export class FoldPool {
+  private readonly workers: { worker: Worker; reply: MessagePort }[] = [];
+  private readonly size: number;
+
+  constructor(size: number) {
+    if (!Number.isSafeInteger(size) || size < 1) throw new InputError("workers", `expected a positive integer, got ${String(size)}`);
+    this.size = size;
+  }
+
+  /** An evaluator of these folds on min(size, K) new workers. */
+  evaluator(folds: CvFold[], solver: string): FoldEvaluator {
+    const control = new Int32Array(new SharedArrayBuffer(8));
+    const data: FoldWorkerData = { folds: folds.map(sharedFold), solver, control };
+    const ports = Array.from({ length: Math.min(this.size, folds.length) }, () => {
+      const { port1, port2 } = new MessageChannel();
+      const worker = new Worker(new URL("./fold-worker.js", import.meta.url), { workerData: { ...data, reply: port2 }, transferList: [port2] });
+      worker.unref();
+      this.workers.push({ worker, reply: port1 });
+      return { worker, reply: port1 };
+    });
+    const K = folds.length;
+    let round = 0;
+    return {
+      evaluate(penalty, tol, options, warm): FoldResult[] {
+        const task: FoldTask = { start: round * K, end: (round + 1) * K, penalty, tol, options, warm: [...warm] };
+        round++;
+        for (const { worker } of ports) worker.postMessage(task);
+        for (let done = Atomics.load(control, DONE); done < task.end; done = Atomics.load(control, DONE)) Atomics.wait(control, DONE, done);
+        const results: (FoldResult | undefined)[] = new Array(K);
+        let failure: FoldReply | undefined;
+        for (const { reply } of ports) {
+          for (let m = receiveMessageOnPort(reply); m; m = receiveMessageOnPort(reply)) {
+            const r = m.message as FoldReply;
+            if ("error" in r) failure ??= r;
+            else results[r.k] = r.result;
+          }
+        }
+        if (failure && "error" in failure) rethrow(failure.error);
+        if (results.some((r) => r === undefined)) throw new Error("a fold worker finished without its reply");
+        return results as FoldResult[];
+      },
+    };
+  }
+
+  /** Stop every worker. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.splice(0).map(({ worker, reply }) => (reply.close(), worker.terminate())));
+  }
+}

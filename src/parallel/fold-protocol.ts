@@ -1,0 +1,41 @@
+import type { FoldResult } from "../criteria/cross-validation.js";
+import type { EvaluateOptions } from "../tune/objective.js";
+import type { Penalty } from "../problem.js";
+
+/** A fold's data in shared memory: the training rows (column-major) and the held-out rows. */
+export interface SharedFold {
+  rows: number;
+  cols: number;
+  A: Float64Array;
+  y: Float64Array;
+  grid: number[];
+  heldRows: number;
+  heldA: Float64Array;
+  heldY: Float64Array;
+}
+
+/**
+ * control (Int32Array over a SharedArrayBuffer): [NEXT] the next fold index to claim, [DONE] the
+ * folds finished. Both only grow: round r covers the indices [start, end) = [r·K, (r + 1)·K), so a
+ * worker still finishing round r − 1 can never claim a fold of round r with r − 1's task.
+ */
+export const NEXT = 0;
+export const DONE = 1;
+
+export interface FoldWorkerData {
+  folds: SharedFold[];
+  solver: string;
+  control: Int32Array;
+}
+
+/** One round: solve folds (index − start) for index in [start, end), fold k from warm[k]. */
+export interface FoldTask {
+  start: number;
+  end: number;
+  penalty: Penalty;
+  tol: number;
+  options: Required<EvaluateOptions>;
+  warm: (Float64Array | undefined)[];
+}
+
+export type FoldReply = { k: number; result: FoldResult } | { k: number; error: { name: string; field?: string; message: string } };

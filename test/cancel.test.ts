@@ -1,0 +1,98 @@
+import { describe, expect, it } from "vitest";
+import { HeldOutMse } from "../src/criteria/heldout.js";
+import { InputError } from "../src/errors.js";
+import { spikeTrainProblem } from "../src/problems/spike-train.js";
+import { withPenalty } from "../src/problem.js";
+import { solve } from "../src/solvers/index.js";
+import { tune, type TuningReport } from "../src/tune/tune.js";
+
+const problem = spikeTrainProblem({ length: 256, measurements: 80, validationMeasurements: 40, spikes: 8 });
+
+/** A cancelled report is complete: x solves the problem at the reported λ (to the evaluation's tolerance), its criterion is the best of the trajectory. */
+function expectValidCancelled(report: TuningReport) {
+  expect(report.cancelled).toBe(true);
+  expect(report.converged).toBe(false);
+  expect(report.message).toMatch(/^cancelled/);
+  expect(report.x).toHaveLength(problem.A.cols);
+  expect(report.x.every(Number.isFinite)).toBe(true);
+  expect(report.solution.penalty.l1).toBe(report.lambda.l1);
+  const finite = report.trajectory.map((p) => p.criterion).filter(Number.isFinite);
+  expect(report.criterion).toBe(Math.min(...finite));
+  // The held-out MSE recomputed from x (an independent evaluation of the same criterion).
+  const v = problem.validation!;
+  const pred = v.A.apply(report.x, new Float64Array(v.A.rows));
+  let mse = 0;
+  for (let i = 0; i < pred.length; i++) mse += (pred[i] - v.y[i]) ** 2 / pred.length;
+  expect(Math.abs(mse - report.criterion)).toBeLessThanOrEqual(1e-12 * mse);
+  // x is the solve at that λ: a tight solve there agrees to the looser tolerance it was solved at.
+  const exact = solve(withPenalty(problem, { l1: report.lambda.l1 }), { tol: 1e-12 });
+  const scale = Math.max(...exact.x.map(Math.abs));
+  for (let j = 0; j < exact.x.length; j++) expect(Math.abs(exact.x[j] - report.x[j])).toBeLessThanOrEqual(1e-2 * scale);
+}
+
+describe("tune(problem, { signal })", () => {
+  it.each([1, 2, 4])("aborted from onEvent after %i iterations: the best point so far, marked cancelled", (k) => {
+    const full = tune(problem, { scan: 0 });
+    expect(full.cancelled).toBe(false);
+    expect(full.iterations).toBeGreaterThan(k); // otherwise the abort would come too late to test anything
+    const controller = new AbortController();
+    const report = tune(problem, {
+      scan: 0,
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.type === "iteration" && e.iteration === k) controller.abort();
+      },
+    });
+    expectValidCancelled(report);
+    // Stopped right after the k-th step: the same trajectory as the full run up to there, no more.
+    expect(report.iterations).toBe(k + 1);
+    expect(report.trajectory.length).toBeLessThan(full.trajectory.length);
+    report.trajectory.forEach((p, i) => expect(p.criterion).toBe(full.trajectory[i].criterion));
+    expect(report.solves).toBe(report.trajectory.reduce((s, p) => s + p.solves, 0));
+  });
+
+  it("aborted during the scan: the best scan point", () => {
+    const controller = new AbortController();
+    const report = tune(problem, { signal: controller.signal, onEvent: (e) => e.type === "baseline" && e.index === 3 && controller.abort() });
+    expectValidCancelled(report);
+    expect(report.trajectory).toHaveLength(4);
+  });
+
+  it("already aborted: the start alone, evaluated once", () => {
+    const controller = new AbortController();
+    controller.abort();
+    const report = tune(problem, { signal: controller.signal, start: { l1: problem.penalty.l1 } });
+    expect(report.trajectory).toHaveLength(1);
+    expect(Math.abs(report.lambda.l1 - problem.penalty.l1)).toBeLessThanOrEqual(1e-14 * problem.penalty.l1);
+    expect(report.cancelled).toBe(true);
+    expect(report.converged).toBe(false);
+    expect(report.x.every(Number.isFinite)).toBe(true);
+  });
+
+  it("cv: the report's x is one solve of the whole problem at the best λ (CV solves only folds)", () => {
+    const controller = new AbortController();
+    const report = tune(problem, { criterion: "cv", folds: 3, scan: 0, signal: controller.signal, onEvent: (e) => e.type === "iteration" && e.iteration === 1 && controller.abort() });
+    expect(report.cancelled).toBe(true);
+    expect(report.solves).toBe(report.trajectory.reduce((s, p) => s + p.solves, 0) + 1);
+    const exact = solve(withPenalty(problem, { l1: report.lambda.l1 }), { tol: 1e-12 });
+    const scale = Math.max(...exact.x.map(Math.abs));
+    for (let j = 0; j < exact.x.length; j++) expect(Math.abs(exact.x[j] - report.x[j])).toBeLessThanOrEqual(1e-3 * scale);
+    expect(HeldOutMse.of(problem).value(report.x)).toBeGreaterThan(0);
+  });
+
+  it("an inner solve stops at its next iteration once aborted, unconverged and saying so", () => {
+    const p = withPenalty(problem, { l1: 1e-3 * problem.penalty.l1 });
+    let reads = 0;
+    const signal = { get aborted() { return ++reads > 3; } };
+    const s = solve(p, { signal, tol: 1e-14, polish: false });
+    expect(s.converged).toBe(false);
+    expect(s.message).toMatch(/cancelled/);
+    expect(s.iterations).toBeLessThanOrEqual(3);
+    expect(s.x.every(Number.isFinite)).toBe(true);
+  });
+
+  it("refuses a signal that is not one", () => {
+    expect(() => tune(problem, { signal: {} as AbortSignal })).toThrow(InputError);
+    expect(() => tune(problem, { signal: 1 as unknown as AbortSignal })).toThrow(/signal/);
+  });
+});
