@@ -7,7 +7,7 @@ import { hypergradient, solutionDerivatives } from "../src/diff/implicit.js";
 import { HeldOutMse } from "../src/criteria/heldout.js";
 import { tvCertificate } from "../src/kkt/tv-certificate.js";
 import { pieceSystem } from "../src/kkt/index.js";
-import { penaltyTerms } from "../src/penalties/index.js";
+import { penaltyTerms, tuningRanges } from "../src/penalties/index.js";
 import { loadProblemFile } from "../src/io/problem-file.js";
 import { Random } from "../src/linalg/random.js";
 import { GridDifferences } from "../src/operators/finite-differences.js";
@@ -276,5 +276,17 @@ describe("TV bad input", () => {
   });
   it("a solver without tv is named", () => {
     inputError(() => solve(createProblem({ ...base, penalty: { tv: 1 } }), { solver: "cd" }), /penalty\.tv: the cd solver/);
+  });
+});
+
+describe("the tv tuning range", () => {
+  it("covers the noise level of a 1000×1000 image: its lower end follows the data's scale, not tv_max (which grows with the grid)", () => {
+    const N = 1000, rng = new Random(1000);
+    const y = Float64Array.from({ length: N * N }, (_, p) => (p % N < N / 2 ? 0.2 : 0.8) + 0.08 * rng.normal());
+    const problem = createProblem({ A: new IdentityOperator(N * N), y, grid: [N, N], penalty: { tv: 0.05 } });
+    const range = tuningRanges(problem).tv;
+    expect(range.range[0]).toBeLessThanOrEqual(1e-6 * y.reduce((m, v) => Math.max(m, Math.abs(v)), 0));
+    expect(range.range[1]).toBeGreaterThan(100);
+    expect(range.start).toBe(0.05);
   });
 });

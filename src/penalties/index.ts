@@ -114,12 +114,17 @@ export function tuningRanges(problem: Problem, lmax = lambdaMax(problem)): Recor
   const D = differencesOf(problem);
   const tvmax = D instanceof GridDifferences ? tvMaxBound(problem.A, problem.y, D) : lmax;
   const { weights: _weights, ...scalar } = ranges;
-  const inRange = (v: number) => v >= 1e-6 * tvmax && v <= tvmax;
+  // tv_max grows with the grid (a spanning-tree flow sums the pixels), the useful tv with the
+  // data's scale: the lower end is 1e-6 of the smaller of tv_max and λ_max = ‖Aᵀy‖∞ (for
+  // denoising, the largest |y_j|). Relative to tv_max alone, a 1000×1000 photograph's noise
+  // level fell below the range and the tuner started at 0.01·tv_max ≈ 1000.
+  const lower = 1e-6 * Math.min(tvmax, lmax);
+  const inRange = (v: number) => v >= lower && v <= tvmax;
   // Default start: for denoising the noise level (the best tv is of its order), else 1% of tv_max.
   let start = tv;
   if (!inRange(start)) {
     const sigma = problem.A instanceof IdentityOperator && D instanceof GridDifferences ? noiseLevel(problem.y, D) : 0;
     start = inRange(sigma) ? sigma : 0.01 * tvmax;
   }
-  return { ...scalar, tv: { range: [1e-6 * tvmax, tvmax], start, scannable: true, describe: "[1e-6·tv_max, tv_max]" } };
+  return { ...scalar, tv: { range: [lower, tvmax], start, scannable: true, describe: "[1e-6·min(tv_max, λ_max), tv_max]" } };
 }
