@@ -229,3 +229,21 @@ describe("denoiseImage / deblurImage / inpaintImage", () => {
     inputError(() => inpaintImage(noisy, new Uint8Array(N * N)), /^mask: expected at least one measured pixel/);
   });
 });
+
+describe("constant measurements", () => {
+  it("give the constant back for denoise, deblur and inpaint (every tv fits them exactly), with no solve", () => {
+    const M = 12;
+    for (const c of [0, 128, 255]) {
+      const flat = { data: new Float64Array(M * M).fill(c), height: M, width: M };
+      const mask = Uint8Array.from({ length: M * M }, (_, p) => (p % 5 === 0 ? 0 : 1));
+      for (const r of [denoiseImage(flat), denoiseImage(flat, { sigma: 3, criterion: "sure" }), deblurImage(flat, gaussianKernel(1)), inpaintImage(flat, mask)]) {
+        expect(Array.from(r.image.data)).toEqual(Array.from(flat.data));
+        expect(r).toMatchObject({ tv: 0, solves: 0, solution: { converged: true, segments: 1 } });
+      }
+    }
+    // The reference error of that constant.
+    const flat = { data: new Float64Array(M * M).fill(100), height: M, width: M };
+    const reference = { ...flat, data: flat.data.map((v, p) => v + (p % 2)) };
+    expect(denoiseImage(flat, { reference }).criterion.value).toBeCloseTo(0.5, 12);
+  });
+});

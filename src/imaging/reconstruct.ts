@@ -173,6 +173,7 @@ function summary(s: Solution, image: GreyImage): SolutionSummary {
 function reconstruct(image: GreyImage, A: LinearOperator, measured: Float64Array, options: ReconstructOptions): ImageReconstruction {
   const started = performance.now();
   const { range, sigma, reference, criterion, tuneCriterion } = resolveOptions(image, options, A instanceof IdentityOperator);
+  if (isConstant(measured)) return constantReconstruction(image, measured[0], range, reference, criterion, started);
   const scaled = (v: ArrayLike<number>) => tabulate(v.length, (i) => v[i] / range);
   const problem = createProblem({
     A, y: scaled(measured), grid: [image.height, image.width],
@@ -210,6 +211,37 @@ function reconstruct(image: GreyImage, A: LinearOperator, measured: Float64Array
     solution: summary(solution, image),
     trajectory: tuned.trajectory,
     cancelled: tuned.cancelled,
+  };
+}
+
+function isConstant(v: Float64Array): boolean {
+  for (let i = 1; i < v.length; i++) if (v[i] !== v[0]) return false;
+  return true;
+}
+
+/**
+ * Constant measurements c: x = c everywhere fits them exactly with no total variation (the
+ * blur kernels are normalised, so A·c = c), the answer for every tv: nothing to tune. Reported
+ * with tv 0, no solves, and the criterion of that x (the reference error, else 0).
+ */
+function constantReconstruction(image: GreyImage, c: number, range: number, reference: GreyImage | undefined, criterion: string, started: number): ImageReconstruction {
+  const value = Math.min(range, Math.max(0, c));
+  const data = new Float64Array(image.data.length).fill(value);
+  let mse = 0;
+  if (reference) for (let i = 0; i < data.length; i++) mse += (c - reference.data[i]) ** 2 / data.length;
+  return {
+    image: { data, height: image.height, width: image.width },
+    tv: 0,
+    criterion: { name: criterion === "heldout" ? "heldout-pixels" : criterion, value: mse },
+    ...(reference && { psnr: psnr(reference.data, data, range) }),
+    seconds: (performance.now() - started) / 1000,
+    solves: 0,
+    solution: {
+      objective: 0, dualityGap: 0, kktViolation: 0, converged: true, iterations: 0, solver: "none", segments: 1,
+      message: "constant measurements: the reconstruction is that constant for every tv (nothing to tune)",
+    },
+    trajectory: [],
+    cancelled: false,
   };
 }
 
