@@ -68,7 +68,9 @@ describe.concurrent("sparsetune denoise | deblur | inpaint: bad input", () => {
   const small: GreyImage = { data: new Float64Array(16 * 32).fill(100), height: 16, width: 32 };
   const grey = (v: number): GreyImage => ({ data: new Float64Array(N * N).fill(v), height: N, width: N });
   const halfMask: GreyImage = { data: Float64Array.from({ length: N * N }, (_, p) => (p % 2 ? 255 : 0)), height: N, width: N };
-  const inputs = { "in.png": noisy, "clean.png": clean, "small.png": small, "alpha.png": translucent, "text.png": "not a png\n", "mask.png": halfMask, "grey-mask.png": { ...halfMask, data: halfMask.data.map((v, p) => (p === 5 ? 128 : v)) }, "black.png": grey(0) };
+  // A 33-byte file whose header declares 20000×20000 pixels (a decompression bomb).
+  const bomb = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10, 0, 0, 0, 13, 73, 72, 68, 82, 0, 0, 0x4e, 0x20, 0, 0, 0x4e, 0x20, 8, 0, 0, 0, 0, 0, 0, 0, 0]);
+  const inputs = { "in.png": noisy, "clean.png": clean, "small.png": small, "alpha.png": translucent, "text.png": "not a png\n", "mask.png": halfMask, "grey-mask.png": { ...halfMask, data: halfMask.data.map((v, p) => (p === 5 ? 128 : v)) }, "black.png": grey(0), "bomb.png": bomb };
   type Case = [string, (dir: string) => string[], RegExp];
   const cases: Case[] = [
     ["a missing input", (d) => ["denoise", join(d, "nope.png"), "--out", join(d, "o.png")], /nope\.png: cannot read/],
@@ -96,6 +98,10 @@ describe.concurrent("sparsetune denoise | deblur | inpaint: bad input", () => {
     ["an output folder in the way of OUT.json", (d) => (mkdirSync(join(d, "o.json")), ["denoise", join(d, "in.png"), "--out", join(d, "o.png")]), /^sparsetune: --out: cannot write .*o\.json: something other than a file is in the way/],
     ["an output not named .png", (d) => ["denoise", join(d, "in.png"), "--out", join(d, "o.jpg")], /^sparsetune: --out: expected a \.png file name/],
     ["no --out", (d) => ["denoise", join(d, "in.png")], /required option '--out <OUT\.png>' not specified/],
+    ["an image too large to reconstruct", (d) => ["denoise", join(d, "bomb.png"), "--out", join(d, "o.png")], /bomb\.png: expected an image of at most 16777216 pixels \(4096×4096\), its header says 20000×20000/],
+    ["σ beyond the white level", (d) => ["denoise", join(d, "in.png"), "--sigma", "1e155", "--out", join(d, "o.png")], /^sparsetune: sigma: expected .* a number in \(0, 255\]/],
+    ["--out the input", (d) => ["denoise", join(d, "in.png"), "--out", join(d, "in.png")], /^sparsetune: --out: expected outputs other than the inputs/],
+    ["--out the mask", (d) => ["inpaint", join(d, "in.png"), "--mask", join(d, "mask.png"), "--out", join(d, "mask.png")], /^sparsetune: --out: expected outputs other than the inputs/],
   ];
 
   it.each(cases)("%s: one line on stderr, exit 2, nothing written", async (_what, args, pattern) => {

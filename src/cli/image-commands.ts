@@ -115,6 +115,11 @@ async function runImageCommand(command: ImageCommand, inputPath: string, flags: 
   const kernel = command === "deblur" ? parseKernelSpec(flags.kernel!, input.height, input.width) : undefined;
   const mask = command === "inpaint" ? readMask(flags.mask!, input) : undefined;
   const { output, names, paths } = prepareOutputs(flags.out);
+  // The outputs replace files atomically: one of them must not be an input.
+  const inputs = [inputPath, flags.reference, flags.mask].filter((f): f is string => f !== undefined).map((f) => resolvePath(f));
+  for (const written of Object.values(paths)) {
+    if (inputs.includes(resolvePath(written))) throw new InputError("--out", `expected outputs other than the inputs (${written} is one of them)`);
+  }
   const reference = referencePng && inUnits(referencePng, white);
   const options: ReconstructOptions = {
     range: white,
@@ -187,8 +192,8 @@ export function registerImageCommands(program: Command, onCancelled: () => void)
   };
   const reference = () => new Option("--reference <CLEAN.png>", "clean image of the same size: tune tv against it and report the PSNR").conflicts("sure");
   const sigma = () => new Option("--sigma <S>", "noise standard deviation in the PNG's units (0-255 for 8-bit); --sure needs it").argParser(noiseLevel);
-  const sure = () => new Option("--sure", "tune tv by SURE (needs --sigma) instead of held-out pixels");
-  imageCommand(program, "denoise", "TV denoising with tv tuned against --reference, by --sure, or on 10% held-out pixels")
+  const sure = () => new Option("--sure", "tune tv by SURE at the given --sigma (denoise uses SURE by default, at an estimated σ; deblur otherwise held-out pixels)");
+  imageCommand(program, "denoise", "TV denoising with tv tuned against --reference, by --sure, or by SURE at the noise level estimated from the image")
     .addOption(sigma()).addOption(reference()).addOption(sure())
     .action(run("denoise"));
   imageCommand(program, "deblur", "TV deblurring of a Gaussian blur with tv tuned against --reference, by --sure (Monte-Carlo), or on held-out pixels")

@@ -32,7 +32,7 @@ export interface ReconstructOptions {
   sigma?: number;
   /** A clean image of the same size: the reference criterion, and the PSNR of the result. */
   reference?: GreyImage;
-  /** Default: "reference" when a reference is given, else "heldout". "sure" needs sigma. */
+  /** Default: "reference" when a reference is given; else for denoising "sure" (at `sigma`, or at the noise level estimated from the image when that is not 0), otherwise "heldout". "sure" needs sigma. */
   criterion?: ImageCriterion;
   /** The held-out pixels (criterion "heldout"): fraction (default 0.1) and seed. */
   heldOut?: HoldOutOptions;
@@ -138,8 +138,8 @@ function resolveOptions(image: GreyImage, options: ReconstructOptions, identity:
   checkRange(range);
   const { reference } = options;
   let sigma = options.sigma;
-  if (sigma !== undefined && (typeof sigma !== "number" || !Number.isFinite(sigma) || !(sigma > 0))) {
-    throw new InputError("sigma", `expected the noise standard deviation in the image's units, a finite number > 0, got ${String(sigma)}`);
+  if (sigma !== undefined && (typeof sigma !== "number" || !Number.isFinite(sigma) || !(sigma > 0) || sigma > range)) {
+    throw new InputError("sigma", `expected the noise standard deviation in the image's units, a number in (0, ${range}] (at most the white level), got ${String(sigma)}`);
   }
   if (reference !== undefined) checkPixels(reference, "reference", image);
   // Denoising without a reference: SURE at the given σ, or at the σ estimated from the image

@@ -50,6 +50,23 @@ function countKeyed(samples: ArrayLike<number>, channels: number, key: Uint16Arr
 }
 
 /**
+ * Largest image decoded: 4096×4096 pixels. Reconstruction keeps a dozen Float64Arrays of the
+ * image's size (16M pixels: about 2 GB) and its solves scale with it; a small file can declare
+ * 20000×20000 (a decompression bomb: 11.5 GB before this check).
+ */
+export const MAX_PIXELS = 4096 * 4096;
+
+/** The width and height of the IHDR chunk (bytes 16–23, big-endian), refused above MAX_PIXELS before decoding. */
+function checkDeclaredSize(bytes: Uint8Array, name: string): void {
+  if (bytes.length < 24) return; // the decoder reports the truncation
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = view.getUint32(16), height = view.getUint32(20);
+  if (width * height > MAX_PIXELS) {
+    throw new InputError(name, `expected an image of at most ${MAX_PIXELS} pixels (4096×4096), its header says ${width}×${height}`);
+  }
+}
+
+/**
  * Decode a PNG into one grey channel (see the module comment for the rules). Every failure is an
  * InputError whose field is `name` (the file name when there is one).
  */
@@ -57,6 +74,7 @@ export function decodePng(bytes: Uint8Array, name = "PNG"): PngImage {
   if (!(bytes instanceof Uint8Array)) throw new InputError(name, "expected the bytes of a PNG file (a Uint8Array)");
   if (bytes.length === 0) throw new InputError(name, "is empty (expected a PNG image)");
   if (!hasPngSignature(bytes)) throw new InputError(name, "is not a PNG image (wrong signature)");
+  checkDeclaredSize(bytes, name);
   const notices: string[] = [];
   let png: DecodedPng, samples: Uint8Array | Uint8ClampedArray | Uint16Array, channels: number, depth: number;
   try {
