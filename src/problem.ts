@@ -448,11 +448,19 @@ export function requirePositivePenalty(problem: Problem): void {
   for (const key of ["l1", "l2", "tv"] as const) penaltyValue(penalty[key] ?? 0, `penalty.${key}`);
   const { l1, l2, tv } = penalty;
   if (!(l1 > 0 || l2 > 0 || tv > 0)) {
-    throw new InputError("penalty", `expected a positive l1 or l2 (got l1 = ${l1}, l2 = ${l2}); set "penalty": {"l1": ...} or tune it`);
+    throw new InputError("penalty", `expected a positive l1 or l2, or tv with a grid (got l1 = ${l1}, l2 = ${l2}, tv = ${tv}); set "penalty": {"l1": ...} or {"tv": ...}, or tune it`);
   }
 }
 
 /** The same problem with other penalty values (the rest shared, not copied). */
 export function withPenalty(problem: Problem, penalty: Partial<Penalty>): Problem {
   return { ...problem, penalty: { ...problem.penalty, ...penalty } };
+}
+
+/** A problem made by createProblem (an object with A, y and penalty); anything else is an InputError, never a TypeError. */
+export function requireProblem(problem: unknown, field = "problem"): asserts problem is Problem {
+  const p = problem as Partial<Problem> | null;
+  if (typeof p !== "object" || p === null || typeof p.A !== "object" || p.A === null || !(p.y instanceof Float64Array) || typeof p.penalty !== "object" || p.penalty === null) {
+    throw new InputError(field, `expected a problem made by createProblem (with A, y and penalty), got ${p === null ? "null" : Array.isArray(p) ? "an array" : typeof p}`);
+  }
 }

@@ -17,6 +17,8 @@ import {
   tune,
   tuningRanges,
   withPenalty,
+  imageFromNdarray,
+  gaussianKernel,
 } from "../src/index.js";
 import { wasSolvedFor } from "../src/solvers/solution.js";
 import { inputError, randomProblem } from "./support.js";
@@ -189,5 +191,29 @@ describe("implicit differentiation: diagnostics and shapes", () => {
     expect(sol.objective).toBeGreaterThan(10);
     // 5e-9 relative: inside 1e-8·|objective|, outside 1e-8 absolute
     expect(() => hypergradient(big, { ...sol, objective: sol.objective * (1 + 5e-9) }, HeldOutMse.of(big))).not.toThrow();
+  });
+});
+
+describe("library entry points refuse junk with an InputError, never a TypeError or RangeError", () => {
+  it("solve, tune, hypergradient, imageFromNdarray, gaussianKernel", () => {
+    const problem = randomProblem(26, 20, 30, { l1Fraction: 0.3 });
+    const sol = solve(problem);
+    const other = solve(randomProblem(27, 12, 40, { l1Fraction: 0.3 }));
+    const crit = HeldOutMse.of(problem);
+    const junk = [null, undefined, 3, "problem", [], {}];
+    for (const j of junk) {
+      expect(inputError(() => solve(j as never)).field).toBe("problem");
+      expect(inputError(() => tune(j as never)).field).toBe("problem");
+      expect(inputError(() => hypergradient(j as never, sol, crit)).field).toBe("problem");
+      expect(inputError(() => hypergradient(problem, j as never, crit)).field).toBe("solution");
+      if (j !== undefined && !(typeof j === "object" && j !== null && !Array.isArray(j))) expect(inputError(() => solve(problem, j as never)).field).toBe("options");
+      if (j !== undefined && typeof j !== "object") expect(inputError(() => imageFromNdarray(j as never)).field).toBe("image");
+    }
+    expect(inputError(() => imageFromNdarray(null as never)).field).toBe("image");
+    expect(inputError(() => hypergradient(problem, sol, null as never)).field).toBe("criterion");
+    expect(inputError(() => hypergradient(problem, other, crit)).field).toBe("solution");
+    expect(inputError(() => tune(problem, { onEvent: "x" as never })).field).toBe("onEvent");
+    expect(inputError(() => tune(problem, { scan: 1e9 })).field).toBe("scan");
+    expect(inputError(() => gaussianKernel(1e9)).field).toBe("kernel");
   });
 });

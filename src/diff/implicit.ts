@@ -3,7 +3,7 @@ import { InputError, NumericalError } from "../errors.js";
 import { kktSystem } from "../kkt/index.js";
 import { declaredHyperparameters, objectiveValue } from "../penalties/index.js";
 import type { KktMethod, KktSystem } from "../kkt/system.js";
-import { refuseBasisPursuit, type Problem } from "../problem.js";
+import { refuseBasisPursuit, requireProblem, type Problem } from "../problem.js";
 import { wasSolvedFor, type Solution } from "../solvers/solution.js";
 import { gradientSupport, type Criterion } from "../criteria/criterion.js";
 
@@ -109,6 +109,8 @@ export function tryImplicitHypergradient(problem: Problem, solution: Solution, g
 
 /** Hypergradient of a criterion at a solution: ∇ₓL on the support, then one adjoint solve. */
 export function hypergradient(problem: Problem, solution: Solution, criterion: Criterion): Hypergradient {
+  checkSameProblem(problem, solution);
+  if (typeof criterion !== "object" || criterion === null || typeof criterion.gradient !== "function") throw new InputError("criterion", "expected a criterion (HeldOutMse.of(problem), Sure, ...) with value and gradient");
   return implicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(problem.A.cols), gradientSupport(problem, solution)));
 }
 
@@ -150,6 +152,10 @@ function breakpointWarning(solution: Solution): string | undefined {
  * the same size is refused. A solution runSolver made for this very problem object passes.
  */
 function checkSameProblem(problem: Problem, solution: Solution): void {
+  requireProblem(problem);
+  if (typeof solution !== "object" || solution === null || !(solution.x instanceof Float64Array) || typeof solution.penalty !== "object" || solution.penalty === null) {
+    throw new InputError("solution", "expected a Solution from solve()");
+  }
   refuseBasisPursuit(problem, "hypergradients");
   const a = problem.penalty, b = solution.penalty;
   if (solution.x.length !== problem.A.cols || a.l1 !== b.l1 || a.l2 !== b.l2 || a.tv !== b.tv || !sameWeights(a.weights, b.weights)) {

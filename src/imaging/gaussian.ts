@@ -7,6 +7,9 @@ export interface Kernel {
   kw: number;
 }
 
+/** Largest standard deviation: its kernel spans about 6σ, and images are at most 4096 pixels across. */
+const MAX_SIGMA = 1000;
+
 /**
  * The sampled Gaussian blur of standard deviation σ = `sigma` pixels (the W of the CLI's
  * `--kernel gaussian:W` is σ, not a full width): g[i, j] ∝ exp(−(i² + j²)/(2σ²)) for
@@ -18,6 +21,7 @@ export function gaussianKernel(sigma: number, dimensions: 1 | 2 = 2): Kernel {
   if (typeof sigma !== "number" || !Number.isFinite(sigma) || !(sigma > 0)) {
     throw new InputError("kernel", `expected gaussian:W with W the standard deviation in pixels, a finite number > 0, got ${sigma}`);
   }
+  if (sigma > MAX_SIGMA) throw new InputError("kernel", `expected gaussian:W with W at most ${MAX_SIGMA} pixels (a kernel of at most ${2 * Math.ceil(3 * MAX_SIGMA) + 1} pixels across), got ${sigma}`);
   const radius = Math.ceil(3 * sigma), size = 2 * radius + 1;
   const profile = new Float64Array(size);
   let sum = 0;

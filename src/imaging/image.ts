@@ -30,6 +30,7 @@ export function checkGreyImage(image: GreyImage, field = "image"): void {
  * row-major. scijs get-pixels hands out [width, height, channels]: pass `.pick(null, null, 0).transpose(1, 0)`.
  */
 export function imageFromNdarray(nd: NdArrayLike, field = "image"): GreyImage {
+  if (typeof nd !== "object" || nd === null) throw new InputError(field, `expected a 2-D ndarray of shape [height, width], got ${nd === null ? "null" : typeof nd}`);
   if (nd.shape?.length !== 2) throw new InputError(field, `expected a 2-D ndarray of shape [height, width], got shape [${nd.shape?.join(", ")}]`);
   const [height, width] = nd.shape;
   checkImageSize(height, width, field);

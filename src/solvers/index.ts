@@ -1,6 +1,6 @@
 import { InputError } from "../errors.js";
 import { hasColumns } from "../operators/operator.js";
-import type { Problem } from "../problem.js";
+import { requireProblem, type Problem } from "../problem.js";
 import { augmentedLagrangian } from "./augmented-lagrangian.js";
 import { coordinateDescent, type CoordinateDescentOptions } from "./coordinate-descent.js";
 import { fitsDenoising, runSolver } from "./driver.js";
@@ -70,6 +70,8 @@ export function regressionSolverNames(): SolverName[] {
 
 /** Solve with the named solver (default: the first that fits, working-set coordinate descent for explicit A). */
 export function solve(problem: Problem, options: SolveOptions & CoordinateDescentOptions & FistaOptions & BasisPursuitOptions & { solver?: SolverName } = {}): Solution {
+  requireProblem(problem);
+  if (typeof options !== "object" || options === null || Array.isArray(options)) throw new InputError("options", `expected an object of solve options, got ${options === null ? "null" : Array.isArray(options) ? "an array" : typeof options}`);
   const { solver = defaultSolverName(problem), ...rest } = options;
   return solverByName(solver)(problem, rest);
 }

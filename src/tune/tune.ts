@@ -3,7 +3,7 @@ import { HeldOutMse } from "../criteria/heldout.js";
 import { MonteCarloSure, Sure } from "../criteria/sure.js";
 import { InputError } from "../errors.js";
 import { declaredHyperparameters, lambdaMax, tuningRanges } from "../penalties/index.js";
-import { refuseBasisPursuit, requireCertifiableScales, withPenalty, type Problem } from "../problem.js";
+import { refuseBasisPursuit, requireCertifiableScales, requireProblem, withPenalty, type Problem } from "../problem.js";
 import { checkProblemClass } from "../solvers/driver.js";
 import { defaultSolverName, ITERATIVE_SOLVERS, solverByName, type SolverName } from "../solvers/index.js";
 import { lambdaGrid } from "../solvers/path.js";
@@ -129,6 +129,8 @@ const FINALISTS = 3;
 const NEIGHBOUR_ROUNDS = 2;
 /** One step of the default 16-point scan in log l1 (3 decades in 15 steps). */
 const SCAN_STEP = Math.log(1e3) / 15;
+/** Most scan points accepted (each is a solve; the grid baselines take 100). */
+const MAX_SCAN = 1000;
 /** Local searches started from the best scan points. */
 const LOCAL_SEARCHES = 2;
 
@@ -190,6 +192,7 @@ const UPPER_SLACK = 1e-12;
 
 function checkOptions(options: TuneOptions, names: readonly string[]): void {
   if (typeof options !== "object" || options === null) throw new InputError("options", "expected an object");
+  if (options.onEvent !== undefined && typeof options.onEvent !== "function") throw new InputError("onEvent", `expected a function, got ${typeof options.onEvent}`);
   if (options.keys !== undefined && !Array.isArray(options.keys)) throw new InputError("keys", "expected an array of hyperparameter names");
   if (options.start !== undefined) {
     if (typeof options.start !== "object" || options.start === null) throw new InputError("start", "expected an object of starting values by name { l1?, l2?, ... }");
@@ -205,8 +208,8 @@ function checkOptions(options: TuneOptions, names: readonly string[]): void {
     throw new InputError("maxIter", `expected a positive integer (outer iterations of each local descent), got ${String(options.maxIter)}`);
   }
   if (options.xtol !== undefined && !(typeof options.xtol === "number" && options.xtol > 0 && options.xtol < 1)) throw new InputError("xtol", `expected a number in (0, 1), got ${String(options.xtol)}`);
-  if (options.scan !== undefined && !(Number.isSafeInteger(options.scan) && options.scan >= 0)) {
-    throw new InputError("scan", `expected a non-negative integer, got ${String(options.scan)}`);
+  if (options.scan !== undefined && !(Number.isSafeInteger(options.scan) && options.scan >= 0 && options.scan <= MAX_SCAN)) {
+    throw new InputError("scan", `expected an integer in [0, ${MAX_SCAN}], got ${String(options.scan)}`);
   }
   if (options.grid !== undefined && typeof options.grid !== "boolean") {
     const g = options.grid;
@@ -228,6 +231,7 @@ function defaultKeys(problem: Problem): TunableKey[] {
 
 /** Everything checkable before any work: names, keys, σ, folds, scales, the starts inside their ranges. */
 function resolve(problem: Problem, options: TuneOptions) {
+  requireProblem(problem);
   refuseBasisPursuit(problem, "tuning");
   const specs = declaredHyperparameters(problem);
   checkOptions(options, specs.map((s) => s.name));
