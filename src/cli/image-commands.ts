@@ -169,8 +169,11 @@ async function runImageCommand(command: ImageCommand, inputPath: string, flags: 
     return result.cancelled;
   }
   const quality = report.psnr !== undefined ? `, PSNR ${report.inputPsnr!.toFixed(2)} → ${report.psnr.toFixed(2)} dB` : "";
+  // The final solve's certificate is in the report; a human reader is told when it falls short.
+  const unconverged = result.solution.converged ? "" : `  warning: the final solve did NOT converge (${result.solution.message ?? "no certificate"})\n`;
   process.stdout.write(
     `${inputPath}: ${DONE[command]} with tv = ${result.tv.toPrecision(4)} (${result.criterion.name} ${result.criterion.value.toPrecision(4)})${quality}, ${result.solves} solves, ${result.seconds.toFixed(2)} s\n` +
+      unconverged +
       `  wrote ${paths.image}, ${paths.report}, ${paths.compare}\n`,
   );
   return result.cancelled;
