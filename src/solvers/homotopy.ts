@@ -29,6 +29,8 @@ export interface PathOptions {
    * the path (the basin is bracketed): the tuner's scan. Default: walk to `to`.
    */
   stopAbove?: number;
+  /** Warm start for the certified solve at `from` (below λ_max), e.g. a solution at a nearby l1. */
+  warmStart?: Float64Array;
   /** Cap on breakpoints (default 20·min(m, n) + 100): a cycling path stops with a message. */
   maxBreakpoints?: number;
 }
@@ -66,10 +68,15 @@ export interface LassoPath {
   message?: string;
   /** Full products Aᵀv made (screening refreshes), for the curious and the benchmarks. */
   refreshes: number;
+  /** Solves made to start below λ_max (0 or 1) and their inner iterations. */
+  solves: number;
+  innerIterations: number;
 }
 
 /** Events closer than this (relative to λ) are ties: taken at the same l1. */
 const TIE = 1e-13;
+/** The solve that finds the support at `from` (polished: the support is then exact). */
+const START_TOL = 1e-12;
 /** Candidate correlations tracked between full products: about SCREEN_FACTOR·√n of the closest. */
 const SCREEN_FACTOR = 4;
 
@@ -80,7 +87,8 @@ function checkPathInput(problem: Problem, options: PathOptions): { A: ColumnOper
   if (!hasColumns(problem.A)) throw new InputError("A", "expected a matrix with column access (the path works on columns of A)");
   for (const key of ["from", "to"] as const) {
     const v = options[key];
-    if (v !== undefined && !(typeof v === "number" && Number.isFinite(v) && v > 0)) throw new InputError(key, `expected a positive finite l1, got ${String(v)}`);
+    const ok = typeof v === "number" && v > 0 && (Number.isFinite(v) || (key === "from" && v === Infinity));
+    if (v !== undefined && !ok) throw new InputError(key, `expected a positive ${key === "from" ? "l1 (Infinity: λ_max)" : "finite l1"}, got ${String(v)}`);
   }
   if (options.stopAbove !== undefined && !(options.stopAbove >= 0)) throw new InputError("stopAbove", `expected a non-negative number, got ${String(options.stopAbove)}`);
   const lmax = lambdaMax(problem);
@@ -348,8 +356,8 @@ function sortedSupport(h: Homotopy): { active: number[]; signs: number[] } {
 }
 
 /** Start at l1 = from below λ_max: a certified solve gives the support and signs (x is then recomputed exactly). */
-function startBelowMax(h: Homotopy, problem: Problem, from: number): void {
-  const solution = solveCoordinateDescent(withPenalty(problem, { l1: from }), { tol: 1e-14 });
+function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart?: Float64Array): number {
+  const solution = solveCoordinateDescent(withPenalty(problem, { l1: from }), { tol: START_TOL, warmStart });
   if (!solution.converged) throw new NumericalError(`the solve at from = ${from.toPrecision(6)} did not converge (${solution.message ?? "iteration cap"}); cannot start the path there`);
   solution.active.forEach((j, p) => {
     try {
@@ -359,6 +367,7 @@ function startBelowMax(h: Homotopy, problem: Problem, from: number): void {
       throw e;
     }
   });
+  return solution.iterations;
 }
 
 /**
@@ -375,7 +384,7 @@ export function lassoPath(problem: Problem, options: PathOptions = {}): LassoPat
   const z = val ? new Float64Array(val.y.length) : null;
   const scratch = val && !hasColumns(val.A) ? new Float64Array(h.n) : undefined;
   const maxBreakpoints = options.maxBreakpoints ?? 20 * Math.min(h.m, h.n) + 100;
-  if (from < lmax) startBelowMax(h, problem, from);
+  const startIterations = from < lmax ? startBelowMax(h, problem, from, options.warmStart) : 0;
   let xs = new Float64Array(Math.max(16, h.size));
   const exactX = (lambda: number) => {
     h.direction();
@@ -385,7 +394,7 @@ export function lassoPath(problem: Problem, options: PathOptions = {}): LassoPat
   let lambda = from;
   exactX(lambda);
   h.refresh(lambda, xs);
-  const result: LassoPath = { lambdaMax: lmax, from, end: to, breakpoints: [], pieces: [], refreshes: 0 };
+  const result: LassoPath = { lambdaMax: lmax, from, end: to, breakpoints: [], pieces: [], refreshes: 0, solves: from < lmax ? 1 : 0, innerIterations: startIterations };
   if (from === lmax) result.breakpoints.push(lmax);
   let best: PathMinimiser | undefined;
   let skip = -1, stalls = 0;

@@ -15,6 +15,7 @@ import type { Evaluation, TunableKey, TuningObjective } from "./objective.js";
 import { OPTIMIZERS, type OptimizerName, type OuterPoint, type OuterResult } from "./optimizers.js";
 import { LogParameters } from "./parameters.js";
 import { SingleSolveObjective } from "./single-solve.js";
+import { exactFinish, exactFinishApplies, type PathCertificate } from "./exact-finish.js";
 
 export const CRITERIA = ["heldout", "cv", "sure", "sure-mc", "reference"] as const;
 export type CriterionName = (typeof CRITERIA)[number];
@@ -97,6 +98,11 @@ export interface TuningReport {
   trajectory: TrajectoryPoint[];
   grid?: BaselineResult;
   random?: BaselineResult;
+  /**
+   * The Lasso / elastic net tuned in l1 alone on a held-out or reference criterion: the answer is
+   * the exact minimiser over this bracket of breakpoints around the descent's best point.
+   */
+  certificate?: PathCertificate;
 }
 
 const INITIAL_TOL = 1e-5;
@@ -107,9 +113,10 @@ const INITIAL_TOL = 1e-5;
 const SCAN_TOL = 1e-6;
 /** The second local search runs only from a scan point within this factor of the first's result. */
 const RUNNER_UP_MARGIN = 1.02;
-/** The scan stops after SCAN_RISES successive rising points above this multiple of its best value. */
-const SCAN_GIVE_UP = 1.05;
-const SCAN_RISES = 2;
+/** The scan stops at the first point past its best that rises above this multiple of it: the basin is bracketed. */
+const SCAN_GIVE_UP = 1.02;
+/** The tolerance of the exact path's starting solve (solvers/homotopy.ts), as recorded in the trajectory. */
+const PATH_START_TOL = 1e-12;
 /** Points re-evaluated exactly at the end to choose the answer. */
 const FINALISTS = 3;
 /** Rounds of the grid-neighbourhood check after the local searches. */
@@ -143,16 +150,19 @@ function scanForBasins(
     }
   }
   const scored: { theta: Float64Array; value: number }[] = [];
-  let best = Infinity, rising = 0;
+  // Along the path (the start aside): its best value so far, and the value before this one.
+  let best = Infinity, previous = -Infinity;
   for (const theta of candidates) {
     const ev = objective.evaluate(params.penalty(theta), SCAN_TOL, { gradient: false, polish: false });
     record(theta, ev, SCAN_TOL);
-    rising = scored.length > 1 && ev.value > SCAN_GIVE_UP * best && ev.value >= scored[scored.length - 1].value ? rising + 1 : 0;
     scored.push({ theta, value: ev.value });
     onEvent?.({ type: "baseline", baseline: "scan", index: scored.length - 1, total: candidates.length, point: { l1: scanKey ? params.values(theta)[scanKey] : NaN, value: ev.value } });
+    if (theta === start) continue;
+    // Small λ costs the most (large supports): stop as soon as the criterion climbs away from the
+    // path's best seen before (the basin is bracketed).
+    if (ev.value > SCAN_GIVE_UP * best && ev.value >= previous) break;
     best = Math.min(best, ev.value);
-    // Small λ costs the most (large supports); stop once the criterion keeps climbing away.
-    if (rising >= SCAN_RISES) break;
+    previous = ev.value;
   }
   return scored.sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES);
 }
@@ -274,6 +284,30 @@ function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower
 }
 
 /**
+ * The exact finish around the best point θ: the path's minimiser as θ, its x to warm-start the
+ * answer's solve, and the certificate. The path's own solve (at the bracket's top) is recorded.
+ */
+function finishOnPath(
+  problem: Problem,
+  criterionName: CriterionName,
+  params: LogParameters,
+  centre: Float64Array,
+  lower: number,
+  warmStart: Float64Array | undefined,
+  record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
+): { theta: Float64Array; x: Float64Array; certificate: PathCertificate } | null {
+  const criterion = criterionName === "reference" ? HeldOutMse.reference(problem) : HeldOutMse.of(problem);
+  const finish = exactFinish(problem, criterion, params.values(centre).l1, lower, warmStart);
+  if (!finish) return null;
+  const { start, certificate, x } = finish;
+  if (start.solves > 0) {
+    const ev = { value: start.criterion, gradient: null, solves: start.solves, innerIterations: start.innerIterations, converged: true, nearBreakpoint: false };
+    record(params.withValue(centre, "l1", start.l1), ev, PATH_START_TOL);
+  }
+  return { theta: params.withValue(centre, "l1", certificate.minimiser.l1), x, certificate };
+}
+
+/**
  * Tune the penalties by hypergradient steps on log λ against a validation criterion. Inner
  * solves are warm-started and their tolerance tightens as the outer loop goes; λ stays in
  * its box ((0, λ_max] for l1). A singular or flat step never yields NaN: the best λ seen is kept.
@@ -337,8 +371,10 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   // Kinks (active-set changes) leave small local minima a few percent apart in l1, finer than the
   // scan. Check the points of the standard 100-point grid within one scan step of the best l1
   // (values only) and descend again from any that is lower: never worse than that grid there.
+  // With the exact finish below, the bracket of breakpoints covers that neighbourhood exactly.
+  const exact = exactFinishApplies(problem, params.keys, criterionName);
   const checked = new Set<number>();
-  for (let round = 0; round < NEIGHBOUR_ROUNDS && scanKey === "l1"; round++) {
+  for (let round = 0; round < NEIGHBOUR_ROUNDS && scanKey === "l1" && !exact; round++) {
     const centre = best!;
     const l1 = params.values(centre.theta).l1;
     const near = lambdaGrid(lmax, 100, 1e-3).filter((g) => !checked.has(g) && Math.abs(Math.log(g / l1)) <= SCAN_STEP);
@@ -363,17 +399,24 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   const iterations = accepted - runs.length;
   // Values found at looser inner tolerances can undercut the exact ones: re-evaluate the best
   // few points exactly (final tol, polished) unless they were, and choose among those.
-  const finalists = evaluated
+  const chooseAmongFinalists = () => evaluated
     .filter((e) => Number.isFinite(e.value))
     .sort((a, b) => a.value - b.value)
     .filter((e, i, all) => all.findIndex((f) => f.theta.every((v, k) => v === e.theta[k])) === i)
     .slice(0, FINALISTS)
-    .map((e) => (e.final ? e : { theta: e.theta, value: reEvaluate(e.theta) }));
-  const chosen = finalists.reduce((a, b) => (b.value < a.value ? b : a)).theta;
+    .map((e) => (e.final ? e : { theta: e.theta, value: reEvaluate(e.theta) }))
+    .reduce((a, b) => (b.value < a.value ? b : a)).theta;
+  // The exact finish (Lasso / elastic net in l1 alone, held-out or reference): the exact minimiser
+  // over a bracket of breakpoints around the best point replaces the finalists' re-evaluations.
+  const finish = exact ? finishOnPath(problem, criterionName, params, best!.theta, ranges.l1.range[0], (bestFinal as { solution?: Solution } | null)?.solution?.x ?? objective.lastSolution?.x, record) : null;
+  // A point of the descent as low as the exact minimum is that minimum (to rounding): kept, and
+  // not solved again when it was a final evaluation.
+  const keepDescent = finish !== null && best!.value <= finish.certificate.minimiser.criterion;
+  const chosen = finish && !keepDescent ? finish.theta : keepDescent ? best!.theta : chooseAmongFinalists();
   const finalPenalty = params.penalty(chosen);
   const kept = bestFinal as { theta: Float64Array; ev: Evaluation; solution: Solution | undefined } | null;
   const reuse = kept?.solution !== undefined && kept.theta.every((v, i) => v === chosen[i]) ? kept : null;
-  const finalEval = reuse ? reuse.ev : objective.evaluate(finalPenalty, finalTol);
+  const finalEval = reuse ? reuse.ev : objective.evaluate(finalPenalty, finalTol, { warmStart: keepDescent ? undefined : finish?.x });
   if (!reuse) record(chosen, finalEval, finalTol);
   // The reconstruction at the chosen λ on all the data (CV solved only the folds).
   let solution = reuse ? reuse.solution : objective.lastSolution;
@@ -398,6 +441,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     converged: result.converged && solution.converged && !atBound,
     message: atBound ?? result.message,
     trajectory,
+    ...(finish && { certificate: finish.certificate }),
   };
   const base = problem.penalty;
   if (options.grid) {
