@@ -11,6 +11,7 @@ import type { Solution } from "../solvers/solution.js";
 import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";
 import { runTune } from "./tune-command.js";
+import { runPath } from "./path-command.js";
 import { registerImageCommands } from "./image-commands.js";
 import { packageVersion } from "../version.js";
 import { hypergradientSummary, scalarHypergradients, solutionReport, solutionSummary, toJson } from "./report.js";
@@ -174,6 +175,12 @@ function buildProgram(): Command {
     .option("--weights", "tune one l1 threshold per feature (weighted Lasso) instead of a single l1")
     .option("--out <DIR>", "output folder, checked (created and probed for writing) before tuning; outputs are written all or nothing", "sparsetune-out")
     .action(runTune);
+  program.command("path").argument("<file>", "problem file with validation measurements (Lasso or elastic net: l2 and weights are kept fixed)")
+    .description("walk the exact Lasso/elastic-net path in l1: every breakpoint, the held-out criterion's exact quadratic on each piece and its exact minimiser")
+    .option("--from <L>", "largest l1 (default λ_max, where x = 0; larger values start at λ_max)", positiveNumber())
+    .option("--to <L>", "smallest l1 (default 1e-3·from), below --from", positiveNumber())
+    .option("--json", "print one JSON object on stdout: breakpoints (descending), minimiser { l1, criterion }, pieces")
+    .action(runPath);
   registerImageCommands(program);
   return program;
 }
