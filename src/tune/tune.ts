@@ -409,10 +409,14 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   // The exact finish (Lasso / elastic net in l1 alone, held-out or reference): the exact minimiser
   // over a bracket of breakpoints around the best point replaces the finalists' re-evaluations.
   const finish = exact ? finishOnPath(problem, criterionName, params, best!.theta, ranges.l1.range[0], (bestFinal as { solution?: Solution } | null)?.solution?.x ?? objective.lastSolution?.x, record) : null;
-  // A point of the descent as low as the exact minimum is that minimum (to rounding): kept, and
-  // not solved again when it was a final evaluation.
-  const keepDescent = finish !== null && best!.value <= finish.certificate.minimiser.criterion;
-  const chosen = finish && !keepDescent ? finish.theta : keepDescent ? best!.theta : chooseAmongFinalists();
+  // A final (polished) evaluation of the descent as low as the exact minimum is that minimum to
+  // rounding: kept, not solved again; so is the best point when it is the minimiser's l1 to rounding.
+  const descentFinal = bestFinal as { theta: Float64Array; ev: Evaluation } | null;
+  const minimiser = finish?.certificate.minimiser;
+  const keepDescent = minimiser === undefined ? null
+    : descentFinal && descentFinal.ev.value <= minimiser.criterion ? descentFinal.theta
+    : Math.abs(params.values(best!.theta).l1 - minimiser.l1) <= 1e-9 * minimiser.l1 ? best!.theta : null;
+  const chosen = keepDescent ?? finish?.theta ?? chooseAmongFinalists();
   const finalPenalty = params.penalty(chosen);
   const kept = bestFinal as { theta: Float64Array; ev: Evaluation; solution: Solution | undefined } | null;
   const reuse = kept?.solution !== undefined && kept.theta.every((v, i) => v === chosen[i]) ? kept : null;
