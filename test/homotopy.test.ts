@@ -270,6 +270,19 @@ describe("sparsetune path", () => {
     expect(Math.abs(criterion.value(atMin.x) - out.minimiser.criterion)).toBeLessThanOrEqual(1e-10 * out.minimiser.criterion);
   });
 
+  it("tune writes the bracket as a certificate in result.json", () => {
+    const out = mkdtempSync(join(tmpdir(), "sparsetune-tune-"));
+    const run = runCli("tune", join(FIXTURES, "lasso-small.json"), "--out", out, "--json");
+    expect(run.code).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+    const { bracket, breakpoints, minimiser } = result.certificate;
+    expect(bracket[0]).toBeLessThanOrEqual(result.lambda.l1);
+    expect(bracket[1]).toBeGreaterThanOrEqual(result.lambda.l1);
+    expect(breakpoints.length).toBeGreaterThan(0);
+    expect(result.criterion).toBeLessThanOrEqual(minimiser.criterion * (1 + 1e-9));
+    expect(JSON.parse(run.stdout).bracket).toEqual(bracket);
+  });
+
   it("bad input: one-line errors, exit 2", () => {
     const file = join(FIXTURES, "lasso-small.json");
     const dir = mkdtempSync(join(tmpdir(), "sparsetune-path-"));
