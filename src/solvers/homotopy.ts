@@ -76,7 +76,7 @@ export interface LassoPath {
 /** Events closer than this (relative to λ) are ties: taken at the same l1. */
 const TIE = 1e-13;
 /** The solve that finds the support at `from` (polished: the support is then exact). */
-const START_TOL = 1e-12;
+export const PATH_START_TOL = 1e-10;
 /** Candidate correlations tracked between full products: about SCREEN_FACTOR·√n of the closest. */
 const SCREEN_FACTOR = 4;
 
@@ -196,11 +196,12 @@ class Homotopy {
     return op.apply(full, out);
   }
 
-  /** Add feature j with sign s: H gains the column [A_Sᵀa_j; ‖a_j‖² + l2]. */
-  enter(j: number, s: number): void {
+  /** Add feature j with sign s: H gains the column [A_Sᵀa_j; ‖a_j‖² + l2] (A_Sᵀa_j given as `inner`, or computed). */
+  enter(j: number, s: number, inner?: Float64Array): void {
     const k = this.size;
     this.ensure(k + 1);
-    for (let p = 0; p < k; p++) this.col[p] = this.A.columnInner(this.support[p], j);
+    if (inner) this.col.set(inner);
+    else for (let p = 0; p < k; p++) this.col[p] = this.A.columnInner(this.support[p], j);
     this.factor.append(this.col, this.norms[j] * this.norms[j] + this.l2);
     this.where[j] = k;
     this.support.push(j);
@@ -274,10 +275,18 @@ class Homotopy {
     this.drift.fill(0);
   }
 
-  /** q_j ← a_jᵀv for the candidates, or for every inactive feature (`all`). */
+  /**
+   * q_j ← a_jᵀv for the candidates, or for every inactive feature (`all`), whose correlations are
+   * then brought up to date too: c_j(λ) = c_j(λ₀) + a_jᵀ(r − r₀), in the same pass over the columns.
+   */
   slopes(all: boolean): void {
     if (all) {
-      this.A.applyT(this.v, this.q);
+      this.refreshes++;
+      for (let j = 0; j < this.n; j++) {
+        if (this.where[j] >= 0) continue;
+        if (!this.isCandidate[j]) this.c[j] += this.A.columnDot(j, this.drift);
+        this.q[j] = this.A.columnDot(j, this.v);
+      }
       return;
     }
     for (let t = 0; t < this.candidateCount; t++) {
@@ -357,11 +366,12 @@ function sortedSupport(h: Homotopy): { active: number[]; signs: number[] } {
 
 /** Start at l1 = from below λ_max: a certified solve gives the support and signs (x is then recomputed exactly). */
 function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart?: Float64Array): number {
-  const solution = solveCoordinateDescent(withPenalty(problem, { l1: from }), { tol: START_TOL, warmStart });
+  const solution = solveCoordinateDescent(withPenalty(problem, { l1: from }), { tol: PATH_START_TOL, warmStart });
   if (!solution.converged) throw new NumericalError(`the solve at from = ${from.toPrecision(6)} did not converge (${solution.message ?? "iteration cap"}); cannot start the path there`);
+  const gram = h.A.gram?.(solution.active);
   solution.active.forEach((j, p) => {
     try {
-      h.enter(j, solution.signs[p]);
+      h.enter(j, solution.signs[p], gram && gram.subarray(p * solution.active.length, p * solution.active.length + p));
     } catch (e) {
       if (e instanceof NumericalError) throw new NumericalError(`the support at from = ${from.toPrecision(6)} has linearly dependent columns (the Lasso solution is not unique there); add l2 > 0 or start higher`);
       throw e;
@@ -405,22 +415,18 @@ export function lassoPath(problem: Problem, options: PathOptions = {}): LassoPat
   for (;;) {
     exactX(lambda);
     h.applySupport(A, h.b, h.v);
-    // Candidates' slopes; when the safe region of the others ends inside the piece, refresh and try again, then take a full step.
+    // The candidates' slopes suffice while the others provably stay inside their bounds.
     let full = false;
     h.slopes(false);
     nextEvent(h, lambda, xs, false, skip, ev);
     let t = Math.min(ev.t, lambda - to);
     if (!h.safeTo(lambda, t)) {
-      h.refresh(lambda, xs);
-      h.slopes(false);
-      nextEvent(h, lambda, xs, false, skip, ev);
+      // Every slope (one product Aᵀv): the step is exact for all features, and the correlations
+      // stepped with them are exact at its end, where the candidates are chosen again.
+      full = true;
+      h.slopes(true);
+      nextEvent(h, lambda, xs, true, skip, ev);
       t = Math.min(ev.t, lambda - to);
-      if (!h.safeTo(lambda, t)) {
-        full = true;
-        h.slopes(true);
-        nextEvent(h, lambda, xs, true, skip, ev);
-        t = Math.min(ev.t, lambda - to);
-      }
     }
     const lo = lambda - t;
     if (e && z && val) {

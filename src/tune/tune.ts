@@ -7,6 +7,7 @@ import { refuseBasisPursuit, requireCertifiableScales, withPenalty, type Problem
 import { checkProblemClass } from "../solvers/driver.js";
 import { defaultSolverName, ITERATIVE_SOLVERS, solverByName, type SolverName } from "../solvers/index.js";
 import { lambdaGrid } from "../solvers/path.js";
+import { PATH_START_TOL } from "../solvers/homotopy.js";
 import type { Solver } from "../solvers/index.js";
 import { DEFAULT_TOL, type Solution } from "../solvers/solution.js";
 import { scalarNames } from "../diff/gradient-map.js";
@@ -15,7 +16,7 @@ import type { Evaluation, TunableKey, TuningObjective } from "./objective.js";
 import { OPTIMIZERS, type OptimizerName, type OuterPoint, type OuterResult } from "./optimizers.js";
 import { LogParameters } from "./parameters.js";
 import { SingleSolveObjective } from "./single-solve.js";
-import { exactFinish, exactFinishApplies, type PathCertificate } from "./exact-finish.js";
+import { BRACKET_FACTOR, exactFinish, exactFinishApplies, type PathCertificate } from "./exact-finish.js";
 
 export const CRITERIA = ["heldout", "cv", "sure", "sure-mc", "reference"] as const;
 export type CriterionName = (typeof CRITERIA)[number];
@@ -114,9 +115,13 @@ const SCAN_TOL = 1e-6;
 /** The second local search runs only from a scan point within this factor of the first's result. */
 const RUNNER_UP_MARGIN = 1.02;
 /** The scan stops at the first point past its best that rises above this multiple of it: the basin is bracketed. */
-const SCAN_GIVE_UP = 1.02;
-/** The tolerance of the exact path's starting solve (solvers/homotopy.ts), as recorded in the trajectory. */
-const PATH_START_TOL = 1e-12;
+const SCAN_GIVE_UP = 1.01;
+/**
+ * Before the exact finish, the descent stops once its steps are this small in log l1 (a quarter of
+ * the bracket's half-width) and solves to this tolerance: the bracket does the rest exactly.
+ */
+const EXACT_XTOL = Math.log(BRACKET_FACTOR) / 4;
+const EXACT_DESCENT_TOL = SCAN_TOL;
 /** Points re-evaluated exactly at the end to choose the answer. */
 const FINALISTS = 3;
 /** Rounds of the grid-neighbourhood check after the local searches. */
@@ -321,8 +326,11 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   let best: { theta: Float64Array; value: number } | null = null;
   /** Every point evaluated; `final`: at the final tolerance and polished, as the finalists are judged. */
   const evaluated: { theta: Float64Array; value: number; final: boolean }[] = [];
+  // With the exact finish the descent only has to land inside the bracket: looser solves, no polish.
+  const exact = exactFinishApplies(problem, params.keys, criterionName);
+  const descentTol = exact ? Math.max(finalTol, EXACT_DESCENT_TOL) : finalTol;
   const initialTol = Math.max(INITIAL_TOL, 10 * finalTol);
-  const tolNow = () => Math.max(finalTol, initialTol * 0.1 ** accepted);
+  const tolNow = () => Math.max(descentTol, initialTol * 0.1 ** accepted);
   const record = (theta: Float64Array, ev: Evaluation, tol: number, polished = false): TrajectoryPoint => {
     solves += ev.solves;
     innerIterations += ev.innerIterations;
@@ -344,7 +352,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   const outer = {
     evaluate(theta: Float64Array): OuterPoint {
       // At the final tolerance, polished: the value is then final (no re-evaluation among the finalists).
-      const tol = tolNow(), polish = tol <= finalTol;
+      const tol = tolNow(), polish = !exact && tol <= finalTol;
       const ev = objective.evaluate(params.penalty(theta), tol, { polish });
       if (polish && Number.isFinite(ev.value) && (!bestFinal || ev.value < bestFinal.ev.value)) bestFinal = { theta: Float64Array.from(theta), ev, solution: objective.lastSolution };
       const outerPoint = { value: Number.isFinite(ev.value) ? ev.value : Infinity, gradient: params.logGradient(theta, ev) };
@@ -361,7 +369,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   };
   const scanKey = params.scanKey(ranges);
   const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, options.onEvent);
-  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
+  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? (exact ? EXACT_XTOL : 1e-3), ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
   const runs: OuterResult[] = [];
   for (const candidate of starts) {
     // A runner-up far above the minimum already found is not worth a second descent.
@@ -372,7 +380,6 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
   // scan. Check the points of the standard 100-point grid within one scan step of the best l1
   // (values only) and descend again from any that is lower: never worse than that grid there.
   // With the exact finish below, the bracket of breakpoints covers that neighbourhood exactly.
-  const exact = exactFinishApplies(problem, params.keys, criterionName);
   const checked = new Set<number>();
   for (let round = 0; round < NEIGHBOUR_ROUNDS && scanKey === "l1" && !exact; round++) {
     const centre = best!;
