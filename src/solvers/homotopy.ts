@@ -17,18 +17,13 @@ import { solveCoordinateDescent } from "./coordinate-descent.js";
  * enter and leave. A held-out criterion ‖A_v x − y_v‖²/m_v is an exact quadratic on each piece.
  */
 
-export interface PathOptions {
+export interface LassoPathOptions {
   /** Largest l1 (default λ_max, where x = 0). Above λ_max the path starts at λ_max. */
   from?: number;
   /** Smallest l1 (default 1e-3·from). */
   to?: number;
   /** The criterion minimised exactly on each piece (a held-out or reference HeldOutMse); none: breakpoints only. */
   criterion?: HeldOutMse;
-  /**
-   * Stop early once the criterion exceeds (1 + stopAbove)·its smallest value so far, both seen on
-   * the path (the basin is bracketed): the tuner's scan. Default: walk to `to`.
-   */
-  stopAbove?: number;
   /** Warm start for the certified solve at `from` (below λ_max), e.g. a solution at a nearby l1. */
   warmStart?: Float64Array;
   /** Cap on breakpoints (default 20·min(m, n) + 100): a cycling path stops with a message. */
@@ -64,7 +59,7 @@ export interface LassoPath {
   pieces: PathPiece[];
   /** The exact minimiser of the criterion over [end, from] (with a criterion). */
   minimiser?: PathMinimiser;
-  /** Why the walk ended above `to`: the basin was bracketed, or the path cannot go on. */
+  /** Why the walk ended above `to`: the path cannot go on (dependent columns, too many breakpoints). */
   message?: string;
   /** Full products Aᵀv made (screening refreshes), for the curious and the benchmarks. */
   refreshes: number;
@@ -80,7 +75,7 @@ export const PATH_START_TOL = 1e-10;
 /** Candidate correlations tracked between full products: about SCREEN_FACTOR·√n of the closest. */
 const SCREEN_FACTOR = 4;
 
-function checkPathInput(problem: Problem, options: PathOptions): { A: ColumnOperator; lmax: number; from: number; to: number } {
+function checkPathInput(problem: Problem, options: LassoPathOptions): { A: ColumnOperator; lmax: number; from: number; to: number } {
   if (problem.basisPursuit) throw new InputError("basisPursuit", "expected a penalised problem: the basis-pursuit solution does not depend on l1, it has no path");
   if (problem.penalty.tv > 0) throw new InputError("penalty.tv", "expected tv = 0: the exact path is for the Lasso and elastic net (l1, l2, weights)");
   if (problem.constraints || problem.bounds) throw new InputError(problem.constraints ? "constraints" : "bounds", "expected no constraints or bounds: the exact path is for the plain Lasso and elastic net");
@@ -90,7 +85,6 @@ function checkPathInput(problem: Problem, options: PathOptions): { A: ColumnOper
     const ok = typeof v === "number" && v > 0 && (Number.isFinite(v) || (key === "from" && v === Infinity));
     if (v !== undefined && !ok) throw new InputError(key, `expected a positive ${key === "from" ? "l1 (Infinity: λ_max)" : "finite l1"}, got ${String(v)}`);
   }
-  if (options.stopAbove !== undefined && !(options.stopAbove >= 0)) throw new InputError("stopAbove", `expected a non-negative number, got ${String(options.stopAbove)}`);
   const lmax = lambdaMax(problem);
   if (!(lmax > 0)) throw new InputError("y", "expected measurements correlated with some column of A (λ_max = 0: x = 0 for every l1)");
   const from = Math.min(options.from ?? lmax, lmax);
@@ -384,7 +378,7 @@ function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart?: 
  * Walk the exact path from l1 = `from` down to `to` (see the module comment): every breakpoint, the
  * support on each piece, and with a criterion its exact minimiser over [end, from].
  */
-export function lassoPath(problem: Problem, options: PathOptions = {}): LassoPath {
+export function lassoPath(problem: Problem, options: LassoPathOptions = {}): LassoPath {
   const { A, lmax, from, to } = checkPathInput(problem, options);
   const { l2, weights } = problem.penalty;
   const h = new Homotopy(A, problem.y, l2, weights);
@@ -408,8 +402,6 @@ export function lassoPath(problem: Problem, options: PathOptions = {}): LassoPat
   if (from === lmax) result.breakpoints.push(lmax);
   let best: PathMinimiser | undefined;
   let skip = -1, stalls = 0;
-  /** The criterion at the low end of the last piece (for stopAbove). */
-  let atLo = NaN;
   const ev: PathEvent = { t: Infinity, feature: -1, sign: 0 };
   const tieTo = (l: number) => (result.breakpoints.length > 0 && Math.abs(result.breakpoints[result.breakpoints.length - 1] - l) <= TIE * l);
   for (;;) {
@@ -442,7 +434,6 @@ export function lassoPath(problem: Problem, options: PathOptions = {}): LassoPat
         const tauStar = quad[2] > 0 ? Math.min(t, Math.max(0, -quad[1] / (2 * quad[2]))) : quad[1] < 0 ? t : 0;
         const value = quad[0] + tauStar * (quad[1] + tauStar * quad[2]);
         piece.quadratic = quad;
-        atLo = quad[0] + t * (quad[1] + t * quad[2]);
         piece.minimum = { l1: lambda - tauStar, criterion: Math.max(0, value) };
         if (!best || value < best.criterion) {
           const x = new Float64Array(h.n);
@@ -467,13 +458,6 @@ export function lassoPath(problem: Problem, options: PathOptions = {}): LassoPat
     const ended = ev.t >= t + TIE * lambda || lambda <= to;
     // The event at lo: a breakpoint (ties at the same l1 counted once).
     if (!ended && !tieTo(lambda)) result.breakpoints.push(lambda);
-    if (best && options.stopAbove !== undefined && t > 0) {
-      if (atLo > (1 + options.stopAbove) * best.criterion) {
-        result.end = lambda;
-        result.message = `stopped at l1 = ${lambda.toPrecision(6)}: the criterion rose ${(100 * (atLo / best.criterion - 1)).toFixed(1)}% above its minimum (basin bracketed)`;
-        break;
-      }
-    }
     if (ended) break;
     if (result.breakpoints.length > maxBreakpoints) {
       result.end = lambda;

@@ -114,8 +114,12 @@ const INITIAL_TOL = 1e-5;
 const SCAN_TOL = 1e-6;
 /** The second local search runs only from a scan point within this factor of the first's result. */
 const RUNNER_UP_MARGIN = 1.02;
-/** The scan stops at the first point past its best that rises above this multiple of it: the basin is bracketed. */
-const SCAN_GIVE_UP = 1.01;
+/**
+ * The scan stops after `rises` successive rising points above `above`·its best: two at 5% in
+ * general; with the exact finish (which covers the basin's neighbourhood exactly), as soon as the
+ * basin is bracketed, at the first point 1% above the best past it.
+ */
+const SCAN_STOP = { general: { above: 1.05, rises: 2, withStart: true }, exact: { above: 1.01, rises: 1, withStart: false } };
 /**
  * Before the exact finish, the descent stops once its steps are this small in log l1 (a quarter of
  * the bracket's half-width) and solves to this tolerance: the bracket does the rest exactly.
@@ -144,6 +148,8 @@ function scanForBasins(
   lmax: number,
   count: number,
   record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
+  /** `withStart`: the start's value counts toward the best. */
+  stop: { above: number; rises: number; withStart: boolean },
   onEvent?: (event: TuneEvent) => void,
 ): { theta: Float64Array; value: number }[] {
   const candidates = [start];
@@ -155,17 +161,21 @@ function scanForBasins(
     }
   }
   const scored: { theta: Float64Array; value: number }[] = [];
-  // Along the path (the start aside): its best value so far, and the value before this one.
-  let best = Infinity, previous = -Infinity;
+  // Along the path: its best value so far (with the start's, `withStart`), the value before this one
+  // (+∞ before the first path point: it is never a rise), the successive rises.
+  let best = Infinity, previous = Infinity, rising = 0;
   for (const theta of candidates) {
     const ev = objective.evaluate(params.penalty(theta), SCAN_TOL, { gradient: false, polish: false });
     record(theta, ev, SCAN_TOL);
     scored.push({ theta, value: ev.value });
     onEvent?.({ type: "baseline", baseline: "scan", index: scored.length - 1, total: candidates.length, point: { l1: scanKey ? params.values(theta)[scanKey] : NaN, value: ev.value } });
-    if (theta === start) continue;
-    // Small λ costs the most (large supports): stop as soon as the criterion climbs away from the
-    // path's best seen before (the basin is bracketed).
-    if (ev.value > SCAN_GIVE_UP * best && ev.value >= previous) break;
+    if (theta === start) {
+      if (stop.withStart) best = ev.value;
+      continue;
+    }
+    // Small λ costs the most (large supports): stop once the criterion climbs away from the path's best.
+    rising = ev.value > stop.above * best && ev.value >= previous ? rising + 1 : 0;
+    if (rising >= stop.rises) break;
     best = Math.min(best, ev.value);
     previous = ev.value;
   }
@@ -368,7 +378,7 @@ export function tune(problem: Problem, options: TuneOptions = {}): TuningReport 
     },
   };
   const scanKey = params.scanKey(ranges);
-  const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, options.onEvent);
+  const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, exact ? SCAN_STOP.exact : SCAN_STOP.general, options.onEvent);
   const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? (exact ? EXACT_XTOL : 1e-3), ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
   const runs: OuterResult[] = [];
   for (const candidate of starts) {
