@@ -11,6 +11,7 @@ import type { Solution } from "../solvers/solution.js";
 import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";
 import { runTune, type TuneFlags } from "./tune-command.js";
+import { runPath } from "./path-command.js";
 import { registerImageCommands } from "./image-commands.js";
 import { packageVersion } from "../version.js";
 import { hypergradientSummary, scalarHypergradients, solutionReport, solutionSummary, toJson } from "./report.js";
@@ -179,6 +180,12 @@ function buildProgram(): Command {
     .action(async (file: string, flags: TuneFlags) => {
       if (await runTune(file, flags)) cancelled = true;
     });
+  program.command("path").argument("<file>", "problem file with validation measurements (Lasso or elastic net: l2 and weights are kept fixed)")
+    .description("walk the exact Lasso/elastic-net path in l1: every breakpoint, the held-out criterion's exact quadratic on each piece and its exact minimiser")
+    .option("--from <L>", "largest l1 (default λ_max, where x = 0; larger values start at λ_max)", positiveNumber())
+    .option("--to <L>", "smallest l1 (default 1e-3·from), below --from", positiveNumber())
+    .option("--json", "print one JSON object on stdout: breakpoints (descending), minimiser { l1, criterion }, pieces")
+    .action(runPath);
   registerImageCommands(program, () => (cancelled = true));
   return program;
 }

@@ -230,8 +230,12 @@ export function writeOutputs(output: OutputDir, files: Record<string, string | U
   }
 }
 
+/**
+ * result.json: the report, x, and the certificate: the answer's solve (gap, KKT, margin) and, after
+ * the exact finish, the bracket of breakpoints over which the answer is the criterion's exact minimiser.
+ */
 function resultDocument(problem: Problem, report: TuningReport) {
-  const { solution, x, ...rest } = report;
+  const { solution, x, certificate: path, ...rest } = report;
   return {
     ...rest,
     problem: problem.name,
@@ -240,6 +244,7 @@ function resultDocument(problem: Problem, report: TuningReport) {
     certificate: {
       objective: solution.objective, dualityGap: solution.dualityGap, kktViolation: solution.kktViolation,
       complementarityMargin: solution.complementarityMargin, converged: solution.converged, active: solution.active,
+      ...(path && { bracket: path.bracket, breakpoints: path.breakpoints, minimiser: path.minimiser }),
     },
   };
 }
@@ -286,7 +291,8 @@ export async function runTune(file: string, flags: TuneFlags): Promise<boolean> 
   if (flags.json) {
     const { lambda, criterion, iterations, solves, seconds, x, converged, message } = report;
     const intercept = report.solution.intercept;
-    process.stdout.write(toJson({ lambda, criterion, iterations, solves, seconds, x, ...(intercept !== undefined && { intercept }), converged, message, cancelled: report.cancelled, gridBest: report.grid?.best, out: flags.out }) + "\n");
+    const bracket = report.certificate?.bracket;
+    process.stdout.write(toJson({ lambda, criterion, iterations, solves, seconds, x, ...(intercept !== undefined && { intercept }), converged, message, cancelled: report.cancelled, gridBest: report.grid?.best, ...(bracket && { bracket }), out: flags.out }) + "\n");
     return report.cancelled;
   }
   const lambda = Object.entries(report.lambda).map(([k, v]) => `${k} = ${fmt(v)}`).join(", ");
@@ -296,6 +302,10 @@ export async function runTune(file: string, flags: TuneFlags): Promise<boolean> 
   ];
   if (report.grid) {
     lines.push(`  grid of ${report.grid.points.length}: best ${fmt(report.grid.best.value)} at l1 = ${fmt(report.grid.best.l1)} (${report.grid.solves} solves, ${report.grid.seconds.toFixed(3)} s)`);
+  }
+  if (report.certificate) {
+    const { bracket, breakpoints } = report.certificate;
+    lines.push(`  exact minimum over [${fmt(bracket[0])}, ${fmt(bracket[1])}] (${breakpoints.length} breakpoints: the criterion is an exact quadratic between them)`);
   }
   lines.push(`  active set: ${report.solution.active.length} features; wrote ${Object.keys(files).map((f) => join(flags.out, f)).join(", ")}`);
   process.stdout.write(lines.join("\n") + "\n");

@@ -9,6 +9,9 @@ import type { EvaluateOptions, Evaluation, TuningObjective } from "../tune/objec
 import { HeldOutMse } from "./heldout.js";
 
 /** One fold: the problem on its training rows and its held-out rows (both dense, centred alike with an intercept). */
+/** What each fold's solve is asked for (the folds keep their own warm starts). */
+export type FoldOptions = Required<Pick<EvaluateOptions, "gradient" | "polish">>;
+
 export interface CvFold {
   train: Problem;
   held: Measurements;
@@ -29,7 +32,7 @@ export interface FoldResult {
  * The serial one runs in this thread; a pool of worker threads (sparsetune/node's tuneAsync) is another.
  */
 export interface FoldEvaluator {
-  evaluate(penalty: Penalty, tol: number, options: Required<EvaluateOptions>, warm: readonly (Float64Array | undefined)[]): FoldResult[];
+  evaluate(penalty: Penalty, tol: number, options: FoldOptions, warm: readonly (Float64Array | undefined)[]): FoldResult[];
 }
 
 /** Contiguous folds of the rows 0..m−1 (scikit-learn's KFold without shuffling): fold k's held-out rows. */
@@ -64,7 +67,7 @@ export function crossValidationFolds(problem: Problem, folds: number): CvFold[] 
 }
 
 /** Fold k's solve from `warm`, its held-out MSE and (when asked) its hypergradient. */
-export function evaluateFold(fold: CvFold, criterion: HeldOutMse, solver: Solver, penalty: Penalty, tol: number, { gradient, polish }: Required<EvaluateOptions>, warm: Float64Array | undefined): FoldResult {
+export function evaluateFold(fold: CvFold, criterion: HeldOutMse, solver: Solver, penalty: Penalty, tol: number, { gradient, polish }: FoldOptions, warm: Float64Array | undefined): FoldResult {
   const problem = withPenalty(fold.train, penalty);
   const solution = solver(problem, { tol, warmStart: warm, polish });
   const h = gradient ? tryImplicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(solution.x.length), gradientSupport(problem, solution))) : null;

@@ -11,7 +11,7 @@ import type { Criterion } from "./criterion.js";
  */
 export class HeldOutMse implements Criterion {
   readonly name: string;
-  private readonly validation: Measurements;
+  readonly validation: Measurements;
   private readonly residual: Float64Array;
 
   constructor(validation: Measurements, name = "heldout") {

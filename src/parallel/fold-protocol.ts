@@ -1,5 +1,4 @@
-import type { FoldResult } from "../criteria/cross-validation.js";
-import type { EvaluateOptions } from "../tune/objective.js";
+import type { FoldOptions, FoldResult } from "../criteria/cross-validation.js";
 import type { Penalty } from "../problem.js";
 
 /** A fold's data in shared memory: the training rows (column-major) and the held-out rows. */
@@ -34,7 +33,7 @@ export interface FoldTask {
   end: number;
   penalty: Penalty;
   tol: number;
-  options: Required<EvaluateOptions>;
+  options: FoldOptions;
   warm: (Float64Array | undefined)[];
 }
 

@@ -27,6 +27,8 @@ export interface EvaluateOptions {
    * turns it off while searching, where tol-accurate solutions suffice, and on at the end.
    */
   polish?: boolean;
+  /** Start the inner solve here instead of at the previous solution (single-solve criteria). */
+  warmStart?: Float64Array;
 }
 
 /**

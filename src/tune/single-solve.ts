@@ -23,9 +23,9 @@ export class SingleSolveObjective implements TuningObjective {
     this.gradX = new Float64Array(problem.A.cols);
   }
 
-  evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true }: EvaluateOptions = {}): Evaluation {
+  evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true, warmStart }: EvaluateOptions = {}): Evaluation {
     const problem = withPenalty(this.problem, penalty);
-    const solution = this.solver(problem, { tol, warmStart: this.warm, polish });
+    const solution = this.solver(problem, { tol, warmStart: warmStart ?? this.warm, polish });
     this.warm = solution.x;
     this.lastSolution = solution;
     const h = gradient ? tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, gradientSupport(problem, solution))) : null;

@@ -7,6 +7,7 @@ import { refuseBasisPursuit, requireCertifiableScales, requireProblem, withPenal
 import { checkProblemClass } from "../solvers/driver.js";
 import { defaultSolverName, ITERATIVE_SOLVERS, solverByName, type SolverName } from "../solvers/index.js";
 import { lambdaGrid } from "../solvers/path.js";
+import { PATH_START_TOL } from "../solvers/homotopy.js";
 import type { Solver } from "../solvers/index.js";
 import { DEFAULT_TOL, type Solution } from "../solvers/solution.js";
 import { scalarNames } from "../diff/gradient-map.js";
@@ -16,6 +17,7 @@ import { OPTIMIZERS, type OptimizerName, type OuterPoint, type OuterResult } fro
 import { LogParameters } from "./parameters.js";
 import { SingleSolveObjective } from "./single-solve.js";
 import { cancellable, Cancelled, checkSignal, solverWithSignal, type BestPoint, type CancelSignal } from "./cancel.js";
+import { BRACKET_FACTOR, exactFinish, exactFinishApplies, type PathCertificate } from "./exact-finish.js";
 
 export const CRITERIA = ["heldout", "cv", "sure", "sure-mc", "reference"] as const;
 export type CriterionName = (typeof CRITERIA)[number];
@@ -110,6 +112,11 @@ export interface TuningReport {
   trajectory: TrajectoryPoint[];
   grid?: BaselineResult;
   random?: BaselineResult;
+  /**
+   * The Lasso / elastic net tuned in l1 alone on a held-out or reference criterion: the answer is
+   * the exact minimiser over this bracket of breakpoints around the descent's best point.
+   */
+  certificate?: PathCertificate;
 }
 
 const INITIAL_TOL = 1e-5;
@@ -120,9 +127,18 @@ const INITIAL_TOL = 1e-5;
 const SCAN_TOL = 1e-6;
 /** The second local search runs only from a scan point within this factor of the first's result. */
 const RUNNER_UP_MARGIN = 1.02;
-/** The scan stops after SCAN_RISES successive rising points above this multiple of its best value. */
-const SCAN_GIVE_UP = 1.05;
-const SCAN_RISES = 2;
+/**
+ * The scan stops after `rises` successive rising points above `above`·its best: two at 5% in
+ * general; with the exact finish (which covers the basin's neighbourhood exactly), as soon as the
+ * basin is bracketed, at the first point 1% above the best past it.
+ */
+const SCAN_STOP = { general: { above: 1.05, rises: 2, withStart: true }, exact: { above: 1.01, rises: 1, withStart: false } };
+/**
+ * Before the exact finish, the descent stops once its steps are this small in log l1 (a quarter of
+ * the bracket's half-width) and solves to this tolerance: the bracket does the rest exactly.
+ */
+const EXACT_XTOL = Math.log(BRACKET_FACTOR) / 4;
+const EXACT_DESCENT_TOL = SCAN_TOL;
 /** Points re-evaluated exactly at the end to choose the answer. */
 const FINALISTS = 3;
 /** Rounds of the grid-neighbourhood check after the local searches. */
@@ -147,6 +163,8 @@ function scanForBasins(
   lmax: number,
   count: number,
   record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
+  /** `withStart`: the start's value counts toward the best. */
+  stop: { above: number; rises: number; withStart: boolean },
   onEvent?: (event: TuneEvent) => void,
 ): { theta: Float64Array; value: number }[] {
   const candidates = [start];
@@ -158,16 +176,23 @@ function scanForBasins(
     }
   }
   const scored: { theta: Float64Array; value: number }[] = [];
-  let best = Infinity, rising = 0;
+  // Along the path: its best value so far (with the start's, `withStart`), the value before this one
+  // (+∞ before the first path point: it is never a rise), the successive rises.
+  let best = Infinity, previous = Infinity, rising = 0;
   for (const theta of candidates) {
     const ev = objective.evaluate(params.penalty(theta), SCAN_TOL, { gradient: false, polish: false });
     record(theta, ev, SCAN_TOL);
-    rising = scored.length > 1 && ev.value > SCAN_GIVE_UP * best && ev.value >= scored[scored.length - 1].value ? rising + 1 : 0;
     scored.push({ theta, value: ev.value });
     onEvent?.({ type: "baseline", baseline: "scan", index: scored.length - 1, total: candidates.length, point: { l1: scanKey ? params.values(theta)[scanKey] : NaN, value: ev.value } });
+    if (theta === start) {
+      if (stop.withStart) best = ev.value;
+      continue;
+    }
+    // Small λ costs the most (large supports): stop once the criterion climbs away from the path's best.
+    rising = ev.value > stop.above * best && ev.value >= previous ? rising + 1 : 0;
+    if (rising >= stop.rises) break;
     best = Math.min(best, ev.value);
-    // Small λ costs the most (large supports); stop once the criterion keeps climbing away.
-    if (rising >= SCAN_RISES) break;
+    previous = ev.value;
   }
   return scored.sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES);
 }
@@ -291,6 +316,30 @@ function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower
 }
 
 /**
+ * The exact finish around the best point θ: the path's minimiser as θ, its x to warm-start the
+ * answer's solve, and the certificate. The path's own solve (at the bracket's top) is recorded.
+ */
+function finishOnPath(
+  problem: Problem,
+  criterionName: CriterionName,
+  params: LogParameters,
+  centre: Float64Array,
+  lower: number,
+  warmStart: Float64Array | undefined,
+  record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
+): { theta: Float64Array; x: Float64Array; certificate: PathCertificate } | null {
+  const criterion = criterionName === "reference" ? HeldOutMse.reference(problem) : HeldOutMse.of(problem);
+  const finish = exactFinish(problem, criterion, params.values(centre).l1, lower, warmStart);
+  if (!finish) return null;
+  const { start, certificate, x } = finish;
+  if (start.solves > 0) {
+    const ev = { value: start.criterion, gradient: null, solves: start.solves, innerIterations: start.innerIterations, converged: true, nearBreakpoint: false };
+    record(params.withValue(centre, "l1", start.l1), ev, PATH_START_TOL);
+  }
+  return { theta: params.withValue(centre, "l1", certificate.minimiser.l1), x, certificate };
+}
+
+/**
  * Tune the penalties by hypergradient steps on log λ against a validation criterion. Inner
  * solves are warm-started and their tolerance tightens as the outer loop goes; λ stays in
  * its box ((0, λ_max] for l1). A singular or flat step never yields NaN: the best λ seen is kept.
@@ -354,8 +403,11 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
   let best: BestPoint | null = null;
   /** Every point evaluated; `final`: at the final tolerance and polished, as the finalists are judged. */
   const evaluated: { theta: Float64Array; value: number; final: boolean }[] = [];
+  // With the exact finish the descent only has to land inside the bracket: looser solves, no polish.
+  const exact = exactFinishApplies(problem, params.keys, criterionName);
+  const descentTol = exact ? Math.max(finalTol, EXACT_DESCENT_TOL) : finalTol;
   const initialTol = Math.max(INITIAL_TOL, 10 * finalTol);
-  const tolNow = () => Math.max(finalTol, initialTol * 0.1 ** accepted);
+  const tolNow = () => Math.max(descentTol, initialTol * 0.1 ** accepted);
   const record = (theta: Float64Array, ev: Evaluation, tol: number, polished = false): TrajectoryPoint => {
     solves += ev.solves;
     innerIterations += ev.innerIterations;
@@ -377,7 +429,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
   const outer = {
     evaluate(theta: Float64Array): OuterPoint {
       // At the final tolerance, polished: the value is then final (no re-evaluation among the finalists).
-      const tol = tolNow(), polish = tol <= finalTol;
+      const tol = tolNow(), polish = !exact && tol <= finalTol;
       const ev = objective.evaluate(params.penalty(theta), tol, { polish });
       if (polish && Number.isFinite(ev.value) && (!bestFinal || ev.value < bestFinal.ev.value)) bestFinal = { theta: Float64Array.from(theta), ev, solution: objective.lastSolution };
       const outerPoint = { value: Number.isFinite(ev.value) ? ev.value : Infinity, gradient: params.logGradient(theta, ev) };
@@ -393,8 +445,8 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
     },
   };
   const scanKey = params.scanKey(ranges);
-  const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, options.onEvent);
-  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
+  const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, exact ? SCAN_STOP.exact : SCAN_STOP.general, options.onEvent);
+  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? (exact ? EXACT_XTOL : 1e-3), ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
   const runs: OuterResult[] = [];
   for (const candidate of starts) {
     // A runner-up far above the minimum already found is not worth a second descent.
@@ -404,8 +456,9 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
   // Kinks (active-set changes) leave small local minima a few percent apart in l1, finer than the
   // scan. Check the points of the standard 100-point grid within one scan step of the best l1
   // (values only) and descend again from any that is lower: never worse than that grid there.
+  // With the exact finish below, the bracket of breakpoints covers that neighbourhood exactly.
   const checked = new Set<number>();
-  for (let round = 0; round < NEIGHBOUR_ROUNDS && scanKey === "l1"; round++) {
+  for (let round = 0; round < NEIGHBOUR_ROUNDS && scanKey === "l1" && !exact; round++) {
     const centre = best!;
     const l1 = params.values(centre.theta).l1;
     const near = lambdaGrid(lmax, 100, 1e-3).filter((g) => !checked.has(g) && Math.abs(Math.log(g / l1)) <= SCAN_STEP);
@@ -430,17 +483,28 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
   const iterations = accepted - runs.length;
   // Values found at looser inner tolerances can undercut the exact ones: re-evaluate the best
   // few points exactly (final tol, polished) unless they were, and choose among those.
-  const finalists = evaluated
+  const chooseAmongFinalists = () => evaluated
     .filter((e) => Number.isFinite(e.value))
     .sort((a, b) => a.value - b.value)
     .filter((e, i, all) => all.findIndex((f) => f.theta.every((v, k) => v === e.theta[k])) === i)
     .slice(0, FINALISTS)
-    .map((e) => (e.final ? e : { theta: e.theta, value: reEvaluate(e.theta) }));
-  const chosen = finalists.reduce((a, b) => (b.value < a.value ? b : a)).theta;
+    .map((e) => (e.final ? e : { theta: e.theta, value: reEvaluate(e.theta) }))
+    .reduce((a, b) => (b.value < a.value ? b : a)).theta;
+  // The exact finish (Lasso / elastic net in l1 alone, held-out or reference): the exact minimiser
+  // over a bracket of breakpoints around the best point replaces the finalists' re-evaluations.
+  const finish = exact ? finishOnPath(problem, criterionName, params, best!.theta, ranges.l1.range[0], (bestFinal as { solution?: Solution } | null)?.solution?.x ?? objective.lastSolution?.x, record) : null;
+  // A final (polished) evaluation of the descent as low as the exact minimum is that minimum to
+  // rounding: kept, not solved again; so is the best point when it is the minimiser's l1 to rounding.
+  const descentFinal = bestFinal as { theta: Float64Array; ev: Evaluation } | null;
+  const minimiser = finish?.certificate.minimiser;
+  const keepDescent = minimiser === undefined ? null
+    : descentFinal && descentFinal.ev.value <= minimiser.criterion ? descentFinal.theta
+    : Math.abs(params.values(best!.theta).l1 - minimiser.l1) <= 1e-9 * minimiser.l1 ? best!.theta : null;
+  const chosen = keepDescent ?? finish?.theta ?? chooseAmongFinalists();
   const finalPenalty = params.penalty(chosen);
   const kept = bestFinal as { theta: Float64Array; ev: Evaluation; solution: Solution | undefined } | null;
   const reuse = kept?.solution !== undefined && kept.theta.every((v, i) => v === chosen[i]) ? kept : null;
-  const finalEval = reuse ? reuse.ev : objective.evaluate(finalPenalty, finalTol);
+  const finalEval = reuse ? reuse.ev : objective.evaluate(finalPenalty, finalTol, { warmStart: keepDescent ? undefined : finish?.x });
   if (!reuse) record(chosen, finalEval, finalTol);
   // The reconstruction at the chosen λ on all the data (CV solved only the folds).
   let solution = reuse ? reuse.solution : objective.lastSolution;
@@ -466,6 +530,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
     message: atBound ?? result.message,
     cancelled: false,
     trajectory,
+    ...(finish && { certificate: finish.certificate }),
   };
   const base = problem.penalty;
   if (options.grid) {

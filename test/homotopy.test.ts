@@ -1,0 +1,306 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { HeldOutMse } from "../src/criteria/heldout.js";
+import { Cholesky } from "../src/linalg/cholesky.js";
+import { UpdatableCholesky } from "../src/linalg/cholesky-update.js";
+import { Random } from "../src/linalg/random.js";
+import { DenseMatrix } from "../src/operators/dense.js";
+import { loadProblemFile } from "../src/io/problem-file.js";
+import { lambdaMax } from "../src/penalties/index.js";
+import { createProblem, withPenalty, type Problem } from "../src/problem.js";
+import { lassoPath, type LassoPath } from "../src/solvers/homotopy.js";
+import { SOLVERS } from "../src/solvers/index.js";
+import { solvePath, lambdaGrid } from "../src/solvers/path.js";
+import { tune } from "../src/tune/tune.js";
+import { FIXTURES, inputError, randomProblem, runCli } from "./support.js";
+
+interface LarsCase {
+  name: string;
+  A: number[][];
+  y: number[];
+  validation: { A: number[][]; y: number[] };
+  to: number;
+  lambdaMax: number;
+  breakpoints: number[];
+  coefficients: number[][];
+  l1: number[];
+  drops: number;
+  minimiser: { l1: number; criterion: number };
+}
+
+const LARS: LarsCase[] = JSON.parse(readFileSync(join(FIXTURES, "paths", "lars-path.json"), "utf8")).cases;
+
+/** H = MᵀM + shift·I, k×k column-major, and its entries by (i, j). */
+function spd(rng: Random, k: number, shift: number): Float64Array {
+  const M = Array.from({ length: k + 2 }, () => Array.from({ length: k }, () => rng.normal()));
+  const h = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) h[j * k + i] = M.reduce((s, row) => s + row[i] * row[j], 0) + (i === j ? shift : 0);
+  return h;
+}
+
+/** The submatrix of H on the index list `keep`, column-major. */
+function sub(h: Float64Array, k: number, keep: number[]): Float64Array {
+  const q = keep.length, out = new Float64Array(q * q);
+  keep.forEach((i, a) => keep.forEach((j, b) => (out[b * q + a] = h[j * k + i])));
+  return out;
+}
+
+describe("UpdatableCholesky", () => {
+  it("after appends and removals solves like a fresh factorisation of the remaining submatrix", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 1, max: 14 }), fc.array(fc.nat(), { maxLength: 12 }), (seed, k, removals) => {
+        const rng = new Random(seed);
+        const h = spd(rng, k, 0.1);
+        const f = new UpdatableCholesky(2); // grows by doubling along the way
+        const order: number[] = [];
+        for (let j = 0; j < k; j++) {
+          const col = Float64Array.from(order, (i) => h[j * k + i]);
+          f.append(col, h[j * k + j]);
+          order.push(j);
+        }
+        for (const r of removals) {
+          if (order.length === 0) break;
+          const p = r % order.length;
+          f.remove(p);
+          order.splice(p, 1);
+          // re-append a removed index now and then: the factor keeps working order
+        }
+        if (order.length === 0) return;
+        const b = Float64Array.from(order, () => rng.normal());
+        const got = f.solveInPlace(Float64Array.from(b));
+        const want = Cholesky.factor(sub(h, k, order), order.length).solveInPlace(Float64Array.from(b));
+        const scale = Math.max(...Array.from(want, Math.abs));
+        for (let a = 0; a < order.length; a++) expect(Math.abs(got[a] - want[a])).toBeLessThanOrEqual(1e-9 * scale);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("refuses a dependent column and leaves the factor as it was", () => {
+    const f = new UpdatableCholesky();
+    f.append(new Float64Array(0), 4);
+    expect(() => f.append(Float64Array.of(2), 1)).toThrow(/linearly dependent/); // [4 2; 2 1] is singular
+    expect(f.size).toBe(1);
+    expect(Array.from(f.solveInPlace(Float64Array.of(8)))).toEqual([2]);
+  });
+});
+
+function larsProblem(c: LarsCase): Problem {
+  return createProblem({ A: c.A, y: c.y, validation: c.validation });
+}
+
+/** Support of the coefficient vector, sorted. */
+const supportOf = (x: ArrayLike<number>) => Array.from(x).flatMap((v, j) => (v !== 0 ? [j] : []));
+
+describe("lassoPath against scikit-learn's lars_path(method='lasso')", () => {
+  it.each(LARS.map((c) => [c.name, c] as const))("%s: every breakpoint, the support on each piece, the exact minimiser", (_name, c) => {
+    const problem = larsProblem(c);
+    const path = lassoPath(problem, { to: c.to, criterion: HeldOutMse.of(problem) });
+    expect(path.lambdaMax).toBeCloseTo(c.lambdaMax, 12);
+    expect(path.breakpoints).toHaveLength(c.breakpoints.length);
+    path.breakpoints.forEach((b, i) => expect(Math.abs(b - c.breakpoints[i])).toBeLessThanOrEqual(1e-10 * c.breakpoints[i]));
+    // Piece i runs from breakpoint i to i+1 (the last to `to`): its support is the nonzeros between.
+    expect(path.pieces).toHaveLength(c.breakpoints.length);
+    path.pieces.forEach((p, i) => {
+      const mid = c.coefficients[i].map((v, j) => v + c.coefficients[i + 1][j]);
+      expect(p.active).toEqual(supportOf(mid));
+      expect(p.signs).toEqual(p.active.map((j) => Math.sign(mid[j])));
+    });
+    const { minimiser } = path;
+    expect(Math.abs(minimiser!.l1 - c.minimiser.l1)).toBeLessThanOrEqual(1e-9 * c.minimiser.l1);
+    expect(Math.abs(minimiser!.criterion - c.minimiser.criterion)).toBeLessThanOrEqual(1e-10 * c.minimiser.criterion);
+  });
+
+  it("the fixtures exercise features leaving the path as well as entering", () => {
+    expect(LARS.some((c) => c.drops > 0)).toBe(true);
+  });
+});
+
+/**
+ * The path against tight coordinate-descent solves at interior points of its pieces: the support
+ * and signs there, and the criterion's quadratic against the criterion of the solve.
+ */
+function checkAgainstSolver(problem: Problem, path: LassoPath, criterion: HeldOutMse, pieces: number[]): void {
+  for (const i of pieces) {
+    const p = path.pieces[i];
+    for (const f of [0.3, 0.7]) {
+      const l1 = p.hi - f * (p.hi - p.lo);
+      const s = SOLVERS.cd(withPenalty(problem, { l1 }), { tol: 1e-14 });
+      expect(s.active).toEqual(p.active);
+      expect(s.signs).toEqual(p.signs);
+      const [c0, c1, c2] = p.quadratic!;
+      const tau = p.hi - l1;
+      const value = criterion.value(s.x);
+      expect(Math.abs(c0 + tau * (c1 + tau * c2) - value)).toBeLessThanOrEqual(1e-10 * value);
+    }
+  }
+}
+
+/** About `count` piece indices spread over the path, long pieces preferred (tiny ones are at the tolerance's mercy). */
+function samplePieces(path: LassoPath, count: number): number[] {
+  const idx = path.pieces.map((p, i) => i).filter((i) => path.pieces[i].hi - path.pieces[i].lo > 1e-6 * path.pieces[i].hi);
+  const step = Math.max(1, Math.floor(idx.length / count));
+  return idx.filter((_, k) => k % step === 0);
+}
+
+describe("the path against the solver between breakpoints", () => {
+  it("Lasso, elastic net and weighted l1: the support between breakpoints and the criterion's quadratic (1e-10 relative)", () => {
+    const rng = new Random(7);
+    const base = randomProblem(5, 30, 50, { k: 6, noise: 0.1 });
+    const weights = Float64Array.from({ length: 50 }, () => 0.5 + rng.uniform());
+    const cases: Problem[] = [
+      base,
+      withPenalty(base, { l2: 0.05 }),
+      createProblem({ A: base.A, y: base.y, validation: base.validation, penalty: { weights } }),
+    ];
+    for (const problem of cases) {
+      const criterion = HeldOutMse.of(problem);
+      const path = lassoPath(problem, { to: 1e-2 * lambdaMax(problem), criterion });
+      expect(path.pieces.length).toBeGreaterThan(10);
+      checkAgainstSolver(problem, path, criterion, samplePieces(path, 8));
+    }
+  });
+
+  it("the reference criterion (identity validation) and a start below λ_max", () => {
+    const problem = randomProblem(9, 25, 40, { k: 4, noise: 0.05 });
+    const withTruth = createProblem({ A: problem.A, y: problem.y, truth: Float64Array.from({ length: 40 }, (_, j) => (j % 7 === 0 ? 1 : 0)) });
+    const criterion = HeldOutMse.reference(withTruth);
+    const lmax = lambdaMax(withTruth);
+    const path = lassoPath(withTruth, { from: 0.3 * lmax, to: 0.01 * lmax, criterion });
+    expect(path.from).toBe(0.3 * lmax);
+    expect(path.pieces[0].hi).toBe(0.3 * lmax);
+    checkAgainstSolver(withTruth, path, criterion, samplePieces(path, 6));
+  });
+
+  it("breakpoints are those of a walk from λ_max, whatever l1 it starts from", () => {
+    const problem = randomProblem(11, 30, 60, { k: 5, noise: 0.1 });
+    const lmax = lambdaMax(problem);
+    const whole = lassoPath(problem, { to: 0.01 * lmax });
+    const part = lassoPath(problem, { from: 0.2 * lmax, to: 0.01 * lmax });
+    const inside = whole.breakpoints.filter((b) => b <= 0.2 * lmax);
+    expect(part.breakpoints).toHaveLength(inside.length);
+    part.breakpoints.forEach((b, i) => expect(Math.abs(b - inside[i])).toBeLessThanOrEqual(1e-10 * b));
+  });
+
+  it("refuses what it cannot walk: one-line InputErrors", () => {
+    const problem = randomProblem(3, 20, 30);
+    inputError(() => lassoPath(problem, { from: 1, to: 2 }), /^to: expected to < from/);
+    inputError(() => lassoPath(problem, { to: -1 }), /^to: expected a positive finite l1/);
+    inputError(() => lassoPath(problem, { from: Number.NaN }), /^from: /);
+    inputError(() => lassoPath(withPenalty(problem, { tv: 1 }), {}), /^penalty\.tv: /);
+  });
+
+  it("two equal columns (the Lasso not unique once they enter): stops there with a message, not NaN", () => {
+    const base = randomProblem(4, 15, 30, { k: 4, noise: 0.1 });
+    const A = base.A as DenseMatrix;
+    const c = A.applyT(base.y, new Float64Array(A.cols));
+    const top = c.reduce((best, v, j) => (Math.abs(v) > Math.abs(c[best]) ? j : best), 0);
+    const other = top === 0 ? 1 : 0;
+    A.data.copyWithin(other * A.rows, top * A.rows, (top + 1) * A.rows);
+    const problem = createProblem({ A, y: base.y, validation: base.validation });
+    const path = lassoPath(problem, { criterion: HeldOutMse.of(problem) });
+    expect(path.message).toMatch(/dependent .* not unique/);
+    expect(path.end).toBe(path.lambdaMax);
+    expect(path.pieces).toHaveLength(0);
+  });
+});
+
+/** The best held-out MSE on a fine 200-point grid (independent tight solves), λ_max down to 1e-3·λ_max. */
+function fineGridBest(problem: Problem): number {
+  const criterion = HeldOutMse.of(problem);
+  const path = solvePath(problem, SOLVERS.cd, { lambdas: lambdaGrid(lambdaMax(problem), 200, 1e-3), tol: 1e-12 });
+  return Math.min(...path.map((s) => criterion.value(s.x)));
+}
+
+describe("the tuner's exact finish", () => {
+  const checkTuned = (problem: Problem, starts: number[]) => {
+    const best = fineGridBest(problem);
+    const lmax = lambdaMax(problem);
+    for (const f of starts) {
+      const report = tune(problem, { keys: ["l1"], start: { l1: f * lmax } });
+      expect(report.criterion).toBeLessThanOrEqual(best * (1 + 1e-9));
+      const cert = report.certificate!;
+      expect(cert.bracket[0]).toBeLessThanOrEqual(report.lambda.l1);
+      expect(cert.bracket[1]).toBeGreaterThanOrEqual(report.lambda.l1);
+      expect(report.criterion).toBeLessThanOrEqual(cert.minimiser.criterion * (1 + 1e-9));
+      for (const b of cert.breakpoints) expect(b >= cert.bracket[0] && b <= cert.bracket[1]).toBe(true);
+    }
+  };
+
+  it.each(["lasso-small", "enet-small"])("%s (l1 alone): at most the best of a fine 200-point grid from every start", (name) => {
+    checkTuned(loadProblemFile(join(FIXTURES, `${name}.json`)), [1e-4, 1e-2, 0.1, 1]);
+  });
+
+  it("random problems: at most the best of a fine 200-point grid", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 20, max: 50 }), fc.integer({ min: 30, max: 120 }), (seed, m, n) => {
+        checkTuned(randomProblem(seed, m, n, { k: 5, noise: 0.1 }), [1e-3, 0.1]);
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it("does not run for other keys or criteria (no certificate)", () => {
+    const problem = loadProblemFile(join(FIXTURES, "enet-small.json"));
+    expect(tune(problem).certificate).toBeUndefined(); // l1 and l2 together
+  });
+});
+
+describe("sparsetune path", () => {
+  it("--json: one object with every breakpoint (descending, inside [to, from]) and the exact minimiser", () => {
+    const file = join(FIXTURES, "lasso-small.json");
+    const problem = loadProblemFile(file);
+    const lmax = lambdaMax(problem);
+    const run = runCli("path", file, "--from", String(0.5 * lmax), "--to", String(0.01 * lmax), "--json");
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim().split("\n")).toHaveLength(1);
+    const out = JSON.parse(run.stdout);
+    expect(out.breakpoints.length).toBeGreaterThan(3);
+    for (let i = 1; i < out.breakpoints.length; i++) expect(out.breakpoints[i]).toBeLessThan(out.breakpoints[i - 1]);
+    for (const b of out.breakpoints) expect(b >= 0.01 * lmax && b <= 0.5 * lmax).toBe(true);
+    // the minimiser against tight solves on a fine grid of the same interval
+    const criterion = HeldOutMse.of(problem);
+    const grid = solvePath(problem, SOLVERS.cd, { lambdas: lambdaGrid(0.5 * lmax, 200, 0.02), tol: 1e-13 });
+    const gridBest = Math.min(...grid.map((s) => criterion.value(s.x)));
+    expect(out.minimiser.criterion).toBeLessThanOrEqual(gridBest * (1 + 1e-9));
+    const atMin = SOLVERS.cd(withPenalty(problem, { l1: out.minimiser.l1 }), { tol: 1e-14 });
+    expect(Math.abs(criterion.value(atMin.x) - out.minimiser.criterion)).toBeLessThanOrEqual(1e-10 * out.minimiser.criterion);
+  });
+
+  it("tune writes the bracket as a certificate in result.json", () => {
+    const out = mkdtempSync(join(tmpdir(), "sparsetune-tune-"));
+    const run = runCli("tune", join(FIXTURES, "lasso-small.json"), "--out", out, "--json");
+    expect(run.code).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+    const { bracket, breakpoints, minimiser } = result.certificate;
+    expect(bracket[0]).toBeLessThanOrEqual(result.lambda.l1);
+    expect(bracket[1]).toBeGreaterThanOrEqual(result.lambda.l1);
+    expect(breakpoints.length).toBeGreaterThan(0);
+    expect(result.criterion).toBeLessThanOrEqual(minimiser.criterion * (1 + 1e-9));
+    expect(JSON.parse(run.stdout).bracket).toEqual(bracket);
+  });
+
+  it("bad input: one-line errors, exit 2", () => {
+    const file = join(FIXTURES, "lasso-small.json");
+    const dir = mkdtempSync(join(tmpdir(), "sparsetune-path-"));
+    const doc = JSON.parse(readFileSync(file, "utf8"));
+    delete doc.validation;
+    const noValidation = join(dir, "no-validation.json");
+    writeFileSync(noValidation, JSON.stringify(doc));
+    for (const [args, pattern] of [
+      [[file, "--from", "0.1", "--to", "0.2"], /--to.*expected --to < --from/],
+      [[file, "--to", "-1"], /--to/],
+      [[file, "--from", "0"], /--from/],
+      [[noValidation], /validation/],
+    ] as const) {
+      const run = runCli("path", ...args);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe("");
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+      expect(run.stderr).toMatch(pattern);
+    }
+  });
+});
