@@ -7,7 +7,6 @@ import { HeldOutMse } from "../src/criteria/heldout.js";
 import { Cholesky } from "../src/linalg/cholesky.js";
 import { UpdatableCholesky } from "../src/linalg/cholesky-update.js";
 import { Random } from "../src/linalg/random.js";
-import { DenseMatrix } from "../src/operators/dense.js";
 import { loadProblemFile } from "../src/io/problem-file.js";
 import { lambdaMax } from "../src/penalties/index.js";
 import { createProblem, withPenalty, type Problem } from "../src/problem.js";
@@ -15,7 +14,7 @@ import { lassoPath, type LassoPath } from "../src/solvers/homotopy.js";
 import { SOLVERS } from "../src/solvers/index.js";
 import { solvePath, lambdaGrid } from "../src/solvers/path.js";
 import { tune } from "../src/tune/tune.js";
-import { FIXTURES, inputError, randomProblem, runCli } from "./support.js";
+import { duplicateTopColumn, FIXTURES, inputError, randomProblem, runCli } from "./support.js";
 
 interface LarsCase {
   name: string;
@@ -195,11 +194,7 @@ describe("the path against the solver between breakpoints", () => {
 
   it("two equal columns (the Lasso not unique once they enter): stops there with a message, not NaN", () => {
     const base = randomProblem(4, 15, 30, { k: 4, noise: 0.1 });
-    const A = base.A as DenseMatrix;
-    const c = A.applyT(base.y, new Float64Array(A.cols));
-    const top = c.reduce((best, v, j) => (Math.abs(v) > Math.abs(c[best]) ? j : best), 0);
-    const other = top === 0 ? 1 : 0;
-    A.data.copyWithin(other * A.rows, top * A.rows, (top + 1) * A.rows);
+    const A = duplicateTopColumn(base);
     const problem = createProblem({ A, y: base.y, validation: base.validation });
     const path = lassoPath(problem, { criterion: HeldOutMse.of(problem) });
     expect(path.message).toMatch(/dependent .* not unique/);

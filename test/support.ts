@@ -108,3 +108,16 @@ export function inputError(fn: () => unknown, pattern?: RegExp): InputError {
   if (pattern) expect(e.message).toMatch(pattern);
   return e;
 }
+
+/**
+ * The problem's A with the column most correlated with y copied over another (column 0, or 1 when
+ * that is the one): two equal columns, so the Lasso is not unique once they enter. A is changed in place.
+ */
+export function duplicateTopColumn(base: Problem): DenseMatrix {
+  const A = base.A as DenseMatrix;
+  const c = A.applyT(base.y, new Float64Array(A.cols));
+  const top = c.reduce((best, v, j) => (Math.abs(v) > Math.abs(c[best]) ? j : best), 0);
+  const other = top === 0 ? 1 : 0;
+  A.data.copyWithin(other * A.rows, top * A.rows, (top + 1) * A.rows);
+  return A;
+}

@@ -14,7 +14,7 @@ import { createProblem, withPenalty, type Problem } from "../src/problem.js";
 import { SOLVERS } from "../src/solvers/index.js";
 import { InputError } from "../src/errors.js";
 import { dot } from "../src/linalg/vector.js";
-import { FIXTURES, fixtureNames, randomProblem } from "./support.js";
+import { duplicateTopColumn, FIXTURES, fixtureNames, randomProblem } from "./support.js";
 
 const VALIDATED = fixtureNames((d) => !d.constraints && !(d.penalty.tv > 0) && (d as { validation?: unknown }).validation !== undefined);
 
@@ -224,13 +224,9 @@ describe("a stalled or singular outer loop stops with a message and the best λ,
 
   it("duplicate columns make the KKT system singular along the way: the tuner steps around it", () => {
     const base = randomProblem(31, 12, 20, { k: 3, noise: 0.05 });
-    const A = base.A as DenseMatrix;
     // Copy the column most correlated with y over another: FISTA then keeps both in the support
     // (it splits the weight), so H = A_SᵀA_S is singular there and the hypergradient undefined.
-    const c = A.applyT(base.y, new Float64Array(A.cols));
-    const top = c.reduce((best, v, j) => (Math.abs(v) > Math.abs(c[best]) ? j : best), 0);
-    const other = top === 0 ? 1 : 0;
-    A.data.copyWithin(other * A.rows, top * A.rows, (top + 1) * A.rows);
+    const A = duplicateTopColumn(base);
     const problem = createProblem({ A, y: base.y, validation: base.validation, penalty: base.penalty });
     const report = tune(problem, { solver: "fista" });
     const undefinedGradients = report.trajectory.filter((p) => Number.isNaN(p.hypergradient.l1));

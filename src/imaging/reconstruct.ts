@@ -182,8 +182,8 @@ function reconstruct(image: GreyImage, A: LinearOperator, measured: Float64Array
   });
   // Smooth criteria in tv (a reference image; SURE of denoising, whose df counts the pieces):
   // descend from the start at a looser tolerance; the others scan first at a tight one.
-  const smooth = criterion === "reference" || (criterion === "sure" && A instanceof IdentityOperator);
   const denoising = A instanceof IdentityOperator;
+  const smooth = criterion === "reference" || (criterion === "sure" && denoising);
   const tol = options.tol ?? (criterion === "reference" ? (denoising ? DENOISING_REFERENCE_TOL : REFERENCE_TOL) : smooth ? DENOISING_SURE_TOL : DEFAULT_TOL);
   const tuneOptions = { keys: ["tv"], criterion: tuneCriterion, sigma: sigma !== undefined ? sigma / range : undefined, tol, scan: options.scan ?? (smooth ? REFERENCE_SCAN : DEFAULT_SCAN), ...(smooth && { xtol: SMOOTH_XTOL }), solver: options.solver, onEvent: options.onEvent, signal: options.signal };
   let solution: Solution, solves: number, tuned: ReturnType<typeof tune>;

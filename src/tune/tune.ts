@@ -425,13 +425,13 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
   };
   const recorded = new WeakMap<OuterPoint, TrajectoryPoint>();
   /** The lowest final evaluation of the descent with its solution: the answer needs no new solve when it is chosen. */
-  let bestFinal: { theta: Float64Array; ev: Evaluation; solution: Solution | undefined } | null = null;
+  const descent: { final: { theta: Float64Array; ev: Evaluation; solution: Solution | undefined } | null } = { final: null };
   const outer = {
     evaluate(theta: Float64Array): OuterPoint {
       // At the final tolerance, polished: the value is then final (no re-evaluation among the finalists).
       const tol = tolNow(), polish = !exact && tol <= finalTol;
       const ev = objective.evaluate(params.penalty(theta), tol, { polish });
-      if (polish && Number.isFinite(ev.value) && (!bestFinal || ev.value < bestFinal.ev.value)) bestFinal = { theta: Float64Array.from(theta), ev, solution: objective.lastSolution };
+      if (polish && Number.isFinite(ev.value) && (!descent.final || ev.value < descent.final.ev.value)) descent.final = { theta: Float64Array.from(theta), ev, solution: objective.lastSolution };
       const outerPoint = { value: Number.isFinite(ev.value) ? ev.value : Infinity, gradient: params.logGradient(theta, ev) };
       recorded.set(outerPoint, record(theta, ev, tol, polish));
       return outerPoint;
@@ -492,18 +492,17 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
     .reduce((a, b) => (b.value < a.value ? b : a)).theta;
   // The exact finish (Lasso / elastic net in l1 alone, held-out or reference): the exact minimiser
   // over a bracket of breakpoints around the best point replaces the finalists' re-evaluations.
-  const finish = exact ? finishOnPath(problem, criterionName, params, best!.theta, ranges.l1.range[0], (bestFinal as { solution?: Solution } | null)?.solution?.x ?? objective.lastSolution?.x, record) : null;
+  const finish = exact ? finishOnPath(problem, criterionName, params, best!.theta, ranges.l1.range[0], descent.final?.solution?.x ?? objective.lastSolution?.x, record) : null;
   // A final (polished) evaluation of the descent as low as the exact minimum is that minimum to
   // rounding: kept, not solved again; so is the best point when it is the minimiser's l1 to rounding.
-  const descentFinal = bestFinal as { theta: Float64Array; ev: Evaluation } | null;
+  const descentFinal = descent.final;
   const minimiser = finish?.certificate.minimiser;
   const keepDescent = minimiser === undefined ? null
     : descentFinal && descentFinal.ev.value <= minimiser.criterion ? descentFinal.theta
     : Math.abs(params.values(best!.theta).l1 - minimiser.l1) <= 1e-9 * minimiser.l1 ? best!.theta : null;
   const chosen = keepDescent ?? finish?.theta ?? chooseAmongFinalists();
   const finalPenalty = params.penalty(chosen);
-  const kept = bestFinal as { theta: Float64Array; ev: Evaluation; solution: Solution | undefined } | null;
-  const reuse = kept?.solution !== undefined && kept.theta.every((v, i) => v === chosen[i]) ? kept : null;
+  const reuse = descentFinal?.solution !== undefined && descentFinal.theta.every((v, i) => v === chosen[i]) ? descentFinal : null;
   const finalEval = reuse ? reuse.ev : objective.evaluate(finalPenalty, finalTol, { warmStart: keepDescent ? undefined : finish?.x });
   if (!reuse) record(chosen, finalEval, finalTol);
   // The reconstruction at the chosen λ on all the data (CV solved only the folds).
