@@ -1,0 +1,78 @@
+import { InputError } from "../errors.js";
+
+/**
+ * A recurrence s_{t+1} = step(s_t, t), t = 0 … K−1, on states that are updated in place: the
+ * reverse sweep stores a few of them and recomputes the others, so it never allocates per step.
+ */
+export interface Recurrence<S> {
+  /** A new state buffer (its contents are overwritten before use). */
+  create(): S;
+  /** dst ← src. */
+  copy(dst: S, src: S): void;
+  /** s ← step(s, t), in place. */
+  step(state: S, t: number): void;
+}
+
+export interface ReverseSweepOptions {
+  /** Steps between stored checkpoints (default ⌈√K⌉, which stores about 2√K states in all). */
+  interval?: number;
+}
+
+export interface ReverseSweepReport {
+  /** The state buffers held at once (checkpoints + one segment + the running state): the peak memory in states. */
+  storedStates: number;
+  /** Calls of `step` (K forward, at most K more recomputing the segments). */
+  steps: number;
+}
+
+/**
+ * Reverse mode over K steps with checkpointing (the √K scheme): the forward pass keeps every
+ * `interval`-th state; `seed(s_K)` is called with the final state (to set the adjoint from the
+ * loss); then, segment by segment from the last, the segment's states are recomputed from its
+ * checkpoint and `backward(s_t, t)` is called for t = K−1 down to 0 with the state *before* step t,
+ * so the caller can pull its adjoint back through step t (ā_t = ā_{t+1}·∂step/∂s at s_t).
+ * The initial state is not modified.
+ */
+export function reverseSweep<S>(
+  recurrence: Recurrence<S>,
+  initial: S,
+  K: number,
+  seed: (final: S) => void,
+  backward: (before: S, t: number) => void,
+  options: ReverseSweepOptions = {},
+): ReverseSweepReport {
+  if (!Number.isInteger(K) || K < 1) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
+  const interval = options.interval ?? Math.ceil(Math.sqrt(K));
+  if (!Number.isInteger(interval) || interval < 1) throw new InputError("interval", `expected an integer ≥ 1, got ${interval}`);
+  const segments = Math.ceil(K / interval);
+  // checkpoints[k] = s_{k·interval}; segment[i] = s_{start+i} while the segment is swept back.
+  const checkpoints: S[] = [];
+  const segmentLength = Math.min(interval, K);
+  const segment: S[] = [];
+  for (let i = 0; i < segmentLength; i++) segment.push(recurrence.create());
+  const running = recurrence.create();
+  recurrence.copy(running, initial);
+  let steps = 0;
+  for (let t = 0; t < K; t++) {
+    if (t % interval === 0) {
+      const c = recurrence.create();
+      recurrence.copy(c, running);
+      checkpoints.push(c);
+    }
+    recurrence.step(running, t);
+    steps++;
+  }
+  seed(running);
+  for (let k = segments - 1; k >= 0; k--) {
+    const start = k * interval;
+    const length = Math.min(interval, K - start);
+    recurrence.copy(segment[0], checkpoints[k]);
+    for (let i = 1; i < length; i++) {
+      recurrence.copy(segment[i], segment[i - 1]);
+      recurrence.step(segment[i], start + i - 1);
+      steps++;
+    }
+    for (let i = length - 1; i >= 0; i--) backward(segment[i], start + i);
+  }
+  return { storedStates: checkpoints.length + segment.length + 1, steps };
+}
