@@ -1,0 +1,34 @@
+/**
+ * The worked examples of iteration differentiation (`sparsetune example NAME [--json]`): each is
+ * one file in this folder that registers itself here, runs in a second or so, and checks its
+ * derivative against a central finite difference.
+ */
+
+/** The finite-difference check every example prints. */
+export interface DerivativeCheck {
+  /** What was differentiated, e.g. "d(final loss)/dθ0". */
+  what: string;
+  derivative: number;
+  finiteDifference: number;
+  /** |derivative − finiteDifference| / max(|finiteDifference|, tiny). */
+  relativeError: number;
+}
+
+export interface ExampleResult {
+  name: string;
+  /** Lines for the human summary. */
+  lines: string[];
+  /** The machine-readable result (`--json` prints { name, ...data, checks }). */
+  data: Record<string, unknown>;
+  checks: DerivativeCheck[];
+}
+
+export interface Example {
+  name: string;
+  /** One line for `sparsetune example --help`. */
+  description: string;
+  run(): ExampleResult;
+}
+
+/** Registered examples by name. */
+export const EXAMPLES: Record<string, Example> = {};
