@@ -1,6 +1,6 @@
 /**
  * The worked examples of iteration differentiation (`sparsetune example NAME [--json]`): each is
- * one file in this folder that registers itself here, runs in a second or so, and checks its
+ * one file in this folder, listed in EXAMPLES below, that runs in a second or so and checks its
  * derivative against a central finite difference.
  */
 
@@ -30,5 +30,5 @@ export interface Example {
   run(): ExampleResult;
 }
 
-/** Registered examples by name. */
+/** The examples by name (import each example file and list it here). */
 export const EXAMPLES: Record<string, Example> = {};
