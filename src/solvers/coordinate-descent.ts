@@ -196,7 +196,8 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
     problem, penalty, cols: columnsOf(A), yy: dot(y, y), gapTarget: options.gapTarget,
     norms2: new Float64Array(n), norms: new Float64Array(n), step: new Float64Array(n),
     screening: o.screening ?? true,
-    certifySupport: options.certifySupport === true && problem.bounds === undefined,
+    // A support can be proven only where the primal is strongly convex (not the Lasso).
+    certifySupport: options.certifySupport === true && problem.bounds === undefined && everywhereCurved(penalty, n),
     p0: Math.max(1, Math.floor(o.initialWorkingSet ?? defaultInitialWorkingSet(n))),
     onIteration: o.onIteration,
     scores: new Float64Array(n), scratch: new Int32Array(n), mark: new Uint8Array(n),
@@ -231,6 +232,12 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
     }
   }
   return { context, state };
+}
+
+/** g_j'' > 0 for every j (the elastic net; not the Lasso). */
+function everywhereCurved(penalty: SeparablePenalty, n: number): boolean {
+  for (let j = 0; j < n; j++) if (!(penalty.supportCurvature(j) > 0)) return false;
+  return true;
 }
 
 /** r ← y − A x from scratch (the support only): no drift from the incremental updates. Returns |supp x|. */
