@@ -369,7 +369,7 @@ function outerIteration(context: CdContext, state: CdState): void {
   }
   if (converged && context.certifySupport) {
     // Screened features are zero at x* (the same gap-safe rule): the alive ones decide.
-    state.supportCertain = supportIsCertain(penalty, x, c, gap, norms, alive, state.nAlive);
+    state.supportCertain = supportIsCertain(penalty, x, c, gap, norms, context.yy, alive, state.nAlive);
     if (!state.supportCertain && gap > CERTIFY_DEPTH * gapTarget) converged = false;
   }
   // No progress for STALL_LIMIT outer iterations while the gap is down at rounding level: it
