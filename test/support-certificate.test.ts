@@ -27,8 +27,8 @@ describe("supportIsCertain: a proven support is the solution's", () => {
   let certain = 0, uncertain = 0;
   afterAll(() => {
     // not vacuous either way
-    expect(certain).toBeGreaterThan(50);
-    expect(uncertain).toBeGreaterThan(50);
+    expect(certain).toBeGreaterThan(25); // measured ~50 of 500 runs (most constructions are discarded)
+    expect(uncertain).toBeGreaterThan(25);
   });
 
   const cases = fc.record({
@@ -37,7 +37,7 @@ describe("supportIsCertain: a proven support is the solution's", () => {
     n: fc.integer({ min: 8, max: 50 }),
     k: fc.integer({ min: 1, max: 6 }),
     l2: fc.constantFrom(0.02, 0.05, 0.1), // larger l2 makes most constructions fail
-    level: fc.constantFrom(1, 0.999, 0.9, 0.5),
+    level: fc.constantFrom(1, 1, 0.999, 0.9, 0.5),
     tiny: fc.constantFrom(undefined, 1e-3, 1e-6),
     weighted: fc.boolean(),
     // how x departs from x*: everywhere, on the support only, the edge feature switched on, the smallest coefficient dropped
@@ -57,7 +57,9 @@ describe("supportIsCertain: a proven support is the solution's", () => {
         const x = Float64Array.from(star);
         if (t.kind === "everywhere") for (let j = 0; j < t.n; j++) x[j] += t.scale * rng.normal();
         if (t.kind === "support" || t.kind === "drop") for (const j of active) x[j] += t.scale * rng.normal();
-        if (t.kind === "edge") x[edge] = t.scale * rng.sign();
+        // the edge feature switched on the way its correlation points: at a kink (level 1) P − P* and
+        // the gap are then of second order in the step, the hardest case for the primal radius
+        if (t.kind === "edge") x[edge] = t.scale * Math.sign(residualOracle(problem, star).c[edge]);
         if (t.kind === "drop") x[active[active.length - 1]] = 0; // the smallest when tiny is set
         const { gap, c } = gapOracle(problem, x);
         const M = denseOf(problem.A);
