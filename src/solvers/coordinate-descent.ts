@@ -356,20 +356,22 @@ function outerIteration(context: CdContext, state: CdState): void {
   const cert = certificate(problem, x, r, c, penalty);
   const gap = cert.dualityGap;
   state.gap = gap;
-  let converged = false;
+  let converged = false, fullGap = gap;
   if (meetsTolerance(cert, penalty, x, gapTarget)) {
     if (state.nScreened === 0 || Math.sqrt(2 * gap) <= state.minSlack) {
-      converged = true;
+      converged = true; // the screened features are dual feasible at θ: the full gap is this one
     } else {
       // Rare: prove dual feasibility for the screened features directly.
       correlateScreened(context, state);
-      converged = meetsTolerance(certificate(problem, x, r, c, penalty), penalty, x, gapTarget);
+      const full = certificate(problem, x, r, c, penalty);
+      converged = meetsTolerance(full, penalty, x, gapTarget);
+      fullGap = Math.max(gap, full.dualityGap);
       for (let j = 0; j < n; j++) if (screened[j] === 1) c[j] = 0;
     }
   }
   if (converged && context.certifySupport) {
     // Screened features are zero at x* (the same gap-safe rule): the alive ones decide.
-    state.supportCertain = supportIsCertain(penalty, x, c, gap, norms, context.yy, alive, state.nAlive);
+    state.supportCertain = supportIsCertain(penalty, x, c, fullGap, norms, context.yy, alive, state.nAlive);
     if (!state.supportCertain && gap > CERTIFY_DEPTH * gapTarget) converged = false;
   }
   // No progress for STALL_LIMIT outer iterations while the gap is down at rounding level: it

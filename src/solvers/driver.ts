@@ -25,6 +25,8 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   const terms = checkCapabilities(solver, problem);
   const tol = options.tol ?? DEFAULT_TOL;
   if (typeof tol !== "number" || !(tol >= 0) || !Number.isFinite(tol)) throw new InputError("options.tol", `expected a non-negative number, got ${tol}`);
+  const polish = options.polish ?? "auto";
+  if (polish !== true && polish !== false && polish !== "auto") throw new InputError("options.polish", `expected true, false or "auto", got ${JSON.stringify(polish)}`);
   const maxIter = options.maxIter ?? solver.defaultMaxIter;
   if (!Number.isInteger(maxIter) || maxIter < 0) throw new InputError("options.maxIter", `expected a non-negative integer, got ${maxIter}`);
   const n = problem.A.cols;
@@ -42,7 +44,7 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   const gapTarget = tol * yy;
   const constrained = problem.constraints || problem.bounds;
   // The polish of a support the solver proves exact is skipped (finishSolution): ask for the proof.
-  const certifySupport = (options.polish ?? "auto") === "auto" && tol > TIGHT_TOL && !terms.tv && !constrained;
+  const certifySupport = polish === "auto" && tol > TIGHT_TOL && !terms.tv && !constrained;
   const tvGap = terms.tv ? (x: Float64Array, zHint: Float64Array | null, nu?: Float64Array) => tvCertificate(problem, terms, x, zHint, { nu: nu ?? null }).dualityGap : undefined;
   const { context, state } = solver.setup(problem, terms, x0, { ...options, gapTarget, tvGap, feasibilityTarget: feasibilityTarget(tol), certifySupport });
   // After setup: its first sweep over A may have recorded the column norms the check needs.
