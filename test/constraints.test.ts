@@ -152,13 +152,16 @@ describe("properties of constrained solutions", () => {
       const free = createProblem(plain);
       const wide = createProblem({ ...plain, bounds: { lower: -1e6, upper: 1e6 } });
       const a = solve(free, { tol: 1e-12 }), b = solve(wide, { tol: 1e-12 }), c = solve(free, { tol: 1e-12, solver: "alm" });
-      expect(maxAbsDiff(a.x, b.x)).toBeLessThan(1e-12);
+      // The bounded solve's iterate can count as exact for finishConstrainedSolution (KKT violation
+      // ≤ 1e-9 of the penalty's scale) and then is not polished: seed 1 stops at 4.7e-10, x 1.7e-9
+      // from the polished one, hypergradients 4e-10 relative (1e-12 and 1e-10 when both were polished).
+      expect(maxAbsDiff(a.x, b.x)).toBeLessThan(1e-8);
       expect(maxAbsDiff(a.x, c.x)).toBeLessThan(1e-12);
       expect(b.activeBounds).toEqual({ lower: [], upper: [] });
       const criterion = HeldOutMse.of(free);
       const ha = hypergradient(free, a, criterion), hb = hypergradient(wide, b, criterion);
-      expect(relErr(hb.l1, ha.l1)).toBeLessThan(1e-10);
-      expect(relErr(hb.l2, ha.l2)).toBeLessThan(1e-10);
+      expect(relErr(hb.l1, ha.l1)).toBeLessThan(5e-9);
+      expect(relErr(hb.l2, ha.l2)).toBeLessThan(5e-9);
     }
   });
 

@@ -170,6 +170,82 @@ describe("coordinate descent on random problems (fast-check)", () => {
   });
 });
 
+/** An elastic net m×4m (Gaussian A/√m, Gaussian y) at l1 = 0.05·λ_max: supports of 100-300 features. */
+function wideElasticNet(seed: number, m: number, l2: number): Problem {
+  const rng = new Random(seed);
+  const n = 4 * m;
+  const A = new DenseMatrix(m, n, Float64Array.from({ length: m * n }, () => rng.normal() / Math.sqrt(m)));
+  const base = createProblem({ A, y: Float64Array.from({ length: m }, () => rng.normal()), penalty: { l1: 1 } });
+  return withPenalty(base, { l1: 0.05 * lambdaMax(base), l2 });
+}
+
+describe("coordinate descent on elastic nets with large supports", () => {
+  // Seeds where Anderson steps left a coefficient that had just reached 0 at ~1e-8 (found by a search).
+  const cases: [number, number, number][] = [[14, 120, 1], [20, 40, 1], [29, 120, 1], [38, 100, 1], [41, 60, 1]];
+
+  it.each(cases)("seed %i (m = %i, l2 = %d): the unpolished iterate at tol 1e-8 has the exact support (no near-zero leftovers)", (seed, m, l2) => {
+    const problem = wideElasticNet(seed, m, l2);
+    const exact = solveCoordinateDescent(problem, { tol: 1e-14 });
+    expect(kktViolation(problem, exact.x)).toBeLessThanOrEqual(1e-12); // x* by the oracle
+    const raw = solveCoordinateDescent(problem, { tol: 1e-8, polish: false });
+    expect(raw.converged).toBe(true);
+    expect(raw.active).toEqual(exact.active);
+    expect(raw.signs).toEqual(exact.signs);
+  });
+
+  it("seed 28 (m = 100): a coefficient within 2.4e-7 of 0 at tol 1e-8; by default the solver goes on until the gap proves the support, which is then exact", () => {
+    const problem = wideElasticNet(28, 100, 0.5);
+    const exact = solveCoordinateDescent(problem, { tol: 1e-14 });
+    expect(kktViolation(problem, exact.x)).toBeLessThanOrEqual(1e-12);
+    const raw = solveCoordinateDescent(problem, { tol: 1e-8, polish: false });
+    expect(raw.active.length).toBe(exact.active.length + 1); // the hard case: tol 1e-8 alone does not settle it
+    const sol = solveCoordinateDescent(problem, { tol: 1e-8 });
+    expect(sol.converged).toBe(true);
+    expect(sol.active).toEqual(exact.active);
+    expect(sol.signs).toEqual(exact.signs);
+    expect(sol.dualityGap).toBeLessThan(raw.dualityGap);
+  });
+
+  it("the first working set holds every violator of x = 0 (|a_jᵀy| > l1 w_j, counted by hand), not a doubling from 30", () => {
+    const problem = wideElasticNet(14, 120, 1);
+    const { A, y, penalty } = problem;
+    let violators = 0;
+    for (let j = 0; j < A.cols; j++) {
+      let c = 0;
+      for (let i = 0; i < A.rows; i++) c += (A as DenseMatrix).get(i, j) * y[i];
+      if (Math.abs(c) > penalty.l1) violators++;
+    }
+    const { log } = solveRecordingScreened(problem, { tol: 1e-8 });
+    expect(violators).toBeGreaterThan(100);
+    expect(log[0].workingSetSize).toBeGreaterThanOrEqual(violators);
+    expect(log.length).toBeLessThanOrEqual(4); // outer iterations (measured: 3)
+  });
+
+  it("its certificate is that of x on every feature, screened ones included (oracles by hand): a margin set by screened features", () => {
+    // Tiny and tight: every inactive feature is screened, so the margin comes from screened ones only.
+    for (const name of ["enet-small", "lasso-small", "lasso-cs-200x500"]) {
+      const problem = load(name);
+      const { sol, screened } = solveRecordingScreened(problem, { tol: 1e-13, polish: false });
+      const { A, y, penalty } = problem;
+      const m = A.rows, n = A.cols;
+      const r = Float64Array.from(y);
+      for (let j = 0; j < n; j++) for (let i = 0; i < m; i++) r[i] -= (A as DenseMatrix).get(i, j) * sol.x[j];
+      let margin = 1;
+      for (let j = 0; j < n; j++) {
+        if (sol.x[j] !== 0) continue;
+        let c = 0;
+        for (let i = 0; i < m; i++) c += (A as DenseMatrix).get(i, j) * r[i];
+        const b = penalty.l1 * (penalty.weights ? penalty.weights[j] : 1);
+        margin = Math.min(margin, (b - Math.abs(c)) / b);
+      }
+      expect(screened.size, name).toBeGreaterThan(0);
+      expect(Math.abs(sol.complementarityMargin - margin), name).toBeLessThanOrEqual(1e-12);
+      expect(Math.abs(sol.kktViolation - kktViolation(problem, sol.x)), name).toBeLessThanOrEqual(1e-12);
+      expect(relErr(sol.objective, 0.5 * sumSq(r) + Array.from(sol.x).reduce((acc, v) => acc + penalty.l1 * Math.abs(v) + 0.5 * penalty.l2 * v * v, 0)), name).toBeLessThanOrEqual(1e-13);
+    }
+  });
+});
+
 describe("coordinate descent: warm starts, caps and inputs", () => {
   it("a warm start from the solution converges in at most 2 outer iterations and is not mutated", () => {
     for (const name of L1L2) {

@@ -239,6 +239,7 @@ describe("solve() checks options and penalties for every solver (FISTA used to r
     ["maxIter 2.5", { maxIter: 2.5 }, "options.maxIter"],
     ["a NaN warm start", { warmStart: new Float64Array(60).fill(NaN) }, "options.warmStart"],
     ["a short warm start", { warmStart: new Float64Array(2) }, "options.warmStart"],
+    ["polish \"yes\"", { polish: "yes" as unknown as boolean }, "options.polish"],
   ])("fista and cd: %s", (_label, options, field) => {
     for (const solver of ["cd", "fista"] as const) expect(inputError(() => solve(p, { solver, ...options })).field).toBe(field);
   });

@@ -125,7 +125,7 @@ export function bregmanSettings(options: BasisPursuitOptions): BregmanSettings {
   if (!Number.isInteger(maxIter) || maxIter < 1) throw new InputError("options.maxIter", `expected a positive integer, got ${maxIter}`);
   const muRatio = options.muRatio ?? MU_RATIO;
   if (typeof muRatio !== "number" || !(muRatio > 0 && muRatio < 1)) throw new InputError("options.muRatio", `expected a number in (0, 1), got ${muRatio}`);
-  return { tol, maxIter, muRatio, finish: options.polish ?? true, ...(options.warmStart && { warmStart: options.warmStart }) };
+  return { tol, maxIter, muRatio, finish: options.polish !== false, ...(options.warmStart && { warmStart: options.warmStart }) };
 }
 
 /** Run the Bregman iteration of `method` on a basis-pursuit problem (settings from bregmanSettings). */

@@ -6,6 +6,7 @@ import { polishOnPieces, polishOnPiecesConstrained } from "../kkt/tv-polish.js";
 import { GridDifferences } from "../operators/finite-differences.js";
 import { IdentityOperator } from "../operators/identity.js";
 import { polishOnSupport } from "../kkt/polish.js";
+import { prefersCholesky } from "../kkt/active-set.js";
 import { allFinite, dot } from "../linalg/vector.js";
 import { hasColumns } from "../operators/operator.js";
 import { penaltyTerms, termNames, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
@@ -24,6 +25,8 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   const terms = checkCapabilities(solver, problem);
   const tol = options.tol ?? DEFAULT_TOL;
   if (typeof tol !== "number" || !(tol >= 0) || !Number.isFinite(tol)) throw new InputError("options.tol", `expected a non-negative number, got ${tol}`);
+  const polish = options.polish ?? "auto";
+  if (polish !== true && polish !== false && polish !== "auto") throw new InputError("options.polish", `expected true, false or "auto", got ${JSON.stringify(polish)}`);
   const maxIter = options.maxIter ?? solver.defaultMaxIter;
   if (!Number.isInteger(maxIter) || maxIter < 0) throw new InputError("options.maxIter", `expected a non-negative integer, got ${maxIter}`);
   const n = problem.A.cols;
@@ -39,8 +42,11 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
   // y = 0: x = 0 is the solution; the relative tolerance would otherwise ask for a gap of exactly 0.
   if (yy === 0) x0.fill(0);
   const gapTarget = tol * yy;
+  const constrained = problem.constraints || problem.bounds;
+  // The polish of a support the solver proves exact is skipped (finishSolution): ask for the proof.
+  const certifySupport = polish === "auto" && tol > TIGHT_TOL && !terms.tv && !constrained;
   const tvGap = terms.tv ? (x: Float64Array, zHint: Float64Array | null, nu?: Float64Array) => tvCertificate(problem, terms, x, zHint, { nu: nu ?? null }).dualityGap : undefined;
-  const { context, state } = solver.setup(problem, terms, x0, { ...options, gapTarget, tvGap, feasibilityTarget: feasibilityTarget(tol) });
+  const { context, state } = solver.setup(problem, terms, x0, { ...options, gapTarget, tvGap, feasibilityTarget: feasibilityTarget(tol), certifySupport });
   // After setup: its first sweep over A may have recorded the column norms the check needs.
   requireCertifiableScales(problem);
   let test = solver.test(context, state);
@@ -50,17 +56,17 @@ export function runSolver<Context, State>(solver: IterativeSolver<Context, State
     test = solver.test(context, state);
   }
   const reason = test.done ? test.reason : signal?.aborted ? "cancelled" : `iteration cap ${maxIter} reached`;
-  const constrained = problem.constraints || problem.bounds;
   const nu = constrained && solver.multipliers ? solver.multipliers(context, state) : null;
   const report = { iterations: solver.iterations(state), solver: solver.name, started, reason, gapTarget };
   const done = (solution: Solution) => noteSolvedFor(withIntercept(solution, problem), problem);
+  const own = solver.certificate ? solver.certificate(context, state) : null;
   if (terms.tv) {
     const zHint = solver.tvDual ? solver.tvDual(context, state) : null;
-    const own = solver.certificate ? solver.certificate(context, state) : null;
     return done(finishTvSolution(problem, terms, solver.iterate(state), zHint, report, { ...options, tol }, nu, own));
   }
   if (constrained) return done(finishConstrainedSolution(problem, solver.iterate(state), nu, report, { ...options, tol }));
-  return done(finishSolution(problem, terms.separable!, solver.iterate(state), report, { ...options, tol }));
+  const supportCertain = certifySupport && solver.supportCertain !== undefined && solver.supportCertain(context, state);
+  return done(finishSolution(problem, terms.separable!, solver.iterate(state), report, { ...options, tol }, own, supportCertain));
 }
 
 /** The solution with its intercept b = ȳ − μᵀx when the problem has one. */
@@ -113,23 +119,31 @@ interface SolverReport {
   gapTarget: number;
 }
 
+/** Tolerances at or below this ask for exactness: polish whatever the support's size. */
+const TIGHT_TOL = 1e-10;
+
 /**
- * Bundle x with its certificate. With `polish`, also try the Newton step onto x's support
- * (kkt/polish.ts) and keep it when it certifies at least as well. `converged` is the final
- * certificate's verdict (meetsTolerance: the duality gap within tol·‖y‖², the KKT violation small).
+ * Bundle x with its certificate (`own`: the solver's certificate of x, when it made the one
+ * certify would). With `polish`, also try the Newton step onto x's support (kkt/polish.ts) and
+ * keep it when it certifies at least as well; with polish "auto" (the default), not when the
+ * support is proven exact (`supportCertain`) and its KKT system too large to factor: the step
+ * would then cost tens of products with A_S and change x only below the tolerance.
+ * `converged` is the final certificate's verdict (meetsTolerance: the duality gap within
+ * tol·‖y‖², the KKT violation small).
  */
-export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: Float64Array, report: SolverReport, options: SolveOptions): Solution {
+export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: Float64Array, report: SolverReport, options: SolveOptions, own: Certificate | null = null, supportCertain = false): Solution {
   const tol = options.tol ?? DEFAULT_TOL;
   const target = report.gapTarget;
-  let best = x, cert: Certificate | null = null;
-  // Tight tolerances (≤ 1e-10) ask for exactness: polish whatever the support's size.
-  const polished = (options.polish ?? true) ? polishOnSupport(problem, penalty, x, tol <= 1e-10) : null;
+  let best = x, cert: Certificate | null = own;
+  const mode = options.polish ?? "auto";
+  const polish = mode === true || (mode === "auto" && !(supportCertain && !prefersCholesky(supportSize(penalty, x), problem.A.rows)));
+  const polished = polish ? polishOnSupport(problem, penalty, x, tol <= TIGHT_TOL) : null;
   if (polished) {
     const pc = certify(problem, polished, penalty);
     // Within tol and stationary to rounding (relative to the penalty's scale): no need to
     // certify x as well to compare.
     const exact = pc.dualityGap <= target && pc.kktViolation <= 1e-9 * penaltyScale(penalty, polished);
-    if (!exact) cert = certify(problem, x, penalty);
+    if (!exact) cert ??= certify(problem, x, penalty);
     if (exact || (pc.kktViolation <= cert!.kktViolation && pc.dualityGap <= cert!.dualityGap + 1e-14 * cert!.objective)) {
       best = polished;
       cert = pc;
@@ -262,6 +276,12 @@ function nonZeros(x: Float64Array): Support {
     }
   }
   return { kind: "support", active, signs };
+}
+
+function supportSize(penalty: SeparablePenalty, x: Float64Array): number {
+  let k = 0;
+  for (let j = 0; j < x.length; j++) if (penalty.isActive(j, x[j])) k++;
+  return k;
 }
 
 /** The support of x for a penalty (its active features) with their signs. */

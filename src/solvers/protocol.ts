@@ -35,6 +35,12 @@ export interface IterativeSolver<Context, State> {
    * driver then does not certify x a second time.
    */
   certificate?(context: Context, state: State): Certificate | null;
+  /**
+   * True when the solver proved that the support and signs of its iterate are the solution's
+   * (kkt/support-certificate.ts, asked for by StepOptions.certifySupport): the driver then
+   * need not polish to make the support exact.
+   */
+  supportCertain?(context: Context, state: State): boolean;
 }
 
 export interface StepOptions {
@@ -42,6 +48,11 @@ export interface StepOptions {
   gapTarget: number;
   /** For tv problems: the certified duality gap of x given a dual estimate of the tv rows (kkt/tv-certificate.ts). */
   tvGap?: (x: Float64Array, zHint: Float64Array | null, nu?: Float64Array) => number;
+  /**
+   * The driver skips the polish of a support the solver proves exact (see supportCertain): a
+   * solver that can should go on past gapTarget, within reason, until the proof holds.
+   */
+  certifySupport?: boolean;
   /** Solver-specific switches (screening, Anderson, working-set size, progress callbacks). */
   [option: string]: unknown;
 }

@@ -10,9 +10,13 @@ export interface SolveOptions {
   warmStart?: Float64Array;
   /**
    * After convergence, solve the KKT system on the found support and keep the result when it
-   * certifies better (default true): x to machine precision, the active set exact.
+   * certifies better: x to machine precision, the active set exact. `true`: always; `false`:
+   * never; "auto" (the default): as `true`, except when the solver proved the support and signs
+   * exact from its duality gap (kkt/support-certificate.ts: the elastic net, whose primal is
+   * l2-strongly convex) and the support's KKT system is too large to factor cheaply; x is then
+   * tol-accurate on the exact support. Tolerances ≤ 1e-10 are always polished.
    */
-  polish?: boolean;
+  polish?: boolean | "auto";
   /** Checked once per iteration: when `aborted` turns true the solve stops there (not converged, "cancelled"). */
   signal?: { readonly aborted: boolean };
 }
