@@ -3,6 +3,7 @@ import type { CvFold, FoldEvaluator, FoldResult } from "../criteria/cross-valida
 import { InputError, NumericalError } from "../errors.js";
 import { DenseMatrix } from "../operators/dense.js";
 import type { LinearOperator } from "../operators/operator.js";
+import type { PathWalk } from "../tune/objective.js";
 import { DONE, type FoldReply, type FoldTask, type FoldWorkerData, type SharedFold } from "./fold-protocol.js";
 
 /** A copy of `a` in shared memory (the workers read it without copies of their own). */
@@ -60,25 +61,29 @@ export class FoldPool {
     });
     const K = folds.length;
     let round = 0;
-    return {
-      evaluate(penalty, tol, options, warm): FoldResult[] {
-        const task: FoldTask = { start: round * K, end: (round + 1) * K, penalty, tol, options, warm: [...warm] };
-        round++;
-        for (const { worker } of ports) worker.postMessage(task);
-        for (let done = Atomics.load(control, DONE); done < task.end; done = Atomics.load(control, DONE)) Atomics.wait(control, DONE, done);
-        const results: (FoldResult | undefined)[] = new Array(K);
-        let failure: FoldReply | undefined;
-        for (const { reply } of ports) {
-          for (let m = receiveMessageOnPort(reply); m; m = receiveMessageOnPort(reply)) {
-            const r = m.message as FoldReply;
-            if ("error" in r) failure ??= r;
-            else results[r.k] = r.result;
-          }
+    /** Post one round to every worker, wait for all K folds, return their replies in fold order. */
+    const run = (task: Omit<FoldTask, "start" | "end">): FoldReply[] => {
+      const posted: FoldTask = { ...task, start: round * K, end: (round + 1) * K };
+      round++;
+      for (const { worker } of ports) worker.postMessage(posted);
+      for (let done = Atomics.load(control, DONE); done < posted.end; done = Atomics.load(control, DONE)) Atomics.wait(control, DONE, done);
+      const replies: (FoldReply | undefined)[] = new Array(K);
+      let failure: FoldReply | undefined;
+      for (const { reply } of ports) {
+        for (let m = receiveMessageOnPort(reply); m; m = receiveMessageOnPort(reply)) {
+          const r = m.message as FoldReply;
+          if ("error" in r) failure ??= r;
+          else replies[r.k] = r;
         }
-        if (failure && "error" in failure) rethrow(failure.error);
-        if (results.some((r) => r === undefined)) throw new Error("a fold worker finished without its reply");
-        return results as FoldResult[];
-      },
+      }
+      if (failure && "error" in failure) rethrow(failure.error);
+      if (replies.some((r) => r === undefined)) throw new Error("a fold worker finished without its reply");
+      return replies as FoldReply[];
+    };
+    return {
+      evaluate: (penalty, tol, options, warm): FoldResult[] => run({ penalty, tol, options, warm: [...warm] }).map((r) => (r as { result: FoldResult }).result),
+      walk: (penalty, from, to, warm): (PathWalk | null)[] =>
+        run({ penalty, tol: 0, options: { gradient: false, polish: false }, warm: [...warm], walk: { from, to } }).map((r) => (r as { walk: PathWalk | null }).walk),
     };
   }
 

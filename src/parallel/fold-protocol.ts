@@ -1,5 +1,6 @@
 import type { FoldOptions, FoldResult } from "../criteria/cross-validation.js";
 import type { Penalty } from "../problem.js";
+import type { PathWalk } from "../tune/objective.js";
 
 /** A fold's data in shared memory: the training rows (column-major) and the held-out rows. */
 export interface SharedFold {
@@ -27,7 +28,10 @@ export interface FoldWorkerData {
   control: Int32Array;
 }
 
-/** One round: solve folds (index − start) for index in [start, end), fold k from warm[k]. */
+/**
+ * One round: solve folds (index − start) for index in [start, end), fold k from warm[k]; with
+ * `walk`, walk each fold's exact path from l1 = walk.from down to walk.to instead.
+ */
 export interface FoldTask {
   start: number;
   end: number;
@@ -35,6 +39,10 @@ export interface FoldTask {
   tol: number;
   options: FoldOptions;
   warm: (Float64Array | undefined)[];
+  walk?: { from: number; to: number };
 }
 
-export type FoldReply = { k: number; result: FoldResult } | { k: number; error: { name: string; field?: string; message: string } };
+export type FoldReply =
+  | { k: number; result: FoldResult }
+  | { k: number; walk: PathWalk | null }
+  | { k: number; error: { name: string; field?: string; message: string } };

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
-import { evaluateFold } from "../criteria/cross-validation.js";
+import { evaluateFold, walkFold } from "../criteria/cross-validation.js";
 import { HeldOutMse } from "../criteria/heldout.js";
 import { InputError } from "../errors.js";
 import { DenseMatrix } from "../operators/dense.js";
@@ -30,7 +30,9 @@ parentPort!.on("message", (task: FoldTask) => {
     let message: FoldReply;
     try {
       const { fold, criterion } = built[k];
-      message = { k, result: evaluateFold(fold, criterion, solver, task.penalty, task.tol, task.options, task.warm[k]) };
+      message = task.walk
+        ? { k, walk: walkFold(fold, criterion, task.penalty, task.walk.from, task.walk.to, task.warm[k]) }
+        : { k, result: evaluateFold(fold, criterion, solver, task.penalty, task.tol, task.options, task.warm[k]) };
     } catch (e) {
       message = { k, error: { name: (e as Error).name ?? "Error", field: e instanceof InputError ? e.field : undefined, message: (e as Error).message ?? String(e) } };
     }

@@ -6,6 +6,7 @@ import { dot } from "../linalg/vector.js";
 import { hasColumns, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
 import { lambdaMax } from "../penalties/index.js";
 import { withPenalty, type Problem } from "../problem.js";
+import { columnsOf, type Columns } from "./columns.js";
 import { solveCoordinateDescent } from "./coordinate-descent.js";
 
 /**
@@ -105,7 +106,7 @@ class Homotopy {
   readonly where: Int32Array;
   readonly support: number[] = [];
   readonly sign: number[] = [];
-  readonly factor: UpdatableCholesky;
+  factor: UpdatableCholesky;
   /** Correlations a_jᵀ(y − A x) at the current λ: exact for all j after a refresh, kept for the candidates after. */
   readonly c: Float64Array;
   /** dc_j/dλ = a_jᵀ A_S b on the current piece, for the candidates (all j in a full step). */
@@ -124,6 +125,8 @@ class Homotopy {
   b = new Float64Array(16);
   col = new Float64Array(16);
   refreshes = 0;
+  private readonly cols: Columns;
+  private readonly pair = new Float64Array(2);
   private readonly margins: Float64Array;
   private readonly keep: number;
 
@@ -135,6 +138,7 @@ class Homotopy {
   ) {
     this.n = A.cols;
     this.m = A.rows;
+    this.cols = columnsOf(A);
     this.l2 = l2;
     this.w = weights ?? new Float64Array(this.n).fill(1);
     this.norms = A.columnNormsSquared().map(Math.sqrt);
@@ -154,6 +158,26 @@ class Homotopy {
 
   get size(): number {
     return this.support.length;
+  }
+
+  /** Back to the empty support. */
+  reset(): void {
+    for (const j of this.support) this.where[j] = -1;
+    this.support.length = 0;
+    this.sign.length = 0;
+    this.factor = new UpdatableCholesky(Math.min(64, this.n));
+  }
+
+  /**
+   * x_S = a − λb has the signs s and every inactive correlation (exact after a refresh) is within
+   * its bound: the optimality conditions at λ, to rounding.
+   */
+  optimalAt(lambda: number, xs: Float64Array): boolean {
+    for (let p = 0; p < this.size; p++) if (!(xs[p] * this.sign[p] > 0)) return false;
+    for (let j = 0; j < this.n; j++) {
+      if (this.where[j] < 0 && Math.abs(this.c[j]) > this.w[j] * lambda * (1 + 1e-9)) return false;
+    }
+    return true;
   }
 
   private ensure(k: number): void {
@@ -274,18 +298,24 @@ class Homotopy {
    * then brought up to date too: c_j(λ) = c_j(λ₀) + a_jᵀ(r − r₀), in the same pass over the columns.
    */
   slopes(all: boolean): void {
+    const cols = this.cols, pair = this.pair;
     if (all) {
       this.refreshes++;
       for (let j = 0; j < this.n; j++) {
         if (this.where[j] >= 0) continue;
-        if (!this.isCandidate[j]) this.c[j] += this.A.columnDot(j, this.drift);
-        this.q[j] = this.A.columnDot(j, this.v);
+        if (this.isCandidate[j]) {
+          this.q[j] = cols.dot(j, this.v);
+        } else {
+          cols.dotPair(j, this.drift, this.v, pair);
+          this.c[j] += pair[0];
+          this.q[j] = pair[1];
+        }
       }
       return;
     }
     for (let t = 0; t < this.candidateCount; t++) {
       const j = this.candidates[t];
-      this.q[j] = this.A.columnDot(j, this.v);
+      this.q[j] = cols.dot(j, this.v);
     }
   }
 
@@ -358,9 +388,12 @@ function sortedSupport(h: Homotopy): { active: number[]; signs: number[] } {
   return { active: order.map((p) => h.support[p]), signs: order.map((p) => h.sign[p]) };
 }
 
-/** Start at l1 = from below λ_max: a certified solve gives the support and signs (x is then recomputed exactly). */
-function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart?: Float64Array): number {
-  const solution = solveCoordinateDescent(withPenalty(problem, { l1: from }), { tol: PATH_START_TOL, warmStart });
+/**
+ * Start at l1 = from below λ_max: a tight solve gives the support and signs (x is then recomputed
+ * exactly on them and checked by optimalAt; `polish`: the solve ends with the Newton step on its support).
+ */
+function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart: Float64Array | undefined, polish: boolean): { iterations: number; x: Float64Array } {
+  const solution = solveCoordinateDescent(withPenalty(problem, { l1: from }), { tol: PATH_START_TOL, warmStart, polish });
   if (!solution.converged) throw new NumericalError(`the solve at from = ${from.toPrecision(6)} did not converge (${solution.message ?? "iteration cap"}); cannot start the path there`);
   const gram = h.A.gram?.(solution.active);
   solution.active.forEach((j, p) => {
@@ -371,7 +404,7 @@ function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart?: 
       throw e;
     }
   });
-  return solution.iterations;
+  return { iterations: solution.iterations, x: solution.x };
 }
 
 /**
@@ -388,17 +421,34 @@ export function lassoPath(problem: Problem, options: LassoPathOptions = {}): Las
   const z = val ? new Float64Array(val.y.length) : null;
   const scratch = val && !hasColumns(val.A) ? new Float64Array(h.n) : undefined;
   const maxBreakpoints = options.maxBreakpoints ?? 20 * Math.min(h.m, h.n) + 100;
-  const startIterations = from < lmax ? startBelowMax(h, problem, from, options.warmStart) : 0;
-  let xs = new Float64Array(Math.max(16, h.size));
+  let xs = new Float64Array(16);
   const exactX = (lambda: number) => {
     h.direction();
     if (xs.length < h.size) xs = new Float64Array(h.a.length);
     for (let p = 0; p < h.size; p++) xs[p] = h.a[p] - lambda * h.b[p];
   };
-  let lambda = from;
-  exactX(lambda);
-  h.refresh(lambda, xs);
-  const result: LassoPath = { lambdaMax: lmax, from, end: to, breakpoints: [], pieces: [], refreshes: 0, solves: from < lmax ? 1 : 0, innerIterations: startIterations };
+  let lambda = from, solves = 0, startIterations = 0;
+  const start = (warmStart: Float64Array | undefined, polish: boolean) => {
+    const { iterations, x } = startBelowMax(h, problem, from, warmStart, polish);
+    solves++;
+    startIterations += iterations;
+    exactX(lambda);
+    h.refresh(lambda, xs);
+    return x;
+  };
+  if (from < lmax) {
+    // The unpolished solve's support is usually exact (the factor below is then the only one built);
+    // when x on it is not optimal, the polished solve decides.
+    const x = start(options.warmStart, false);
+    if (!h.optimalAt(lambda, xs)) {
+      h.reset();
+      start(x, true);
+    }
+  } else {
+    exactX(lambda);
+    h.refresh(lambda, xs);
+  }
+  const result: LassoPath = { lambdaMax: lmax, from, end: to, breakpoints: [], pieces: [], refreshes: 0, solves, innerIterations: startIterations };
   if (from === lmax) result.breakpoints.push(lmax);
   let best: PathMinimiser | undefined;
   let skip = -1, stalls = 0;

@@ -3,7 +3,9 @@ import { tryImplicitHypergradient } from "../diff/implicit.js";
 import { withPenalty, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
-import type { EvaluateOptions, Evaluation, TuningObjective } from "./objective.js";
+import { HeldOutMse } from "../criteria/heldout.js";
+import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "./objective.js";
+import { walkLassoPath } from "./walk.js";
 
 /** A criterion of one solution x*(λ) of the problem (held-out, reference error): one solve, one adjoint solve. */
 export class SingleSolveObjective implements TuningObjective {
@@ -13,6 +15,8 @@ export class SingleSolveObjective implements TuningObjective {
   private readonly solver: Solver;
   private readonly gradX: Float64Array;
   private warm?: Float64Array;
+  /** Every solution so far by its l1: a walk of the path starts from the closest. */
+  private readonly solved: { l1: number; value: Float64Array }[] = [];
   lastSolution?: Solution;
 
   constructor(problem: Problem, criterion: Criterion, solver: Solver) {
@@ -27,6 +31,7 @@ export class SingleSolveObjective implements TuningObjective {
     const problem = withPenalty(this.problem, penalty);
     const solution = this.solver(problem, { tol, warmStart: warmStart ?? this.warm, polish });
     this.warm = solution.x;
+    this.solved.push({ l1: penalty.l1, value: solution.x });
     this.lastSolution = solution;
     const h = gradient ? tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, gradientSupport(problem, solution))) : null;
     return {
@@ -37,5 +42,10 @@ export class SingleSolveObjective implements TuningObjective {
       converged: solution.converged,
       nearBreakpoint: h?.nearBreakpoint ?? false,
     };
+  }
+
+  walkPath(penalty: Penalty, from: number, to: number): PathWalk | null {
+    if (!(this.criterion instanceof HeldOutMse)) return null;
+    return walkLassoPath(withPenalty(this.problem, penalty), this.criterion, from, to, closestByL1(this.solved, from));
   }
 }
