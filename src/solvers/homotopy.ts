@@ -407,6 +407,40 @@ function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart: F
   return { iterations: solution.iterations, x: solution.x };
 }
 
+/** Rounds of fromSupport's corrections before it gives up. */
+const SUPPORT_ROUNDS = 8;
+
+/**
+ * The solution at λ from the support and signs of a nearby one (`warm`, e.g. a loose solve at
+ * another l1), without a solve: x on the support exactly (`exact`: x_S = a − λb, correlations of
+ * every feature refreshed), then, until optimalAt holds, the coefficients with the wrong sign
+ * leave and the features past their bound enter (the sign of their correlation), SUPPORT_ROUNDS
+ * times at most. False when it does not settle or the support turns dependent: the caller solves.
+ */
+function fromSupport(h: Homotopy, warm: Float64Array, lambda: number, exact: () => Float64Array): boolean {
+  try {
+    const active: number[] = [];
+    for (let j = 0; j < warm.length; j++) if (warm[j] !== 0 && h.norms[j] > 0) active.push(j);
+    const gram = h.A.gram?.(active);
+    active.forEach((j, p) => h.enter(j, Math.sign(warm[j]), gram && gram.subarray(p * active.length, p * active.length + p)));
+    for (let round = 0; round < SUPPORT_ROUNDS; round++) {
+      const xs = exact();
+      if (h.optimalAt(lambda, xs)) return true;
+      const leaving: number[] = [];
+      for (let p = 0; p < h.size; p++) if (!(xs[p] * h.sign[p] > 0)) leaving.push(p);
+      for (let t = leaving.length - 1; t >= 0; t--) h.leave(leaving[t], lambda);
+      for (let j = 0; j < h.n; j++) {
+        // (A feature that just left sits on its bound, c_j = ±w_jλ: it does not come back at once.)
+        if (h.where[j] < 0 && h.norms[j] > 0 && Math.abs(h.c[j]) > h.w[j] * lambda * (1 + 1e-9)) h.enter(j, Math.sign(h.c[j]));
+      }
+    }
+    return false;
+  } catch (e) {
+    if (e instanceof NumericalError) return false;
+    throw e;
+  }
+}
+
 /**
  * Walk the exact path from l1 = `from` down to `to` (see the module comment): every breakpoint, the
  * support on each piece, and with a criterion its exact minimiser over [end, from].
@@ -437,12 +471,16 @@ export function lassoPath(problem: Problem, options: LassoPathOptions = {}): Las
     return x;
   };
   if (from < lmax) {
-    // The unpolished solve's support is usually exact (the factor below is then the only one built);
-    // when x on it is not optimal, the polished solve decides.
-    const x = start(options.warmStart, false);
-    if (!h.optimalAt(lambda, xs)) {
+    // The warm start's support, corrected by the optimality conditions, is usually the solution's
+    // at a nearby l1 (no solve at all); else the unpolished solve's support (the factor below is
+    // then the only one built); when x on it is not optimal either, the polished solve decides.
+    if (!(options.warmStart && fromSupport(h, options.warmStart, lambda, () => (exactX(lambda), h.refresh(lambda, xs), xs)))) {
       h.reset();
-      start(x, true);
+      const x = start(options.warmStart, false);
+      if (!h.optimalAt(lambda, xs)) {
+        h.reset();
+        start(x, true);
+      }
     }
   } else {
     exactX(lambda);
