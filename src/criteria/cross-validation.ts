@@ -7,7 +7,7 @@ import type { Solver } from "../solvers/index.js";
 import { addScaled } from "../diff/gradient-map.js";
 import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
 import { meanOfPieces } from "../tune/path-pieces.js";
-import { walkLassoPath } from "../tune/walk.js";
+import { PathWalker } from "../tune/walk.js";
 import { HeldOutMse } from "./heldout.js";
 
 /** One fold: the problem on its training rows and its held-out rows (both dense, centred alike with an intercept). */
@@ -78,9 +78,9 @@ export function evaluateFold(fold: CvFold, criterion: HeldOutMse, solver: Solver
   return { value: criterion.value(solution.x), gradient: h?.gradient ?? null, x: solution.x, iterations: solution.iterations, converged: solution.converged, nearBreakpoint: h?.nearBreakpoint ?? false };
 }
 
-/** Fold k's held-out criterion along the exact path of its training problem over [to, from] (null: it cannot be walked there). */
-export function walkFold(fold: CvFold, criterion: HeldOutMse, penalty: Penalty, from: number, to: number, warm: Float64Array | undefined): PathWalk | null {
-  const walk = walkLassoPath(withPenalty(fold.train, penalty), criterion, from, to, warm);
+/** Fold k's held-out criterion along the exact path of its training problem over [to, from] (null: it cannot be walked there), by its own walker. */
+export function walkFold(fold: CvFold, walker: PathWalker, penalty: Penalty, from: number, to: number, warm: Float64Array | undefined): PathWalk | null {
+  const walk = walker.walk(withPenalty(fold.train, penalty), from, to, warm);
   // The folds' solutions are not the answer (that is solved on all the data): not kept.
   return walk && { pieces: walk.pieces, breakpoints: walk.breakpoints, complete: walk.complete, solves: walk.solves, innerIterations: walk.innerIterations };
 }
@@ -88,9 +88,10 @@ export function walkFold(fold: CvFold, criterion: HeldOutMse, penalty: Penalty, 
 /** The folds solved one after the other in this thread. */
 export function serialFolds(folds: readonly CvFold[], solver: Solver): FoldEvaluator {
   const criteria = folds.map((f) => new HeldOutMse(f.held));
+  const walkers = criteria.map((c) => new PathWalker(c));
   return {
     evaluate: (penalty, tol, options, warm) => folds.map((fold, k) => evaluateFold(fold, criteria[k], solver, penalty, tol, options, warm[k])),
-    walk: (penalty, from, to, warm) => folds.map((fold, k) => walkFold(fold, criteria[k], penalty, from, to, warm[k])),
+    walk: (penalty, from, to, warm) => folds.map((fold, k) => walkFold(fold, walkers[k], penalty, from, to, warm[k])),
   };
 }
 

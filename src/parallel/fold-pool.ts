@@ -4,7 +4,7 @@ import { InputError, NumericalError } from "../errors.js";
 import { DenseMatrix } from "../operators/dense.js";
 import type { LinearOperator } from "../operators/operator.js";
 import type { PathWalk } from "../tune/objective.js";
-import { DONE, type FoldReply, type FoldTask, type FoldWorkerData, type SharedFold } from "./fold-protocol.js";
+import { DONE, NEXT, type FoldReply, type FoldTask, type FoldWorkerData, type SharedFold } from "./fold-protocol.js";
 
 /** A copy of `a` in shared memory (the workers read it without copies of their own). */
 function shared(a: Float64Array): Float64Array {
@@ -51,10 +51,11 @@ export class FoldPool {
   /** An evaluator of these folds on min(size, K) new workers. */
   evaluator(folds: CvFold[], solver: string): FoldEvaluator {
     const control = new Int32Array(new SharedArrayBuffer(8));
-    const data: FoldWorkerData = { folds: folds.map(sharedFold), solver, control };
-    const ports = Array.from({ length: Math.min(this.size, folds.length) }, () => {
+    const workers = Math.min(this.size, folds.length);
+    const data: Omit<FoldWorkerData, "id"> = { folds: folds.map(sharedFold), solver, control, workers };
+    const ports = Array.from({ length: workers }, (_, id) => {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(new URL("./fold-worker.js", import.meta.url), { workerData: { ...data, reply: port2 }, transferList: [port2] });
+      const worker = new Worker(new URL("./fold-worker.js", import.meta.url), { workerData: { ...data, id, reply: port2 }, transferList: [port2] });
       worker.unref();
       this.workers.push({ worker, reply: port1 });
       return { worker, reply: port1 };
@@ -65,6 +66,8 @@ export class FoldPool {
     const run = (task: Omit<FoldTask, "start" | "end">): FoldReply[] => {
       const posted: FoldTask = { ...task, start: round * K, end: (round + 1) * K };
       round++;
+      // Walks are not claimed: every fold of the round is taken.
+      if (posted.walk) Atomics.store(control, NEXT, posted.end);
       for (const { worker } of ports) worker.postMessage(posted);
       for (let done = Atomics.load(control, DONE); done < posted.end; done = Atomics.load(control, DONE)) Atomics.wait(control, DONE, done);
       const replies: (FoldReply | undefined)[] = new Array(K);

@@ -26,11 +26,16 @@ export interface FoldWorkerData {
   folds: SharedFold[];
   solver: string;
   control: Int32Array;
+  /** This worker's number among `workers`: walks of fold k run on worker k mod workers. */
+  id: number;
+  workers: number;
 }
 
 /**
  * One round: solve folds (index − start) for index in [start, end), fold k from warm[k]; with
- * `walk`, walk each fold's exact path from l1 = walk.from down to walk.to instead.
+ * `walk`, walk each fold's exact path from l1 = walk.from down to walk.to instead, fold k always on
+ * worker k mod workers (the one that holds where its last walk ended: the same walks, and so the
+ * same rounding, whatever the timing), NEXT moved past the round beforehand by the pool.
  */
 export interface FoldTask {
   start: number;

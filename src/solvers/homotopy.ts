@@ -29,6 +29,30 @@ export interface LassoPathOptions {
   warmStart?: Float64Array;
   /** Cap on breakpoints (default 20·min(m, n) + 100): a cycling path stops with a message. */
   maxBreakpoints?: number;
+  /**
+   * Where an earlier walk of the same problem ended (its `state`): when that is `from`, this walk
+   * goes on from there, its support and factor as they are (no start solve, no factorisation).
+   */
+  resume?: PathState;
+}
+
+/** Where a walk ended, for one later walk to go on from (LassoPathOptions.resume); opaque. */
+export class PathState {
+  private homotopy: Homotopy | null;
+
+  /** @internal */
+  constructor(homotopy: Homotopy, readonly lambda: number, private readonly problem: Problem) {
+    this.homotopy = homotopy;
+  }
+
+  /** The walk's state when `problem` has the same A, y, l2 and weights and `from` is where it ended; once only (the next walk changes it). */
+  take(problem: Problem, from: number): Homotopy | null {
+    const p = this.problem.penalty, q = problem.penalty;
+    const same = from === this.lambda && problem.A === this.problem.A && problem.y === this.problem.y && p.l2 === q.l2 && p.weights === q.weights;
+    const h = same ? this.homotopy : null;
+    if (h) this.homotopy = null;
+    return h;
+  }
 }
 
 /** One piece [lo, hi] of the path: the support and signs there, and the criterion on it. */
@@ -64,9 +88,11 @@ export interface LassoPath {
   message?: string;
   /** Full products Aᵀv made (screening refreshes), for the curious and the benchmarks. */
   refreshes: number;
-  /** Solves made to start below λ_max (0 or 1) and their inner iterations. */
+  /** Solves made to start below λ_max (0 to 2) and their inner iterations. */
   solves: number;
   innerIterations: number;
+  /** Where the walk ended when it reached `to`: a later walk down from there can go on (`resume`). */
+  state?: PathState;
 }
 
 /** Events closer than this (relative to λ) are ties: taken at the same l1. */
@@ -95,6 +121,7 @@ function checkPathInput(problem: Problem, options: LassoPathOptions): { A: Colum
 }
 
 /** The walk's state: support, factor, correlations of the screened candidates, residual drift. */
+/** @internal */
 class Homotopy {
   readonly n: number;
   readonly m: number;
@@ -448,7 +475,9 @@ function fromSupport(h: Homotopy, warm: Float64Array, lambda: number, exact: () 
 export function lassoPath(problem: Problem, options: LassoPathOptions = {}): LassoPath {
   const { A, lmax, from, to } = checkPathInput(problem, options);
   const { l2, weights } = problem.penalty;
-  const h = new Homotopy(A, problem.y, l2, weights);
+  const resumed = options.resume?.take(problem, from) ?? null;
+  const h = resumed ?? new Homotopy(A, problem.y, l2, weights);
+  const refreshesBefore = h.refreshes;
   const criterion = options.criterion;
   const val = criterion?.validation;
   const e = val ? new Float64Array(val.y.length) : null;
@@ -470,7 +499,9 @@ export function lassoPath(problem: Problem, options: LassoPathOptions = {}): Las
     h.refresh(lambda, xs);
     return x;
   };
-  if (from < lmax) {
+  if (resumed) {
+    // Its correlations and screening are those of where it stopped: the loop goes on as it was.
+  } else if (from < lmax) {
     // The warm start's support, corrected by the optimality conditions, is usually the solution's
     // at a nearby l1 (no solve at all); else the unpolished solve's support (the factor below is
     // then the only one built); when x on it is not optimal either, the polished solve decides.
@@ -508,7 +539,7 @@ export function lassoPath(problem: Problem, options: LassoPathOptions = {}): Las
       nextEvent(h, lambda, xs, true, skip, ev);
       t = Math.min(ev.t, lambda - to);
     }
-    const lo = lambda - t;
+    const lo = t === lambda - to ? to : lambda - t; // the end exactly (a later walk goes on from `to`)
     if (e && z && val) {
       // The criterion's residual at λ (exact from x_S), its slope z, the quadratic on [lo, λ].
       h.applySupport(val.A, xs, e, scratch);
@@ -566,7 +597,8 @@ export function lassoPath(problem: Problem, options: LassoPathOptions = {}): Las
     }
     skip = ev.feature;
   }
-  result.refreshes = h.refreshes;
+  result.refreshes = h.refreshes - refreshesBefore;
   if (best) result.minimiser = best;
+  if (result.message === undefined) result.state = new PathState(h, lambda, problem);
   return result;
 }

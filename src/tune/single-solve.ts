@@ -5,7 +5,7 @@ import type { Solver } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
 import { HeldOutMse } from "../criteria/heldout.js";
 import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "./objective.js";
-import { walkLassoPath } from "./walk.js";
+import { PathWalker } from "./walk.js";
 
 /** A criterion of one solution x*(λ) of the problem (held-out, reference error): one solve, one adjoint solve. */
 export class SingleSolveObjective implements TuningObjective {
@@ -17,6 +17,8 @@ export class SingleSolveObjective implements TuningObjective {
   private warm?: Float64Array;
   /** Every solution so far by its l1: a walk of the path starts from the closest. */
   private readonly solved: { l1: number; value: Float64Array }[] = [];
+  /** Walks of the path (held-out and reference criteria). */
+  private readonly walker?: PathWalker;
   lastSolution?: Solution;
 
   constructor(problem: Problem, criterion: Criterion, solver: Solver) {
@@ -25,6 +27,7 @@ export class SingleSolveObjective implements TuningObjective {
     this.criterion = criterion;
     this.solver = solver;
     this.gradX = new Float64Array(problem.A.cols);
+    if (criterion instanceof HeldOutMse) this.walker = new PathWalker(criterion);
   }
 
   evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true, warmStart }: EvaluateOptions = {}): Evaluation {
@@ -45,7 +48,6 @@ export class SingleSolveObjective implements TuningObjective {
   }
 
   walkPath(penalty: Penalty, from: number, to: number): PathWalk | null {
-    if (!(this.criterion instanceof HeldOutMse)) return null;
-    return walkLassoPath(withPenalty(this.problem, penalty), this.criterion, from, to, closestByL1(this.solved, from));
+    return this.walker?.walk(withPenalty(this.problem, penalty), from, to, closestByL1(this.solved, from)) ?? null;
   }
 }
