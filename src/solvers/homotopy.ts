@@ -436,13 +436,16 @@ function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart: F
 
 /** Rounds of fromSupport's corrections before it gives up. */
 const SUPPORT_ROUNDS = 8;
+/** fromSupport gives up when a round would change more than this fraction of the support (at least 16 features). */
+const SUPPORT_CHANGES = 0.25;
 
 /**
  * The solution at λ from the support and signs of a nearby one (`warm`, e.g. a loose solve at
  * another l1), without a solve: x on the support exactly (`exact`: x_S = a − λb, correlations of
  * every feature refreshed), then, until optimalAt holds, the coefficients with the wrong sign
  * leave and the features past their bound enter (the sign of their correlation), SUPPORT_ROUNDS
- * times at most. False when it does not settle or the support turns dependent: the caller solves.
+ * times at most. False when it does not settle, a round would change too much (SUPPORT_CHANGES) or
+ * the support turns dependent: the caller solves.
  */
 function fromSupport(h: Homotopy, warm: Float64Array, lambda: number, exact: () => Float64Array): boolean {
   try {
@@ -455,6 +458,10 @@ function fromSupport(h: Homotopy, warm: Float64Array, lambda: number, exact: () 
       if (h.optimalAt(lambda, xs)) return true;
       const leaving: number[] = [];
       for (let p = 0; p < h.size; p++) if (!(xs[p] * h.sign[p] > 0)) leaving.push(p);
+      let entering = 0;
+      for (let j = 0; j < h.n; j++) if (h.where[j] < 0 && h.norms[j] > 0 && Math.abs(h.c[j]) > h.w[j] * lambda * (1 + 1e-9)) entering++;
+      // A support this far off is no guide (the corrections would cost more than a solve).
+      if (leaving.length + entering > SUPPORT_CHANGES * Math.max(16, h.size)) return false;
       for (let t = leaving.length - 1; t >= 0; t--) h.leave(leaving[t], lambda);
       for (let j = 0; j < h.n; j++) {
         // (A feature that just left sits on its bound, c_j = ±w_jλ: it does not come back at once.)
