@@ -182,7 +182,8 @@ const LOCAL_SEARCHES = 2;
 
 /**
  * Evaluate the start and `count` l1 values along the path (λ_max down to 1e-3·λ_max), until the
- * criterion climbs away from its best; return every point evaluated, the start first. The local
+ * criterion climbs away from its best (see ScanStop); return every point evaluated, the start
+ * first when it is evaluated. The local
  * searches start from the best two (the criterion is not convex in λ, and the runner-up often sits
  * in the better basin); the exact finish brackets the best.
  */
@@ -194,7 +195,6 @@ function scanForBasins(
   lmax: number,
   count: number,
   record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
-  /** `withStart`: the start's value counts toward the best. */
   stop: ScanStop,
   onEvent?: (event: TuneEvent) => void,
 ): { theta: Float64Array; value: number }[] {
