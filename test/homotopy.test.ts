@@ -324,6 +324,15 @@ describe("cross-validation's exact finish", () => {
       { numRuns: 4 },
     );
   });
+
+  it("pure noise past the whole-path size: the minimum near λ_max, above some folds' own λ_max (x = 0 there), no lower grid point", () => {
+    const problem = randomProblem(7, 150, 2300, { k: 1, noise: 3 });
+    const lmax = lambdaMax(problem);
+    const report = tune(problem, { criterion: "cv", folds: 3 });
+    const top = lambdaGrid(lmax, 200, 1e-3).slice(0, 12);
+    expect(report.criterion).toBeLessThanOrEqual(Math.min(...top.map((l1) => cvOracle(problem, 3, l1))) * (1 + 1e-9));
+    expect(Math.abs(cvOracle(problem, 3, report.lambda.l1) - report.criterion)).toBeLessThanOrEqual(1e-9 * report.criterion);
+  });
 });
 
 describe("sparsetune path", () => {

@@ -139,20 +139,22 @@ const RUNNER_UP_MARGIN = 1.02;
  * basin is bracketed, at the first point 1% above the best past it.
  */
 const SCAN_STOP: Record<"general" | "exact", ScanStop> = {
-  general: { above: 1.05, rises: 2, withStart: true, vertex: false },
-  exact: { above: 1.01, rises: 1, withStart: false, vertex: true },
+  general: { above: 1.05, rises: 2, start: "counts", vertex: false },
+  exact: { above: 1.01, rises: 1, start: "skipped", vertex: true },
 };
 
 /**
- * When the scan stops: after `rises` successive points above `above`·the path's best; `withStart`:
- * the start is evaluated first and counts toward the best (else it is not evaluated: the exact
- * finish does not depend on it); `vertex`: also once the last three points fall more and more
- * slowly, with the vertex of their parabola (log C against log l1) inside the last step.
+ * When the scan stops: after `rises` successive points above `above`·the path's best; `start`: the
+ * start is evaluated first and counts toward the best ("counts"), is evaluated first only
+ * ("evaluated": a run that can be cancelled then always has that point to report, not x = 0 at
+ * λ_max) or not at all ("skipped": the exact finish does not depend on it); `vertex`: also once the
+ * last three points fall more and more slowly, with the vertex of their parabola (log C against
+ * log l1) inside the last step.
  */
 interface ScanStop {
   above: number;
   rises: number;
-  withStart: boolean;
+  start: "counts" | "evaluated" | "skipped";
   vertex: boolean;
 }
 
@@ -198,7 +200,7 @@ function scanForBasins(
   stop: ScanStop,
   onEvent?: (event: TuneEvent) => void,
 ): { theta: Float64Array; value: number }[] {
-  const candidates = stop.withStart ? [start] : [];
+  const candidates = stop.start === "skipped" ? [] : [start];
   const isNew = (theta: Float64Array) => !candidates.some((c) => c.every((v, i) => Math.abs(v - theta[i]) < 1e-9));
   if (scanKey !== undefined) {
     for (const l1 of lambdaGrid(lmax, count, 1e-3)) {
@@ -216,7 +218,7 @@ function scanForBasins(
     scored.push({ theta, value: ev.value });
     onEvent?.({ type: "baseline", baseline: "scan", index: scored.length - 1, total: candidates.length, point: { l1: scanKey ? params.values(theta)[scanKey] : NaN, value: ev.value } });
     if (theta === start) {
-      if (stop.withStart) best = ev.value;
+      if (stop.start === "counts") best = ev.value;
       continue;
     }
     // Small λ costs the most (large supports): stop once the criterion climbs away from the path's best.
@@ -476,7 +478,8 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
   // the scan only brackets the basin, walks of the exact path find the minimum; no descent.
   const exact = options.exact !== false && exactFinishApplies(problem, params.keys, criterionName) && objective.walkPath !== undefined;
   const whole = exact && walkWholePath(problem);
-  const scan = () => scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, exact ? SCAN_STOP.exact : SCAN_STOP.general, options.onEvent);
+  const stop = exact ? { ...SCAN_STOP.exact, start: options.signal ? "evaluated" as const : "skipped" as const } : SCAN_STOP.general;
+  const scan = () => scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, stop, options.onEvent);
   // Stopped before anything: the start, evaluated once, is the report (the exact finish does not evaluate it).
   if (exact && checkSignal(options.signal)?.aborted) record(start, objective.evaluate(params.penalty(start), SCAN_TOL, { gradient: false, polish: false }), SCAN_TOL);
   const scanned = options.scan === 0 || whole ? [] : scan();
@@ -541,7 +544,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
       solves, innerIterations,
       seconds: (performance.now() - started) / 1000,
       converged: solution.converged && !atBound,
-      message: atBound ?? `the exact minimum over [${certificate.bracket.map((b) => b.toPrecision(6)).join(", ")}] (${certificate.breakpoints.length} breakpoints, ${walks.length} walk${walks.length > 1 ? "s" : ""})`,
+      message: atBound ?? `converged: the exact minimum over [${certificate.bracket.map((b) => b.toPrecision(6)).join(", ")}] (${certificate.breakpoints.length} breakpoints, ${walks.length} walk${walks.length > 1 ? "s" : ""})`,
       cancelled: false,
       trajectory,
       certificate,
