@@ -16,7 +16,7 @@ function bench(env: Record<string, string>, ...args: string[]) {
 
 describe("npm run bench", () => {
   it("uses its own copies of the anchor scripts, not ../shared", () => {
-    for (const f of ["perf_problems.py", "sk_baseline.py", "sk_hypergrad.py"]) expect(existsSync(join(ROOT, "bench", f))).toBe(true);
+    for (const f of ["perf_problems.py", "sk_baseline.py", "sk_hypergrad.py", "sk_tune.py"]) expect(existsSync(join(ROOT, "bench", f))).toBe(true);
     expect(readFileSync(RUN, "utf8")).not.toMatch(/\.\.\/shared|"shared"/);
   });
 

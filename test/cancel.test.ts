@@ -32,12 +32,13 @@ function expectValidCancelled(report: TuningReport) {
 
 describe("tune(problem, { signal })", () => {
   it.each([1, 2, 4])("aborted from onEvent after %i iterations: the best point so far, marked cancelled", (k) => {
-    const full = tune(problem, { scan: 0 });
+    const full = tune(problem, { scan: 0, exact: false });
     expect(full.cancelled).toBe(false);
     expect(full.iterations).toBeGreaterThan(k); // otherwise the abort would come too late to test anything
     const controller = new AbortController();
     const report = tune(problem, {
       scan: 0,
+      exact: false,
       signal: controller.signal,
       onEvent: (e) => {
         if (e.type === "iteration" && e.iteration === k) controller.abort();
@@ -53,7 +54,7 @@ describe("tune(problem, { signal })", () => {
 
   it("aborted during the scan: the best scan point", () => {
     const controller = new AbortController();
-    const report = tune(problem, { signal: controller.signal, onEvent: (e) => e.type === "baseline" && e.index === 3 && controller.abort() });
+    const report = tune(problem, { exact: false, signal: controller.signal, onEvent: (e) => e.type === "baseline" && e.index === 3 && controller.abort() });
     expectValidCancelled(report);
     expect(report.trajectory).toHaveLength(4);
   });
@@ -71,7 +72,7 @@ describe("tune(problem, { signal })", () => {
 
   it("cv: the report's x is one solve of the whole problem at the best λ (CV solves only folds)", () => {
     const controller = new AbortController();
-    const report = tune(problem, { criterion: "cv", folds: 3, scan: 0, signal: controller.signal, onEvent: (e) => e.type === "iteration" && e.iteration === 1 && controller.abort() });
+    const report = tune(problem, { criterion: "cv", folds: 3, scan: 0, exact: false, signal: controller.signal, onEvent: (e) => e.type === "iteration" && e.iteration === 1 && controller.abort() });
     expect(report.cancelled).toBe(true);
     expect(report.solves).toBe(report.trajectory.reduce((s, p) => s + p.solves, 0) + 1);
     const exact = solve(withPenalty(problem, { l1: report.lambda.l1 }), { tol: 1e-12 });

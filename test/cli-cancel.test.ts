@@ -39,7 +39,7 @@ async function interrupted(args: string[], delayMs: number) {
 describe("sparsetune tune: Ctrl-C", () => {
   it("SIGINT during a tune writes the complete report of the best point so far and exits 130", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sparsetune-cancel-"));
-    const [m, n] = [600, 4000];
+    const [m, n] = [1000, 8000]; // 5-fold CV takes several seconds (600×4000 now ends in about 2)
     writeProblem(dir, m, n);
     const out = join(dir, "out");
     const child = spawn(process.execPath, [CLI, "tune", join(dir, "p.json"), "--criterion", "cv", "--folds", "5", "--tol", "1e-10", "--out", out, "--json"]);

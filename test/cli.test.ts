@@ -351,10 +351,12 @@ describe.concurrent("reliability: tune --max-iter, convergence claims, --start a
   const problem = join(FIXTURES, "lasso-small.json");
 
   it("--max-iter caps the tuner's outer iterations (and is documented in --help)", async () => {
+    // l1 and l2 together: a descent (the Lasso in l1 alone finishes on the exact path, without one).
+    const descent = join(FIXTURES, "enet-small.json");
     const [help, cappedRun, freeRun] = await Promise.all([
       runAsync("tune", "--help"),
-      runAsync("tune", problem, "--json", "--out", mkdtempSync(join(tmpdir(), "st-")), "--max-iter", "1"),
-      runAsync("tune", problem, "--json", "--out", mkdtempSync(join(tmpdir(), "st-")), "--max-iter", "50"),
+      runAsync("tune", descent, "--json", "--out", mkdtempSync(join(tmpdir(), "st-")), "--max-iter", "1"),
+      runAsync("tune", descent, "--json", "--out", mkdtempSync(join(tmpdir(), "st-")), "--max-iter", "50"),
     ]);
     expect(help.stdout).toMatch(/--max-iter <N>\s+outer iteration cap/);
     const capped = JSON.parse(cappedRun.stdout), free = JSON.parse(freeRun.stdout);

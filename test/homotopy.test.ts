@@ -15,6 +15,8 @@ import { SOLVERS } from "../src/solvers/index.js";
 import { solvePath, lambdaGrid } from "../src/solvers/path.js";
 import { tune } from "../src/tune/tune.js";
 import { duplicateTopColumn, FIXTURES, inputError, randomProblem, runCli } from "./support.js";
+import { foldRows } from "../src/criteria/cross-validation.js";
+import type { DenseMatrix } from "../src/operators/dense.js";
 
 interface LarsCase {
   name: string;
@@ -184,6 +186,35 @@ describe("the path against the solver between breakpoints", () => {
     part.breakpoints.forEach((b, i) => expect(Math.abs(b - inside[i])).toBeLessThanOrEqual(1e-10 * b));
   });
 
+  it("a start from a loose solution's support at another l1 (corrected, no solve) and a walk going on from the last one's end: the same breakpoints", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.double({ min: 0.5, max: 2, noNaN: true }), fc.constantFrom(0, 0.05), (seed, ratio, l2Fraction) => {
+        const base = randomProblem(seed, 30, 60, { k: 5, noise: 0.1 });
+        const lmax = lambdaMax(base);
+        const problem = withPenalty(base, { l2: l2Fraction * lmax });
+        const whole = lassoPath(problem, { to: 0.01 * lmax });
+        const from = 0.1 * lmax, middle = 0.05 * lmax, to = 0.02 * lmax;
+        // A loose solve at a different l1: its support is near, not equal to, the one at `from`.
+        const loose = SOLVERS.cd(withPenalty(problem, { l1: ratio * from }), { tol: 1e-4, polish: false });
+        const first = lassoPath(problem, { from, to: middle, warmStart: loose.x });
+        const second = lassoPath(problem, { from: middle, to, resume: first.state });
+        expect(second.solves).toBe(0); // went on: no start
+        const walked = [...first.breakpoints, ...second.breakpoints];
+        const inside = whole.breakpoints.filter((b) => b <= from && b >= to);
+        expect(walked).toHaveLength(inside.length);
+        walked.forEach((b, i) => expect(Math.abs(b - inside[i])).toBeLessThanOrEqual(1e-9 * b));
+        // A state goes on once: the next walk from the same l1 starts afresh (a solve or the warm support).
+        // ... and only from where it ended: a state at `to` does not serve a walk from `middle`.
+        for (const resume of [first.state, second.state]) {
+          const again = lassoPath(problem, { from: middle, to, resume, warmStart: loose.x });
+          expect(again.breakpoints).toHaveLength(second.breakpoints.length);
+          again.breakpoints.forEach((b, i) => expect(Math.abs(b - second.breakpoints[i])).toBeLessThanOrEqual(1e-9 * b));
+        }
+      }),
+      { numRuns: 25 },
+    );
+  });
+
   it("refuses what it cannot walk: one-line InputErrors", () => {
     const problem = randomProblem(3, 20, 30);
     inputError(() => lassoPath(problem, { from: 1, to: 2 }), /^to: expected to < from/);
@@ -238,9 +269,69 @@ describe("the tuner's exact finish", () => {
     );
   });
 
-  it("does not run for other keys or criteria (no certificate)", () => {
+  it("does not run for other keys or criteria (no certificate), nor with exact: false", () => {
     const problem = loadProblemFile(join(FIXTURES, "enet-small.json"));
     expect(tune(problem).certificate).toBeUndefined(); // l1 and l2 together
+    expect(tune(problem, { keys: ["l1"], exact: false }).certificate).toBeUndefined();
+    inputError(() => tune(problem, { exact: "yes" as unknown as boolean }), /^exact/);
+  });
+
+  it("past the whole-path size: the scan brackets the basin and walks find the minimum (at most the best of a fine 200-point grid)", () => {
+    // m·n·min(m, n) = 150·2300·150 > 5e7: the scan, then walks around the parabola's vertex.
+    const problem = randomProblem(5, 150, 2300, { k: 15, noise: 0.1 });
+    const report = tune(problem);
+    expect(report.trajectory.some((p) => p.tol === 1e-6)).toBe(true); // scanned
+    const criterion = HeldOutMse.of(problem);
+    const grid = lambdaGrid(lambdaMax(problem), 200, 1e-3);
+    const values = solvePath(problem, SOLVERS.cd, { lambdas: grid, tol: 1e-12 }).map((s) => criterion.value(s.x));
+    const [lo, hi] = report.certificate!.bracket;
+    expect(report.lambda.l1 >= lo && report.lambda.l1 <= hi).toBe(true);
+    expect(report.criterion).toBeLessThanOrEqual(Math.min(...values) * (1 + 1e-9));
+    expect(report.converged).toBe(true);
+  });
+});
+
+describe("cross-validation's exact finish", () => {
+  /** CV(l1) from scratch: each fold's problem built row by row from A, a tight solve, its held-out MSE; the mean. */
+  function cvOracle(problem: Problem, folds: number, l1: number): number {
+    const m = problem.A.rows, n = problem.A.cols;
+    const A = problem.A as DenseMatrix;
+    let mean = 0;
+    for (const held of foldRows(m, folds)) {
+      const train = Array.from({ length: m }, (_, i) => i).filter((i) => !held.includes(i));
+      const rows = (idx: number[]) => idx.map((i) => Array.from({ length: n }, (_, j) => A.get(i, j)));
+      const fold = createProblem({ A: rows(train), y: train.map((i) => problem.y[i]), penalty: { l1, l2: problem.penalty.l2 }, validation: { A: rows(held), y: held.map((i) => problem.y[i]) } });
+      mean += HeldOutMse.of(fold).value(SOLVERS.cd(fold, { tol: 1e-13 }).x) / folds;
+    }
+    return mean;
+  }
+
+  it("random problems, Lasso and elastic net: at most the best of a fine 200-point grid of the independent CV, equal to it at the answer", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.constantFrom(0, 0.02), (seed, l2Fraction) => {
+        const base = randomProblem(seed, 40, 60, { k: 5, noise: 0.1 });
+        const problem = withPenalty(base, { l2: l2Fraction * lambdaMax(base) });
+        const report = tune(problem, { criterion: "cv", folds: 4, keys: ["l1"] });
+        const cert = report.certificate!;
+        expect(cert.bracket[0] <= report.lambda.l1 && report.lambda.l1 <= cert.bracket[1]).toBe(true);
+        expect(Math.abs(cvOracle(problem, 4, report.lambda.l1) - report.criterion)).toBeLessThanOrEqual(1e-9 * report.criterion);
+        const best = Math.min(...lambdaGrid(lambdaMax(problem), 200, 1e-3).map((l1) => cvOracle(problem, 4, l1)));
+        expect(report.criterion).toBeLessThanOrEqual(best * (1 + 1e-9));
+        // The answer's x solves the whole problem at the chosen l1.
+        const check = SOLVERS.cd(withPenalty(problem, { l1: report.lambda.l1 }), { tol: 1e-13 });
+        expect(report.solution.objective - check.objective).toBeLessThanOrEqual(report.solution.dualityGap + 1e-12);
+      }),
+      { numRuns: 4 },
+    );
+  });
+
+  it("pure noise past the whole-path size: the minimum near λ_max, above some folds' own λ_max (x = 0 there), no lower grid point", () => {
+    const problem = randomProblem(7, 150, 2300, { k: 1, noise: 3 });
+    const lmax = lambdaMax(problem);
+    const report = tune(problem, { criterion: "cv", folds: 3 });
+    const top = lambdaGrid(lmax, 200, 1e-3).slice(0, 12);
+    expect(report.criterion).toBeLessThanOrEqual(Math.min(...top.map((l1) => cvOracle(problem, 3, l1))) * (1 + 1e-9));
+    expect(Math.abs(cvOracle(problem, 3, report.lambda.l1) - report.criterion)).toBeLessThanOrEqual(1e-9 * report.criterion);
   });
 });
 

@@ -84,7 +84,7 @@ describe("tuning against the 100-point grid", () => {
   it("reports its trajectory, solves and the events it emitted", () => {
     const problem = loadProblemFile(join(FIXTURES, "lasso-small.json"));
     const events: string[] = [];
-    const report = tune(problem, { grid: { count: 10 }, random: 5, onEvent: (e) => events.push(e.type === "baseline" ? e.baseline : e.type) });
+    const report = tune(problem, { exact: false, grid: { count: 10 }, random: 5, onEvent: (e) => events.push(e.type === "baseline" ? e.baseline : e.type) });
     const accepted = report.trajectory.filter((p) => p.accepted);
     expect(events.filter((e) => e === "iteration")).toHaveLength(accepted.length);
     expect(events.filter((e) => e === "grid")).toHaveLength(10);
@@ -216,7 +216,7 @@ describe("per-feature weights (weighted Lasso)", () => {
 describe("a stalled or singular outer loop stops with a message and the best λ, never NaN", () => {
   it("flat criterion (an exact fit at the start): stops with the flat message", () => {
     const problem = loadProblemFile(join(FIXTURES, "lasso-toy.json"));
-    const report = tune(problem, { start: { l1: 0.2 }, scan: 0 });
+    const report = tune(problem, { start: { l1: 0.2 }, scan: 0, exact: false });
     expect(report.message).toMatch(/flat criterion/);
     expect(report.criterion).toBe(0);
     expect(report.lambda.l1).toBe(0.2);
@@ -243,7 +243,7 @@ describe("the answer's solve", () => {
   it("is the descent's own final evaluation when that is chosen: solved once, its solution and criterion returned", () => {
     for (const seed of [41, 42, 43]) {
       const problem = randomProblem(seed, 40, 80, { l1Fraction: 0.2 });
-      const report = tune(problem, { scan: 0 });
+      const report = tune(problem, { scan: 0, exact: false });
       const crit = HeldOutMse.of(problem);
       expect(report.solution.penalty.l1).toBe(report.lambda.l1);
       expect(report.criterion).toBeCloseTo(crit.value(report.x), 12);

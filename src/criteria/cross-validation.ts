@@ -5,7 +5,9 @@ import { selectRows } from "../operators/rows.js";
 import { createProblem, withPenalty, type Measurements, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
 import { addScaled } from "../diff/gradient-map.js";
-import type { EvaluateOptions, Evaluation, TuningObjective } from "../tune/objective.js";
+import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
+import { meanOfPieces } from "../tune/path-pieces.js";
+import { PathWalker } from "../tune/walk.js";
 import { HeldOutMse } from "./heldout.js";
 
 /** One fold: the problem on its training rows and its held-out rows (both dense, centred alike with an intercept). */
@@ -33,6 +35,8 @@ export interface FoldResult {
  */
 export interface FoldEvaluator {
   evaluate(penalty: Penalty, tol: number, options: FoldOptions, warm: readonly (Float64Array | undefined)[]): FoldResult[];
+  /** Each fold's held-out criterion along its exact path from l1 = `from` down to `to` (walkFold), fold k started from warm[k]. */
+  walk(penalty: Penalty, from: number, to: number, warm: readonly (Float64Array | undefined)[]): (PathWalk | null)[];
 }
 
 /** Contiguous folds of the rows 0..m−1 (scikit-learn's KFold without shuffling): fold k's held-out rows. */
@@ -74,10 +78,21 @@ export function evaluateFold(fold: CvFold, criterion: HeldOutMse, solver: Solver
   return { value: criterion.value(solution.x), gradient: h?.gradient ?? null, x: solution.x, iterations: solution.iterations, converged: solution.converged, nearBreakpoint: h?.nearBreakpoint ?? false };
 }
 
+/** Fold k's held-out criterion along the exact path of its training problem over [to, from] (null: it cannot be walked there), by its own walker. */
+export function walkFold(fold: CvFold, walker: PathWalker, penalty: Penalty, from: number, to: number, warm: Float64Array | undefined): PathWalk | null {
+  const walk = walker.walk(withPenalty(fold.train, penalty), from, to, warm);
+  // The folds' solutions are not the answer (that is solved on all the data): not kept.
+  return walk && { pieces: walk.pieces, breakpoints: walk.breakpoints, complete: walk.complete, solves: walk.solves, innerIterations: walk.innerIterations };
+}
+
 /** The folds solved one after the other in this thread. */
 export function serialFolds(folds: readonly CvFold[], solver: Solver): FoldEvaluator {
   const criteria = folds.map((f) => new HeldOutMse(f.held));
-  return { evaluate: (penalty, tol, options, warm) => folds.map((fold, k) => evaluateFold(fold, criteria[k], solver, penalty, tol, options, warm[k])) };
+  const walkers = criteria.map((c) => new PathWalker(c));
+  return {
+    evaluate: (penalty, tol, options, warm) => folds.map((fold, k) => evaluateFold(fold, criteria[k], solver, penalty, tol, options, warm[k])),
+    walk: (penalty, from, to, warm) => folds.map((fold, k) => walkFold(fold, walkers[k], penalty, from, to, warm[k])),
+  };
 }
 
 /**
@@ -90,6 +105,8 @@ export class CrossValidation implements TuningObjective {
   readonly name = "cv";
   private readonly evaluator: FoldEvaluator;
   private readonly warm: (Float64Array | undefined)[];
+  /** The folds' solutions at every l1 evaluated: a walk starts each fold from the closest. */
+  private readonly solved: { l1: number; value: Float64Array[] }[] = [];
 
   /** `parallel`: an evaluator for the folds other than the serial one (a pool of worker threads). */
   constructor(problem: Problem, folds: number, solver: Solver, parallel?: (folds: CvFold[]) => FoldEvaluator) {
@@ -100,6 +117,7 @@ export class CrossValidation implements TuningObjective {
 
   evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true }: EvaluateOptions = {}): Evaluation {
     const results = this.evaluator.evaluate(penalty, tol, { gradient, polish }, this.warm);
+    this.solved.push({ l1: penalty.l1, value: results.map((r) => r.x) });
     const out: Evaluation = { value: 0, gradient: gradient ? {} : null, solves: 0, innerIterations: 0, converged: true, nearBreakpoint: false };
     const K = results.length;
     results.forEach((r, k) => {
@@ -112,5 +130,30 @@ export class CrossValidation implements TuningObjective {
       out.converged &&= r.converged;
     });
     return out;
+  }
+
+  /** The mean of the folds' solutions at the evaluated l1 closest to `l1`: a warm start for the solve on all the data. */
+  meanSolution(l1: number): Float64Array | undefined {
+    const xs = closestByL1(this.solved, l1);
+    if (!xs) return undefined;
+    const mean = new Float64Array(xs[0].length);
+    for (const x of xs) for (let j = 0; j < mean.length; j++) mean[j] += x[j] / xs.length;
+    return mean;
+  }
+
+  /**
+   * CV(l1) over [to, from] exactly: each fold's walk of its own path (from its warm start), the
+   * mean of their pieces on the union of their breakpoints. Null when some fold cannot walk there
+   * or the walks do not overlap.
+   */
+  walkPath(penalty: Penalty, from: number, to: number): PathWalk | null {
+    const walks = this.evaluator.walk(penalty, from, to, closestByL1(this.solved, from) ?? this.warm);
+    if (walks.some((w) => w === null)) return null;
+    const folds = walks as PathWalk[];
+    const pieces = meanOfPieces(folds.map((w) => w.pieces));
+    if (pieces.length === 0) return null;
+    const breakpoints = [...new Set(folds.flatMap((w) => w.breakpoints))].sort((a, b) => b - a);
+    const sum = (f: (w: PathWalk) => number) => folds.reduce((s, w) => s + f(w), 0);
+    return { pieces, breakpoints, complete: folds.every((w) => w.complete), solves: sum((w) => w.solves), innerIterations: sum((w) => w.innerIterations) };
   }
 }

@@ -3,7 +3,8 @@ import type { CvFold, FoldEvaluator, FoldResult } from "../criteria/cross-valida
 import { InputError, NumericalError } from "../errors.js";
 import { DenseMatrix } from "../operators/dense.js";
 import type { LinearOperator } from "../operators/operator.js";
-import { DONE, type FoldReply, type FoldTask, type FoldWorkerData, type SharedFold } from "./fold-protocol.js";
+import type { PathWalk } from "../tune/objective.js";
+import { DONE, NEXT, type FoldReply, type FoldTask, type FoldWorkerData, type SharedFold } from "./fold-protocol.js";
 
 /** A copy of `a` in shared memory (the workers read it without copies of their own). */
 function shared(a: Float64Array): Float64Array {
@@ -50,35 +51,42 @@ export class FoldPool {
   /** An evaluator of these folds on min(size, K) new workers. */
   evaluator(folds: CvFold[], solver: string): FoldEvaluator {
     const control = new Int32Array(new SharedArrayBuffer(8));
-    const data: FoldWorkerData = { folds: folds.map(sharedFold), solver, control };
-    const ports = Array.from({ length: Math.min(this.size, folds.length) }, () => {
+    const workers = Math.min(this.size, folds.length);
+    const data: Omit<FoldWorkerData, "id"> = { folds: folds.map(sharedFold), solver, control, workers };
+    const ports = Array.from({ length: workers }, (_, id) => {
       const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(new URL("./fold-worker.js", import.meta.url), { workerData: { ...data, reply: port2 }, transferList: [port2] });
+      const worker = new Worker(new URL("./fold-worker.js", import.meta.url), { workerData: { ...data, id, reply: port2 }, transferList: [port2] });
       worker.unref();
       this.workers.push({ worker, reply: port1 });
       return { worker, reply: port1 };
     });
     const K = folds.length;
     let round = 0;
-    return {
-      evaluate(penalty, tol, options, warm): FoldResult[] {
-        const task: FoldTask = { start: round * K, end: (round + 1) * K, penalty, tol, options, warm: [...warm] };
-        round++;
-        for (const { worker } of ports) worker.postMessage(task);
-        for (let done = Atomics.load(control, DONE); done < task.end; done = Atomics.load(control, DONE)) Atomics.wait(control, DONE, done);
-        const results: (FoldResult | undefined)[] = new Array(K);
-        let failure: FoldReply | undefined;
-        for (const { reply } of ports) {
-          for (let m = receiveMessageOnPort(reply); m; m = receiveMessageOnPort(reply)) {
-            const r = m.message as FoldReply;
-            if ("error" in r) failure ??= r;
-            else results[r.k] = r.result;
-          }
+    /** Post one round to every worker, wait for all K folds, return their replies in fold order. */
+    const run = (task: Omit<FoldTask, "start" | "end">): FoldReply[] => {
+      const posted: FoldTask = { ...task, start: round * K, end: (round + 1) * K };
+      round++;
+      // Walks are not claimed: every fold of the round is taken.
+      if (posted.walk) Atomics.store(control, NEXT, posted.end);
+      for (const { worker } of ports) worker.postMessage(posted);
+      for (let done = Atomics.load(control, DONE); done < posted.end; done = Atomics.load(control, DONE)) Atomics.wait(control, DONE, done);
+      const replies: (FoldReply | undefined)[] = new Array(K);
+      let failure: FoldReply | undefined;
+      for (const { reply } of ports) {
+        for (let m = receiveMessageOnPort(reply); m; m = receiveMessageOnPort(reply)) {
+          const r = m.message as FoldReply;
+          if ("error" in r) failure ??= r;
+          else replies[r.k] = r;
         }
-        if (failure && "error" in failure) rethrow(failure.error);
-        if (results.some((r) => r === undefined)) throw new Error("a fold worker finished without its reply");
-        return results as FoldResult[];
-      },
+      }
+      if (failure && "error" in failure) rethrow(failure.error);
+      if (replies.some((r) => r === undefined)) throw new Error("a fold worker finished without its reply");
+      return replies as FoldReply[];
+    };
+    return {
+      evaluate: (penalty, tol, options, warm): FoldResult[] => run({ penalty, tol, options, warm: [...warm] }).map((r) => (r as { result: FoldResult }).result),
+      walk: (penalty, from, to, warm): (PathWalk | null)[] =>
+        run({ penalty, tol: 0, options: { gradient: false, polish: false }, warm: [...warm], walk: { from, to } }).map((r) => (r as { walk: PathWalk | null }).walk),
     };
   }
 

@@ -1,5 +1,6 @@
 import type { FoldOptions, FoldResult } from "../criteria/cross-validation.js";
 import type { Penalty } from "../problem.js";
+import type { PathWalk } from "../tune/objective.js";
 
 /** A fold's data in shared memory: the training rows (column-major) and the held-out rows. */
 export interface SharedFold {
@@ -25,9 +26,17 @@ export interface FoldWorkerData {
   folds: SharedFold[];
   solver: string;
   control: Int32Array;
+  /** This worker's number among `workers`: walks of fold k run on worker k mod workers. */
+  id: number;
+  workers: number;
 }
 
-/** One round: solve folds (index − start) for index in [start, end), fold k from warm[k]. */
+/**
+ * One round: solve folds (index − start) for index in [start, end), fold k from warm[k]; with
+ * `walk`, walk each fold's exact path from l1 = walk.from down to walk.to instead, fold k always on
+ * worker k mod workers (the one that holds where its last walk ended: the same walks, and so the
+ * same rounding, whatever the timing), NEXT moved past the round beforehand by the pool.
+ */
 export interface FoldTask {
   start: number;
   end: number;
@@ -35,6 +44,10 @@ export interface FoldTask {
   tol: number;
   options: FoldOptions;
   warm: (Float64Array | undefined)[];
+  walk?: { from: number; to: number };
 }
 
-export type FoldReply = { k: number; result: FoldResult } | { k: number; error: { name: string; field?: string; message: string } };
+export type FoldReply =
+  | { k: number; result: FoldResult }
+  | { k: number; walk: PathWalk | null }
+  | { k: number; error: { name: string; field?: string; message: string } };

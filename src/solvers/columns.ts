@@ -8,6 +8,8 @@ export interface Columns {
   axpy(j: number, alpha: number, v: Float64Array): void;
   /** c_j ← a_jᵀv and norms2_j ← ‖a_j‖² for every column (one sweep over A when dense). */
   correlateAndNorms(v: Float64Array, c: Float64Array, norms2: Float64Array): void;
+  /** out[0] ← a_jᵀu, out[1] ← a_jᵀv (one read of a_j when dense: A streams from memory once, not twice). */
+  dotPair(j: number, u: Float64Array, v: Float64Array, out: Float64Array): void;
 }
 
 /**
@@ -43,6 +45,24 @@ class DenseColumns implements Columns {
     axpy(alpha, this.views[j], v);
   }
 
+  dotPair(j: number, u: Float64Array, v: Float64Array, out: Float64Array): void {
+    const a = this.views[j], m = a.length;
+    let s0 = 0, s1 = 0, t0 = 0, t1 = 0, i = 0;
+    for (; i + 1 < m; i += 2) {
+      const a0 = a[i], a1 = a[i + 1];
+      s0 += a0 * u[i];
+      s1 += a1 * u[i + 1];
+      t0 += a0 * v[i];
+      t1 += a1 * v[i + 1];
+    }
+    if (i < m) {
+      s0 += a[i] * u[i];
+      t0 += a[i] * v[i];
+    }
+    out[0] = s0 + s1;
+    out[1] = t0 + t1;
+  }
+
   correlateAndNorms(v: Float64Array, c: Float64Array, norms2: Float64Array): void {
     const views = this.views, m = v.length;
     for (let j = 0; j < c.length; j++) {
@@ -75,6 +95,11 @@ class OperatorColumns implements Columns {
 
   axpy(j: number, alpha: number, v: Float64Array): void {
     this.A.columnAxpy(j, alpha, v);
+  }
+
+  dotPair(j: number, u: Float64Array, v: Float64Array, out: Float64Array): void {
+    out[0] = this.A.columnDot(j, u);
+    out[1] = this.A.columnDot(j, v);
   }
 
   correlateAndNorms(v: Float64Array, c: Float64Array, norms2: Float64Array): void {

@@ -6,6 +6,7 @@ import { dot } from "../linalg/vector.js";
 import { hasColumns, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
 import { lambdaMax } from "../penalties/index.js";
 import { withPenalty, type Problem } from "../problem.js";
+import { columnsOf, type Columns } from "./columns.js";
 import { solveCoordinateDescent } from "./coordinate-descent.js";
 
 /**
@@ -28,6 +29,30 @@ export interface LassoPathOptions {
   warmStart?: Float64Array;
   /** Cap on breakpoints (default 20·min(m, n) + 100): a cycling path stops with a message. */
   maxBreakpoints?: number;
+  /**
+   * Where an earlier walk of the same problem ended (its `state`): when that is `from`, this walk
+   * goes on from there, its support and factor as they are (no start solve, no factorisation).
+   */
+  resume?: PathState;
+}
+
+/** Where a walk ended, for one later walk to go on from (LassoPathOptions.resume); opaque. */
+export class PathState {
+  private homotopy: Homotopy | null;
+
+  /** @internal */
+  constructor(homotopy: Homotopy, readonly lambda: number, private readonly problem: Problem) {
+    this.homotopy = homotopy;
+  }
+
+  /** The walk's state when `problem` has the same A, y, l2 and weights and `from` is where it ended; once only (the next walk changes it). */
+  take(problem: Problem, from: number): Homotopy | null {
+    const p = this.problem.penalty, q = problem.penalty;
+    const same = from === this.lambda && problem.A === this.problem.A && problem.y === this.problem.y && p.l2 === q.l2 && p.weights === q.weights;
+    const h = same ? this.homotopy : null;
+    if (h) this.homotopy = null;
+    return h;
+  }
 }
 
 /** One piece [lo, hi] of the path: the support and signs there, and the criterion on it. */
@@ -63,9 +88,11 @@ export interface LassoPath {
   message?: string;
   /** Full products Aᵀv made (screening refreshes), for the curious and the benchmarks. */
   refreshes: number;
-  /** Solves made to start below λ_max (0 or 1) and their inner iterations. */
+  /** Solves made to start below λ_max (0 to 2) and their inner iterations. */
   solves: number;
   innerIterations: number;
+  /** Where the walk ended when it reached `to`: a later walk down from there can go on (`resume`). */
+  state?: PathState;
 }
 
 /** Events closer than this (relative to λ) are ties: taken at the same l1. */
@@ -94,6 +121,7 @@ function checkPathInput(problem: Problem, options: LassoPathOptions): { A: Colum
 }
 
 /** The walk's state: support, factor, correlations of the screened candidates, residual drift. */
+/** @internal */
 class Homotopy {
   readonly n: number;
   readonly m: number;
@@ -105,7 +133,7 @@ class Homotopy {
   readonly where: Int32Array;
   readonly support: number[] = [];
   readonly sign: number[] = [];
-  readonly factor: UpdatableCholesky;
+  factor: UpdatableCholesky;
   /** Correlations a_jᵀ(y − A x) at the current λ: exact for all j after a refresh, kept for the candidates after. */
   readonly c: Float64Array;
   /** dc_j/dλ = a_jᵀ A_S b on the current piece, for the candidates (all j in a full step). */
@@ -124,6 +152,8 @@ class Homotopy {
   b = new Float64Array(16);
   col = new Float64Array(16);
   refreshes = 0;
+  private readonly cols: Columns;
+  private readonly pair = new Float64Array(2);
   private readonly margins: Float64Array;
   private readonly keep: number;
 
@@ -135,6 +165,7 @@ class Homotopy {
   ) {
     this.n = A.cols;
     this.m = A.rows;
+    this.cols = columnsOf(A);
     this.l2 = l2;
     this.w = weights ?? new Float64Array(this.n).fill(1);
     this.norms = A.columnNormsSquared().map(Math.sqrt);
@@ -154,6 +185,26 @@ class Homotopy {
 
   get size(): number {
     return this.support.length;
+  }
+
+  /** Back to the empty support. */
+  reset(): void {
+    for (const j of this.support) this.where[j] = -1;
+    this.support.length = 0;
+    this.sign.length = 0;
+    this.factor = new UpdatableCholesky(Math.min(64, this.n));
+  }
+
+  /**
+   * x_S = a − λb has the signs s and every inactive correlation (exact after a refresh) is within
+   * its bound: the optimality conditions at λ, to rounding.
+   */
+  optimalAt(lambda: number, xs: Float64Array): boolean {
+    for (let p = 0; p < this.size; p++) if (!(xs[p] * this.sign[p] > 0)) return false;
+    for (let j = 0; j < this.n; j++) {
+      if (this.where[j] < 0 && Math.abs(this.c[j]) > this.w[j] * lambda * (1 + 1e-9)) return false;
+    }
+    return true;
   }
 
   private ensure(k: number): void {
@@ -274,18 +325,24 @@ class Homotopy {
    * then brought up to date too: c_j(λ) = c_j(λ₀) + a_jᵀ(r − r₀), in the same pass over the columns.
    */
   slopes(all: boolean): void {
+    const cols = this.cols, pair = this.pair;
     if (all) {
       this.refreshes++;
       for (let j = 0; j < this.n; j++) {
         if (this.where[j] >= 0) continue;
-        if (!this.isCandidate[j]) this.c[j] += this.A.columnDot(j, this.drift);
-        this.q[j] = this.A.columnDot(j, this.v);
+        if (this.isCandidate[j]) {
+          this.q[j] = cols.dot(j, this.v);
+        } else {
+          cols.dotPair(j, this.drift, this.v, pair);
+          this.c[j] += pair[0];
+          this.q[j] = pair[1];
+        }
       }
       return;
     }
     for (let t = 0; t < this.candidateCount; t++) {
       const j = this.candidates[t];
-      this.q[j] = this.A.columnDot(j, this.v);
+      this.q[j] = cols.dot(j, this.v);
     }
   }
 
@@ -358,9 +415,12 @@ function sortedSupport(h: Homotopy): { active: number[]; signs: number[] } {
   return { active: order.map((p) => h.support[p]), signs: order.map((p) => h.sign[p]) };
 }
 
-/** Start at l1 = from below λ_max: a certified solve gives the support and signs (x is then recomputed exactly). */
-function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart?: Float64Array): number {
-  const solution = solveCoordinateDescent(withPenalty(problem, { l1: from }), { tol: PATH_START_TOL, warmStart });
+/**
+ * Start at l1 = from below λ_max: a tight solve gives the support and signs (x is then recomputed
+ * exactly on them and checked by optimalAt; `polish`: the solve ends with the Newton step on its support).
+ */
+function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart: Float64Array | undefined, polish: boolean): { iterations: number; x: Float64Array } {
+  const solution = solveCoordinateDescent(withPenalty(problem, { l1: from }), { tol: PATH_START_TOL, warmStart, polish });
   if (!solution.converged) throw new NumericalError(`the solve at from = ${from.toPrecision(6)} did not converge (${solution.message ?? "iteration cap"}); cannot start the path there`);
   const gram = h.A.gram?.(solution.active);
   solution.active.forEach((j, p) => {
@@ -371,7 +431,48 @@ function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart?: 
       throw e;
     }
   });
-  return solution.iterations;
+  return { iterations: solution.iterations, x: solution.x };
+}
+
+/** Rounds of fromSupport's corrections before it gives up. */
+const SUPPORT_ROUNDS = 8;
+/** fromSupport gives up when a round would change more than this fraction of the support (at least 16 features). */
+const SUPPORT_CHANGES = 0.25;
+
+/**
+ * The solution at λ from the support and signs of a nearby one (`warm`, e.g. a loose solve at
+ * another l1), without a solve: x on the support exactly (`exact`: x_S = a − λb, correlations of
+ * every feature refreshed), then, until optimalAt holds, the coefficients with the wrong sign
+ * leave and the features past their bound enter (the sign of their correlation), SUPPORT_ROUNDS
+ * times at most. False when it does not settle, a round would change too much (SUPPORT_CHANGES) or
+ * the support turns dependent: the caller solves.
+ */
+function fromSupport(h: Homotopy, warm: Float64Array, lambda: number, exact: () => Float64Array): boolean {
+  try {
+    const active: number[] = [];
+    for (let j = 0; j < warm.length; j++) if (warm[j] !== 0 && h.norms[j] > 0) active.push(j);
+    const gram = h.A.gram?.(active);
+    active.forEach((j, p) => h.enter(j, Math.sign(warm[j]), gram && gram.subarray(p * active.length, p * active.length + p)));
+    for (let round = 0; round < SUPPORT_ROUNDS; round++) {
+      const xs = exact();
+      if (h.optimalAt(lambda, xs)) return true;
+      const leaving: number[] = [];
+      for (let p = 0; p < h.size; p++) if (!(xs[p] * h.sign[p] > 0)) leaving.push(p);
+      let entering = 0;
+      for (let j = 0; j < h.n; j++) if (h.where[j] < 0 && h.norms[j] > 0 && Math.abs(h.c[j]) > h.w[j] * lambda * (1 + 1e-9)) entering++;
+      // A support this far off is no guide (the corrections would cost more than a solve).
+      if (leaving.length + entering > SUPPORT_CHANGES * Math.max(16, h.size)) return false;
+      for (let t = leaving.length - 1; t >= 0; t--) h.leave(leaving[t], lambda);
+      for (let j = 0; j < h.n; j++) {
+        // (A feature that just left sits on its bound, c_j = ±w_jλ: it does not come back at once.)
+        if (h.where[j] < 0 && h.norms[j] > 0 && Math.abs(h.c[j]) > h.w[j] * lambda * (1 + 1e-9)) h.enter(j, Math.sign(h.c[j]));
+      }
+    }
+    return false;
+  } catch (e) {
+    if (e instanceof NumericalError) return false;
+    throw e;
+  }
 }
 
 /**
@@ -381,24 +482,49 @@ function startBelowMax(h: Homotopy, problem: Problem, from: number, warmStart?: 
 export function lassoPath(problem: Problem, options: LassoPathOptions = {}): LassoPath {
   const { A, lmax, from, to } = checkPathInput(problem, options);
   const { l2, weights } = problem.penalty;
-  const h = new Homotopy(A, problem.y, l2, weights);
+  const resumed = options.resume?.take(problem, from) ?? null;
+  const h = resumed ?? new Homotopy(A, problem.y, l2, weights);
+  const refreshesBefore = h.refreshes;
   const criterion = options.criterion;
   const val = criterion?.validation;
   const e = val ? new Float64Array(val.y.length) : null;
   const z = val ? new Float64Array(val.y.length) : null;
   const scratch = val && !hasColumns(val.A) ? new Float64Array(h.n) : undefined;
   const maxBreakpoints = options.maxBreakpoints ?? 20 * Math.min(h.m, h.n) + 100;
-  const startIterations = from < lmax ? startBelowMax(h, problem, from, options.warmStart) : 0;
-  let xs = new Float64Array(Math.max(16, h.size));
+  let xs = new Float64Array(16);
   const exactX = (lambda: number) => {
     h.direction();
     if (xs.length < h.size) xs = new Float64Array(h.a.length);
     for (let p = 0; p < h.size; p++) xs[p] = h.a[p] - lambda * h.b[p];
   };
-  let lambda = from;
-  exactX(lambda);
-  h.refresh(lambda, xs);
-  const result: LassoPath = { lambdaMax: lmax, from, end: to, breakpoints: [], pieces: [], refreshes: 0, solves: from < lmax ? 1 : 0, innerIterations: startIterations };
+  let lambda = from, solves = 0, startIterations = 0;
+  const start = (warmStart: Float64Array | undefined, polish: boolean) => {
+    const { iterations, x } = startBelowMax(h, problem, from, warmStart, polish);
+    solves++;
+    startIterations += iterations;
+    exactX(lambda);
+    h.refresh(lambda, xs);
+    return x;
+  };
+  if (resumed) {
+    // Its correlations and screening are those of where it stopped: the loop goes on as it was.
+  } else if (from < lmax) {
+    // The warm start's support, corrected by the optimality conditions, is usually the solution's
+    // at a nearby l1 (no solve at all); else the unpolished solve's support (the factor below is
+    // then the only one built); when x on it is not optimal either, the polished solve decides.
+    if (!(options.warmStart && fromSupport(h, options.warmStart, lambda, () => (exactX(lambda), h.refresh(lambda, xs), xs)))) {
+      h.reset();
+      const x = start(options.warmStart, false);
+      if (!h.optimalAt(lambda, xs)) {
+        h.reset();
+        start(x, true);
+      }
+    }
+  } else {
+    exactX(lambda);
+    h.refresh(lambda, xs);
+  }
+  const result: LassoPath = { lambdaMax: lmax, from, end: to, breakpoints: [], pieces: [], refreshes: 0, solves, innerIterations: startIterations };
   if (from === lmax) result.breakpoints.push(lmax);
   let best: PathMinimiser | undefined;
   let skip = -1, stalls = 0;
@@ -420,7 +546,7 @@ export function lassoPath(problem: Problem, options: LassoPathOptions = {}): Las
       nextEvent(h, lambda, xs, true, skip, ev);
       t = Math.min(ev.t, lambda - to);
     }
-    const lo = lambda - t;
+    const lo = t === lambda - to ? to : lambda - t; // the end exactly (a later walk goes on from `to`)
     if (e && z && val) {
       // The criterion's residual at λ (exact from x_S), its slope z, the quadratic on [lo, λ].
       h.applySupport(val.A, xs, e, scratch);
@@ -478,7 +604,8 @@ export function lassoPath(problem: Problem, options: LassoPathOptions = {}): Las
     }
     skip = ev.feature;
   }
-  result.refreshes = h.refreshes;
+  result.refreshes = h.refreshes - refreshesBefore;
   if (best) result.minimiser = best;
+  if (result.message === undefined) result.state = new PathState(h, lambda, problem);
   return result;
 }

@@ -61,5 +61,11 @@ export function cancellable(objective: TuningObjective, signal: CancelSignal | u
     get lastSolution() {
       return objective.lastSolution;
     },
+    ...(objective.walkPath && {
+      walkPath(penalty: Penalty, from: number, to: number) {
+        stop();
+        return objective.walkPath!(penalty, from, to);
+      },
+    }),
   };
 }

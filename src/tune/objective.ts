@@ -1,6 +1,7 @@
 import type { HyperGradient } from "../diff/implicit.js";
 import type { Penalty } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
+import type { CriterionPiece } from "./path-pieces.js";
 
 /** A hyperparameter the tuner can move: any name the problem's penalties declare (l1, l2, weights, ...). */
 export type TunableKey = string;
@@ -31,6 +32,21 @@ export interface EvaluateOptions {
   warmStart?: Float64Array;
 }
 
+/** The criterion along a walk of the exact path in l1 (the other penalties fixed). */
+export interface PathWalk {
+  /** Its exact pieces over the l1 walked, descending and contiguous. */
+  pieces: CriterionPiece[];
+  /** Every l1 inside them at which a support changes (of any fold), descending. */
+  breakpoints: number[];
+  /** Solves made to start the walks (one per fold) and their inner iterations. */
+  solves: number;
+  innerIterations: number;
+  /** The walk reached `to` (false: the path stopped above it, see LassoPath.message). */
+  complete: boolean;
+  /** The walk's own minimum with its exact solution, when the criterion is one solution's (not cv). */
+  minimiser?: { l1: number; x: Float64Array };
+}
+
 /**
  * A criterion of the penalties, λ ↦ C(x*(λ)): held-out error, K-fold CV, SURE, reference error.
  * Implementations keep their own warm starts between calls.
@@ -39,6 +55,19 @@ export interface TuningObjective {
   readonly name: string;
   /** The criterion at `penalty`, inner solves to `tol`. */
   evaluate(penalty: Penalty, tol: number, options?: EvaluateOptions): Evaluation;
+  /**
+   * Walk the exact path from l1 = `from` down to `to` (the other penalties as in `penalty`), each
+   * walk starting from the last evaluation's solution; null when the path cannot be walked there
+   * (dependent active columns). Only for criteria that are exact quadratics along it.
+   */
+  walkPath?(penalty: Penalty, from: number, to: number): PathWalk | null;
   /** The solve of the whole problem at the last evaluated λ, when the criterion made one (not CV). */
   lastSolution?: Solution;
+}
+
+/** Of the solutions kept by l1, the one closest to `l1` in log l1 (a walk's warm start). */
+export function closestByL1<T>(kept: readonly { l1: number; value: T }[], l1: number): T | undefined {
+  let best: { l1: number; value: T } | undefined;
+  for (const k of kept) if (!best || Math.abs(Math.log(k.l1 / l1)) < Math.abs(Math.log(best.l1 / l1))) best = k;
+  return best?.value;
 }

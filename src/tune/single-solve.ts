@@ -3,7 +3,9 @@ import { tryImplicitHypergradient } from "../diff/implicit.js";
 import { withPenalty, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
-import type { EvaluateOptions, Evaluation, TuningObjective } from "./objective.js";
+import { HeldOutMse } from "../criteria/heldout.js";
+import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "./objective.js";
+import { PathWalker } from "./walk.js";
 
 /** A criterion of one solution x*(λ) of the problem (held-out, reference error): one solve, one adjoint solve. */
 export class SingleSolveObjective implements TuningObjective {
@@ -13,6 +15,10 @@ export class SingleSolveObjective implements TuningObjective {
   private readonly solver: Solver;
   private readonly gradX: Float64Array;
   private warm?: Float64Array;
+  /** Every solution so far by its l1: a walk of the path starts from the closest. */
+  private readonly solved: { l1: number; value: Float64Array }[] = [];
+  /** Walks of the path (held-out and reference criteria). */
+  private readonly walker?: PathWalker;
   lastSolution?: Solution;
 
   constructor(problem: Problem, criterion: Criterion, solver: Solver) {
@@ -21,12 +27,14 @@ export class SingleSolveObjective implements TuningObjective {
     this.criterion = criterion;
     this.solver = solver;
     this.gradX = new Float64Array(problem.A.cols);
+    if (criterion instanceof HeldOutMse) this.walker = new PathWalker(criterion);
   }
 
   evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true, warmStart }: EvaluateOptions = {}): Evaluation {
     const problem = withPenalty(this.problem, penalty);
     const solution = this.solver(problem, { tol, warmStart: warmStart ?? this.warm, polish });
     this.warm = solution.x;
+    this.solved.push({ l1: penalty.l1, value: solution.x });
     this.lastSolution = solution;
     const h = gradient ? tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, gradientSupport(problem, solution))) : null;
     return {
@@ -37,5 +45,9 @@ export class SingleSolveObjective implements TuningObjective {
       converged: solution.converged,
       nearBreakpoint: h?.nearBreakpoint ?? false,
     };
+  }
+
+  walkPath(penalty: Penalty, from: number, to: number): PathWalk | null {
+    return this.walker?.walk(withPenalty(this.problem, penalty), from, to, closestByL1(this.solved, from)) ?? null;
   }
 }

@@ -17,7 +17,7 @@ import { OPTIMIZERS, type OptimizerName, type OuterPoint, type OuterResult } fro
 import { LogParameters } from "./parameters.js";
 import { SingleSolveObjective } from "./single-solve.js";
 import { cancellable, Cancelled, checkSignal, solverWithSignal, type BestPoint, type CancelSignal } from "./cancel.js";
-import { BRACKET_FACTOR, exactFinish, exactFinishApplies, type PathCertificate } from "./exact-finish.js";
+import { exactFinishApplies, minimiseOnBracket, walkWholePath, type PathCertificate } from "./exact-finish.js";
 
 export const CRITERIA = ["heldout", "cv", "sure", "sure-mc", "reference"] as const;
 export type CriterionName = (typeof CRITERIA)[number];
@@ -51,6 +51,12 @@ export interface TuneOptions {
    * 1e-2 is plenty where the criterion is flat at its minimum (images: a PSNR plateau).
    */
   xtol?: number;
+  /**
+   * Finish on the exact path where it applies (default true): the Lasso or elastic net tuned in l1
+   * alone on a held-out, reference or cv criterion. The scan brackets the basin and walks of the
+   * path find the exact minimum there (`certificate`); false: hypergradient descent as elsewhere.
+   */
+  exact?: boolean;
   /** Also run the grid baseline (100 values λ_max → 1e-3 λ_max) for comparison. */
   grid?: boolean | { count?: number; ratio?: number };
   /** Also run random search with this many draws. */
@@ -132,13 +138,39 @@ const RUNNER_UP_MARGIN = 1.02;
  * general; with the exact finish (which covers the basin's neighbourhood exactly), as soon as the
  * basin is bracketed, at the first point 1% above the best past it.
  */
-const SCAN_STOP = { general: { above: 1.05, rises: 2, withStart: true }, exact: { above: 1.01, rises: 1, withStart: false } };
+const SCAN_STOP: Record<"general" | "exact", ScanStop> = {
+  general: { above: 1.05, rises: 2, start: "counts", vertex: false },
+  exact: { above: 1.01, rises: 1, start: "skipped", vertex: true },
+};
+
 /**
- * Before the exact finish, the descent stops once its steps are this small in log l1 (a quarter of
- * the bracket's half-width) and solves to this tolerance: the bracket does the rest exactly.
+ * When the scan stops: after `rises` successive points above `above`·the path's best; `start`: the
+ * start is evaluated first and counts toward the best ("counts"), is evaluated first only
+ * ("evaluated": a run that can be cancelled then always has that point to report, not x = 0 at
+ * λ_max) or not at all ("skipped": the exact finish does not depend on it); `vertex`: also once the
+ * last three points fall more and more slowly, with the vertex of their parabola (log C against
+ * log l1) inside the last step.
  */
-const EXACT_XTOL = Math.log(BRACKET_FACTOR) / 4;
-const EXACT_DESCENT_TOL = SCAN_TOL;
+interface ScanStop {
+  above: number;
+  rises: number;
+  start: "counts" | "evaluated" | "skipped";
+  vertex: boolean;
+}
+
+/**
+ * The vertex (in log l1) of the parabola through three points of log C against log l1, or NaN when
+ * the parabola is not convex.
+ */
+function logVertex(points: readonly { l1: number; value: number }[]): number {
+  const [u0, u1, u2] = points.map((p) => Math.log(p.l1));
+  const [f0, f1, f2] = points.map((p) => Math.log(p.value));
+  const d0 = (u1 - u0) * (f1 - f2), d2 = (u1 - u2) * (f1 - f0);
+  const denominator = d0 - d2;
+  // Convex in u exactly when the divided differences increase: (f2−f1)/(u2−u1) > (f1−f0)/(u1−u0), u decreasing.
+  const convex = (f2 - f1) / (u2 - u1) < (f1 - f0) / (u1 - u0);
+  return convex && Number.isFinite(denominator) && denominator !== 0 ? u1 - (0.5 * ((u1 - u0) * d0 - (u1 - u2) * d2)) / denominator : NaN;
+}
 /** Points re-evaluated exactly at the end to choose the answer. */
 const FINALISTS = 3;
 /** Rounds of the grid-neighbourhood check after the local searches. */
@@ -151,9 +183,11 @@ const MAX_SCAN = 1000;
 const LOCAL_SEARCHES = 2;
 
 /**
- * Evaluate the start and `count` l1 values along the path (λ_max down to 1e-3·λ_max); return the
- * best two points: the local searches start there (the criterion is not convex in λ, and the
- * runner-up often sits in the better basin).
+ * Evaluate the start and `count` l1 values along the path (λ_max down to 1e-3·λ_max), until the
+ * criterion climbs away from its best (see ScanStop); return every point evaluated, the start
+ * first when it is evaluated. The local
+ * searches start from the best two (the criterion is not convex in λ, and the runner-up often sits
+ * in the better basin); the exact finish brackets the best.
  */
 function scanForBasins(
   objective: TuningObjective,
@@ -163,11 +197,10 @@ function scanForBasins(
   lmax: number,
   count: number,
   record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
-  /** `withStart`: the start's value counts toward the best. */
-  stop: { above: number; rises: number; withStart: boolean },
+  stop: ScanStop,
   onEvent?: (event: TuneEvent) => void,
 ): { theta: Float64Array; value: number }[] {
-  const candidates = [start];
+  const candidates = stop.start === "skipped" ? [] : [start];
   const isNew = (theta: Float64Array) => !candidates.some((c) => c.every((v, i) => Math.abs(v - theta[i]) < 1e-9));
   if (scanKey !== undefined) {
     for (const l1 of lambdaGrid(lmax, count, 1e-3)) {
@@ -185,7 +218,7 @@ function scanForBasins(
     scored.push({ theta, value: ev.value });
     onEvent?.({ type: "baseline", baseline: "scan", index: scored.length - 1, total: candidates.length, point: { l1: scanKey ? params.values(theta)[scanKey] : NaN, value: ev.value } });
     if (theta === start) {
-      if (stop.withStart) best = ev.value;
+      if (stop.start === "counts") best = ev.value;
       continue;
     }
     // Small λ costs the most (large supports): stop once the criterion climbs away from the path's best.
@@ -193,8 +226,17 @@ function scanForBasins(
     if (rising >= stop.rises) break;
     best = Math.min(best, ev.value);
     previous = ev.value;
+    if (stop.vertex && scanKey === "l1" && fallingSlower(scored.slice(-3).map((p) => ({ l1: params.values(p.theta).l1, value: p.value })))) break;
   }
-  return scored.sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES);
+  return scored;
+}
+
+/** Three points, l1 descending, falling ever more slowly, the vertex of their parabola well inside the last step. */
+function fallingSlower(points: { l1: number; value: number }[]): boolean {
+  if (points.length < 3 || !(points[0].value > points[1].value && points[1].value > points[2].value && points[2].value > 0)) return false;
+  const [u1, u2] = [Math.log(points[1].l1), Math.log(points[2].l1)];
+  const vertex = logVertex(points);
+  return vertex > u2 + 0.25 * (u1 - u2);
 }
 
 function makeObjective(problem: Problem, name: CriterionName, options: TuneOptions, solver: Solver, solverName: SolverName): TuningObjective {
@@ -232,6 +274,7 @@ function checkOptions(options: TuneOptions, names: readonly string[]): void {
   if (options.maxIter !== undefined && !(Number.isSafeInteger(options.maxIter) && options.maxIter >= 1)) {
     throw new InputError("maxIter", `expected a positive integer (outer iterations of each local descent), got ${String(options.maxIter)}`);
   }
+  if (options.exact !== undefined && typeof options.exact !== "boolean") throw new InputError("exact", `expected true or false, got ${String(options.exact)}`);
   if (options.xtol !== undefined && !(typeof options.xtol === "number" && options.xtol > 0 && options.xtol < 1)) throw new InputError("xtol", `expected a number in (0, 1), got ${String(options.xtol)}`);
   if (options.scan !== undefined && !(Number.isSafeInteger(options.scan) && options.scan >= 0 && options.scan <= MAX_SCAN)) {
     throw new InputError("scan", `expected an integer in [0, ${MAX_SCAN}], got ${String(options.scan)}`);
@@ -316,30 +359,6 @@ function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower
 }
 
 /**
- * The exact finish around the best point θ: the path's minimiser as θ, its x to warm-start the
- * answer's solve, and the certificate. The path's own solve (at the bracket's top) is recorded.
- */
-function finishOnPath(
-  problem: Problem,
-  criterionName: CriterionName,
-  params: LogParameters,
-  centre: Float64Array,
-  lower: number,
-  warmStart: Float64Array | undefined,
-  record: (theta: Float64Array, ev: Evaluation, tol: number) => unknown,
-): { theta: Float64Array; x: Float64Array; certificate: PathCertificate } | null {
-  const criterion = criterionName === "reference" ? HeldOutMse.reference(problem) : HeldOutMse.of(problem);
-  const finish = exactFinish(problem, criterion, params.values(centre).l1, lower, warmStart);
-  if (!finish) return null;
-  const { start, certificate, x } = finish;
-  if (start.solves > 0) {
-    const ev = { value: start.criterion, gradient: null, solves: start.solves, innerIterations: start.innerIterations, converged: true, nearBreakpoint: false };
-    record(params.withValue(centre, "l1", start.l1), ev, PATH_START_TOL);
-  }
-  return { theta: params.withValue(centre, "l1", certificate.minimiser.l1), x, certificate };
-}
-
-/**
  * Tune the penalties by hypergradient steps on log λ against a validation criterion. Inner
  * solves are warm-started and their tolerance tightens as the outer loop goes; λ stays in
  * its box ((0, λ_max] for l1). A singular or flat step never yields NaN: the best λ seen is kept.
@@ -394,6 +413,26 @@ function cancelledReport(problem: Problem, options: TuneOptions, resolved: Retur
   };
 }
 
+/**
+ * Where the scan says the minimum is: its best point's neighbours along l1 as bounds (λ_max and
+ * the range's lower end past the scanned ones) and, inside them, the vertex of the parabola of
+ * log C against log l1 through the best point and its neighbours; when the best point is the last
+ * one scanned, through it and the two above, at most one scan step below it (the best point itself
+ * when there is no convex parabola).
+ */
+function bracketFromScan(points: { l1: number; value: number }[], lower: number, upper: number): { centre: number; bounds: [number, number] } {
+  const path = points.filter((p) => Number.isFinite(p.value) && p.value > 0).sort((a, b) => b.l1 - a.l1);
+  if (path.length === 0) return { centre: points[0].l1, bounds: [lower, upper] };
+  const i = path.reduce((best, p, k) => (p.value < path[best].value ? k : best), 0);
+  const above = path[i - 1], here = path[i], below = path[i + 1];
+  const bounds: [number, number] = [below?.l1 ?? lower, above?.l1 ?? upper];
+  const three = below && above ? [above, here, below] : !below && i >= 2 ? [path[i - 2], above, here] : null;
+  const vertex = three ? logVertex(three) : NaN;
+  if (!Number.isFinite(vertex)) return { centre: here.l1, bounds };
+  const lowest = below ? below.l1 : Math.max(lower, (here.l1 * here.l1) / above.l1);
+  return { centre: Math.min(above.l1, Math.max(lowest, Math.exp(vertex))), bounds };
+}
+
 function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnType<typeof resolve>, progress: TuneProgress): TuningReport {
   const { criterionName, optimizer, solver, lmax, ranges, params, start } = resolved;
   const objective = cancellable(resolved.objective, checkSignal(options.signal), () => progress.best !== null);
@@ -403,12 +442,10 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
   let best: BestPoint | null = null;
   /** Every point evaluated; `final`: at the final tolerance and polished, as the finalists are judged. */
   const evaluated: { theta: Float64Array; value: number; final: boolean }[] = [];
-  // With the exact finish the descent only has to land inside the bracket: looser solves, no polish.
-  const exact = exactFinishApplies(problem, params.keys, criterionName);
-  const descentTol = exact ? Math.max(finalTol, EXACT_DESCENT_TOL) : finalTol;
   const initialTol = Math.max(INITIAL_TOL, 10 * finalTol);
-  const tolNow = () => Math.max(descentTol, initialTol * 0.1 ** accepted);
-  const record = (theta: Float64Array, ev: Evaluation, tol: number, polished = false): TrajectoryPoint => {
+  const tolNow = () => Math.max(finalTol, initialTol * 0.1 ** accepted);
+  /** `solution`: the solve behind `ev` (the objective's last); a walk (`solution` null) is no candidate for the best point. */
+  const record = (theta: Float64Array, ev: Evaluation, tol: number, polished = false, solution: Solution | undefined | null = objective.lastSolution): TrajectoryPoint => {
     solves += ev.solves;
     innerIterations += ev.innerIterations;
     const point: TrajectoryPoint = {
@@ -419,17 +456,112 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
       nearBreakpoint: ev.nearBreakpoint, elapsed: (performance.now() - started) / 1000,
     };
     trajectory.push(point);
-    if (Number.isFinite(ev.value) && (!best || ev.value < best.value)) best = progress.best = { theta: Float64Array.from(theta), value: ev.value, solution: objective.lastSolution };
+    if (solution === null) return point;
+    if (Number.isFinite(ev.value) && (!best || ev.value < best.value)) best = progress.best = { theta: Float64Array.from(theta), value: ev.value, solution };
     evaluated.push({ theta: Float64Array.from(theta), value: ev.value, final: polished && tol <= finalTol });
     return point;
   };
+  const base = problem.penalty;
+  /** The report, with the baselines when asked for. */
+  const complete = (report: TuningReport): TuningReport => {
+    if (options.grid) {
+      const g = typeof options.grid === "object" ? options.grid : {};
+      report.grid = gridSearch(objective, base, lmax, { ...g, tol: finalTol, onStep: (index, total, point) => options.onEvent?.({ type: "baseline", baseline: "grid", index, total, point }) });
+    }
+    if (options.random) {
+      report.random = randomSearch(objective, base, lmax, { count: options.random, tol: finalTol, onStep: (index, total, point) => options.onEvent?.({ type: "baseline", baseline: "random", index, total, point }) });
+    }
+    return report;
+  };
+  const scanKey = params.scanKey(ranges);
+  // The exact finish (the Lasso / elastic net in l1 alone on a held-out, reference or cv criterion):
+  // the scan only brackets the basin, walks of the exact path find the minimum; no descent.
+  const exact = options.exact !== false && exactFinishApplies(problem, params.keys, criterionName) && objective.walkPath !== undefined;
+  const whole = exact && walkWholePath(problem);
+  const stop = exact ? { ...SCAN_STOP.exact, start: options.signal ? "evaluated" as const : "skipped" as const } : SCAN_STOP.general;
+  const scan = () => scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, stop, options.onEvent);
+  // Stopped before anything: the start, evaluated once, is the report (the exact finish does not evaluate it).
+  if (exact && checkSignal(options.signal)?.aborted) record(start, objective.evaluate(params.penalty(start), SCAN_TOL, { gradient: false, polish: false }), SCAN_TOL);
+  const scanned = options.scan === 0 || whole ? [] : scan();
+
+  /** The exact finish over a bracket from the scan (the whole range on small problems); null when the path cannot be walked. */
+  const onPath = (): TuningReport | null => {
+    const lower = ranges.l1.range[0];
+    const l1Of = (theta: Float64Array) => params.values(theta).l1;
+    const { centre, bounds } = scanned.length > 0
+      ? bracketFromScan(scanned.map((p) => ({ l1: l1Of(p.theta), value: p.value })), lower, lmax)
+      : { centre: l1Of(start), bounds: [lower, lmax] as [number, number] };
+    const penalty = params.penalty(start);
+    const found = minimiseOnBracket((from, to) => {
+      const walk = objective.walkPath!(penalty, from, to);
+      if (walk && walk.pieces.length > 0) {
+        // A trajectory point at the walk's top, its exact value there.
+        const top = walk.pieces[0].quadratic[0];
+        record(params.withValue(start, "l1", from), { value: top, gradient: null, solves: walk.solves, innerIterations: walk.innerIterations, converged: true, nearBreakpoint: false }, PATH_START_TOL, false, null);
+      } else if (walk) {
+        solves += walk.solves;
+        innerIterations += walk.innerIterations;
+      }
+      return walk;
+    }, centre, bounds, whole);
+    if (!found) return null;
+    const { minimum, certificate, walks } = found;
+    // Reported at the minimiser's l1 exactly (not through log and exp: it may sit on the bracket's edge).
+    const chosen = params.withValue(start, "l1", minimum.l1);
+    const lambda = { ...params.values(chosen), l1: minimum.l1 };
+    const finalPenalty = { ...params.penalty(chosen), l1: minimum.l1 };
+    // The slope there is exact (the piece's quadratic): no hypergradient solve.
+    const atMinimum: Evaluation = { value: minimum.criterion, gradient: { l1: minimum.slope }, solves: 0, innerIterations: 0, converged: true, nearBreakpoint: false };
+    let ev = atMinimum;
+    let solution: Solution | undefined;
+    if (criterionName !== "cv") {
+      // The walk's exact solution there: the solve only certifies it (no polish: it is exact on its support).
+      const x = walks.find((w) => w.minimiser && Math.abs(w.minimiser.l1 - minimum.l1) <= 1e-12 * minimum.l1)?.minimiser?.x;
+      const solved = objective.evaluate(finalPenalty, finalTol, { gradient: false, polish: x === undefined, warmStart: x });
+      ev = { ...solved, gradient: atMinimum.gradient };
+      solution = objective.lastSolution;
+    }
+    const point = record(chosen, ev, finalTol, true);
+    point.lambda = lambda;
+    point.accepted = true;
+    options.onEvent?.({ type: "iteration", iteration: 0, ...point });
+    if (!solution) {
+      // Cross-validation solved only the folds: the reconstruction on all the data.
+      const warmStart = resolved.objective instanceof CrossValidation ? resolved.objective.meanSolution(minimum.l1) : undefined;
+      solution = solver(withPenalty(problem, finalPenalty), { tol: finalTol, warmStart });
+      solves++;
+      innerIterations += solution.iterations;
+    }
+    const atBound = stillDecreasing(lambda, ev, lower, finalTol);
+    return complete({
+      criterionName, optimizer, lambda,
+      criterion: ev.value,
+      x: solution.x,
+      solution,
+      lambdaMax: lmax,
+      start: params.values(start),
+      iterations: walks.length,
+      solves, innerIterations,
+      seconds: (performance.now() - started) / 1000,
+      converged: solution.converged && !atBound,
+      message: atBound ?? `converged: the exact minimum over [${certificate.bracket.map((b) => b.toPrecision(6)).join(", ")}] (${certificate.breakpoints.length} breakpoints, ${walks.length} walk${walks.length > 1 ? "s" : ""})`,
+      cancelled: false,
+      trajectory,
+      certificate,
+    });
+  };
+  const done = exact ? onPath() : null;
+  if (done) return done;
+
+  const scored = scanned.length > 0 || options.scan === 0 ? scanned : scan();
+  const starts = scored.length === 0 ? [{ theta: start, value: Infinity }] : [...scored].sort((a, b) => a.value - b.value).slice(0, LOCAL_SEARCHES);
   const recorded = new WeakMap<OuterPoint, TrajectoryPoint>();
   /** The lowest final evaluation of the descent with its solution: the answer needs no new solve when it is chosen. */
   const descent: { final: { theta: Float64Array; ev: Evaluation; solution: Solution | undefined } | null } = { final: null };
   const outer = {
     evaluate(theta: Float64Array): OuterPoint {
       // At the final tolerance, polished: the value is then final (no re-evaluation among the finalists).
-      const tol = tolNow(), polish = !exact && tol <= finalTol;
+      const tol = tolNow(), polish = tol <= finalTol;
       const ev = objective.evaluate(params.penalty(theta), tol, { polish });
       if (polish && Number.isFinite(ev.value) && (!descent.final || ev.value < descent.final.ev.value)) descent.final = { theta: Float64Array.from(theta), ev, solution: objective.lastSolution };
       const outerPoint = { value: Number.isFinite(ev.value) ? ev.value : Infinity, gradient: params.logGradient(theta, ev) };
@@ -444,9 +576,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
       accepted++;
     },
   };
-  const scanKey = params.scanKey(ranges);
-  const starts = options.scan === 0 ? [{ theta: start, value: Infinity }] : scanForBasins(objective, params, start, scanKey, lmax, options.scan ?? 16, record, exact ? SCAN_STOP.exact : SCAN_STOP.general, options.onEvent);
-  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? (exact ? EXACT_XTOL : 1e-3), ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
+  const outerOptions = { maxIter: options.maxIter ?? 50, xtol: options.xtol ?? 1e-3, ftol: 1e-10, maxStep: Math.log(10), learningRate: 0.2 };
   const runs: OuterResult[] = [];
   for (const candidate of starts) {
     // A runner-up far above the minimum already found is not worth a second descent.
@@ -456,9 +586,8 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
   // Kinks (active-set changes) leave small local minima a few percent apart in l1, finer than the
   // scan. Check the points of the standard 100-point grid within one scan step of the best l1
   // (values only) and descend again from any that is lower: never worse than that grid there.
-  // With the exact finish below, the bracket of breakpoints covers that neighbourhood exactly.
   const checked = new Set<number>();
-  for (let round = 0; round < NEIGHBOUR_ROUNDS && scanKey === "l1" && !exact; round++) {
+  for (let round = 0; round < NEIGHBOUR_ROUNDS && scanKey === "l1"; round++) {
     const centre = best!;
     const l1 = params.values(centre.theta).l1;
     const near = lambdaGrid(lmax, 100, 1e-3).filter((g) => !checked.has(g) && Math.abs(Math.log(g / l1)) <= SCAN_STEP);
@@ -483,27 +612,17 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
   const iterations = accepted - runs.length;
   // Values found at looser inner tolerances can undercut the exact ones: re-evaluate the best
   // few points exactly (final tol, polished) unless they were, and choose among those.
-  const chooseAmongFinalists = () => evaluated
+  const chosen = evaluated
     .filter((e) => Number.isFinite(e.value))
     .sort((a, b) => a.value - b.value)
     .filter((e, i, all) => all.findIndex((f) => f.theta.every((v, k) => v === e.theta[k])) === i)
     .slice(0, FINALISTS)
     .map((e) => (e.final ? e : { theta: e.theta, value: reEvaluate(e.theta) }))
     .reduce((a, b) => (b.value < a.value ? b : a)).theta;
-  // The exact finish (Lasso / elastic net in l1 alone, held-out or reference): the exact minimiser
-  // over a bracket of breakpoints around the best point replaces the finalists' re-evaluations.
-  const finish = exact ? finishOnPath(problem, criterionName, params, best!.theta, ranges.l1.range[0], descent.final?.solution?.x ?? objective.lastSolution?.x, record) : null;
-  // A final (polished) evaluation of the descent as low as the exact minimum is that minimum to
-  // rounding: kept, not solved again; so is the best point when it is the minimiser's l1 to rounding.
-  const descentFinal = descent.final;
-  const minimiser = finish?.certificate.minimiser;
-  const keepDescent = minimiser === undefined ? null
-    : descentFinal && descentFinal.ev.value <= minimiser.criterion ? descentFinal.theta
-    : Math.abs(params.values(best!.theta).l1 - minimiser.l1) <= 1e-9 * minimiser.l1 ? best!.theta : null;
-  const chosen = keepDescent ?? finish?.theta ?? chooseAmongFinalists();
   const finalPenalty = params.penalty(chosen);
+  const descentFinal = descent.final;
   const reuse = descentFinal?.solution !== undefined && descentFinal.theta.every((v, i) => v === chosen[i]) ? descentFinal : null;
-  const finalEval = reuse ? reuse.ev : objective.evaluate(finalPenalty, finalTol, { warmStart: keepDescent ? undefined : finish?.x });
+  const finalEval = reuse ? reuse.ev : objective.evaluate(finalPenalty, finalTol);
   if (!reuse) record(chosen, finalEval, finalTol);
   // The reconstruction at the chosen λ on all the data (CV solved only the folds).
   let solution = reuse ? reuse.solution : objective.lastSolution;
@@ -513,7 +632,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
     innerIterations += solution.iterations;
   }
   const atBound = stillDecreasing(params.values(chosen), finalEval, ranges.l1.range[0], finalTol);
-  const report: TuningReport = {
+  return complete({
     criterionName, optimizer,
     lambda: params.values(chosen),
     ...(params.keys.includes("weights") && { weights: finalPenalty.weights }),
@@ -529,15 +648,5 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
     message: atBound ?? result.message,
     cancelled: false,
     trajectory,
-    ...(finish && { certificate: finish.certificate }),
-  };
-  const base = problem.penalty;
-  if (options.grid) {
-    const g = typeof options.grid === "object" ? options.grid : {};
-    report.grid = gridSearch(objective, base, lmax, { ...g, tol: finalTol, onStep: (index, total, point) => options.onEvent?.({ type: "baseline", baseline: "grid", index, total, point }) });
-  }
-  if (options.random) {
-    report.random = randomSearch(objective, base, lmax, { count: options.random, tol: finalTol, onStep: (index, total, point) => options.onEvent?.({ type: "baseline", baseline: "random", index, total, point }) });
-  }
-  return report;
+  });
 }
