@@ -3,6 +3,7 @@
  * one file in this folder, listed in EXAMPLES below, that runs in a second or so and checks its
  * derivative against a central finite difference.
  */
+import { odeCalibrationExample } from "./ode-calibration.js";
 
 /** The finite-difference check every example prints. */
 export interface DerivativeCheck {
@@ -31,4 +32,6 @@ export interface Example {
 }
 
 /** The examples by name (import each example file and list it here). */
-export const EXAMPLES: Record<string, Example> = {};
+export const EXAMPLES: Record<string, Example> = {
+  [odeCalibrationExample.name]: odeCalibrationExample,
+};
