@@ -1,7 +1,7 @@
 import { InputError, NumericalError } from "../errors.js";
 import { conjugateGradient } from "../linalg/cg.js";
 import { Gmres } from "../linalg/gmres.js";
-import { allFinite, dot, norm2 } from "../linalg/vector.js";
+import { allFinite, dot, norm2Robust, normInf } from "../linalg/vector.js";
 
 /**
  * ∂F/∂θ for one hyperparameter: for a scalar θ a column (length = the number of unknowns); for a
@@ -120,7 +120,7 @@ export function implicitAdjoint(condition: OptimalityCondition, gradZ: Float64Ar
   for (const name of names) {
     const jac = checkedJacobian(condition, name);
     if (jac === null) gradient[name] = 0;
-    else if (jac.shape === "scalar") gradient[name] = -dot(v, jac.column);
+    else if (jac.shape === "scalar") gradient[name] = 0 - dot(v, jac.column); // +0, not −0, on an empty system
     else gradient[name] = jac.diagonal.map((d, a) => -v[a] * d);
   }
   return { gradient, adjoint: v, solve: report };
@@ -132,6 +132,7 @@ class LinearSolver {
   private readonly maxIter: number | undefined;
   private gmres: Gmres | null = null;
   private readonly check: Float64Array;
+  private readonly scaled: Float64Array;
 
   constructor(private readonly condition: OptimalityCondition, options: ImplicitOptions) {
     if (typeof condition !== "object" || condition === null) throw new InputError("condition", "expected an optimality condition { size, apply or solve, parameterJacobian }");
@@ -148,6 +149,7 @@ class LinearSolver {
     this.maxIter = maxIter;
     if (restart !== undefined) this.gmres = new Gmres(n, restart);
     this.check = new Float64Array(n);
+    this.scaled = new Float64Array(n);
   }
 
   /** J⁻¹b (or J⁻ᵀb when `adjoint`). */
@@ -159,17 +161,21 @@ class LinearSolver {
       return { z, report: { method: "direct", iterations: 0, residual: this.residual(b, z, adjoint) } };
     }
     const apply = this.product(adjoint);
+    // solve for b/‖b‖ and scale back: the iterations' squared norms stay far from under- and overflow
+    const bNorm = norm2Robust(b);
+    const unit = bNorm > 0 ? b.map((v) => v / bNorm) : b;
     let z: Float64Array, method: SolveReport["method"], iterations: number;
     if (c.symmetric) {
-      const cg = conjugateGradient(apply, b, { tol: this.tol, ...(this.maxIter !== undefined && { maxIter: this.maxIter }) });
+      const cg = conjugateGradient(apply, unit, { tol: this.tol, ...(this.maxIter !== undefined && { maxIter: this.maxIter }) });
       ({ x: z, iterations } = cg);
       method = "cg";
     } else {
       z = new Float64Array(c.size);
       this.gmres ??= new Gmres(c.size);
-      ({ iterations } = this.gmres.solve(apply, b, z, { tol: this.tol, ...(this.maxIter !== undefined && { maxIter: this.maxIter }) }));
+      ({ iterations } = this.gmres.solve(apply, unit, z, { tol: this.tol, ...(this.maxIter !== undefined && { maxIter: this.maxIter }) }));
       method = "gmres";
     }
+    if (bNorm > 0) for (let i = 0; i < z.length; i++) z[i] *= bNorm;
     const residual = this.residual(b, z, adjoint)!;
     if (!(residual <= this.tol)) {
       throw new NumericalError(`${method} on ${adjoint ? "Jᵀ" : "J"} (∂F/∂z) stopped at relative residual ${residual.toExponential(2)} > tol ${this.tol} after ${iterations} products: J may be singular; raise options.maxIter or loosen options.tol`);
@@ -185,14 +191,20 @@ class LinearSolver {
     return (v, out) => c.applyTranspose!(v, out);
   }
 
-  /** ‖b − J z‖/‖b‖ (Jᵀ when adjoint), recomputed; null when there is no product to check with. */
+  /**
+   * ‖b − J z‖/‖b‖ (Jᵀ when adjoint), recomputed as ‖b/β − J(z/β)‖ with β = ‖b‖ (the same number,
+   * without under- or overflow at extreme scales); null when there is no product to check with.
+   */
   private residual(b: Float64Array, z: Float64Array, adjoint: boolean): number | null {
     const c = this.condition;
     if (typeof c.apply !== "function" || (adjoint && !c.symmetric && typeof c.applyTranspose !== "function")) return null;
-    this.product(adjoint)(z, this.check);
-    for (let i = 0; i < b.length; i++) this.check[i] = b[i] - this.check[i];
-    const bNorm = norm2(b);
-    return bNorm === 0 ? norm2(this.check) : norm2(this.check) / bNorm;
+    const beta = norm2Robust(b);
+    if (beta === 0) return normInf(z) === 0 ? 0 : Infinity;
+    const { scaled, check } = this;
+    for (let i = 0; i < z.length; i++) scaled[i] = z[i] / beta;
+    this.product(adjoint)(scaled, check);
+    for (let i = 0; i < b.length; i++) check[i] = b[i] / beta - check[i];
+    return norm2Robust(check);
   }
 }
 

@@ -1,4 +1,7 @@
-import { axpy, dot, norm2 } from "./vector.js";
+import { axpy, dot, norm2Robust } from "./vector.js";
+
+/** Relative size below which a new Krylov direction (or a pivot of the triangular factor) counts as zero. */
+const BREAKDOWN = 1e-14;
 
 export interface GmresResult {
   /** Matrix-vector products spent (the Krylov steps, plus one per restart for its residual). */
@@ -45,7 +48,7 @@ export class Gmres {
    */
   solve(apply: (v: Float64Array, out: Float64Array) => void, b: Float64Array, x: Float64Array, { tol = 1e-12, maxIter = 10 * this.size + 100 }: { tol?: number; maxIter?: number } = {}): GmresResult {
     const { size: n, restart: m, basis: V, hessenberg: H, cosines: cs, sines: sn, rhs: g, coefficients: y, work: w } = this;
-    const bNorm = norm2(b);
+    const bNorm = norm2Robust(b);
     if (bNorm === 0) {
       x.fill(0);
       return { iterations: 0, relativeResidual: 0, converged: true };
@@ -59,7 +62,7 @@ export class Gmres {
       iterations++;
       const r = V.subarray(0, n);
       for (let i = 0; i < n; i++) r[i] = b[i] - w[i];
-      const beta = norm2(r);
+      const beta = norm2Robust(r);
       if (beta <= target || iterations >= maxIter || !(beta < previous)) {
         return { iterations, relativeResidual: beta / bNorm, converged: beta <= target };
       }
@@ -74,6 +77,7 @@ export class Gmres {
         const next = V.subarray((j + 1) * n, (j + 2) * n);
         apply(vj, next);
         iterations++;
+        const image = norm2Robust(next); // ‖J v_j‖: the scale for "numerically zero" below
         const column = j * (m + 1);
         for (let i = 0; i <= j; i++) {
           const vi = V.subarray(i * n, (i + 1) * n);
@@ -81,7 +85,8 @@ export class Gmres {
           H[column + i] = h;
           axpy(-h, vi, next);
         }
-        const sub = norm2(next);
+        let sub = norm2Robust(next);
+        if (sub <= BREAKDOWN * image) sub = 0; // J v_j lies in the span: the Krylov space is invariant
         H[column + j + 1] = sub;
         if (sub > 0) for (let i = 0; i < n; i++) next[i] /= sub;
         // the earlier rotations on the new column, then the one that zeroes its subdiagonal
@@ -92,7 +97,7 @@ export class Gmres {
         }
         const a = H[column + j];
         const radius = Math.hypot(a, sub);
-        if (radius === 0) break; // J V_j = 0 within the span: J is singular along it
+        if (!(radius > BREAKDOWN * image)) break; // J is singular on the Krylov space: v_j adds nothing
         cs[j] = a / radius;
         sn[j] = sub / radius;
         H[column + j] = radius;
