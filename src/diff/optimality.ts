@@ -175,8 +175,8 @@ class LinearSolver {
       ({ iterations } = this.gmres.solve(apply, unit, z, { tol: this.tol, ...(this.maxIter !== undefined && { maxIter: this.maxIter }) }));
       method = "gmres";
     }
+    const residual = this.residual(unit, z, adjoint)!; // before scaling back: z may leave the normal range
     if (bNorm > 0) for (let i = 0; i < z.length; i++) z[i] *= bNorm;
-    const residual = this.residual(b, z, adjoint)!;
     if (!(residual <= this.tol)) {
       throw new NumericalError(`${method} on ${adjoint ? "Jᵀ" : "J"} (∂F/∂z) stopped at relative residual ${residual.toExponential(2)} > tol ${this.tol} after ${iterations} products: J may be singular; raise options.maxIter or loosen options.tol`);
     }
