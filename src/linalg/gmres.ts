@@ -1,6 +1,6 @@
 import { axpy, dot, norm2Robust } from "./vector.js";
 
-/** Relative size below which a new Krylov direction (or a pivot of the triangular factor) counts as zero. */
+/** Relative size (to ‖J v_j‖) below which a pivot of the triangular factor counts as zero: J singular on the Krylov space. */
 const BREAKDOWN = 1e-14;
 
 export interface GmresResult {
@@ -85,8 +85,7 @@ export class Gmres {
           H[column + i] = h;
           axpy(-h, vi, next);
         }
-        let sub = norm2Robust(next);
-        if (sub <= BREAKDOWN * image) sub = 0; // J v_j lies in the span: the Krylov space is invariant
+        const sub = norm2Robust(next);
         H[column + j + 1] = sub;
         if (sub > 0) for (let i = 0; i < n; i++) next[i] /= sub;
         // the earlier rotations on the new column, then the one that zeroes its subdiagonal
