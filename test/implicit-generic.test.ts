@@ -248,6 +248,20 @@ describe("implicit differentiation of F(z, θ) = 0", () => {
     );
   });
 
+  it("right sides at 1e-300 and 1e+300 (squares out of range): the adjoint scales with them", () => {
+    for (const route of ["gmres", "cg"] as Route[]) {
+      const I = randomInstance(17, 6, route === "cg"), z = root(I, 0.5, 0.3, new Float64Array(6));
+      const condition = conditionOf(I, z, 0.3, route);
+      const g = Float64Array.of(1, -2, 3, 0.5, 0, 1);
+      const base = implicitAdjoint(condition, g, ["s"]).gradient.s as number;
+      for (const scale of [1e-300, 1e300]) {
+        const scaled = implicitAdjoint(condition, g.map((v) => v * scale), ["s"]);
+        expect(relErr(scaled.gradient.s as number, base * scale)).toBeLessThanOrEqual(1e-12);
+        expect(scaled.solve.residual).toBeLessThanOrEqual(1e-12);
+      }
+    }
+  });
+
   it("a per-unknown θ on the first k unknowns only (a diagonal shorter than z, as a bordered KKT system has)", () => {
     const I = randomInstance(11, 5, false), z = root(I, 0.3, 0.2, new Float64Array(5));
     const base = conditionOf(I, z, 0.2, "gmres");
