@@ -1,4 +1,4 @@
-import { normInf } from "../linalg/vector.js";
+import { allFinite, normInf } from "../linalg/vector.js";
 import { InputError, NumericalError } from "../errors.js";
 import { kktSystem } from "../kkt/index.js";
 import { declaredHyperparameters, objectiveValue } from "../penalties/index.js";
@@ -52,6 +52,7 @@ export function implicitGradient(system: KktSystem, gradX: Float64Array, names: 
 /** Hypergradient of L at a solution from ∇ₓL(x): the generic routine on the problem's KKT system. */
 export function implicitHypergradient(problem: Problem, solution: Solution, gradX: Float64Array): Hypergradient {
   checkSameProblem(problem, solution);
+  if (!(gradX instanceof Float64Array) || gradX.length !== problem.A.cols || !allFinite(gradX)) throw new InputError("gradX", `expected a Float64Array of ${problem.A.cols} finite numbers (∇ₓL at the solution)`);
   const warning = breakpointWarning(solution);
   const { system, names } = kktSystem(problem, solution);
   let gradient: HyperGradient;
@@ -104,7 +105,9 @@ export function tryImplicitHypergradient(problem: Problem, solution: Solution, g
 export function hypergradient(problem: Problem, solution: Solution, criterion: Criterion): Hypergradient {
   checkSameProblem(problem, solution);
   if (typeof criterion !== "object" || criterion === null || typeof criterion.gradient !== "function") throw new InputError("criterion", "expected a criterion (HeldOutMse.of(problem), Sure, ...) with value and gradient");
-  return implicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(problem.A.cols), gradientSupport(problem, solution)));
+  const gradX = criterion.gradient(solution.x, new Float64Array(problem.A.cols), gradientSupport(problem, solution));
+  if (!allFinite(gradX)) throw new InputError("criterion", `expected a criterion of this problem (its gradient at the solution is not finite: built for another A with ${problem.A.cols} columns?)`);
+  return implicitHypergradient(problem, solution, gradX);
 }
 
 /** dx/dθ = −J⁻¹ ∂F/∂θ on the support, zero off it, for every scalar hyperparameter (dx/dl1, dx/dl2, ...): the generic forward mode. */
