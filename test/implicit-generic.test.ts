@@ -84,7 +84,7 @@ describe("GMRES", () => {
     );
   });
 
-  it("with full restart length it finishes within n products per restart (exact arithmetic: n)", () => {
+  it("with full restart length it converges within two cycles (in exact arithmetic, one: n products)", () => {
     const n = 9, { M, b } = randomSystem(7, n, 0);
     const x = new Float64Array(n);
     const run = new Gmres(n, n).solve((v, out) => out.set(multiply(M, n, v)), b, x, { tol: 1e-10 });
@@ -333,5 +333,12 @@ describe("bad input", () => {
     inputError(() => implicitJacobian(good, ["s"], { maxIter: 1.5 }), /^options\.maxIter: /);
     inputError(() => implicitJacobian(good, ["s"], { restart: 0 }), /^options\.restart: /);
     inputError(() => implicitJacobian({ ...good, parameterJacobian: () => ({ shape: "scalar", column: Float64Array.of(1) }) }, ["s"]), /^parameterJacobian\(s\): /);
+    inputError(() => new Gmres(-1), /^size: /);
+    inputError(() => new Gmres(3, 0), /^restart: /);
+    const identity = (v: Float64Array, out: Float64Array) => out.set(v);
+    inputError(() => new Gmres(2).solve(null as never, Float64Array.of(1, 2), new Float64Array(2)), /^apply: /);
+    inputError(() => new Gmres(2).solve(identity, Float64Array.of(1), new Float64Array(2)), /^b: /);
+    inputError(() => new Gmres(2).solve(identity, Float64Array.of(1, Infinity), new Float64Array(2)), /^b: /);
+    inputError(() => new Gmres(2).solve(identity, Float64Array.of(1, 2), new Float64Array(3)), /^x: /);
   });
 });

@@ -213,6 +213,7 @@ describe("bad input", () => {
     inputError(() => model.solve(0, Infinity), /^q: /);
     inputError(() => model.solve(0, 0, new Float64Array(3)), /^out: /);
     inputError(() => model.adjoint(at, new Float64Array(3)), /^seeds: /);
+    inputError(() => model.adjoint({ index: Int32Array.of(401), values: Float64Array.of(0) }, new Float64Array(1)), /^at: /);
     inputError(() => new OdeCalibration({} as never, at, at), /^model: /);
     inputError(() => new OdeCalibration(model, { index: new Int32Array(0), values: new Float64Array(0) }, at), /^train: /);
     inputError(() => new OdeCalibration(model, at, { index: Int32Array.of(401), values: Float64Array.of(0) }), /^validation: /);

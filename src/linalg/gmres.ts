@@ -1,4 +1,5 @@
-import { axpy, dot, norm2Robust } from "./vector.js";
+import { InputError } from "../errors.js";
+import { allFinite, axpy, dot, norm2Robust } from "./vector.js";
 
 /** Relative size (to ‖J v_j‖) below which a pivot of the triangular factor counts as zero: J singular on the Krylov space. */
 const BREAKDOWN = 1e-14;
@@ -31,6 +32,8 @@ export class Gmres {
   private readonly work: Float64Array;
 
   constructor(readonly size: number, readonly restart = Math.max(1, Math.min(size, 50))) {
+    if (!Number.isInteger(size) || size < 0) throw new InputError("size", `expected a non-negative integer, got ${size}`);
+    if (!Number.isInteger(restart) || restart < 1) throw new InputError("restart", `expected a positive integer, got ${restart}`);
     const m = restart;
     this.basis = new Float64Array((m + 1) * size);
     this.hessenberg = new Float64Array((m + 1) * m);
@@ -48,6 +51,9 @@ export class Gmres {
    */
   solve(apply: (v: Float64Array, out: Float64Array) => void, b: Float64Array, x: Float64Array, { tol = 1e-12, maxIter = 10 * this.size + 100 }: { tol?: number; maxIter?: number } = {}): GmresResult {
     const { size: n, restart: m, basis: V, hessenberg: H, cosines: cs, sines: sn, rhs: g, coefficients: y, work: w } = this;
+    if (typeof apply !== "function") throw new InputError("apply", "expected a function (v, out) => void writing J v into out");
+    if (!(b instanceof Float64Array) || b.length !== n || !allFinite(b)) throw new InputError("b", `expected a Float64Array of ${n} finite numbers`);
+    if (!(x instanceof Float64Array) || x.length !== n) throw new InputError("x", `expected a Float64Array of length ${n} (the start, overwritten by the answer)`);
     const bNorm = norm2Robust(b);
     if (bNorm === 0) {
       x.fill(0);

@@ -53,8 +53,8 @@ export class OdeCalibration {
 
   constructor(readonly model: DrivenDecayOde, readonly train: Observations, readonly validation: Observations) {
     if (!(model instanceof DrivenDecayOde)) throw new InputError("model", "expected a DrivenDecayOde");
-    checkObservations("train", train, model);
-    checkObservations("validation", validation, model);
+    model.requireObservations("train", train);
+    model.requireObservations("validation", validation);
     this.trajectory = new Float64Array(model.steps + 1);
     this.tangent = new Float64Array(model.steps + 1);
     this.trainSeeds = new Float64Array(train.index.length);
@@ -172,9 +172,4 @@ export class OdeCalibration {
     for (let i = 0; i < seeds.length; i++) seeds[i] = 2 * x[this.train.index[i]];
     return this.model.adjoint(this.train, seeds).p;
   }
-}
-
-function checkObservations(field: string, at: Observations, model: DrivenDecayOde): void {
-  const ok = typeof at === "object" && at !== null && at.index instanceof Int32Array && at.values instanceof Float64Array && at.index.length === at.values.length && at.index.length > 0;
-  if (!ok || !at.index.every((k) => k >= 0 && k <= model.steps)) throw new InputError(field, "expected non-empty observations from model.observations(times, values)");
 }

@@ -80,6 +80,7 @@ export class DrivenDecayOde {
    * It does not depend on (p, q): x is affine in them.
    */
   adjoint(at: Observations, seeds: Float64Array): ParameterGradient {
+    this.requireObservations("at", at);
     if (!(seeds instanceof Float64Array) || seeds.length !== at.index.length) throw new InputError("seeds", `expected a Float64Array of ${at.index.length} values, one per observation`);
     const lambda = this.adjointWork;
     lambda.fill(0);
@@ -90,6 +91,12 @@ export class DrivenDecayOde {
       lambda[k] += this.decay * lambda[k + 1];
     }
     return { p: dp, q: lambda[0] };
+  }
+
+  /** Throws an InputError naming `field` unless `at` are non-empty observations on this model's grid. */
+  requireObservations(field: string, at: Observations): void {
+    const ok = typeof at === "object" && at !== null && at.index instanceof Int32Array && at.values instanceof Float64Array && at.index.length === at.values.length && at.index.length > 0;
+    if (!ok || !at.index.every((k) => k >= 0 && k <= this.steps)) throw new InputError(field, `expected non-empty observations on this model's grid (indices 0..${this.steps}), from model.observations(times, values)`);
   }
 
   /** r_i = x(t_i) − d_i from a trajectory (out, length of the observations). */
