@@ -50,6 +50,6 @@ export type { ParameterJacobian };
  * Linear solvers for J: Cholesky (dense, J symmetric positive definite) and conjugate gradients
  * (matrix-free, SPD); for the bordered (symmetric indefinite) constraint system, block elimination
  * on its Schur complement ("schur-cholesky" / "schur-cg": H by Cholesky or CG, C_F H⁻¹ C_Fᵀ by
- * pivoted Cholesky). Fixed-point (non-symmetric) systems add GMRES here.
+ * pivoted Cholesky). A condition without a direct solve goes to CG or GMRES in diff/optimality.ts.
  */
 export type KktMethod = "cholesky" | "cg" | "schur-cholesky" | "schur-cg";
