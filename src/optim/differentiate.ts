@@ -58,8 +58,8 @@ function recurrenceOf(optimiser: Optimiser, initialLoss: number, options: RunOpt
   };
 }
 
-/** The state at x₀ (method vectors zero) and the recurrence from it. */
-function start(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions) {
+/** The state at x₀ (method vectors zero, ∇f and f evaluated) and the recurrence of checked steps from it. */
+export function startRun(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions) {
   requireIterations(K);
   requireVector("x0", x0, optimiser.objective.dimension);
   const state = new OptimState(optimiser.objective.dimension, optimiser.auxiliaries);
@@ -71,7 +71,7 @@ function start(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOp
 
 /** K steps from x₀: x_K and f(x_K). */
 export function runOptimiser(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions = {}): OptimiserRun {
-  const { state, recurrence } = start(optimiser, x0, K, options);
+  const { state, recurrence } = startRun(optimiser, x0, K, options);
   for (let t = 0; t < K; t++) recurrence.step(state, t);
   return { x: Float64Array.from(state.x), loss: state.loss };
 }
@@ -93,7 +93,7 @@ export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
     if (p < 0) throw new InputError("parameters", `expected names among ${optimiser.hyperparameters.join(", ")}, got ${name}`);
     return p;
   });
-  const { state, recurrence } = start(optimiser, x0, K, options);
+  const { state, recurrence } = startRun(optimiser, x0, K, options);
   const tangents = indices.map(() => new Perturbation(optimiser.objective.dimension, optimiser.auxiliaries));
   for (let t = 0; t < K; t++) {
     for (let k = 0; k < indices.length; k++) optimiser.tangentStep(state, tangents[k], indices[k], t);
@@ -109,7 +109,7 @@ export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
  * every hyperparameter at once.
  */
 export function reverseDerivatives(optimiser: Optimiser, x0: Float64Array, K: number, options: ReverseOptions = {}): ReverseDerivatives {
-  const { state, recurrence } = start(optimiser, x0, K, options);
+  const { state, recurrence } = startRun(optimiser, x0, K, options);
   const adjoint = new Perturbation(optimiser.objective.dimension, optimiser.auxiliaries);
   const hyperAdjoint = new Float64Array(optimiser.hyperparameters.length);
   const x = new Float64Array(state.x.length);
