@@ -63,7 +63,6 @@ export { Random } from "./linalg/random.js";
 
 // ── Differentiable optimisers: smooth objectives, GD / momentum / Adam with forward and reverse derivatives, hypergradient descent, the worked examples ──
 export { DivergenceError } from "./errors.js";
-export { reverseSweep, type Recurrence, type ReverseSweepOptions, type ReverseSweepReport } from "./diff/checkpoint.js";
 export { valueOf, type SmoothObjective } from "./optim/objective.js";
 export { LeastSquares, ridge } from "./optim/least-squares.js";
 export { LogisticRegression } from "./optim/logistic.js";

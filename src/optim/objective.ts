@@ -25,8 +25,11 @@ export function requireVector(field: string, v: Float64Array, length: number): v
   if (!allFinite(v)) throw new InputError(field, "expected finite entries");
 }
 
-export function requireOperator(field: string, A: LinearOperator): void {
-  if (typeof A?.apply !== "function" || typeof A.applyT !== "function" || !(A.rows >= 1 && A.cols >= 1)) throw new InputError(field, "expected a linear operator with at least one row and one column");
+/** A linear operator with at least `minRows` rows (0 for a difference operator on one sample) and one column. */
+export function requireOperator(field: string, A: LinearOperator, minRows = 1): void {
+  if (typeof A?.apply !== "function" || typeof A.applyT !== "function" || !(A.rows >= minRows && A.cols >= 1)) {
+    throw new InputError(field, `expected a linear operator with at least ${minRows === 1 ? "one row" : `${minRows} rows`} and one column`);
+  }
 }
 
 /** A finite number ≥ 0 (ridge weights, TV weights). */

@@ -23,7 +23,7 @@ export class SmoothedTotalVariation implements SmoothObjective {
     readonly delta: number,
   ) {
     requireOperator("A", A);
-    requireOperator("D", D);
+    requireOperator("D", D, 0);
     requireVector("b", b, A.rows);
     if (D.cols !== A.cols) throw new InputError("D", `expected ${A.cols} columns (as A), got ${D.cols}`);
     requireNonNegative("tau", tau);
