@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { KINDS, gaussianMatrix, gaussianVector, randomProblem, type Kind } from "./optim-support.js";
-import { inputError } from "./support.js";
+import { KINDS, gaussianVector, randomProblem, type Kind } from "./optim-support.js";
 import { Random } from "../src/linalg/random.js";
 import { DenseMatrix } from "../src/operators/dense.js";
 import { GridDifferences } from "../src/operators/finite-differences.js";
@@ -13,7 +12,7 @@ import { GradientDescent } from "../src/optim/gradient-descent.js";
 import { Momentum } from "../src/optim/momentum.js";
 import { Adam } from "../src/optim/adam.js";
 import { forwardDerivatives, reverseDerivatives, runOptimiser } from "../src/optim/differentiate.js";
-import { inverseTimeSchedule, type RateSchedule } from "../src/optim/schedule.js";
+import { inverseTimeSchedule } from "../src/optim/schedule.js";
 import type { Optimiser } from "../src/optim/optimiser.js";
 
 type MethodName = "gd" | "schedule" | "momentum" | "adam";
