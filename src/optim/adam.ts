@@ -29,7 +29,6 @@ export class Adam implements Optimiser {
   readonly auxiliaries = 2;
   readonly schedule: RateSchedule;
   readonly hyperparameters: readonly string[];
-  readonly values: readonly number[];
   readonly beta1: number;
   readonly beta2: number;
   readonly epsilon: number;
@@ -48,7 +47,6 @@ export class Adam implements Optimiser {
     if (!(Number.isFinite(this.beta2) && this.beta2 > 0 && this.beta2 < 1)) throw new InputError("beta2", `expected a number in (0, 1), got ${this.beta2}`);
     if (!(Number.isFinite(this.epsilon) && this.epsilon > 0)) throw new InputError("epsilon", `expected a finite number > 0, got ${this.epsilon}`);
     this.hyperparameters = [...this.schedule.names, "beta1", "beta2", "epsilon"];
-    this.values = [...this.schedule.values, this.beta1, this.beta2, this.epsilon];
     this.hv = new Float64Array(objective.dimension);
     this.gAdjoint = new Float64Array(objective.dimension);
   }

@@ -12,6 +12,7 @@ export class GradientDescent implements Optimiser {
   readonly name = "gradient descent";
   readonly auxiliaries = 0;
   readonly schedule: RateSchedule;
+  readonly hyperparameters: readonly string[];
   private readonly hv: Float64Array;
 
   constructor(
@@ -19,15 +20,8 @@ export class GradientDescent implements Optimiser {
     schedule: RateSchedule | number,
   ) {
     this.schedule = typeof schedule === "number" ? constantRate(schedule) : schedule;
+    this.hyperparameters = this.schedule.names;
     this.hv = new Float64Array(objective.dimension);
-  }
-
-  get hyperparameters(): readonly string[] {
-    return this.schedule.names;
-  }
-
-  get values(): readonly number[] {
-    return this.schedule.values;
   }
 
   step(s: OptimState, t: number): void {

@@ -19,7 +19,6 @@ export class Momentum implements Optimiser {
   readonly auxiliaries = 1;
   readonly schedule: RateSchedule;
   readonly hyperparameters: readonly string[];
-  readonly values: readonly number[];
   private readonly hv: Float64Array;
   private readonly w: Float64Array;
 
@@ -31,7 +30,6 @@ export class Momentum implements Optimiser {
     this.schedule = typeof schedule === "number" ? constantRate(schedule) : schedule;
     requireMomentum("beta", beta);
     this.hyperparameters = [...this.schedule.names, "beta"];
-    this.values = [...this.schedule.values, beta];
     this.hv = new Float64Array(objective.dimension);
     this.w = new Float64Array(objective.dimension);
   }

@@ -1,6 +1,13 @@
 import type { RateSchedule } from "./schedule.js";
 import type { SmoothObjective } from "./objective.js";
 
+/** Views of `count` consecutive length-n blocks of data, from block `first`. */
+function blocks(data: Float64Array, n: number, first: number, count: number): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (let k = first; k < first + count; k++) out.push(data.subarray(k * n, (k + 1) * n));
+  return out;
+}
+
 /**
  * An optimiser's state at step t in one buffer (copied with one `set`): the iterate x_t, the
  * method's own vectors (momentum's velocity, Adam's moments), ∇f(x_t) and f(x_t). Keeping the
@@ -14,10 +21,8 @@ export class OptimState {
 
   constructor(n: number, auxiliaries: number) {
     this.data = new Float64Array((auxiliaries + 2) * n + 1);
-    this.x = this.data.subarray(0, n);
-    this.aux = [];
-    for (let k = 0; k < auxiliaries; k++) this.aux.push(this.data.subarray((k + 1) * n, (k + 2) * n));
-    this.gradient = this.data.subarray((auxiliaries + 1) * n, (auxiliaries + 2) * n);
+    [this.x, ...this.aux] = blocks(this.data, n, 0, auxiliaries + 1);
+    [this.gradient] = blocks(this.data, n, auxiliaries + 1, 1);
   }
 
   get loss(): number {
@@ -37,9 +42,7 @@ export class Perturbation {
 
   constructor(n: number, auxiliaries: number) {
     this.data = new Float64Array((auxiliaries + 1) * n);
-    this.x = this.data.subarray(0, n);
-    this.aux = [];
-    for (let k = 0; k < auxiliaries; k++) this.aux.push(this.data.subarray((k + 1) * n, (k + 2) * n));
+    [this.x, ...this.aux] = blocks(this.data, n, 0, auxiliaries + 1);
   }
 }
 
@@ -55,7 +58,6 @@ export interface Optimiser {
   readonly schedule: RateSchedule;
   /** The hyperparameters' names: the schedule's, then the method's own. */
   readonly hyperparameters: readonly string[];
-  readonly values: readonly number[];
   /** How many vectors besides x the method carries (0 for gradient descent). */
   readonly auxiliaries: number;
   /** x, aux ← step t from s (which holds ∇f(x_t)); the driver then refreshes ∇f and f. */

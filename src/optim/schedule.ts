@@ -6,7 +6,6 @@ import { InputError } from "../errors.js";
  */
 export interface RateSchedule {
   readonly names: readonly string[];
-  readonly values: readonly number[];
   rate(t: number): number;
   /** ∂η_t/∂θ_p */
   rateDerivative(t: number, p: number): number;
@@ -19,7 +18,7 @@ export function requirePositiveRate(field: string, rate: number): void {
 /** η_t = η for every t. */
 export function constantRate(rate: number, name = "eta"): RateSchedule {
   requirePositiveRate(name, rate);
-  return { names: [name], values: [rate], rate: () => rate, rateDerivative: () => 1 };
+  return { names: [name], rate: () => rate, rateDerivative: () => 1 };
 }
 
 /**
@@ -34,7 +33,6 @@ export function inverseTimeSchedule(theta0: number, theta1: number): RateSchedul
   const rate = (t: number) => scale / (1 + t * decay);
   return {
     names: ["theta0", "theta1"],
-    values: [theta0, theta1],
     rate,
     rateDerivative: (t, p) => (p === 0 ? rate(t) : (-rate(t) * t * decay) / (1 + t * decay)),
   };
@@ -50,10 +48,6 @@ export class AdaptiveRate implements RateSchedule {
   ) {
     requirePositiveRate(name, value);
     this.names = [name];
-  }
-
-  get values(): readonly number[] {
-    return [this.value];
   }
 
   rate(): number {
