@@ -27,6 +27,7 @@ import { Worker } from "node:worker_threads";
 import { tvSection } from "./tv.mjs";
 import { constraintsSection } from "./constraints.mjs";
 import { basisPursuitSection, basisPursuitTvSection } from "./basis-pursuit.mjs";
+import { optimSection } from "./optim.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH = join(ROOT, "bench");
@@ -303,6 +304,7 @@ const SECTIONS = [
   { name: "constraints", title: "Equality constraints and bounds: cs-1000x5000 (non-negative signal), 5 equalities and x ≥ 0", run: constraintsSection },
   { name: "basis-pursuit", title: "Basis pursuit by the Bregman iteration: exact recovery (1000×5000, Gaussian)", run: basisPursuitSection },
   { name: "basis-pursuit-tv", title: "Basis pursuit with total variation: exact recovery of piecewise-constant signals (1-D Gaussian, 64×64 phantom from DCT)", run: basisPursuitTvSection },
+  { name: "optim", title: "Differentiable optimisers: forward and reverse hyperparameter derivatives vs the plain run, reverse-mode memory", run: optimSection },
 ];
 
 // --- main ---------------------------------------------------------------------------------------

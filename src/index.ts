@@ -64,3 +64,22 @@ export { denoiseImage, deblurImage, inpaintImage, type ImageCriterion, type Imag
 export { holdOutPixels, type HeldOutSplit, type HoldOutOptions } from "./criteria/heldout-pixels.js";
 export { sheppLogan, MODIFIED_SHEPP_LOGAN } from "./problems/shepp-logan.js";
 export { Random } from "./linalg/random.js";
+
+// ── Differentiable optimisers: smooth objectives, GD / momentum / Adam with forward and reverse derivatives, hypergradient descent, the worked examples ──
+export { DivergenceError } from "./errors.js";
+export { valueOf, type SmoothObjective } from "./optim/objective.js";
+export { LeastSquares, ridge } from "./optim/least-squares.js";
+export { LogisticRegression } from "./optim/logistic.js";
+export { SmoothedTotalVariation } from "./optim/smoothed-tv.js";
+export { constantRate, inverseTimeSchedule, AdaptiveRate, type RateSchedule } from "./optim/schedule.js";
+export { OptimState, Perturbation, type Optimiser } from "./optim/optimiser.js";
+export { GradientDescent } from "./optim/gradient-descent.js";
+export { Momentum } from "./optim/momentum.js";
+export { Adam, type AdamParameters } from "./optim/adam.js";
+export {
+  runOptimiser, forwardDerivatives, reverseDerivatives,
+  type RunOptions, type OptimiserRun, type OptimiserDerivatives, type ForwardOptions, type ReverseOptions, type ReverseDerivatives,
+} from "./optim/differentiate.js";
+export { hypergradientDescent, type HypergradientMethod, type HypergradientDescentOptions, type HypergradientDescentRun } from "./optim/hypergradient-descent.js";
+export { learnSchedule, learnMomentum, descendLogLoss, type OuterOptions, type OuterRun, type LearnedSchedule, type LearnedMomentum } from "./optim/learn.js";
+export { EXAMPLES, type Example, type ExampleResult, type DerivativeCheck } from "./problems/examples.js";

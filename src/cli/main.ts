@@ -13,6 +13,7 @@ import { CRITERIA } from "../tune/tune.js";
 import { runTune, type TuneFlags } from "./tune-command.js";
 import { runPath } from "./path-command.js";
 import { registerImageCommands } from "./image-commands.js";
+import { registerExampleCommand } from "./example-command.js";
 import { packageVersion } from "../version.js";
 import { hypergradientSummary, scalarHypergradients, solutionReport, solutionSummary, toJson } from "./report.js";
 
@@ -187,13 +188,14 @@ function buildProgram(): Command {
     .option("--json", "print one JSON object on stdout: breakpoints (descending), minimiser { l1, criterion }, pieces")
     .action(runPath);
   registerImageCommands(program, () => (cancelled = true));
+  registerExampleCommand(program);
   return program;
 }
 
 /** Set by `tune` and the image commands when Ctrl-C stopped their tuning (their outputs hold the best point so far). */
 let cancelled = false;
 
-/** Exit codes: 0 success, 1 numerical failure (singular KKT system ...), 2 bad input or usage, 130 tuning cancelled by Ctrl-C. */
+/** Exit codes: 0 success, 1 numerical failure (singular KKT system, a diverging iteration ...), 2 bad input or usage, 130 tuning cancelled by Ctrl-C. */
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: "user" });
@@ -210,6 +212,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof NumericalError) {
+      // DivergenceError is one: its message names the step where the loss blew up.
       process.stderr.write(`sparsetune: ${e.message}\n`);
       return 1;
     }

@@ -4,6 +4,9 @@
  * derivative against a central finite difference.
  */
 import { odeCalibrationExample } from "./ode-calibration.js";
+import { adamExample } from "./adam.js";
+import { lrScheduleExample } from "./lr-schedule.js";
+import { momentumExample } from "./momentum.js";
 
 /** The finite-difference check every example prints. */
 export interface DerivativeCheck {
@@ -34,4 +37,7 @@ export interface Example {
 /** The examples by name (import each example file and list it here). */
 export const EXAMPLES: Record<string, Example> = {
   [odeCalibrationExample.name]: odeCalibrationExample,
+  [lrScheduleExample.name]: lrScheduleExample,
+  [momentumExample.name]: momentumExample,
+  [adamExample.name]: adamExample,
 };
