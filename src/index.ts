@@ -30,6 +30,7 @@ export { ActiveSetSystem, ActiveSetMatrix } from "./kkt/active-set.js";
 export { kktSystem, type KktSystem, type KktMethod, type ParameterJacobian } from "./kkt/index.js";
 export { implicitGradient, implicitHypergradient, tryImplicitHypergradient, hypergradient, solutionDerivatives, type Hypergradient, type HyperGradient } from "./diff/implicit.js";
 export { fixedPointHypergradient, fixedPointDerivatives, type FixedPointOptions, type FixedPointHypergradient, type FixedPointDerivatives, type FixedPointParameter } from "./diff/fixed-point.js";
+export { unrolledForward, unrolledReverse, unrolledValue, UNROLLED_SOLVERS, type UnrolledOptions, type UnrolledHypergradient, type UnrolledSolverName } from "./diff/unrolled.js";
 export type { Criterion } from "./criteria/criterion.js";
 export { HeldOutMse } from "./criteria/heldout.js";
 export { parseProblemDocument, npyResolverFromBytes, PROBLEM_FORMAT, type NpyResolver } from "./io/problem-document.js";

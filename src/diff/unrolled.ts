@@ -52,6 +52,8 @@ export interface UnrolledHypergradient {
   steps: number;
   /** Reverse mode: plain states held at once (checkpoints, one segment, the running state). */
   storedStates?: number;
+  /** Reverse mode: bytes of one plain state (its typed arrays): storedStates·stateBytes is the memory the sweep holds. */
+  stateBytes?: number;
 }
 
 /**
@@ -159,7 +161,7 @@ export function unrolledReverse(problem: Problem, criterion: Criterion, options:
     { interval: options.interval },
   );
   unrolling.initialAdjoint(unrolling.initial, adjoint, derivative);
-  return result("reverse", solver, K, unrolling, x, value, derivative, report);
+  return result("reverse", solver, K, unrolling, x, value, derivative, { ...report, stateBytes: bytesOf(unrolling.initial) });
 }
 
 /** L(x_K) alone: the plain K-step run the derivatives are of (the finite-difference oracle, the benchmark's baseline). */
@@ -193,7 +195,7 @@ function prepare(problem: Problem, criterion: Criterion, options: UnrolledOption
 
 function result(
   mode: "forward" | "reverse", solver: UnrolledSolverName, K: number, unrolling: Unrolling<unknown, unknown, unknown>,
-  x: Float64Array, value: number, derivative: Float64Array, report: { steps: number; storedStates?: number },
+  x: Float64Array, value: number, derivative: Float64Array, report: { steps: number; storedStates?: number; stateBytes?: number },
 ): UnrolledHypergradient {
   const gradient: Record<string, number> = {}, algorithm: Record<string, number> = {};
   unrolling.parameters.forEach((name, p) => ((PENALTY_NAMES.has(name) ? gradient : algorithm)[name] = derivative[p]));
@@ -221,6 +223,16 @@ export function copyInto(dst: unknown, src: unknown): void {
     } else d[key] = v;
   }
   for (const key in d) if (!(key in s)) delete d[key];
+}
+
+/** Bytes of the typed arrays in a plain state, nested objects included. */
+function bytesOf(state: unknown): number {
+  let bytes = 0;
+  for (const v of Object.values(state as Record<string, unknown>)) {
+    if (ArrayBuffer.isView(v)) bytes += v.byteLength;
+    else if (v !== null && typeof v === "object") bytes += bytesOf(v);
+  }
+  return bytes;
 }
 
 function copyOf<S>(state: S): S {
