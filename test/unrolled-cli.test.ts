@@ -60,7 +60,7 @@ describe("sparsetune hypergrad --method forward|reverse", () => {
   it("options of the wrong method or solver: exit 2 naming them", async () => {
     const [implicitK, fistaTv, badSolver, badStep] = await Promise.all([
       run("hypergrad", lasso, "--iterations", "10"),
-      run("hypergrad", tv, "--method", "forward", "--solver", "fista"),
+      run("hypergrad", tv, "--method", "forward", "--solver", "cd"),
       run("hypergrad", lasso, "--method", "forward", "--solver", "alm"),
       run("hypergrad", lasso, "--method", "forward", "--step", "0"),
     ]);
