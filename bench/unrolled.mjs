@@ -81,6 +81,7 @@ export async function unrolledSection(ctx) {
     { name: "enet 300×1000", problem: gaussianProblem(lib, 300, 1000, { l1Fraction: 0.1, l2: 0.05 }), solver: "cd", K: 40 },
     { name: "lasso 200×400", problem: gaussianProblem(lib, 200, 400, { l1Fraction: 0.1, l2: 0 }), solver: "split-bregman", K: 300 },
     { name: "tv1d denoise n=4096", problem: tvProblem(lib, 4096), solver: "split-bregman", K: 400 },
+    { name: "tv1d denoise n=4096", problem: tvProblem(lib, 4096), solver: "fista", K: 400 },
   ];
   const rows = [];
   for (const c of cases) {
@@ -117,7 +118,8 @@ async function convergencePlot(ctx) {
   const Ks = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000];
   const series = [];
   const lines = [];
-  for (const [file, solver, key] of [["lasso-small", "fista", "l1"], ["lasso-small", "cd", "l1"], ["lasso-small", "split-bregman", "l1"], ["tv1d-denoise", "split-bregman", "tv"]]) {
+  const runs = [["lasso-small", "fista", "l1"], ["lasso-small", "cd", "l1"], ["lasso-small", "split-bregman", "l1"], ["tv1d-denoise", "split-bregman", "tv"], ["tv1d-denoise", "fista", "tv"]];
+  for (const [file, solver, key] of runs) {
     const problem = lib.loadProblemFile(join(BENCH, "..", "fixtures", `${file}.json`));
     const criterion = lib.HeldOutMse.of(problem);
     const implicit = lib.hypergradient(problem, lib.solve(problem, { tol: 1e-14 }), criterion).gradient[key];

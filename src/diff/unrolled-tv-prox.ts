@@ -79,6 +79,12 @@ export class TvProxDerivative {
     }
   }
 
+  /** Σ_G (Σ_G x̄)·∂x⁺_G/∂θ for the direction θ̇ = (ṫ, l̇1, l̇2, ṫv), from the sums over the pieces of (Σ_G x̄) times mean_G(s), c_G, sign_G. */
+  private coefficient(tDot: number, l1Dot: number, l2Dot: number, tvDot: number, meanSum: number, cSum: number, signSum: number): number {
+    const rate = this.rates(tDot, l2Dot, tvDot);
+    return rate[0] * meanSum - rate[2] * cSum - signSum * (rate[1] * this.l1 + this.tPrime * l1Dot);
+  }
+
   /** uBar ← x̄·∂x⁺/∂u (the piece means, scaled), sums[0..3] += x̄·∂x⁺/∂(t, l1, l2, tv). */
   adjoint(xNew: Float64Array, xBar: Float64Array, uBar: Float64Array, sums: Float64Array): void {
     let meanSum = 0, cSum = 0, signSum = 0;
@@ -97,13 +103,9 @@ export class TvProxDerivative {
       for (let j = a; j <= b; j++) uBar[j] = spread;
     }
     // Each θ's coefficient is linear in (shrink'/shrink, t'', λ', l̇1): evaluated on the unit directions.
-    const coefficient = (tDot: number, l1Dot: number, l2Dot: number, tvDot: number) => {
-      const rate = this.rates(tDot, l2Dot, tvDot);
-      return rate[0] * meanSum - rate[2] * cSum - signSum * (rate[1] * this.l1 + this.tPrime * l1Dot);
-    };
-    sums[0] += coefficient(1, 0, 0, 0);
-    sums[1] += coefficient(0, 1, 0, 0);
-    sums[2] += coefficient(0, 0, 1, 0);
-    sums[3] += coefficient(0, 0, 0, 1);
+    sums[0] += this.coefficient(1, 0, 0, 0, meanSum, cSum, signSum);
+    sums[1] += this.coefficient(0, 1, 0, 0, meanSum, cSum, signSum);
+    sums[2] += this.coefficient(0, 0, 1, 0, meanSum, cSum, signSum);
+    sums[3] += this.coefficient(0, 0, 0, 1, meanSum, cSum, signSum);
   }
 }
