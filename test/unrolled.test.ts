@@ -137,6 +137,37 @@ describe("unrolled differentiation: derivatives of the K-step criterion", () => 
     });
   }
 
+  it("one FISTA step from 0 against its closed form: x₁ = S(ηAᵀy, ηl1)/(1 + ηl2), dL/dθ = ∇L(x₁)ᵀ∂x₁/∂θ, built entry by entry", () => {
+    const problem = loadProblemFile(join(FIXTURES, "enet-small.json"));
+    const criterion = HeldOutMse.of(problem);
+    const eta = 0.3 / Math.max(...Array.from({ length: problem.A.cols }, (_, j) => (problem.A as DenseMatrix).column(j).reduce((s, v) => s + v * v, 0)));
+    const { l1, l2 } = problem.penalty;
+    const n = problem.A.cols, m = problem.A.rows;
+    const A = (i: number, j: number) => (problem.A as DenseMatrix).column(j)[i];
+    const x = new Float64Array(n), dl1 = new Float64Array(n), dl2 = new Float64Array(n), deta = new Float64Array(n);
+    for (let j = 0; j < n; j++) {
+      let c = 0;
+      for (let i = 0; i < m; i++) c += A(i, j) * problem.y[i];
+      const u = eta * c, shrink = 1 / (1 + eta * l2);
+      if (Math.abs(u) <= eta * l1) continue;
+      const s = Math.sign(u);
+      x[j] = (u - s * eta * l1) * shrink;
+      dl1[j] = -s * eta * shrink;
+      dl2[j] = -x[j] * eta * shrink;
+      deta[j] = (c - s * l1) * shrink - x[j] * l2 * shrink;
+    }
+    const g = criterion.gradient(x, new Float64Array(n));
+    const along = (d: Float64Array) => d.reduce((s, v, j) => s + v * g[j], 0);
+    for (const run of [unrolledForward, unrolledReverse]) {
+      const r = run(problem, criterion, { solver: "fista", iterations: 1, step: eta });
+      expect(relErr(r.value, criterion.value(x))).toBeLessThanOrEqual(1e-14);
+      expect(relErr(r.gradient.l1, along(dl1))).toBeLessThanOrEqual(1e-12);
+      expect(relErr(r.gradient.l2, along(dl2))).toBeLessThanOrEqual(1e-12);
+      expect(relErr(r.algorithm.step, along(deta))).toBeLessThanOrEqual(1e-12);
+      expect(r.algorithm.momentum).toBe(0); // z₁ = x₁ + β₀(x₁ − x₀) with β₀ = 0: x₁ does not depend on γ
+    }
+  });
+
   it("reports the penalties under the hypergradient's names and the algorithm's parameters apart", () => {
     const problem = loadProblemFile(join(FIXTURES, "enet-small.json"));
     const criterion = HeldOutMse.of(problem);
