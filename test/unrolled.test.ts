@@ -168,6 +168,20 @@ describe("unrolled differentiation: derivatives of the K-step criterion", () => 
     }
   });
 
+  it("l1 above λ_max: x_K = 0 for every solver and every θ nearby, so every derivative is 0 (Split Bregman starts at its exact answer there)", () => {
+    const base = loadProblemFile(join(FIXTURES, "lasso-small.json"));
+    const problem = withPenalty(base, { l1: 1.5 * lambdaMax(base) });
+    const criterion = HeldOutMse.of(problem);
+    for (const solver of SOLVERS) {
+      for (const run of [unrolledForward, unrolledReverse]) {
+        const r = run(problem, criterion, { solver, iterations: 20 });
+        expect(Array.from(r.x).every((v) => v === 0), solver).toBe(true);
+        expect(r.value).toBe(criterion.value(new Float64Array(problem.A.cols)));
+        for (const [name, v] of Object.entries({ ...r.gradient, ...r.algorithm })) expect(v, `${solver} ${name}`).toBe(0);
+      }
+    }
+  });
+
   it("reports the penalties under the hypergradient's names and the algorithm's parameters apart", () => {
     const problem = loadProblemFile(join(FIXTURES, "enet-small.json"));
     const criterion = HeldOutMse.of(problem);

@@ -55,7 +55,6 @@ export function unrollCoordinateDescent(problem: Problem, _options: UnrolledOpti
     step: (s) => coordinateDescent.step(context, s),
     iterate: (s) => s.x,
     createTangent: () => ({ x: new Float64Array(n), r: new Float64Array(m) }),
-    initialTangent: () => {},
     tangentStep(before, after, tangent, p) {
       if (!epochRan(before, after)) return;
       const l1Dot = p === 0 ? 1 : 0, l2Dot = p === 1 ? 1 : 0;
@@ -92,6 +91,5 @@ export function unrollCoordinateDescent(problem: Problem, _options: UnrolledOpti
       gradient[0] += sums[1];
       gradient[1] += sums[2];
     },
-    initialAdjoint: () => {},
   };
 }

@@ -103,7 +103,6 @@ export function unrollFista(problem: Problem, options: UnrolledOptions): Unrolli
     step: (s) => fista.step(context, s),
     iterate: (s) => s.x,
     createTangent: () => ({ x: new Float64Array(n), z: new Float64Array(n), az: new Float64Array(m), gramZ: new Float64Array(n), grad: new Float64Array(n), u: new Float64Array(n) }),
-    initialTangent: () => {},
     tangentStep(before, after, tangent, p) {
       const etaDot = p === STEP ? 1 : 0, gammaDot = p === MOMENTUM ? 1 : 0;
       const { x, z, az, gramZ, grad, u } = tangent;
@@ -152,7 +151,6 @@ export function unrollFista(problem: Problem, options: UnrolledOptions): Unrolli
       gradient[STEP] += sums[0] - uTg;
       gradient[MOMENTUM] += beta * dGamma;
     },
-    initialAdjoint: () => {},
   };
 }
 

@@ -38,7 +38,9 @@ interface SbAdjoint extends SbTangent {
  * Adjoint, from (d̄⁺, b̄⁺) and x̄⁺ (∇L when x is the iterate): v̄ = b̄⁺ + m(d̄⁺ − b̄⁺),
  * τ̄ = −m·sign(d⁺)(d̄⁺ − b̄⁺), ρ = M⁻¹(x̄⁺ + ΣBᵀv̄) (M symmetric), then d̄ = μBρ, b̄ = v̄ − μBρ,
  * dL/dμ += ρᵀBᵀ(d − b) − ρᵀṀx⁺/μ̇ and dL/dl2 −= ρᵀx⁺. x is recomputed by every step, so it
- * carries no adjoint back. The iterate is d_1 with l1 (exactly sparse), else x.
+ * carries no adjoint back. The iterate is d_1 with l1 (exactly sparse), else x. The start is
+ * (d, b) = 0, free of θ, except where x = 0 is already optimal (split-bregman.ts startAtZero:
+ * b_1 = Aᵀy/μ): there every shrink gives 0 at every step, so no derivative reaches d_1 anyway.
  */
 export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): Unrolling<SplitBregmanState, SbTangent, SbAdjoint> {
   checkProblemClass(splitBregman, problem);
@@ -92,10 +94,6 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
     step: (s) => splitBregman.step(context, s),
     iterate: (s) => (iterateIsD1 ? s.d1 : s.x),
     createTangent: () => ({ x: new Float64Array(n), tv: pair(p), l1: pair(state.d1.length) }),
-    initialTangent(initial, tangent, k) {
-      // b_1 starts at Aᵀy/μ when x = 0 is already optimal (split-bregman.ts startAtZero), else at 0.
-      if (k === MU) for (let j = 0; j < initial.b1.length; j++) tangent.l1.b[j] = -initial.b1[j] / mu;
-    },
     tangentStep(before, after, tangent, k) {
       const muDot = k === MU ? 1 : 0, l2Dot = k === L2 ? 1 : 0;
       const { x: xDot } = tangent;
@@ -177,9 +175,6 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
         gradient[MU] += s;
       }
       xBar.fill(0);
-    },
-    initialAdjoint(initial, adjoint, gradient) {
-      for (let j = 0; j < initial.b1.length; j++) gradient[MU] -= (adjoint.l1.b[j] * initial.b1[j]) / mu;
     },
   };
 }

@@ -60,7 +60,8 @@ export interface UnrolledHypergradient {
  * One solver as an unrolled map: its plain steps on its protocol state (IterativeSolver.step,
  * bound to a context), and its tangent and adjoint steps. `parameters` lists the θ it
  * differentiates in; `values` their current values. Tangent and adjoint steps receive the state
- * before and after the plain step (the step's own quantities: masks, signs, β, x⁺).
+ * before and after the plain step (the step's own quantities: masks, signs, β, x⁺). The start is
+ * the solver's setup at x = 0, which does not depend on θ.
  */
 export interface Unrolling<State, Tangent, Adjoint> {
   readonly parameters: readonly string[];
@@ -69,8 +70,6 @@ export interface Unrolling<State, Tangent, Adjoint> {
   step(state: State): void;
   iterate(state: State): Float64Array;
   createTangent(): Tangent;
-  /** ṡ_0 = ds_0/dθ_p (zero unless the start depends on θ). */
-  initialTangent(initial: State, tangent: Tangent, p: number): void;
   /** ṡ ← (∂step/∂s)ṡ + ∂step/∂θ_p, at the step from `before` to `after`. */
   tangentStep(before: State, after: State, tangent: Tangent, p: number): void;
   /** dx_k/dθ_p (a view into the tangent). */
@@ -80,8 +79,6 @@ export interface Unrolling<State, Tangent, Adjoint> {
   seedAdjoint(final: State, adjoint: Adjoint, g: Float64Array): void;
   /** s̄ ← s̄·∂step/∂s and gradient[p] += s̄·∂step/∂θ_p, at the step from `before` to `after`. */
   adjointStep(before: State, after: State, adjoint: Adjoint, gradient: Float64Array): void;
-  /** gradient[p] += s̄_0·ds_0/dθ_p. */
-  initialAdjoint(initial: State, adjoint: Adjoint, gradient: Float64Array): void;
 }
 
 /** The names the hypergradient reports the penalties under; the others are the solver's own. */
@@ -99,11 +96,8 @@ export function unrolledForward(problem: Problem, criterion: Criterion, options:
   const { unrolling, K, solver } = prepare(problem, criterion, options);
   const P = unrolling.parameters.length;
   const state = copyOf(unrolling.initial), before = copyOf(unrolling.initial);
-  const tangents = unrolling.parameters.map((_, p) => {
-    const tangent = unrolling.createTangent();
-    unrolling.initialTangent(unrolling.initial, tangent, p);
-    return tangent;
-  });
+  // The start x = 0 does not depend on θ: every tangent starts at 0.
+  const tangents = unrolling.parameters.map(() => unrolling.createTangent());
   for (let t = 0; t < K; t++) {
     copyInto(before, state);
     unrolling.step(state);
@@ -160,7 +154,6 @@ export function unrolledReverse(problem: Problem, criterion: Criterion, options:
     },
     { interval: options.interval },
   );
-  unrolling.initialAdjoint(unrolling.initial, adjoint, derivative);
   return result("reverse", solver, K, unrolling, x, value, derivative, { ...report, stateBytes: bytesOf(unrolling.initial) });
 }
 
