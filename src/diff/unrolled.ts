@@ -85,10 +85,11 @@ export interface Unrolling<State, Tangent, Adjoint> {
 const PENALTY_NAMES = new Set(["l1", "l2", "tv"]);
 
 /** Each solver's unrolled map (diff/unrolled-*.ts). */
-const factories: Record<UnrolledSolverName, (problem: Problem, options: UnrolledOptions) => Unrolling<unknown, unknown, unknown>> = {
-  fista: unrollFista as (problem: Problem, options: UnrolledOptions) => Unrolling<unknown, unknown, unknown>,
-  cd: unrollCoordinateDescent as (problem: Problem, options: UnrolledOptions) => Unrolling<unknown, unknown, unknown>,
-  "split-bregman": unrollSplitBregman as (problem: Problem, options: UnrolledOptions) => Unrolling<unknown, unknown, unknown>,
+type Factory = (problem: Problem, options: UnrolledOptions) => Unrolling<unknown, unknown, unknown>;
+const factories: Record<UnrolledSolverName, Factory> = {
+  fista: unrollFista as Factory,
+  cd: unrollCoordinateDescent as Factory,
+  "split-bregman": unrollSplitBregman as Factory,
 };
 
 /** dL(x_K)/dθ for every θ of the unrolled map, one tangent per θ carried beside the K steps. */
