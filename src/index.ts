@@ -34,6 +34,7 @@ export { Gmres, type GmresResult } from "./linalg/gmres.js";
 export { DrivenDecayOde, type Observations, type ParameterGradient } from "./ode/driven-decay.js";
 export { OdeCalibration, type Misfit, type CalibrationHypergradient, type CalibrationRun } from "./ode/calibration.js";
 export { fixedPointHypergradient, fixedPointDerivatives, type FixedPointOptions, type FixedPointHypergradient, type FixedPointDerivatives, type FixedPointParameter } from "./diff/fixed-point.js";
+export { unrolledForward, unrolledReverse, unrolledValue, UNROLLED_SOLVERS, type UnrolledOptions, type UnrolledHypergradient, type UnrolledSolverName } from "./diff/unrolled.js";
 export type { Criterion } from "./criteria/criterion.js";
 export { HeldOutMse } from "./criteria/heldout.js";
 export { parseProblemDocument, npyResolverFromBytes, PROBLEM_FORMAT, type NpyResolver } from "./io/problem-document.js";
