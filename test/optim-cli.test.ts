@@ -6,7 +6,7 @@ describe("sparsetune example", () => {
   it("without NAME lists the examples (exit 0); an unknown NAME is one line on stderr listing them, exit 2", async () => {
     const [list, unknown, help] = await Promise.all([run("example"), run("example", "nope"), run("example", "--help")]);
     expect(list.code).toBe(0);
-    for (const name of ["lr-schedule", "momentum", "adam"]) {
+    for (const name of ["lr-schedule", "momentum", "adam", "ode-calibration"]) {
       expect(list.stdout).toMatch(new RegExp(`^  ${name} +\\S`, "m"));
       expect(help.stdout).toContain(name);
     }
@@ -59,5 +59,17 @@ describe("sparsetune example", () => {
     expect(human.stdout).toMatch(/^example adam\n/);
     expect(human.stdout).toContain("finite-difference checks:");
     expect(human.stdout).not.toContain("MISMATCH");
+  });
+
+  it("ode-calibration --json: the outer loop recovers q, the hypergradient checked by central differences", async () => {
+    const r = await run("example", "ode-calibration", "--json");
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.converged).toBe(true);
+    expect(Math.abs(out.q - out.trueQ)).toBeLessThan(1e-8);
+    expect(Math.abs(out.p - out.trueP)).toBeLessThan(1e-8);
+    expect(Math.abs(out.hypergradientForward - out.hypergradientReverse)).toBeLessThanOrEqual(1e-10 * Math.abs(out.hypergradientReverse));
+    expect(out.checks).toHaveLength(2);
+    for (const c of out.checks) expect(c.relativeError).toBeLessThanOrEqual(1e-8);
   });
 });
