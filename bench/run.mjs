@@ -27,6 +27,8 @@ import { Worker } from "node:worker_threads";
 import { tvSection } from "./tv.mjs";
 import { constraintsSection } from "./constraints.mjs";
 import { basisPursuitSection, basisPursuitTvSection } from "./basis-pursuit.mjs";
+import { optimSection } from "./optim.mjs";
+import { unrolledSection } from "./unrolled.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const BENCH = join(ROOT, "bench");
@@ -328,7 +330,9 @@ const SECTIONS = [
   { name: "tv", title: "TV denoising and tuning (tv256) vs scikit-image", run: tvSection },
   { name: "constraints", title: "Equality constraints and bounds: cs-1000x5000 (non-negative signal), 5 equalities and x ≥ 0", run: constraintsSection },
   { name: "basis-pursuit", title: "Basis pursuit by the Bregman iteration: exact recovery (1000×5000, Gaussian)", run: basisPursuitSection },
+  { name: "unrolled", title: "Unrolled differentiation (forward / checkpointed reverse) through K steps of FISTA, CD, Split Bregman vs the plain run", run: unrolledSection },
   { name: "basis-pursuit-tv", title: "Basis pursuit with total variation: exact recovery of piecewise-constant signals (1-D Gaussian, 64×64 phantom from DCT)", run: basisPursuitTvSection },
+  { name: "optim", title: "Differentiable optimisers: forward and reverse hyperparameter derivatives vs the plain run, reverse-mode memory", run: optimSection },
 ];
 
 // --- main ---------------------------------------------------------------------------------------

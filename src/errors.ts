@@ -19,3 +19,17 @@ export class NumericalError extends Error {
     this.name = "NumericalError";
   }
 }
+
+/**
+ * An iteration that blew up: its loss became non-finite or exploded at `step` (1-based: the
+ * iterate after `step` updates). A numerical failure, not bad input: the CLI exits 1.
+ */
+export class DivergenceError extends NumericalError {
+  readonly step: number;
+
+  constructor(what: string, step: number, loss: number) {
+    super(`${what} diverged at step ${step} (loss ${loss}); lower the step size`);
+    this.name = "DivergenceError";
+    this.step = step;
+  }
+}

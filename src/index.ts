@@ -29,7 +29,12 @@ export { BoxedPenalty, type Bounds } from "./penalties/box.js";
 export { ActiveSetSystem, ActiveSetMatrix } from "./kkt/active-set.js";
 export { kktSystem, type KktSystem, type KktMethod, type ParameterJacobian } from "./kkt/index.js";
 export { implicitGradient, implicitHypergradient, tryImplicitHypergradient, hypergradient, solutionDerivatives, type Hypergradient, type HyperGradient } from "./diff/implicit.js";
+export { implicitJacobian, implicitAdjoint, type OptimalityCondition, type ImplicitOptions, type ImplicitJacobian, type ImplicitAdjoint, type SolveReport } from "./diff/optimality.js";
+export { Gmres, type GmresResult } from "./linalg/gmres.js";
+export { DrivenDecayOde, type Observations, type ParameterGradient } from "./ode/driven-decay.js";
+export { OdeCalibration, type Misfit, type CalibrationHypergradient, type CalibrationRun } from "./ode/calibration.js";
 export { fixedPointHypergradient, fixedPointDerivatives, type FixedPointOptions, type FixedPointHypergradient, type FixedPointDerivatives, type FixedPointParameter } from "./diff/fixed-point.js";
+export { unrolledForward, unrolledReverse, unrolledValue, UNROLLED_SOLVERS, type UnrolledOptions, type UnrolledHypergradient, type UnrolledSolverName } from "./diff/unrolled.js";
 export type { Criterion } from "./criteria/criterion.js";
 export { HeldOutMse } from "./criteria/heldout.js";
 export { parseProblemDocument, npyResolverFromBytes, PROBLEM_FORMAT, type NpyResolver } from "./io/problem-document.js";
@@ -60,3 +65,22 @@ export { denoiseImage, deblurImage, inpaintImage, type ImageCriterion, type Imag
 export { holdOutPixels, type HeldOutSplit, type HoldOutOptions } from "./criteria/heldout-pixels.js";
 export { sheppLogan, MODIFIED_SHEPP_LOGAN } from "./problems/shepp-logan.js";
 export { Random } from "./linalg/random.js";
+
+// ── Differentiable optimisers: smooth objectives, GD / momentum / Adam with forward and reverse derivatives, hypergradient descent, the worked examples ──
+export { DivergenceError } from "./errors.js";
+export { valueOf, type SmoothObjective } from "./optim/objective.js";
+export { LeastSquares, ridge } from "./optim/least-squares.js";
+export { LogisticRegression } from "./optim/logistic.js";
+export { SmoothedTotalVariation } from "./optim/smoothed-tv.js";
+export { constantRate, inverseTimeSchedule, AdaptiveRate, type RateSchedule } from "./optim/schedule.js";
+export { OptimState, Perturbation, type Optimiser } from "./optim/optimiser.js";
+export { GradientDescent } from "./optim/gradient-descent.js";
+export { Momentum } from "./optim/momentum.js";
+export { Adam, type AdamParameters } from "./optim/adam.js";
+export {
+  runOptimiser, forwardDerivatives, reverseDerivatives,
+  type RunOptions, type OptimiserRun, type OptimiserDerivatives, type ForwardOptions, type ReverseOptions, type ReverseDerivatives,
+} from "./optim/differentiate.js";
+export { hypergradientDescent, type HypergradientMethod, type HypergradientDescentOptions, type HypergradientDescentRun } from "./optim/hypergradient-descent.js";
+export { learnSchedule, learnMomentum, descendLogLoss, type OuterOptions, type OuterRun, type LearnedSchedule, type LearnedMomentum } from "./optim/learn.js";
+export { EXAMPLES, type Example, type ExampleResult, type DerivativeCheck } from "./problems/examples.js";

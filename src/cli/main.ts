@@ -12,7 +12,9 @@ import { OPTIMIZERS } from "../tune/optimizers.js";
 import { CRITERIA } from "../tune/tune.js";
 import { runTune, type TuneFlags } from "./tune-command.js";
 import { runPath } from "./path-command.js";
+import { runUnrolled, type UnrolledFlags } from "./unrolled-command.js";
 import { registerImageCommands } from "./image-commands.js";
+import { registerExampleCommand } from "./example-command.js";
 import { packageVersion } from "../version.js";
 import { hypergradientSummary, scalarHypergradients, solutionReport, solutionSummary, toJson } from "./report.js";
 
@@ -24,8 +26,8 @@ interface SolveFlags {
   json?: boolean;
 }
 
-interface HypergradFlags extends SolveFlags {
-  method: "implicit" | "fixed-point";
+interface HypergradFlags extends SolveFlags, Omit<UnrolledFlags, "method" | "solver"> {
+  method: "implicit" | "fixed-point" | UnrolledFlags["method"];
 }
 
 function positiveNumber() {
@@ -80,6 +82,10 @@ function runHypergrad(file: string, flags: HypergradFlags): void {
   const problem = loadProblemFile(file, flags);
   refuseBasisPursuit(problem, "hypergradients");
   const criterion = HeldOutMse.of(problem);
+  if (flags.method === "forward" || flags.method === "reverse") return runUnrolled(file, problem, criterion, { ...flags, method: flags.method });
+  for (const option of ["iterations", "step", "extrapolation", "mu"] as const) {
+    if (flags[option] !== undefined) throw new InputError(`--${option}`, "applies to --method forward or reverse only");
+  }
   const solution = solve(problem, { solver: flags.solver, tol: flags.tol, maxIter: flags.maxIter });
   if (flags.method === "fixed-point") return runFixedPoint(file, problem, criterion, solution, flags);
   const started = performance.now();
@@ -164,7 +170,15 @@ function buildProgram(): Command {
     .action(runSolve);
   solveOptions(program.command("hypergrad").argument("<file>", "problem file with validation measurements"))
     .description("solve, then print the held-out MSE and its exact hypergradient in l1, l2 (and tv)")
-    .addOption(new Option("--method <name>", "implicit (the KKT system on the solution's active set) or fixed-point (differentiate Split Bregman's fixed point; needs tv or l1)").choices(["implicit", "fixed-point"]).default("implicit"))
+    .addOption(
+      new Option("--method <name>", "implicit (the KKT system on the solution's active set), fixed-point (differentiate Split Bregman's fixed point; needs tv or l1), or forward / reverse (unrolled: through --iterations steps of --solver fista, cd or split-bregman, also in the solver's own parameters)")
+        .choices(["implicit", "fixed-point", "forward", "reverse"])
+        .default("implicit"),
+    )
+    .option("--iterations <K>", "forward/reverse: the steps unrolled (default 100)", integerAtLeast(1))
+    .option("--step <eta>", "forward/reverse with fista: the step size (default 1/‖A‖², estimated)", positiveNumber())
+    .option("--extrapolation <gamma>", "forward/reverse with fista: the factor on the momentum coefficient (default 1)", positiveNumber())
+    .option("--mu <mu>", "forward/reverse with split-bregman: the fixed penalty parameter μ (default trace(AᵀA)/n)", positiveNumber())
     .action(runHypergrad);
   solveOptions(program.command("tune").argument("<file>", "problem file"), "outer iteration cap of each local descent of the tuner (default 50); inner solves keep their own cap")
     .description("tune the penalties by hypergradient steps against a validation criterion; writes DIR/result.json and plots")
@@ -187,13 +201,14 @@ function buildProgram(): Command {
     .option("--json", "print one JSON object on stdout: breakpoints (descending), minimiser { l1, criterion }, pieces")
     .action(runPath);
   registerImageCommands(program, () => (cancelled = true));
+  registerExampleCommand(program);
   return program;
 }
 
 /** Set by `tune` and the image commands when Ctrl-C stopped their tuning (their outputs hold the best point so far). */
 let cancelled = false;
 
-/** Exit codes: 0 success, 1 numerical failure (singular KKT system ...), 2 bad input or usage, 130 tuning cancelled by Ctrl-C. */
+/** Exit codes: 0 success, 1 numerical failure (singular KKT system, a diverging iteration ...), 2 bad input or usage, 130 tuning cancelled by Ctrl-C. */
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv, { from: "user" });
@@ -210,6 +225,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof NumericalError) {
+      // DivergenceError is one: its message names the step where the loss blew up.
       process.stderr.write(`sparsetune: ${e.message}\n`);
       return 1;
     }

@@ -21,7 +21,7 @@ export interface ReverseSweepOptions {
 export interface ReverseSweepReport {
   /** The state buffers held at once (checkpoints + one segment + the running state): the peak memory in states. */
   storedStates: number;
-  /** Calls of `step` (K forward, at most K more recomputing the segments). */
+  /** Calls of `step` (K forward, at most K − interval more recomputing the segments before the last). */
   steps: number;
 }
 
@@ -31,7 +31,8 @@ export interface ReverseSweepReport {
  * loss); then, segment by segment from the last, the segment's states are recomputed from its
  * checkpoint and `backward(s_t, t)` is called for t = K−1 down to 0 with the state *before* step t,
  * so the caller can pull its adjoint back through step t (ā_t = ā_{t+1}·∂step/∂s at s_t).
- * The initial state is not modified.
+ * The initial state is not modified, and the final state handed to `seed` is not touched again:
+ * the caller may keep using that buffer during the backward calls.
  */
 export function reverseSweep<S>(
   recurrence: Recurrence<S>,
@@ -45,7 +46,9 @@ export function reverseSweep<S>(
   const interval = options.interval ?? Math.ceil(Math.sqrt(K));
   if (!Number.isInteger(interval) || interval < 1) throw new InputError("interval", `expected an integer ≥ 1, got ${interval}`);
   const segments = Math.ceil(K / interval);
-  // checkpoints[k] = s_{k·interval}; segment[i] = s_{start+i} while the segment is swept back.
+  const lastStart = (segments - 1) * interval;
+  // checkpoints[k] = s_{k·interval} for the segments before the last; segment[i] = s_{start+i}
+  // while a segment is swept back (the last one is filled by the forward pass, not recomputed).
   const checkpoints: S[] = [];
   const segmentLength = Math.min(interval, K);
   const segment: S[] = [];
@@ -54,7 +57,9 @@ export function reverseSweep<S>(
   recurrence.copy(running, initial);
   let steps = 0;
   for (let t = 0; t < K; t++) {
-    if (t % interval === 0) {
+    if (t >= lastStart) {
+      recurrence.copy(segment[t - lastStart], running);
+    } else if (t % interval === 0) {
       const c = recurrence.create();
       recurrence.copy(c, running);
       checkpoints.push(c);
@@ -66,11 +71,13 @@ export function reverseSweep<S>(
   for (let k = segments - 1; k >= 0; k--) {
     const start = k * interval;
     const length = Math.min(interval, K - start);
-    recurrence.copy(segment[0], checkpoints[k]);
-    for (let i = 1; i < length; i++) {
-      recurrence.copy(segment[i], segment[i - 1]);
-      recurrence.step(segment[i], start + i - 1);
-      steps++;
+    if (k < segments - 1) {
+      recurrence.copy(segment[0], checkpoints[k]);
+      for (let i = 1; i < length; i++) {
+        recurrence.copy(segment[i], segment[i - 1]);
+        recurrence.step(segment[i], start + i - 1);
+        steps++;
+      }
     }
     for (let i = length - 1; i >= 0; i--) backward(segment[i], start + i);
   }

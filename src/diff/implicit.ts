@@ -1,8 +1,9 @@
-import { normInf } from "../linalg/vector.js";
+import { allFinite, normInf } from "../linalg/vector.js";
 import { InputError, NumericalError } from "../errors.js";
 import { kktSystem } from "../kkt/index.js";
 import { declaredHyperparameters, objectiveValue } from "../penalties/index.js";
 import type { KktMethod, KktSystem } from "../kkt/system.js";
+import { implicitAdjoint, implicitJacobian } from "./optimality.js";
 import { refuseBasisPursuit, requireProblem, type Problem } from "../problem.js";
 import { wasSolvedFor, type Solution } from "../solvers/solution.js";
 import { gradientSupport, type Criterion } from "../criteria/criterion.js";
@@ -31,34 +32,27 @@ export interface Hypergradient {
 
 /**
  * Implicit differentiation through the KKT system F(x_S, θ) = 0 of (problem, solution), for any
- * problem class: one adjoint solve Jᵀv = (∇ₓL)_S, then for every hyperparameter θ
- *   dL/dθ = −vᵀ ∂F/∂θ   (a per-feature θ gives one entry per support feature).
- * Reads only (problem, solution): any solver's solution gives the same answer.
+ * problem class: the generic adjoint (diff/optimality.ts) on the system, one solve Jᵀv = (∇ₓL)_S,
+ * then dL/dθ = −vᵀ ∂F/∂θ for every hyperparameter θ (a per-feature θ: one entry per support
+ * feature, zero off the support). Reads only (problem, solution): any solver's solution gives
+ * the same answer.
  */
 export function implicitGradient(system: KktSystem, gradX: Float64Array, names: readonly string[], n: number): HyperGradient {
-  const S = system.support;
-  const v = system.solveAdjoint(system.restrict(gradX));
-  const out: HyperGradient = {};
+  const { gradient } = implicitAdjoint(system, system.restrict(gradX), names);
   for (const name of names) {
-    const jac = system.parameterJacobian(name);
-    if (jac === null) {
-      out[name] = 0;
-    } else if (jac.shape === "scalar") {
-      let s = 0;
-      for (let a = 0; a < v.length; a++) s -= v[a] * jac.column[a];
-      out[name] = s;
-    } else {
-      const g = new Float64Array(n);
-      for (let a = 0; a < S.length; a++) g[S[a]] = -v[a] * jac.diagonal[a];
-      out[name] = g;
-    }
+    const g = gradient[name];
+    if (!(g instanceof Float64Array)) continue;
+    const full = new Float64Array(n); // per feature: entry a is θ_{support[a]}
+    system.support.forEach((j, a) => (full[j] = g[a]));
+    gradient[name] = full;
   }
-  return out;
+  return gradient;
 }
 
 /** Hypergradient of L at a solution from ∇ₓL(x): the generic routine on the problem's KKT system. */
 export function implicitHypergradient(problem: Problem, solution: Solution, gradX: Float64Array): Hypergradient {
   checkSameProblem(problem, solution);
+  if (!(gradX instanceof Float64Array) || gradX.length !== problem.A.cols || !allFinite(gradX)) throw new InputError("gradX", `expected a Float64Array of ${problem.A.cols} finite numbers (∇ₓL at the solution)`);
   const warning = breakpointWarning(solution);
   const { system, names } = kktSystem(problem, solution);
   let gradient: HyperGradient;
@@ -111,26 +105,20 @@ export function tryImplicitHypergradient(problem: Problem, solution: Solution, g
 export function hypergradient(problem: Problem, solution: Solution, criterion: Criterion): Hypergradient {
   checkSameProblem(problem, solution);
   if (typeof criterion !== "object" || criterion === null || typeof criterion.gradient !== "function") throw new InputError("criterion", "expected a criterion (HeldOutMse.of(problem), Sure, ...) with value and gradient");
-  return implicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(problem.A.cols), gradientSupport(problem, solution)));
+  const gradX = criterion.gradient(solution.x, new Float64Array(problem.A.cols), gradientSupport(problem, solution));
+  if (!allFinite(gradX)) throw new InputError("criterion", `expected a criterion of this problem (its gradient at the solution is not finite: built for another A with ${problem.A.cols} columns?)`);
+  return implicitHypergradient(problem, solution, gradX);
 }
 
-/** dx/dθ = −J⁻¹ ∂F/∂θ on the support, zero off it, for every scalar hyperparameter (dx/dl1, dx/dl2, ...). */
+/** dx/dθ = −J⁻¹ ∂F/∂θ on the support, zero off it, for every scalar hyperparameter (dx/dl1, dx/dl2, ...): the generic forward mode. */
 export function solutionDerivatives(problem: Problem, solution: Solution): Record<string, Float64Array> & { dxdl1: Float64Array; dxdl2: Float64Array } {
   checkSameProblem(problem, solution);
   const n = problem.A.cols;
-  const out: Record<string, Float64Array> = {};
   const { system, names } = kktSystem(problem, solution);
-  for (const name of names) {
-    const jac = system.parameterJacobian(name);
-    if (jac?.shape !== "scalar") continue;
-    const dx = new Float64Array(n);
-    if (jac.column.length > 0) {
-      const d = system.solve(jac.column);
-      system.expand(d, dx);
-      for (let j = 0; j < n; j++) dx[j] = -dx[j];
-    }
-    out[`dxd${name}`] = dx;
-  }
+  const scalars = names.filter((name) => system.parameterJacobian(name)?.shape === "scalar");
+  const { derivatives } = implicitJacobian(system, scalars);
+  const out: Record<string, Float64Array> = {};
+  for (const name of scalars) out[`dxd${name}`] = system.expand(derivatives[name], new Float64Array(n));
   return out as Record<string, Float64Array> & { dxdl1: Float64Array; dxdl2: Float64Array };
 }
 

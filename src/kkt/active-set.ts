@@ -258,6 +258,10 @@ export class ActiveSetSystem implements KktSystem {
     return this.matrix.method;
   }
 
+  get size(): number {
+    return this.support.length;
+  }
+
   restrict(gradX: Float64Array): Float64Array {
     return Float64Array.from(this.support, (j) => gradX[j]);
   }

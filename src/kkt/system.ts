@@ -1,3 +1,5 @@
+import type { OptimalityCondition, ParameterJacobian } from "../diff/optimality.js";
+
 /**
  * The optimality system of a (problem, solution) pair, restricted to the solution's generalized
  * support (jaxopt's optimality function; sparse-ho's support-restricted systems):
@@ -6,14 +8,17 @@
  *
  * Implicit differentiation, Newton polishing and SURE's degrees of freedom use only this
  * interface; each problem class (Lasso / elastic net, TV pieces, bordered constraints) is one
- * implementation.
+ * implementation. An OptimalityCondition (diff/optimality.ts) with direct solves: the generic
+ * implicit routine differentiates it.
  */
-export interface KktSystem {
+export interface KktSystem extends OptimalityCondition {
   /**
    * The features the system lives on, increasing: the unknowns themselves (x_S) for a support
    * system; the features of the non-zero pieces for TV, whose unknowns are the pieces' values.
    */
   readonly support: Int32Array;
+  /** The number of unknowns (|support|, plus the multipliers of a bordered system). */
+  readonly size: number;
   /** Nᵀg: a gradient in x (length n) as a gradient in the unknowns (x = Nβ on the solution's manifold). */
   restrict(gradX: Float64Array): Float64Array;
   /** out ← N u: a change of the unknowns as a change of x (length n; zero off the manifold). */
@@ -36,15 +41,15 @@ export interface KktSystem {
 }
 
 /**
- * ∂F/∂θ: for a scalar hyperparameter a column of length |support|; for a per-feature one
- * (θ_j for every feature j) a diagonal: ∂F_a/∂θ_{support[a]} = diagonal[a], zero otherwise.
+ * ∂F/∂θ: for a scalar hyperparameter a column of length size; for a per-feature one (θ_j for
+ * every feature j) a diagonal: ∂F_a/∂θ_{support[a]} = diagonal[a], zero otherwise.
  */
-export type ParameterJacobian = { shape: "scalar"; column: Float64Array } | { shape: "perFeature"; diagonal: Float64Array };
+export type { ParameterJacobian };
 
 /**
  * Linear solvers for J: Cholesky (dense, J symmetric positive definite) and conjugate gradients
  * (matrix-free, SPD); for the bordered (symmetric indefinite) constraint system, block elimination
  * on its Schur complement ("schur-cholesky" / "schur-cg": H by Cholesky or CG, C_F H⁻¹ C_Fᵀ by
- * pivoted Cholesky). Fixed-point (non-symmetric) systems add GMRES here.
+ * pivoted Cholesky). A condition without a direct solve goes to CG or GMRES in diff/optimality.ts.
  */
 export type KktMethod = "cholesky" | "cg" | "schur-cholesky" | "schur-cg";

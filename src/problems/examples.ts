@@ -3,6 +3,10 @@
  * one file in this folder, listed in EXAMPLES below, that runs in a second or so and checks its
  * derivative against a central finite difference.
  */
+import { adamExample } from "./adam.js";
+import { lrScheduleExample } from "./lr-schedule.js";
+import { momentumExample } from "./momentum.js";
+import { odeCalibrationExample } from "./ode-calibration.js";
 
 /** The finite-difference check every example prints. */
 export interface DerivativeCheck {
@@ -31,4 +35,9 @@ export interface Example {
 }
 
 /** The examples by name (import each example file and list it here). */
-export const EXAMPLES: Record<string, Example> = {};
+export const EXAMPLES: Record<string, Example> = {
+  [lrScheduleExample.name]: lrScheduleExample,
+  [momentumExample.name]: momentumExample,
+  [adamExample.name]: adamExample,
+  [odeCalibrationExample.name]: odeCalibrationExample,
+};

@@ -82,7 +82,7 @@ function defaultInitialWorkingSet(n: number): number {
 }
 
 /** What stays fixed during one solve: the problem, column norms, options and workspaces. */
-interface CdContext {
+export interface CdContext {
   problem: Problem;
   penalty: SeparablePenalty;
   cols: Columns;

@@ -25,6 +25,8 @@ interface FistaContext {
   gapTarget: number;
   /** Backtracking on L (default); with a fixed `lipschitz` option, plain steps of 1/L. */
   backtracking: boolean;
+  /** γ, the factor on the momentum coefficient: z⁺ = x⁺ + γβ(x⁺ − x) (options.extrapolation, default 1). */
+  extrapolation: number;
   // workspaces (no meaning between steps)
   residual: Float64Array;
   grad: Float64Array;
@@ -43,6 +45,8 @@ export interface FistaState {
   /** Lipschitz estimate of ∇f (only grows while backtracking). */
   lipschitz: number;
   momentum: number;
+  /** β = (t − 1)/t⁺ of the last step, before the factor γ (0 after a restart): unrolled differentiation reads it. */
+  beta: number;
   iterations: number;
   /** The tv prox's dual (its warm start; length 0 without tv). */
   tvDual: Float64Array;
@@ -52,6 +56,11 @@ export interface FistaState {
 export interface FistaOptions extends SolveOptions {
   /** A fixed step 1/L (no backtracking): L must be at least ‖A‖² for convergence. */
   lipschitz?: number;
+  /**
+   * γ > 0 scales the momentum coefficient, z⁺ = x⁺ + γβ(x⁺ − x) (default 1, plain FISTA): an
+   * algorithm parameter that unrolled differentiation (diff/unrolled.ts) differentiates in.
+   */
+  extrapolation?: number;
 }
 
 /**
@@ -87,15 +96,17 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
   const tvProx = D ? new CompositeTvProx(D as GridDifferences, problem.penalty) : null;
   const { rows: m, cols: n } = problem.A;
   const fixed = (options as FistaOptions).lipschitz;
+  const extrapolation = (options as FistaOptions).extrapolation ?? 1;
+  if (!(typeof extrapolation === "number" && extrapolation > 0 && Number.isFinite(extrapolation))) throw new InputError("options.extrapolation", `expected a positive number, got ${extrapolation}`);
   const context: FistaContext = {
-    problem, penalty, tvProx, tvGap: options.tvGap, gapTarget: options.gapTarget, backtracking: fixed === undefined, residual: new Float64Array(m), grad: new Float64Array(n),
+    problem, penalty, tvProx, tvGap: options.tvGap, gapTarget: options.gapTarget, backtracking: fixed === undefined, extrapolation, residual: new Float64Array(m), grad: new Float64Array(n),
     proxInput: new Float64Array(tvProx ? n : 0),
   };
   const ax = problem.A.apply(x0, new Float64Array(m));
   const state: FistaState = {
     x: Float64Array.from(x0), xPrev: Float64Array.from(x0), z: Float64Array.from(x0),
     ax, axPrev: Float64Array.from(ax), az: Float64Array.from(ax),
-    lipschitz: fixed ?? initialLipschitz(problem), momentum: 1, iterations: 0,
+    lipschitz: fixed ?? initialLipschitz(problem), momentum: 1, beta: 0, iterations: 0,
     tvDual: new Float64Array(D ? D.rows : 0),
     stop: { done: false, gap: Infinity },
   };
@@ -131,7 +142,8 @@ function step(context: FistaContext, state: FistaState): void {
   for (let j = 0; j < n; j++) restart += (z[j] - x[j]) * (x[j] - xPrev[j]);
   if (restart > 0) state.momentum = 1;
   const next = (1 + Math.sqrt(1 + 4 * state.momentum * state.momentum)) / 2;
-  const beta = (state.momentum - 1) / next;
+  state.beta = (state.momentum - 1) / next;
+  const beta = context.extrapolation * state.beta;
   state.momentum = next;
   for (let j = 0; j < n; j++) z[j] = x[j] + beta * (x[j] - xPrev[j]);
   for (let i = 0; i < m; i++) az[i] = ax[i] + beta * (ax[i] - axPrev[i]);

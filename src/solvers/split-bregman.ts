@@ -315,7 +315,7 @@ function checkStrategy(choice: unknown): NormalStrategy | NormalSolver | undefin
  * μ cheaply balance the residuals (balance); the dense factorisation does so at most once per
  * n/6 steps (the cost of a refactorisation in solves).
  */
-function defaultMu(A: LinearOperator): number {
+export function defaultMu(A: LinearOperator): number {
   let scale: number;
   if (hasColumns(A)) {
     const norms = A.columnNormsSquared();

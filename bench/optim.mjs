@@ -1,0 +1,116 @@
+// Differentiable-optimiser section of `npm run bench`: the cost of the hyperparameter derivatives
+// of K steps of gradient descent, heavy-ball momentum and Adam against the plain run (targets:
+// forward mode ≤ 2× per hyperparameter, reverse mode ≤ 3×), and the memory of the checkpointed
+// reverse mode (states held, and the process's heap + array-buffer growth at its peak) against the
+// K + 1 states a reverse mode that kept every iterate would hold. In-process timings: the best
+// CPU time (user + system) of several runs after JIT warm-up, which a machine shared with other
+// jobs disturbs less than wall time.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc");
+
+/** Best CPU time (ms) of `reps` calls after `warmup` calls (stops adding reps past `budgetMs`). */
+function best(fn, { warmup = 2, reps = 7, budgetMs = 6000 } = {}) {
+  for (let k = 0; k < warmup; k++) fn();
+  let ms = Infinity;
+  const start = performance.now();
+  for (let k = 0; k < reps && (k < 3 || performance.now() - start < budgetMs); k++) {
+    const c = process.cpuUsage();
+    fn();
+    const used = process.cpuUsage(c);
+    ms = Math.min(ms, (used.user + used.system) / 1000);
+  }
+  return ms;
+}
+
+/** A dense least-squares problem m×n (column-major Gaussian / √m), b Gaussian, x₀ = 0, and 1/L by power iteration. */
+function leastSquares(lib, m, n) {
+  const rng = new lib.Random(2018);
+  const data = new Float64Array(m * n);
+  for (let k = 0; k < data.length; k++) data[k] = rng.normal() / Math.sqrt(m);
+  const b = new Float64Array(m);
+  for (let i = 0; i < m; i++) b[i] = rng.normal();
+  const objective = new lib.LeastSquares(new lib.DenseMatrix(m, n, data), b);
+  let v = new Float64Array(n).fill(1 / Math.sqrt(n)), w = new Float64Array(n), L = 0;
+  for (let k = 0; k < 50; k++) {
+    objective.hessianVector(v, v, w);
+    L = Math.hypot(...w);
+    for (let j = 0; j < n; j++) w[j] /= L;
+    [v, w] = [w, v];
+  }
+  return { objective, x0: new Float64Array(n), L };
+}
+
+/** A full GC, twice with a turn of the event loop between: array-buffer memory is released by a background sweeper. */
+async function settle() {
+  for (let k = 0; k < 2; k++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Peak growth of the typed-array memory (process.memoryUsage().arrayBuffers: every state buffer
+ * lives there) during fn, after a full GC, sampled at every objective evaluation of `objective`.
+ */
+async function peakMemory(objective, fn) {
+  const sample = () => process.memoryUsage().arrayBuffers;
+  await settle();
+  const base = sample();
+  let peak = base;
+  const evaluate = objective.evaluate;
+  objective.evaluate = (x, g) => {
+    peak = Math.max(peak, sample());
+    return evaluate.call(objective, x, g);
+  };
+  try {
+    fn();
+  } finally {
+    delete objective.evaluate; // back to the prototype's method
+  }
+  return peak - base;
+}
+
+const fmtRatio = (r) => r.toFixed(2);
+const fmtKb = (bytes) => (bytes / 1024).toFixed(0);
+
+export async function optimSection(ctx) {
+  const { lib, table } = ctx;
+  if (!lib.forwardDerivatives) throw new Error("dist/ has no forwardDerivatives: rebuild (npm run build)");
+  const { objective, x0, L } = leastSquares(lib, 400, 200);
+  const methods = [
+    ["gd", () => new lib.GradientDescent(objective, 1 / L)],
+    ["momentum", () => new lib.Momentum(objective, 0.5 / L, 0.9)],
+    ["adam", () => new lib.Adam(objective, { alpha: 1e-3 })],
+  ];
+  const rows = [];
+  for (const [name, make] of methods) {
+    for (const K of [100, 400, 1600]) {
+      const optimiser = make();
+      const p = optimiser.hyperparameters.length;
+      const budget = { reps: K >= 1600 ? 3 : 7 };
+      const plain = best(() => lib.runOptimiser(optimiser, x0, K), budget);
+      const one = best(() => lib.forwardDerivatives(optimiser, x0, K, { parameters: [optimiser.hyperparameters[0]] }), budget);
+      const all = best(() => lib.forwardDerivatives(optimiser, x0, K), budget);
+      const reverse = best(() => lib.reverseDerivatives(optimiser, x0, K), budget);
+      const report = lib.reverseDerivatives(optimiser, x0, K);
+      const stateBytes = (optimiser.auxiliaries + 2) * x0.length * 8 + 8;
+      const heap = await peakMemory(objective, () => lib.reverseDerivatives(optimiser, x0, K));
+      rows.push([
+        name, String(K), plain.toFixed(1),
+        `${one.toFixed(1)} (${fmtRatio(one / plain)}×)`,
+        `${all.toFixed(1)} (${p} h: ${fmtRatio(all / plain / p)}× per h)`,
+        `${reverse.toFixed(1)} (${fmtRatio(reverse / plain)}×)`,
+        `${report.storedStates} (2√K+1 = ${(2 * Math.sqrt(K) + 1).toFixed(0)})`,
+        fmtKb(report.storedStates * stateBytes),
+        fmtKb(heap),
+        fmtKb((K + 1) * stateBytes),
+      ]);
+    }
+  }
+  table(["method", "K", "plain ms", "forward, 1 h ms", "forward, all h ms", "reverse ms", "states held", "states KiB", "peak buffers Δ KiB", "all K+1 states KiB"], rows);
+  console.log("least squares 400×200 (dense, one gradient = two matrix-vector products). Targets: forward ≤ 2× the plain run per hyperparameter, reverse ≤ 3×.");
+  console.log("ms = best CPU time. peak buffers Δ = growth of the array-buffer memory during one reverse run after a full GC, sampled at every objective evaluation (states, adjoints, workspaces).");
+}

@@ -1,0 +1,180 @@
+import { InputError } from "../errors.js";
+import { dot } from "../linalg/vector.js";
+import { penaltyTerms } from "../penalties/index.js";
+import { requirePositivePenalty, type Problem } from "../problem.js";
+import { checkProblemClass } from "../solvers/driver.js";
+import { defaultMu, splitBregman, splitBregmanNormalSolver, type SplitBregmanState } from "../solvers/split-bregman.js";
+import type { UnrolledOptions, Unrolling } from "./unrolled.js";
+
+/** A split's tangent or adjoint: (ḋ, ḃ) or (d̄, b̄). */
+interface SplitPair {
+  d: Float64Array;
+  b: Float64Array;
+}
+
+interface SbTangent {
+  x: Float64Array;
+  tv: SplitPair;
+  l1: SplitPair;
+}
+
+interface SbAdjoint extends SbTangent {
+  // workspaces
+  vTv: Float64Array;
+  v1: Float64Array;
+  q: Float64Array;
+  dx: Float64Array;
+}
+
+/**
+ * Split Bregman (split-bregman.ts) with one fixed μ for every split (no residual balancing) and an
+ * exact x-update, as an unrolled map on its state (d, b) per split, B = D (tv) or I (l1), τ = λw/μ:
+ *
+ *   x⁺ = M⁻¹(Aᵀy + Σ μBᵀ(d − b)),   M = AᵀA + μ_tv DᵀD + (l2 + μ_1)I,
+ *   v = Bx⁺ + b,   d⁺ = shrink(v, τ),   b⁺ = v − d⁺.
+ *
+ * Tangent: ẋ⁺ = M⁻¹(Σ[μBᵀ(ḋ − ḃ) + μ̇Bᵀ(d − b)] − Ṁx⁺), Ṁ = μ̇_tv DᵀD + (l̇2 + μ̇_1)I;
+ * v̇ = Bẋ⁺ + ḃ, ḋ⁺ = m(v̇ − sign(d⁺)τ̇) with the shrink's mask m = [d⁺ ≠ 0], ḃ⁺ = v̇ − ḋ⁺.
+ * Adjoint, from (d̄⁺, b̄⁺) and x̄⁺ (∇L when x is the iterate): v̄ = b̄⁺ + m(d̄⁺ − b̄⁺),
+ * τ̄ = −m·sign(d⁺)(d̄⁺ − b̄⁺), ρ = M⁻¹(x̄⁺ + ΣBᵀv̄) (M symmetric), then d̄ = μBρ, b̄ = v̄ − μBρ,
+ * dL/dμ += ρᵀBᵀ(d − b) − ρᵀṀx⁺/μ̇ and dL/dl2 −= ρᵀx⁺. x is recomputed by every step, so it
+ * carries no adjoint back. The iterate is d_1 with l1 (exactly sparse), else x. The start is
+ * (d, b) = 0, free of θ, except where x = 0 is already optimal (split-bregman.ts startAtZero:
+ * b_1 = Aᵀy/μ): there every shrink gives 0 at every step, so no derivative reaches d_1 anyway.
+ */
+export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): Unrolling<SplitBregmanState, SbTangent, SbAdjoint> {
+  checkProblemClass(splitBregman, problem);
+  requirePositivePenalty(problem);
+  const mu = options.mu ?? defaultMu(problem.A);
+  if (!(typeof mu === "number" && mu > 0 && Number.isFinite(mu))) throw new InputError("mu", `expected a positive number, got ${mu}`);
+  const n = problem.A.cols;
+  const { context, state } = splitBregman.setup(problem, penaltyTerms(problem), new Float64Array(n), { gapTarget: 0, mu });
+  if (context.xUpdate.strategy === "cg") {
+    throw new InputError("A", `unrolled split-bregman needs an exact x-update (a matrix with at most 1000 columns, or an operator diagonal in the DCT basis); this one would use CG`);
+  }
+  const { D, thresholds, tv } = context;
+  const l1 = problem.penalty.l1;
+  const p = D ? D.rows : 0;
+  const parameters = [...(thresholds ? ["l1"] : []), "l2", ...(D ? ["tv"] : []), "mu"];
+  const index = (name: string) => parameters.indexOf(name);
+  const L1 = index("l1"), L2 = index("l2"), TV = index("tv"), MU = index("mu");
+  const solver = splitBregmanNormalSolver(context, state);
+  const pair = (length: number): SplitPair => ({ d: new Float64Array(length), b: new Float64Array(length) });
+  const iterateIsD1 = state.d1.length > 0;
+
+  /** The shrink's tangent on one split: ḋ⁺, ḃ⁺ from v̇ = image + ḃ and τ̇_i = tauDot·weight_i. */
+  const shrinkTangent = (dNew: Float64Array, image: Float64Array, t: SplitPair, tauDot: number, weight: Float64Array | null) => {
+    for (let i = 0; i < dNew.length; i++) {
+      const vDot = image[i] + t.b[i];
+      const dDot = dNew[i] === 0 ? 0 : vDot - Math.sign(dNew[i]) * tauDot * (weight ? weight[i] : 1);
+      t.d[i] = dDot;
+      t.b[i] = vDot - dDot;
+    }
+  };
+
+  /** The shrink's adjoint on one split: v̄ into vBar; returns Σ τ̄_i·weight_i (τ̄ = −m·sign(d⁺)(d̄⁺ − b̄⁺)). */
+  const shrinkAdjoint = (dNew: Float64Array, a: SplitPair, vBar: Float64Array, weight: Float64Array | null): number => {
+    let tauBar = 0;
+    for (let i = 0; i < dNew.length; i++) {
+      const diff = a.d[i] - a.b[i];
+      if (dNew[i] === 0) {
+        vBar[i] = a.b[i];
+      } else {
+        vBar[i] = a.b[i] + diff;
+        tauBar -= Math.sign(dNew[i]) * diff * (weight ? weight[i] : 1);
+      }
+    }
+    return tauBar;
+  };
+
+  return {
+    parameters,
+    values: { mu },
+    initial: state,
+    step: (s) => splitBregman.step(context, s),
+    iterate: (s) => (iterateIsD1 ? s.d1 : s.x),
+    createTangent: () => ({ x: new Float64Array(n), tv: pair(p), l1: pair(state.d1.length) }),
+    tangentStep(before, after, tangent, k) {
+      const muDot = k === MU ? 1 : 0, l2Dot = k === L2 ? 1 : 0;
+      const { x: xDot } = tangent;
+      const x = after.x;
+      const rhs = context.rhs, nWork = context.nWork, pWork = context.pWork;
+      for (let j = 0; j < n; j++) rhs[j] = -(l2Dot + (thresholds ? muDot : 0)) * x[j];
+      if (D) {
+        for (let i = 0; i < p; i++) pWork[i] = mu * (tangent.tv.d[i] - tangent.tv.b[i]) + muDot * (before.dTv[i] - before.bTv[i]);
+        if (muDot !== 0) {
+          // − μ̇ DᵀD x⁺ joins the same Dᵀ product: Dᵀ(μ(ḋ − ḃ) + μ̇(d − b − Dx⁺)).
+          D.apply(x, context.dx);
+          for (let i = 0; i < p; i++) pWork[i] -= context.dx[i];
+        }
+        D.applyT(pWork, nWork);
+        for (let j = 0; j < n; j++) rhs[j] += nWork[j];
+      }
+      if (thresholds) for (let j = 0; j < n; j++) rhs[j] += mu * (tangent.l1.d[j] - tangent.l1.b[j]) + muDot * (before.d1[j] - before.b1[j]);
+      solver.solve(rhs, xDot);
+      if (D) {
+        D.apply(xDot, pWork);
+        shrinkTangent(after.dTv, pWork, tangent.tv, (k === TV ? 1 : 0) / mu - (muDot * tv) / (mu * mu), null);
+      }
+      if (thresholds) shrinkTangent(after.d1, xDot, tangent.l1, (k === L1 ? 1 / l1 : 0) / mu - muDot / (mu * mu), thresholds);
+    },
+    tangentIterate: (tangent) => (iterateIsD1 ? tangent.l1.d : tangent.x),
+    createAdjoint: () => ({
+      x: new Float64Array(n), tv: pair(p), l1: pair(state.d1.length),
+      vTv: new Float64Array(p), v1: new Float64Array(state.d1.length), q: new Float64Array(n), dx: new Float64Array(p),
+    }),
+    seedAdjoint(_final, adjoint, g) {
+      for (const a of [adjoint.tv, adjoint.l1]) {
+        a.d.fill(0);
+        a.b.fill(0);
+      }
+      if (iterateIsD1) {
+        adjoint.l1.d.set(g);
+        adjoint.x.fill(0);
+      } else {
+        adjoint.x.set(g);
+      }
+    },
+    adjointStep(before, after, adjoint, gradient) {
+      const { x: xBar, vTv, v1, q, dx } = adjoint;
+      const x = after.x, nWork = context.nWork;
+      if (D) {
+        const tauBar = shrinkAdjoint(after.dTv, adjoint.tv, vTv, null);
+        gradient[TV] += tauBar / mu;
+        gradient[MU] -= (tauBar * tv) / (mu * mu);
+        D.applyT(vTv, nWork);
+        for (let j = 0; j < n; j++) xBar[j] += nWork[j];
+      }
+      if (thresholds) {
+        const tauBar = shrinkAdjoint(after.d1, adjoint.l1, v1, thresholds);
+        gradient[L1] += tauBar / (l1 * mu);
+        gradient[MU] -= tauBar / (mu * mu);
+        for (let j = 0; j < n; j++) xBar[j] += v1[j];
+      }
+      solver.solve(xBar, q);
+      gradient[L2] -= dot(q, x);
+      if (D) {
+        D.apply(x, dx);
+        D.apply(q, context.pWork);
+        const Dq = context.pWork;
+        let s = 0;
+        for (let i = 0; i < p; i++) {
+          s += Dq[i] * (before.dTv[i] - before.bTv[i] - dx[i]);
+          adjoint.tv.d[i] = mu * Dq[i];
+          adjoint.tv.b[i] = vTv[i] - mu * Dq[i];
+        }
+        gradient[MU] += s;
+      }
+      if (thresholds) {
+        let s = 0;
+        for (let j = 0; j < n; j++) {
+          s += q[j] * (before.d1[j] - before.b1[j] - x[j]);
+          adjoint.l1.d[j] = mu * q[j];
+          adjoint.l1.b[j] = v1[j] - mu * q[j];
+        }
+        gradient[MU] += s;
+      }
+      xBar.fill(0);
+    },
+  };
+}

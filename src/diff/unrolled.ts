@@ -1,0 +1,234 @@
+import { InputError, NumericalError } from "../errors.js";
+import { allFinite } from "../linalg/vector.js";
+import { requireProblem, type Problem } from "../problem.js";
+import type { Criterion } from "../criteria/criterion.js";
+import { reverseSweep, type Recurrence } from "./checkpoint.js";
+import { unrollCoordinateDescent } from "./unrolled-cd.js";
+import { unrollFista } from "./unrolled-fista.js";
+import { unrollSplitBregman } from "./unrolled-split-bregman.js";
+
+/**
+ * Unrolled differentiation (math.md, "Unrolled differentiation"): the criterion L(x_K) after K
+ * steps of one solver, x_{k+1} = step(x_k, θ), differentiated in θ — the penalties and the
+ * solver's own parameters — through the K steps themselves, not at a solution. Forward mode
+ * carries one tangent ṡ_k = ds_k/dθ per hyperparameter beside the run; reverse mode pulls the
+ * adjoint back from ∇L(x_K) through the steps, with √K checkpoints (diff/checkpoint.ts).
+ * Through a prox's kinks the derivative is the one that holds almost everywhere (the soft
+ * threshold's 0/1 mask). Each solver's tangent and adjoint step live in diff/unrolled-*.ts.
+ */
+export type UnrolledSolverName = "fista" | "cd" | "split-bregman";
+export const UNROLLED_SOLVERS: readonly UnrolledSolverName[] = ["fista", "cd", "split-bregman"];
+
+export interface UnrolledOptions {
+  /** fista, cd or split-bregman (default: split-bregman with tv, fista otherwise). */
+  solver?: UnrolledSolverName;
+  /** K, the steps unrolled: an integer ≥ 1. */
+  iterations: number;
+  /** FISTA's step size η = 1/L (default 1/L with L ≈ ‖A‖² by power iteration, 5% above). */
+  step?: number;
+  /** FISTA's extrapolation factor γ on the momentum coefficient (default 1). */
+  extrapolation?: number;
+  /** Split Bregman's μ for every split (default trace(AᵀA)/n, fixed: no residual balancing). */
+  mu?: number;
+  /** Reverse mode: steps between checkpoints (default ⌈√K⌉). */
+  interval?: number;
+}
+
+export interface UnrolledHypergradient {
+  mode: "forward" | "reverse";
+  solver: UnrolledSolverName;
+  iterations: number;
+  /** x_K, the solver's iterate after K steps. */
+  x: Float64Array;
+  /** L(x_K). */
+  value: number;
+  /** dL(x_K)/dθ for the penalties the unrolled map depends on, by the hypergradient's names (l1, l2, tv). */
+  gradient: Record<string, number>;
+  /** dL(x_K)/dθ for the solver's own parameters: FISTA step and momentum (the factor γ), Split Bregman mu. */
+  algorithm: Record<string, number>;
+  /** The values those derivatives were taken at (step, momentum factor, mu). */
+  algorithmValues: Record<string, number>;
+  /** Solver steps taken (reverse mode: K forward plus the recomputed ones). */
+  steps: number;
+  /** Reverse mode: plain states held at once (checkpoints, one segment, the running state). */
+  storedStates?: number;
+  /** Reverse mode: bytes of one plain state (its typed arrays): storedStates·stateBytes is the memory the sweep holds. */
+  stateBytes?: number;
+}
+
+/**
+ * One solver as an unrolled map: its plain steps on its protocol state (IterativeSolver.step,
+ * bound to a context), and its tangent and adjoint steps. `parameters` lists the θ it
+ * differentiates in; `values` their current values. Tangent and adjoint steps receive the state
+ * before and after the plain step (the step's own quantities: masks, signs, β, x⁺). The start is
+ * the solver's setup at x = 0, which does not depend on θ.
+ */
+export interface Unrolling<State, Tangent, Adjoint> {
+  readonly parameters: readonly string[];
+  readonly values: Record<string, number>;
+  readonly initial: State;
+  step(state: State): void;
+  iterate(state: State): Float64Array;
+  createTangent(): Tangent;
+  /** ṡ ← (∂step/∂s)ṡ + ∂step/∂θ_p, at the step from `before` to `after`. */
+  tangentStep(before: State, after: State, tangent: Tangent, p: number): void;
+  /** dx_k/dθ_p (a view into the tangent). */
+  tangentIterate(tangent: Tangent): Float64Array;
+  createAdjoint(): Adjoint;
+  /** The adjoint of the final state from g = ∇L(x_K). */
+  seedAdjoint(final: State, adjoint: Adjoint, g: Float64Array): void;
+  /** s̄ ← s̄·∂step/∂s and gradient[p] += s̄·∂step/∂θ_p, at the step from `before` to `after`. */
+  adjointStep(before: State, after: State, adjoint: Adjoint, gradient: Float64Array): void;
+}
+
+/** The names the hypergradient reports the penalties under; the others are the solver's own. */
+const PENALTY_NAMES = new Set(["l1", "l2", "tv"]);
+
+/** Each solver's unrolled map (diff/unrolled-*.ts). */
+type Factory = (problem: Problem, options: UnrolledOptions) => Unrolling<unknown, unknown, unknown>;
+const factories: Record<UnrolledSolverName, Factory> = {
+  fista: unrollFista as Factory,
+  cd: unrollCoordinateDescent as Factory,
+  "split-bregman": unrollSplitBregman as Factory,
+};
+
+/** dL(x_K)/dθ for every θ of the unrolled map, one tangent per θ carried beside the K steps. */
+export function unrolledForward(problem: Problem, criterion: Criterion, options: UnrolledOptions): UnrolledHypergradient {
+  const { unrolling, K, solver } = prepare(problem, criterion, options);
+  const P = unrolling.parameters.length;
+  const state = copyOf(unrolling.initial), before = copyOf(unrolling.initial);
+  // The start x = 0 does not depend on θ: every tangent starts at 0.
+  const tangents = unrolling.parameters.map(() => unrolling.createTangent());
+  for (let t = 0; t < K; t++) {
+    copyInto(before, state);
+    unrolling.step(state);
+    checkFinite(unrolling.iterate(state), solver, t);
+    for (let p = 0; p < P; p++) unrolling.tangentStep(before, state, tangents[p], p);
+  }
+  const x = Float64Array.from(unrolling.iterate(state));
+  const g = criterion.gradient(x, new Float64Array(x.length));
+  const derivative = new Float64Array(P);
+  for (let p = 0; p < P; p++) {
+    const dx = unrolling.tangentIterate(tangents[p]);
+    let s = 0;
+    for (let j = 0; j < x.length; j++) s += g[j] * dx[j];
+    derivative[p] = s;
+  }
+  return result("forward", solver, K, unrolling, x, criterion.value(x), derivative, { steps: K });
+}
+
+/**
+ * dL(x_K)/dθ for every θ of the unrolled map by one adjoint sweep back through the K steps,
+ * recomputing the plain states from ⌈K/interval⌉ checkpoints (reverseSweep): at most about 2√K
+ * states held, no allocation per step.
+ */
+export function unrolledReverse(problem: Problem, criterion: Criterion, options: UnrolledOptions): UnrolledHypergradient {
+  const { unrolling, K, solver } = prepare(problem, criterion, options);
+  if (options.interval !== undefined && !(Number.isInteger(options.interval) && options.interval >= 1)) throw new InputError("interval", `expected an integer ≥ 1, got ${options.interval}`);
+  const recurrence: Recurrence<unknown> = {
+    create: () => copyOf(unrolling.initial),
+    copy: copyInto,
+    step: (state, t) => {
+      unrolling.step(state);
+      checkFinite(unrolling.iterate(state), solver, t);
+    },
+  };
+  const adjoint = unrolling.createAdjoint();
+  const derivative = new Float64Array(unrolling.parameters.length);
+  let after: unknown = null;
+  let x = new Float64Array(0), value = NaN;
+  const report = reverseSweep(
+    recurrence,
+    unrolling.initial,
+    K,
+    (final) => {
+      x = Float64Array.from(unrolling.iterate(final));
+      value = criterion.value(x);
+      unrolling.seedAdjoint(final, adjoint, criterion.gradient(x, new Float64Array(x.length)));
+      // reverseSweep leaves its running state alone after the seed: it serves as the state after
+      // each step swept back (the one before the previous call), so no extra state is stored.
+      after = final;
+    },
+    (before, t) => {
+      unrolling.adjointStep(before, after, adjoint, derivative);
+      if (t > 0) copyInto(after, before);
+    },
+    { interval: options.interval },
+  );
+  return result("reverse", solver, K, unrolling, x, value, derivative, { ...report, stateBytes: bytesOf(unrolling.initial) });
+}
+
+/** L(x_K) alone: the plain K-step run the derivatives are of (the finite-difference oracle, the benchmark's baseline). */
+export function unrolledValue(problem: Problem, criterion: Criterion, options: UnrolledOptions): { x: Float64Array; value: number } {
+  const { unrolling, K, solver } = prepare(problem, criterion, options);
+  const state = copyOf(unrolling.initial);
+  for (let t = 0; t < K; t++) {
+    unrolling.step(state);
+    checkFinite(unrolling.iterate(state), solver, t);
+  }
+  const x = Float64Array.from(unrolling.iterate(state));
+  return { x, value: criterion.value(x) };
+}
+
+function prepare(problem: Problem, criterion: Criterion, options: UnrolledOptions): { unrolling: Unrolling<unknown, unknown, unknown>; K: number; solver: UnrolledSolverName } {
+  requireProblem(problem);
+  if (typeof criterion !== "object" || criterion === null || typeof criterion.gradient !== "function" || typeof criterion.value !== "function") {
+    throw new InputError("criterion", "expected a criterion (HeldOutMse.of(problem), ...) with value and gradient");
+  }
+  if (typeof options !== "object" || options === null) throw new InputError("options", "expected { iterations, solver?, step?, extrapolation?, mu? }");
+  const K = options.iterations;
+  if (!(typeof K === "number" && Number.isInteger(K) && K >= 1)) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
+  const solver = options.solver ?? (problem.penalty.tv > 0 ? "split-bregman" : "fista");
+  const factory = Object.hasOwn(factories, solver) ? factories[solver] : undefined;
+  if (!factory) throw new InputError("solver", `expected one of ${UNROLLED_SOLVERS.join(", ")} for unrolled differentiation, got ${String(solver)}`);
+  if (problem.constraints || problem.bounds || problem.basisPursuit) {
+    throw new InputError(problem.constraints ? "constraints" : problem.bounds ? "bounds" : "basisPursuit", "unrolled differentiation handles unconstrained problems only; use the implicit method");
+  }
+  return { unrolling: factory(problem, options), K, solver };
+}
+
+function result(
+  mode: "forward" | "reverse", solver: UnrolledSolverName, K: number, unrolling: Unrolling<unknown, unknown, unknown>,
+  x: Float64Array, value: number, derivative: Float64Array, report: { steps: number; storedStates?: number; stateBytes?: number },
+): UnrolledHypergradient {
+  const gradient: Record<string, number> = {}, algorithm: Record<string, number> = {};
+  unrolling.parameters.forEach((name, p) => ((PENALTY_NAMES.has(name) ? gradient : algorithm)[name] = derivative[p]));
+  if (!allFinite(derivative) || !Number.isFinite(value)) throw new NumericalError(`the unrolled ${solver} derivatives overflowed after ${K} steps (not finite): take a smaller step or fewer iterations`);
+  return { mode, solver, iterations: K, x, value, gradient, algorithm, algorithmValues: { ...unrolling.values }, ...report };
+}
+
+/** A run that diverges is a NumericalError naming the step (numbered from 1). */
+function checkFinite(x: Float64Array, solver: UnrolledSolverName, t: number): void {
+  if (!allFinite(x)) throw new NumericalError(`the unrolled ${solver} run diverged at step ${t + 1} (the iterate is not finite): take a smaller step size`);
+}
+
+/**
+ * dst ← src for the solvers' plain states (typed arrays, numbers, strings, nested plain objects
+ * such as the stop test), in place: the checkpoints copy states without allocating.
+ */
+export function copyInto(dst: unknown, src: unknown): void {
+  const d = dst as Record<string, unknown>, s = src as Record<string, unknown>;
+  for (const key in s) {
+    const v = s[key];
+    if (ArrayBuffer.isView(v)) (d[key] as Float64Array).set(v as Float64Array);
+    else if (v !== null && typeof v === "object") {
+      if (d[key] !== null && typeof d[key] === "object") copyInto(d[key], v);
+      else d[key] = structuredClone(v);
+    } else d[key] = v;
+  }
+  for (const key in d) if (!(key in s)) delete d[key];
+}
+
+/** Bytes of the typed arrays in a plain state, nested objects included. */
+function bytesOf(state: unknown): number {
+  let bytes = 0;
+  for (const v of Object.values(state as Record<string, unknown>)) {
+    if (ArrayBuffer.isView(v)) bytes += v.byteLength;
+    else if (v !== null && typeof v === "object") bytes += bytesOf(v);
+  }
+  return bytes;
+}
+
+function copyOf<S>(state: S): S {
+  return structuredClone(state);
+}

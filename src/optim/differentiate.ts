@@ -1,0 +1,125 @@
+import { reverseSweep, type Recurrence } from "../diff/checkpoint.js";
+import { DivergenceError, InputError } from "../errors.js";
+import { dot } from "../linalg/vector.js";
+import { requireVector } from "./objective.js";
+import { OptimState, Perturbation, type Optimiser } from "./optimiser.js";
+
+export interface RunOptions {
+  /** A loss above divergence·max(1, |f(x₀)|) counts as divergence, like a non-finite one (default 1e12). */
+  divergence?: number;
+}
+
+export interface OptimiserRun {
+  x: Float64Array;
+  /** f(x_K) */
+  loss: number;
+}
+
+export interface OptimiserDerivatives extends OptimiserRun {
+  /** d f(x_K)/dh by hyperparameter name. */
+  derivatives: Record<string, number>;
+}
+
+export interface ForwardOptions extends RunOptions {
+  /** The hyperparameters to carry a tangent for (default: all of them; each costs one Hessian-vector product per step). */
+  parameters?: readonly string[];
+}
+
+export interface ReverseOptions extends RunOptions {
+  /** Steps between checkpoints (default ⌈√K⌉). */
+  interval?: number;
+}
+
+export interface ReverseDerivatives extends OptimiserDerivatives {
+  /** State buffers held at once by the checkpointed sweep (about 2√K). */
+  storedStates: number;
+  /** Optimiser steps taken, recomputation included (at most 2K). */
+  steps: number;
+}
+
+export function requireIterations(K: number): void {
+  if (!Number.isInteger(K) || K < 1) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
+}
+
+/** The optimiser's steps as an in-place recurrence, each followed by ∇f, f and the divergence test. */
+function recurrenceOf(optimiser: Optimiser, initialLoss: number, options: RunOptions): Recurrence<OptimState> {
+  const factor = options.divergence ?? 1e12;
+  if (!(factor > 1)) throw new InputError("divergence", `expected a number > 1, got ${factor}`);
+  const limit = factor * Math.max(1, Math.abs(initialLoss));
+  const { objective } = optimiser;
+  return {
+    create: () => new OptimState(objective.dimension, optimiser.auxiliaries),
+    copy: (dst, src) => dst.data.set(src.data),
+    step(s, t) {
+      optimiser.step(s, t);
+      const loss = (s.loss = objective.evaluate(s.x, s.gradient));
+      if (!(Math.abs(loss) <= limit)) throw new DivergenceError(optimiser.name, t + 1, loss);
+    },
+  };
+}
+
+/** The state at x₀ (method vectors zero, ∇f and f evaluated) and the recurrence of checked steps from it. */
+export function startRun(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions) {
+  requireIterations(K);
+  requireVector("x0", x0, optimiser.objective.dimension);
+  const state = new OptimState(optimiser.objective.dimension, optimiser.auxiliaries);
+  state.x.set(x0);
+  state.loss = optimiser.objective.evaluate(state.x, state.gradient);
+  if (!Number.isFinite(state.loss)) throw new InputError("x0", `expected a point where the objective is finite, got ${state.loss}`);
+  return { state, recurrence: recurrenceOf(optimiser, state.loss, options) };
+}
+
+/** K steps from x₀: x_K and f(x_K). */
+export function runOptimiser(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions = {}): OptimiserRun {
+  const { state, recurrence } = startRun(optimiser, x0, K, options);
+  for (let t = 0; t < K; t++) recurrence.step(state, t);
+  return { x: Float64Array.from(state.x), loss: state.loss };
+}
+
+function named(optimiser: Optimiser, indices: readonly number[], values: ArrayLike<number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  indices.forEach((p, k) => (out[optimiser.hyperparameters[p]] = values[k]));
+  return out;
+}
+
+/**
+ * Forward mode: one tangent per requested hyperparameter carried along the K steps
+ * (ẋ_{t+1} = ∂step/∂x·ẋ_t + ∂step/∂h), then d f(x_K)/dh = ∇f(x_K)ᵀẋ_K.
+ */
+export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: number, options: ForwardOptions = {}): OptimiserDerivatives {
+  const names = options.parameters ?? optimiser.hyperparameters;
+  const indices = names.map((name) => {
+    const p = optimiser.hyperparameters.indexOf(name);
+    if (p < 0) throw new InputError("parameters", `expected names among ${optimiser.hyperparameters.join(", ")}, got ${name}`);
+    return p;
+  });
+  const { state, recurrence } = startRun(optimiser, x0, K, options);
+  const tangents = indices.map(() => new Perturbation(optimiser.objective.dimension, optimiser.auxiliaries));
+  for (let t = 0; t < K; t++) {
+    for (let k = 0; k < indices.length; k++) optimiser.tangentStep(state, tangents[k], indices[k], t);
+    recurrence.step(state, t);
+  }
+  const derivatives = tangents.map((d) => dot(state.gradient, d.x));
+  return { x: Float64Array.from(state.x), loss: state.loss, derivatives: named(optimiser, indices, derivatives) };
+}
+
+/**
+ * Reverse mode with √K checkpoints (diff/checkpoint.ts): x̄_K = ∇f(x_K), then the adjoint is
+ * pulled back through each step, recomputed from its checkpoint, accumulating d f(x_K)/dh for
+ * every hyperparameter at once.
+ */
+export function reverseDerivatives(optimiser: Optimiser, x0: Float64Array, K: number, options: ReverseOptions = {}): ReverseDerivatives {
+  const { state, recurrence } = startRun(optimiser, x0, K, options);
+  const adjoint = new Perturbation(optimiser.objective.dimension, optimiser.auxiliaries);
+  const hyperAdjoint = new Float64Array(optimiser.hyperparameters.length);
+  const x = new Float64Array(state.x.length);
+  let loss = NaN;
+  const seed = (final: OptimState) => {
+    adjoint.x.set(final.gradient);
+    x.set(final.x);
+    loss = final.loss;
+  };
+  const report = reverseSweep(recurrence, state, K, seed, (before, t) => optimiser.adjointStep(before, adjoint, t, hyperAdjoint), { interval: options.interval });
+  const all = optimiser.hyperparameters.map((_, p) => p);
+  return { x, loss, derivatives: named(optimiser, all, hyperAdjoint), storedStates: report.storedStates, steps: report.steps };
+}

@@ -1,0 +1,38 @@
+import { InputError } from "../errors.js";
+import type { LinearOperator } from "../operators/operator.js";
+import { allFinite } from "../linalg/vector.js";
+
+/**
+ * A smooth objective f: Rⁿ → R with its exact gradient and Hessian-vector product, the three
+ * things the differentiable optimisers need (the step, its tangent and its adjoint). Each
+ * objective owns its scratch buffers: the calls allocate nothing, and are not reentrant.
+ */
+export interface SmoothObjective {
+  readonly dimension: number;
+  /** Returns f(x) and writes ∇f(x) into `gradient`. */
+  evaluate(x: Float64Array, gradient: Float64Array): number;
+  /** out ← ∇²f(x)·v */
+  hessianVector(x: Float64Array, v: Float64Array, out: Float64Array): Float64Array;
+}
+
+/** f(x) alone (allocates the gradient buffer: for checks and tests, not for loops). */
+export function valueOf(objective: SmoothObjective, x: Float64Array): number {
+  return objective.evaluate(x, new Float64Array(objective.dimension));
+}
+
+export function requireVector(field: string, v: Float64Array, length: number): void {
+  if (!(v instanceof Float64Array) || v.length !== length) throw new InputError(field, `expected a Float64Array of length ${length}, got ${v instanceof Float64Array ? `length ${v.length}` : typeof v}`);
+  if (!allFinite(v)) throw new InputError(field, "expected finite entries");
+}
+
+/** A linear operator with at least `minRows` rows (0 for a difference operator on one sample) and one column. */
+export function requireOperator(field: string, A: LinearOperator, minRows = 1): void {
+  if (typeof A?.apply !== "function" || typeof A.applyT !== "function" || !(A.rows >= minRows && A.cols >= 1)) {
+    throw new InputError(field, `expected a linear operator with at least ${minRows === 1 ? "one row" : `${minRows} rows`} and one column`);
+  }
+}
+
+/** A finite number ≥ 0 (ridge weights, TV weights). */
+export function requireNonNegative(field: string, v: number): void {
+  if (!Number.isFinite(v) || v < 0) throw new InputError(field, `expected a finite number ≥ 0, got ${v}`);
+}

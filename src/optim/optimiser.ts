@@ -1,0 +1,72 @@
+import type { RateSchedule } from "./schedule.js";
+import type { SmoothObjective } from "./objective.js";
+
+/** Views of `count` consecutive length-n blocks of data, from block `first`. */
+function blocks(data: Float64Array, n: number, first: number, count: number): Float64Array[] {
+  const out: Float64Array[] = [];
+  for (let k = first; k < first + count; k++) out.push(data.subarray(k * n, (k + 1) * n));
+  return out;
+}
+
+/**
+ * An optimiser's state at step t in one buffer (copied with one `set`): the iterate x_t, the
+ * method's own vectors (momentum's velocity, Adam's moments), ∇f(x_t) and f(x_t). Keeping the
+ * gradient in the state lets the reverse sweep read ∇f(x_t) instead of recomputing it.
+ */
+export class OptimState {
+  readonly data: Float64Array;
+  readonly x: Float64Array;
+  readonly aux: Float64Array[];
+  readonly gradient: Float64Array;
+
+  constructor(n: number, auxiliaries: number) {
+    this.data = new Float64Array((auxiliaries + 2) * n + 1);
+    [this.x, ...this.aux] = blocks(this.data, n, 0, auxiliaries + 1);
+    [this.gradient] = blocks(this.data, n, auxiliaries + 1, 1);
+  }
+
+  get loss(): number {
+    return this.data[this.data.length - 1];
+  }
+
+  set loss(value: number) {
+    this.data[this.data.length - 1] = value;
+  }
+}
+
+/** A tangent (forward mode) or an adjoint (reverse mode) of the iterate and the method's own vectors. */
+export class Perturbation {
+  readonly data: Float64Array;
+  readonly x: Float64Array;
+  readonly aux: Float64Array[];
+
+  constructor(n: number, auxiliaries: number) {
+    this.data = new Float64Array((auxiliaries + 1) * n);
+    [this.x, ...this.aux] = blocks(this.data, n, 0, auxiliaries + 1);
+  }
+}
+
+/**
+ * A differentiable optimiser on a smooth objective: x_{t+1}, aux_{t+1} = step(x_t, aux_t, ∇f(x_t); h)
+ * for hyperparameters h = (the step-size schedule's parameters, then the method's own). The
+ * three methods share the state layout and never allocate: the driver (differentiate.ts) runs
+ * them plainly, with tangents, or backwards.
+ */
+export interface Optimiser {
+  readonly name: string;
+  readonly objective: SmoothObjective;
+  readonly schedule: RateSchedule;
+  /** The hyperparameters' names: the schedule's, then the method's own. */
+  readonly hyperparameters: readonly string[];
+  /** How many vectors besides x the method carries (0 for gradient descent). */
+  readonly auxiliaries: number;
+  /** x, aux ← step t from s (which holds ∇f(x_t)); the driver then refreshes ∇f and f. */
+  step(s: OptimState, t: number): void;
+  /** Tangent of step t in hyperparameter p, from the state s before the step: d ← ∂step/∂(x, aux)·d + ∂step/∂h_p. */
+  tangentStep(s: OptimState, d: Perturbation, p: number, t: number): void;
+  /**
+   * Adjoint of step t from the state s before it: ā ← ā·∂step/∂(x, aux), and
+   * hyperAdjoint[p] += ā·∂step/∂h_p for every p.
+   */
+  adjointStep(s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array): void;
+}
