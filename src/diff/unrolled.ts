@@ -181,6 +181,9 @@ function prepare(problem: Problem, criterion: Criterion, options: UnrolledOption
   const solver = options.solver ?? (problem.penalty.tv > 0 ? "split-bregman" : "fista");
   const factory = Object.hasOwn(factories, solver) ? factories[solver] : undefined;
   if (!factory) throw new InputError("solver", `expected one of ${UNROLLED_SOLVERS.join(", ")} for unrolled differentiation, got ${String(solver)}`);
+  for (const [key, owner] of [["step", "fista"], ["extrapolation", "fista"], ["mu", "split-bregman"]] as const) {
+    if (options[key] !== undefined && solver !== owner) throw new InputError(key, `applies to the ${owner} solver only (this run unrolls ${solver})`);
+  }
   if (problem.constraints || problem.bounds || problem.basisPursuit) {
     throw new InputError(problem.constraints ? "constraints" : problem.bounds ? "bounds" : "basisPursuit", "unrolled differentiation handles unconstrained problems only; use the implicit method");
   }
