@@ -79,6 +79,7 @@ describe("reverseSweep (√K checkpointing)", () => {
   it("refuses a step count or interval that is not a positive integer", () => {
     for (const K of [0, -3, 2.5, NaN]) {
       expect(() => reverseSweep(sineRecurrence(1), Float64Array.of(0), K, () => {}, () => {})).toThrow(InputError);
+      expect(() => reverseSweep(sineRecurrence(1), Float64Array.of(0), K, () => {}, () => {})).toThrow(/^iterations: expected an integer ≥ 1/);
     }
     expect(() => reverseSweep(sineRecurrence(1), Float64Array.of(0), 5, () => {}, () => {}, { interval: 0 })).toThrow(/interval/);
   });

@@ -103,6 +103,20 @@ describe("GMRES", () => {
     expect(relErr(run.relativeResidual, trueResidual(M, n, x, b))).toBeLessThanOrEqual(1e-12);
   });
 
+  it("the tolerance is relative to ‖b‖ at any scale of b, and iterations counts the products", () => {
+    const n = 8, { M, b } = randomSystem(11, n, 2 * Math.sqrt(n));
+    for (const scale of [1e-120, 1e-8, 1e8, 1e120]) {
+      let calls = 0;
+      const x = new Float64Array(n), bs = b.map((v) => v * scale);
+      const run = new Gmres(n, 3).solve((v, out) => (calls++, out.set(multiply(M, n, v))), bs, x, { tol: 1e-10 });
+      expect(run.converged).toBe(true);
+      expect(run.iterations).toBe(calls);
+      const honest = trueResidual(M, n, x, bs);
+      expect(honest).toBeLessThanOrEqual(1e-10);
+      expect(honest).toBeGreaterThan(1e-16); // it stopped at the target, not far past it
+    }
+  });
+
   it("b = 0 gives x = 0 without a product", () => {
     let calls = 0;
     const x = Float64Array.of(1, 2);
