@@ -1,10 +1,10 @@
 import { DenseMatrix } from "./dense.js";
 import type { LinearOperator } from "./operator.js";
 
-/** The rows `rows` of A as a dense matrix (a copy): folds of cross-validation. */
-export function selectRows(A: LinearOperator, rows: ArrayLike<number>): DenseMatrix {
+/** The rows `rows` of A as a dense matrix (a copy, in memory from `allocate`): folds of cross-validation. */
+export function selectRows(A: LinearOperator, rows: ArrayLike<number>, allocate: (length: number) => Float64Array<ArrayBufferLike> = (length) => new Float64Array(length)): DenseMatrix {
   const k = rows.length, n = A.cols, m = A.rows;
-  const data = new Float64Array(k * n);
+  const data = allocate(k * n);
   if (A instanceof DenseMatrix) {
     // Runs of consecutive rows (a fold's training rows are at most two) copied as blocks.
     const runs: [number, number][] = [];
