@@ -19,7 +19,7 @@ export { solveCoordinateDescent, coordinateDescent, type CdState } from "./solve
 export { solveFista, fista, type FistaState, type FistaOptions } from "./solvers/fista.js";
 export { solveSplitBregman, splitBregman, splitBregmanDual, type SplitBregmanState, type SplitBregmanOptions, type NormalSolver, type NormalStrategy } from "./solvers/split-bregman.js";
 export { solvePath, lambdaGrid, type PathOptions } from "./solvers/path.js";
-export { lassoPath, type LassoPath, type PathPiece, type PathMinimiser, type LassoPathOptions } from "./solvers/homotopy.js";
+export { lassoPath, PathBasis, type LassoPath, type PathPiece, type PathMinimiser, type LassoPathOptions } from "./solvers/homotopy.js";
 export { solveBasisPursuit, type BasisPursuitOptions } from "./solvers/basis-pursuit.js";
 export type { Solution, SolveOptions, StructurePart, ActiveBounds } from "./solvers/solution.js";
 export { certificate, certify, constrainedCertificate, type Certificate } from "./kkt/certificate.js";

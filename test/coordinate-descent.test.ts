@@ -439,3 +439,34 @@ describe("working-set and Anderson helpers", () => {
     expect(andersonExtrapolate(acc, new Float64Array(2), new Float64Array(2))).toBe(false);
   });
 });
+
+describe("a warm start from where the last solve on the matrix stopped", () => {
+  /** The same problem on a copy of A (another matrix: nothing kept from earlier solves). */
+  const onCopy = (p: Problem) => createProblem({ A: new DenseMatrix(p.A.rows, p.A.cols, Float64Array.from((p.A as DenseMatrix).data)), y: p.y, penalty: p.penalty });
+  const same = (a: ReturnType<typeof solveCoordinateDescent>, b: ReturnType<typeof solveCoordinateDescent>) => {
+    expect(Array.from(a.x)).toEqual(Array.from(b.x));
+    expect([a.iterations, a.dualityGap, a.kktViolation, a.complementarityMargin, a.converged]).toEqual([b.iterations, b.dualityGap, b.kktViolation, b.complementarityMargin, b.converged]);
+  };
+
+  it("reuses its correlations only for that x and y: the same solve as one that sweeps A (Lasso, elastic net, screening on and off)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.constantFrom(0, 0.1), fc.boolean(), (seed, l2Fraction, screening) => {
+        const base = randomProblem(seed, 25, 60, { k: 4, noise: 0.1 });
+        const lmax = lambdaMax(base);
+        const at = (f: number, p: Problem = base) => withPenalty(p, { l1: f * lmax, l2: l2Fraction * lmax });
+        const options = { tol: 1e-9, polish: false, screening } as const;
+        const first = solveCoordinateDescent(at(0.3), options);
+        // Warm from the stopped x (a copy, as a worker receives it): kept correlations against a fresh sweep.
+        same(solveCoordinateDescent(at(0.1), { ...options, warmStart: Float64Array.from(first.x) }), solveCoordinateDescent(onCopy(at(0.1)), { ...options, warmStart: first.x }));
+        // Another y on the same matrix, or another x: nothing kept applies.
+        const otherY = createProblem({ A: base.A, y: base.y.map((v) => v + 0.01), penalty: at(0.1).penalty });
+        solveCoordinateDescent(at(0.3), options);
+        same(solveCoordinateDescent(otherY, { ...options, warmStart: first.x }), solveCoordinateDescent(onCopy(otherY), { ...options, warmStart: first.x }));
+        const nudged = Float64Array.from(first.x, (v) => 0.5 * v);
+        solveCoordinateDescent(at(0.3), options);
+        same(solveCoordinateDescent(at(0.1), { ...options, warmStart: nudged }), solveCoordinateDescent(onCopy(at(0.1)), { ...options, warmStart: nudged }));
+      }),
+      { numRuns: 30 },
+    );
+  });
+});

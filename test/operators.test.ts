@@ -5,6 +5,7 @@ import { DenseMatrix } from "../src/operators/dense.js";
 import { IdentityOperator } from "../src/operators/identity.js";
 import { dotTest } from "../src/operators/dot-test.js";
 import { columnNormSquared } from "../src/operators/operator.js";
+import { selectRows } from "../src/operators/rows.js";
 import { ElasticNet, L1Penalty, L2Penalty } from "../src/penalties/index.js";
 import { Cholesky } from "../src/linalg/cholesky.js";
 import { conjugateGradient } from "../src/linalg/cg.js";
@@ -182,6 +183,23 @@ describe("dense Gram kernel", () => {
             expect(Math.abs(g[b * k + a] - s)).toBeLessThanOrEqual(1e-9 * (1 + Math.abs(s)));
           }
         }
+      }),
+    );
+  });
+});
+
+describe("selectRows", () => {
+  it("copies the chosen rows entry by entry (runs of consecutive rows, repeats, any order, length 1)", () => {
+    fc.assert(
+      fc.property(matrix, fc.array(fc.nat(), { minLength: 1, maxLength: 12 }), fc.boolean(), ({ rows }, picks, sorted) => {
+        const A = DenseMatrix.from(rows);
+        const chosen = picks.map((p) => p % A.rows);
+        if (sorted) chosen.sort((a, b) => a - b);
+        const B = selectRows(A, chosen);
+        expect([B.rows, B.cols]).toEqual([chosen.length, A.cols]);
+        chosen.forEach((r, i) => {
+          for (let j = 0; j < A.cols; j++) expect(B.data[j * chosen.length + i]).toBe(rows[r][j]);
+        });
       }),
     );
   });

@@ -4,10 +4,11 @@ import { InputError, NumericalError } from "../errors.js";
 import { DenseMatrix } from "../operators/dense.js";
 import type { LinearOperator } from "../operators/operator.js";
 import type { PathWalk } from "../tune/objective.js";
-import { DONE, NEXT, type FoldReply, type FoldTask, type FoldWorkerData, type SharedFold } from "./fold-protocol.js";
+import { DONE, NEXT, type FoldInit, type FoldReply, type FoldTask, type SharedFold } from "./fold-protocol.js";
 
-/** A copy of `a` in shared memory (the workers read it without copies of their own). */
+/** `a` in shared memory (the workers read it without copies of their own): itself when it is there already (the folds' matrices), else a copy. */
 function shared(a: Float64Array): Float64Array {
+  if (a.buffer instanceof SharedArrayBuffer) return a;
   const out = new Float64Array(new SharedArrayBuffer(a.byteLength));
   out.set(a);
   return out;
@@ -32,33 +33,50 @@ function rethrow(error: { name: string; field?: string; message: string }): neve
   throw new Error(error.message);
 }
 
+/** A started worker and the port it replies on; `id` is given with its folds (FoldInit). */
+interface PoolWorker {
+  worker: Worker;
+  reply: MessagePort;
+}
+
 /**
  * The folds of cross-validation solved on `size` worker threads, behind the synchronous
  * FoldEvaluator interface: the calling thread posts one task per round and blocks (Atomics.wait)
  * until every fold is done, then reads the replies synchronously (receiveMessageOnPort). Workers
  * claim folds from a shared counter, so a slow fold does not hold the others back; each fold's
- * warm start travels with the task. Fold data sit once in shared memory.
+ * warm start travels with the task. Fold data sit once in shared memory. The first `size` workers
+ * start with the pool: they load their code while the caller builds the folds.
  */
 export class FoldPool {
-  private readonly workers: { worker: Worker; reply: MessagePort }[] = [];
+  private readonly workers: PoolWorker[] = [];
+  /** Started, not yet given folds. */
+  private readonly idle: PoolWorker[] = [];
   private readonly size: number;
 
   constructor(size: number) {
     if (!Number.isSafeInteger(size) || size < 1) throw new InputError("workers", `expected a positive integer, got ${String(size)}`);
     this.size = size;
+    for (let i = 0; i < size; i++) this.idle.push(this.start());
   }
 
-  /** An evaluator of these folds on min(size, K) new workers. */
+  private start(): PoolWorker {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(new URL("./fold-worker.js", import.meta.url), { workerData: { reply: port2 }, transferList: [port2] });
+    worker.unref();
+    const started = { worker, reply: port1 };
+    this.workers.push(started);
+    return started;
+  }
+
+  /** An evaluator of these folds on min(size, K) workers (the idle ones first, then new ones). */
   evaluator(folds: CvFold[], solver: string): FoldEvaluator {
     const control = new Int32Array(new SharedArrayBuffer(8));
     const workers = Math.min(this.size, folds.length);
-    const data: Omit<FoldWorkerData, "id"> = { folds: folds.map(sharedFold), solver, control, workers };
+    const data: Omit<FoldInit, "id"> = { folds: folds.map(sharedFold), solver, control, workers };
     const ports = Array.from({ length: workers }, (_, id) => {
-      const { port1, port2 } = new MessageChannel();
-      const worker = new Worker(new URL("./fold-worker.js", import.meta.url), { workerData: { ...data, id, reply: port2 }, transferList: [port2] });
-      worker.unref();
-      this.workers.push({ worker, reply: port1 });
-      return { worker, reply: port1 };
+      const taken = this.idle.pop() ?? this.start();
+      taken.worker.postMessage({ init: { ...data, id } });
+      return taken;
     });
     const K = folds.length;
     let round = 0;
@@ -92,6 +110,7 @@ export class FoldPool {
 
   /** Stop every worker. */
   async close(): Promise<void> {
+    this.idle.length = 0;
     await Promise.all(this.workers.splice(0).map(({ worker, reply }) => (reply.close(), worker.terminate())));
   }
 }

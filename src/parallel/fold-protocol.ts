@@ -22,7 +22,8 @@ export interface SharedFold {
 export const NEXT = 0;
 export const DONE = 1;
 
-export interface FoldWorkerData {
+/** A worker's first message (`{ init }`): its folds, the solver, the shared counters and its place among the workers. */
+export interface FoldInit {
   folds: SharedFold[];
   solver: string;
   control: Int32Array;

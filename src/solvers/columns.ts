@@ -67,20 +67,23 @@ class DenseColumns implements Columns {
     const views = this.views, m = v.length;
     for (let j = 0; j < c.length; j++) {
       const a = views[j];
-      let s0 = 0, s1 = 0, q0 = 0, q1 = 0, i = 0;
-      for (; i + 1 < m; i += 2) {
-        const a0 = a[i], a1 = a[i + 1];
+      // c_j summed exactly as dot() sums it (four partial sums): the same bits as the later sweeps' a_jᵀr.
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, q0 = 0, q1 = 0, i = 0;
+      for (; i + 3 < m; i += 4) {
+        const a0 = a[i], a1 = a[i + 1], a2 = a[i + 2], a3 = a[i + 3];
         s0 += a0 * v[i];
         s1 += a1 * v[i + 1];
-        q0 += a0 * a0;
-        q1 += a1 * a1;
+        s2 += a2 * v[i + 2];
+        s3 += a3 * v[i + 3];
+        q0 += a0 * a0 + a2 * a2;
+        q1 += a1 * a1 + a3 * a3;
       }
-      if (i < m) {
+      for (; i < m; i++) {
         const a0 = a[i];
         s0 += a0 * v[i];
         q0 += a0 * a0;
       }
-      c[j] = s0 + s1;
+      c[j] = s0 + s1 + s2 + s3;
       norms2[j] = q0 + q1;
     }
   }

@@ -81,6 +81,27 @@ function defaultInitialWorkingSet(n: number): number {
   return Math.min(100, Math.max(10, Math.ceil(n / 50)));
 }
 
+/**
+ * Where the last solve on each matrix stopped: x, y, the correlations c = Aᵀ(y − Ax) of every
+ * feature and the column norms. A solve warm-started from that same x with the same y (the tuner's
+ * next scan point, a fold's next l1, even after a trip through a worker) takes them instead of its
+ * first sweep over A; x and y are compared entry by entry (O(n + m) against the sweep's O(mn)). A is
+ * taken as unchanged once in a problem, as elsewhere (noteColumnNorms).
+ */
+interface StoppedAt {
+  x: Float64Array;
+  y: Float64Array;
+  c: Float64Array;
+  norms2: Float64Array;
+}
+const stoppedAt = new WeakMap<ColumnOperator, StoppedAt>();
+
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** What stays fixed during one solve: the problem, column norms, options and workspaces. */
 export interface CdContext {
   problem: Problem;
@@ -212,9 +233,15 @@ function setup(problem: Problem, terms: PenaltyTerms, x0: Float64Array, options:
     anderson: (o.anderson ?? true) ? andersonMemory(ANDERSON_K, n, m) : null,
     certificate: null, supportCertain: false,
   };
-  // First sweep: c = Aᵀr and the column norms in one pass over A.
+  // First sweep: c = Aᵀr and the column norms in one pass over A (none from where the last solve stopped).
   state.support = refreshResidual(context, state);
-  context.cols.correlateAndNorms(state.r, state.c, context.norms2);
+  const last = stoppedAt.get(A);
+  if (last && sameValues(last.x, state.x) && sameValues(last.y, y)) {
+    state.c.set(last.c);
+    context.norms2.set(last.norms2);
+  } else {
+    context.cols.correlateAndNorms(state.r, state.c, context.norms2);
+  }
   noteColumnNorms(A, context.norms2);
   for (let j = 0; j < n; j++) {
     context.norms[j] = Math.sqrt(context.norms2[j]);
@@ -386,6 +413,8 @@ function outerIteration(context: CdContext, state: CdState): void {
   const progress = () => ({ iteration: state.iterations, gap, alive: state.nAlive, workingSetSize: state.phase === "outer" ? 0 : state.k, support: state.support, epochs: state.epochs, screened });
   if (converged || state.stalled >= STALL_LIMIT) {
     state.certificate = state.nScreened === 0 ? cert : fullCertificate(context, state);
+    // c is now Aᵀr for every feature (the screened ones just computed): the next warm start's first sweep.
+    stoppedAt.set(problem.A as ColumnOperator, { x: Float64Array.from(x), y: Float64Array.from(problem.y), c: Float64Array.from(c), norms2: context.norms2 });
     state.stop = {
       done: true,
       gap,

@@ -4,7 +4,7 @@ import { UpdatableCholesky } from "../linalg/cholesky-update.js";
 import { selectInPlace } from "../linalg/select.js";
 import { dot } from "../linalg/vector.js";
 import { hasColumns, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
-import { lambdaMax } from "../penalties/index.js";
+import { penaltyFamily } from "../penalties/index.js";
 import { withPenalty, type Problem } from "../problem.js";
 import { columnsOf, type Columns } from "./columns.js";
 import { solveCoordinateDescent } from "./coordinate-descent.js";
@@ -34,6 +34,34 @@ export interface LassoPathOptions {
    * goes on from there, its support and factor as they are (no start solve, no factorisation).
    */
   resume?: PathState;
+  /** Aᵀy and the column norms of this problem's A and y, kept from an earlier walk (PathBasis): not computed again. */
+  basis?: PathBasis;
+}
+
+/**
+ * What a walk's start computes from A and y alone, two full passes over A: Aᵀy (λ_max, the
+ * correlations at x = 0) and the column norms. A caller that walks the same A and y again (the
+ * tuner's walks, each fold's) keeps it and passes it on (LassoPathOptions.basis).
+ */
+export class PathBasis {
+  readonly aty: Float64Array;
+  readonly norms: Float64Array;
+
+  constructor(readonly A: ColumnOperator, readonly y: Float64Array) {
+    this.aty = A.applyT(y, new Float64Array(A.cols));
+    this.norms = A.columnNormsSquared().map(Math.sqrt);
+  }
+
+  /** The basis of `problem`'s A and y: this one when they are the same arrays, else a new one. */
+  static of(problem: Problem, kept?: PathBasis): PathBasis {
+    if (!hasColumns(problem.A)) throw new InputError("A", "expected a matrix with column access (the path works on columns of A)");
+    return kept && kept.A === problem.A && kept.y === problem.y ? kept : new PathBasis(problem.A, problem.y);
+  }
+
+  /** λ_max of a problem with this A and y (its penalty's weights). */
+  lambdaMax(problem: Problem): number {
+    return penaltyFamily(problem).lambdaMax(this.aty);
+  }
 }
 
 /** Where a walk ended, for one later walk to go on from (LassoPathOptions.resume); opaque. */
@@ -102,22 +130,22 @@ export const PATH_START_TOL = 1e-10;
 /** Candidate correlations tracked between full products: about SCREEN_FACTOR·√n of the closest. */
 const SCREEN_FACTOR = 4;
 
-function checkPathInput(problem: Problem, options: LassoPathOptions): { A: ColumnOperator; lmax: number; from: number; to: number } {
+function checkPathInput(problem: Problem, options: LassoPathOptions): { A: ColumnOperator; basis: PathBasis; lmax: number; from: number; to: number } {
   if (problem.basisPursuit) throw new InputError("basisPursuit", "expected a penalised problem: the basis-pursuit solution does not depend on l1, it has no path");
   if (problem.penalty.tv > 0) throw new InputError("penalty.tv", "expected tv = 0: the exact path is for the Lasso and elastic net (l1, l2, weights)");
   if (problem.constraints || problem.bounds) throw new InputError(problem.constraints ? "constraints" : "bounds", "expected no constraints or bounds: the exact path is for the plain Lasso and elastic net");
-  if (!hasColumns(problem.A)) throw new InputError("A", "expected a matrix with column access (the path works on columns of A)");
   for (const key of ["from", "to"] as const) {
     const v = options[key];
     const ok = typeof v === "number" && v > 0 && (Number.isFinite(v) || (key === "from" && v === Infinity));
     if (v !== undefined && !ok) throw new InputError(key, `expected a positive ${key === "from" ? "l1 (Infinity: λ_max)" : "finite l1"}, got ${String(v)}`);
   }
-  const lmax = lambdaMax(problem);
+  const basis = PathBasis.of(problem, options.basis); // (refuses a matrix-free A)
+  const lmax = basis.lambdaMax(problem);
   if (!(lmax > 0)) throw new InputError("y", "expected measurements correlated with some column of A (λ_max = 0: x = 0 for every l1)");
   const from = Math.min(options.from ?? lmax, lmax);
   const to = options.to ?? 1e-3 * from;
   if (!(to < from)) throw new InputError("to", `expected to < from (from = ${from.toPrecision(6)}${options.from !== undefined && options.from > lmax ? ", clamped to λ_max" : ""}), got ${to.toPrecision(6)}`);
-  return { A: problem.A, lmax, from, to };
+  return { A: basis.A, basis, lmax, from, to };
 }
 
 /** The walk's state: support, factor, correlations of the screened candidates, residual drift. */
@@ -162,14 +190,15 @@ class Homotopy {
     readonly y: Float64Array,
     l2: number,
     weights: Float64Array | undefined,
+    basis: PathBasis,
   ) {
     this.n = A.cols;
     this.m = A.rows;
     this.cols = columnsOf(A);
     this.l2 = l2;
     this.w = weights ?? new Float64Array(this.n).fill(1);
-    this.norms = A.columnNormsSquared().map(Math.sqrt);
-    this.aty = A.applyT(y, new Float64Array(this.n));
+    this.norms = basis.norms;
+    this.aty = basis.aty;
     this.where = new Int32Array(this.n).fill(-1);
     this.factor = new UpdatableCholesky(Math.min(64, this.n));
     this.c = Float64Array.from(this.aty);
@@ -480,10 +509,10 @@ function fromSupport(h: Homotopy, warm: Float64Array, lambda: number, exact: () 
  * support on each piece, and with a criterion its exact minimiser over [end, from].
  */
 export function lassoPath(problem: Problem, options: LassoPathOptions = {}): LassoPath {
-  const { A, lmax, from, to } = checkPathInput(problem, options);
+  const { A, basis, lmax, from, to } = checkPathInput(problem, options);
   const { l2, weights } = problem.penalty;
   const resumed = options.resume?.take(problem, from) ?? null;
-  const h = resumed ?? new Homotopy(A, problem.y, l2, weights);
+  const h = resumed ?? new Homotopy(A, problem.y, l2, weights, basis);
   const refreshesBefore = h.refreshes;
   const criterion = options.criterion;
   const val = criterion?.validation;

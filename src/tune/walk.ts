@@ -1,16 +1,17 @@
 import type { HeldOutMse } from "../criteria/heldout.js";
 import { NumericalError } from "../errors.js";
-import { lambdaMax } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
-import { lassoPath, type PathState } from "../solvers/homotopy.js";
+import { lassoPath, PathBasis, type PathState } from "../solvers/homotopy.js";
 import type { PathWalk } from "./objective.js";
 
 /**
  * Walks of one problem's exact path with a held-out (or reference) criterion: a walk down from
- * where the previous one ended goes on with its support and factor (no start, no factorisation).
+ * where the previous one ended goes on with its support and factor (no start, no factorisation);
+ * every walk reuses Aᵀy and the column norms (PathBasis) of the first.
  */
 export class PathWalker {
   private state?: PathState;
+  private basis?: PathBasis;
 
   constructor(private readonly criterion: HeldOutMse) {}
 
@@ -23,13 +24,14 @@ export class PathWalker {
    */
   walk(problem: Problem, from: number, to: number, warmStart: Float64Array | undefined): PathWalk | null {
     // Above this problem's own λ_max (a fold's is below the whole problem's) x = 0: a constant piece.
-    const lmax = lambdaMax(problem);
+    const basis = (this.basis = PathBasis.of(problem, this.basis));
+    const lmax = basis.lambdaMax(problem);
     const zero = new Float64Array(problem.A.cols);
     const flat = from > lmax ? [{ hi: from, lo: Math.max(to, lmax), quadratic: [this.criterion.value(zero), 0, 0] as [number, number, number] }] : [];
     if (to >= lmax) return { pieces: flat, breakpoints: [], complete: true, solves: 0, innerIterations: 0, minimiser: { l1: from, x: zero } };
     let path;
     try {
-      path = lassoPath(problem, { from, to, criterion: this.criterion, warmStart, resume: this.state });
+      path = lassoPath(problem, { from, to, criterion: this.criterion, warmStart, resume: this.state, basis });
     } catch (e) {
       if (e instanceof NumericalError) return null;
       throw e;
