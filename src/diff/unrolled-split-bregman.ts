@@ -156,25 +156,25 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
       if (D) {
         D.apply(x, dx);
         D.apply(q, context.pWork);
-        const Dq = context.pWork;
-        let s = 0;
-        for (let i = 0; i < p; i++) {
-          s += Dq[i] * (before.dTv[i] - before.bTv[i] - dx[i]);
-          adjoint.tv.d[i] = mu * Dq[i];
-          adjoint.tv.b[i] = vTv[i] - mu * Dq[i];
-        }
-        gradient[MU] += s;
+        gradient[MU] += splitAdjoint(context.pWork, before.dTv, before.bTv, dx, vTv, adjoint.tv, mu);
       }
-      if (thresholds) {
-        let s = 0;
-        for (let j = 0; j < n; j++) {
-          s += q[j] * (before.d1[j] - before.b1[j] - x[j]);
-          adjoint.l1.d[j] = mu * q[j];
-          adjoint.l1.b[j] = v1[j] - mu * q[j];
-        }
-        gradient[MU] += s;
-      }
+      if (thresholds) gradient[MU] += splitAdjoint(q, before.d1, before.b1, x, v1, adjoint.l1, mu);
       xBar.fill(0);
     },
   };
+}
+
+/**
+ * One split (d ≈ Bx with Bregman variable b) pulled back through the x-update, given w = Bq
+ * (q the x-update's adjoint solve): d̄ ← μw, b̄ ← v̄ − μw, and the split's term of dL/dμ,
+ * Σ_i w_i (d_i − b_i − (Bx)_i).
+ */
+function splitAdjoint(w: Float64Array, d: Float64Array, b: Float64Array, Bx: Float64Array, vBar: Float64Array, out: { d: Float64Array; b: Float64Array }, mu: number): number {
+  let s = 0;
+  for (let i = 0; i < w.length; i++) {
+    s += w[i] * (d[i] - b[i] - Bx[i]);
+    out.d[i] = mu * w[i];
+    out.b[i] = vBar[i] - mu * w[i];
+  }
+  return s;
 }

@@ -23,7 +23,7 @@ export interface GmresResult {
  * minimum residual. Saad and Schultz (1986).
  */
 export class Gmres {
-  private readonly basis: Float64Array; // (m + 1) columns of length n, column-major
+  private readonly basis: Float64Array[]; // (m + 1) columns of length n (views of one buffer)
   private readonly hessenberg: Float64Array; // (m + 1) × m, column-major
   private readonly cosines: Float64Array;
   private readonly sines: Float64Array;
@@ -35,7 +35,8 @@ export class Gmres {
     if (!Number.isInteger(size) || size < 0) throw new InputError("size", `expected a non-negative integer, got ${size}`);
     if (!Number.isInteger(restart) || restart < 1) throw new InputError("restart", `expected a positive integer, got ${restart}`);
     const m = restart;
-    this.basis = new Float64Array((m + 1) * size);
+    const buffer = new Float64Array((m + 1) * size);
+    this.basis = Array.from({ length: m + 1 }, (_, j) => buffer.subarray(j * size, (j + 1) * size));
     this.hessenberg = new Float64Array((m + 1) * m);
     this.cosines = new Float64Array(m);
     this.sines = new Float64Array(m);
@@ -66,7 +67,7 @@ export class Gmres {
       // r = b − J x, the true residual, into the first basis column
       apply(x, w);
       iterations++;
-      const r = V.subarray(0, n);
+      const r = V[0];
       for (let i = 0; i < n; i++) r[i] = b[i] - w[i];
       const beta = norm2Robust(r);
       if (beta <= target || iterations >= maxIter || !(beta < previous)) {
@@ -79,14 +80,14 @@ export class Gmres {
       let k = 0;
       while (k < m && iterations < maxIter) {
         const j = k;
-        const vj = V.subarray(j * n, (j + 1) * n);
-        const next = V.subarray((j + 1) * n, (j + 2) * n);
+        const vj = V[j];
+        const next = V[j + 1];
         apply(vj, next);
         iterations++;
         const image = norm2Robust(next); // ‖J v_j‖: the scale for "numerically zero" below
         const column = j * (m + 1);
         for (let i = 0; i <= j; i++) {
-          const vi = V.subarray(i * n, (i + 1) * n);
+          const vi = V[i];
           const h = dot(next, vi);
           H[column + i] = h;
           axpy(-h, vi, next);
@@ -118,7 +119,7 @@ export class Gmres {
         for (let l = i + 1; l < k; l++) s -= H[l * (m + 1) + i] * y[l];
         y[i] = s / H[i * (m + 1) + i];
       }
-      for (let i = 0; i < k; i++) axpy(y[i], V.subarray(i * n, (i + 1) * n), x);
+      for (let i = 0; i < k; i++) axpy(y[i], V[i], x);
     }
   }
 }
