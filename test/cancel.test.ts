@@ -70,6 +70,30 @@ describe("tune(problem, { signal })", () => {
     expect(report.x.every(Number.isFinite)).toBe(true);
   });
 
+  it("aborted at any point of a scanned exact run, the walks included: the best of the trajectory so far", () => {
+    // Large enough for a scan before the walks (small problems walk the whole path).
+    const scanned = spikeTrainProblem({ length: 2048, measurements: 200, validationMeasurements: 100, spikes: 20 });
+    let reads = 0;
+    const full = tune(scanned, { signal: { get aborted() { return ++reads < 0; } } });
+    expect(full.message).toMatch(/walks?\)/);
+    // Every 8th read of the signal, and each of the last 16 (the walks come last).
+    const at = [...Array.from({ length: Math.ceil(reads / 8) }, (_, i) => 1 + 8 * i), ...Array.from({ length: 16 }, (_, i) => reads - i)];
+    let fromWalk = 0;
+    for (const k of at) {
+      let r = 0;
+      const report = tune(scanned, { signal: { get aborted() { return ++r > k; } } });
+      if (!report.cancelled) continue;
+      const finite = report.trajectory.map((p) => p.criterion).filter(Number.isFinite);
+      expect(report.criterion).toBe(Math.min(...finite));
+      expect(report.x.every(Number.isFinite)).toBe(true);
+      const best = report.trajectory.find((p) => p.criterion === report.criterion)!;
+      if (best.solves === 0 || best.tol === 1e-10) fromWalk++;
+      // x is a solve at the reported λ: its held-out MSE is the reported criterion (to the solve's tolerance).
+      expect(Math.abs(HeldOutMse.of(scanned).value(report.x) - report.criterion)).toBeLessThanOrEqual(1e-6 * report.criterion);
+    }
+    expect(fromWalk).toBeGreaterThan(0); // the abort did land after a walk's point
+  });
+
   it("cv: the report's x is one solve of the whole problem at the best λ (CV solves only folds)", () => {
     const controller = new AbortController();
     const report = tune(problem, { criterion: "cv", folds: 3, scan: 0, exact: false, signal: controller.signal, onEvent: (e) => e.type === "iteration" && e.iteration === 1 && controller.abort() });

@@ -64,7 +64,9 @@ export function cancellable(objective: TuningObjective, signal: CancelSignal | u
     ...(objective.walkPath && {
       walkPath(penalty: Penalty, from: number, to: number) {
         stop();
-        return objective.walkPath!(penalty, from, to);
+        const walk = objective.walkPath!(penalty, from, to);
+        stop();
+        return walk;
       },
     }),
   };

@@ -452,7 +452,11 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
   const evaluated: { theta: Float64Array; value: number; final: boolean }[] = [];
   const initialTol = Math.max(INITIAL_TOL, 10 * finalTol);
   const tolNow = () => Math.max(finalTol, initialTol * 0.1 ** accepted);
-  /** `solution`: the solve behind `ev` (the objective's last); a walk (`solution` null) is no candidate for the best point. */
+  /**
+   * `solution`: the solve behind `ev` (the objective's last). A walk's point (`solution` null) is no
+   * candidate for the descent's best point, but is one for a cancelled run's (its value is exact;
+   * the report then solves there).
+   */
   const record = (theta: Float64Array, ev: Evaluation, tol: number, polished = false, solution: Solution | undefined | null = objective.lastSolution): TrajectoryPoint => {
     solves += ev.solves;
     innerIterations += ev.innerIterations;
@@ -464,8 +468,10 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
       nearBreakpoint: ev.nearBreakpoint, elapsed: (performance.now() - started) / 1000,
     };
     trajectory.push(point);
+    const finite = Number.isFinite(ev.value);
+    if (finite && (!progress.best || ev.value < progress.best.value)) progress.best = { theta: Float64Array.from(theta), value: ev.value, solution: solution ?? undefined };
     if (solution === null) return point;
-    if (Number.isFinite(ev.value) && (!best || ev.value < best.value)) best = progress.best = { theta: Float64Array.from(theta), value: ev.value, solution };
+    if (finite && (!best || ev.value < best.value)) best = { theta: Float64Array.from(theta), value: ev.value, solution };
     evaluated.push({ theta: Float64Array.from(theta), value: ev.value, final: polished && tol <= finalTol });
     return point;
   };
