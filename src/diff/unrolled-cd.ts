@@ -58,8 +58,9 @@ export function unrollCoordinateDescent(problem: Problem, _options: UnrolledOpti
     tangentStep(before, after, tangent, p) {
       if (!epochRan(before, after)) return;
       const l1Dot = p === 0 ? 1 : 0, l2Dot = p === 1 ? 1 : 0;
-      const { x, r } = tangent;
+      const { x } = tangent;
       const { ws, k } = after;
+      const r = cols.bind(tangent.r, 0);
       for (let t = 0; t < k; t++) {
         const j = ws[t];
         const uDot = x[j] + h[j] * cols.dot(j, r);
@@ -69,6 +70,7 @@ export function unrollCoordinateDescent(problem: Problem, _options: UnrolledOpti
           x[j] = next;
         }
       }
+      cols.unbind(r, tangent.r);
     },
     tangentIterate: (tangent) => tangent.x,
     createAdjoint: () => ({ x: new Float64Array(n), r: new Float64Array(m), sums: new Float64Array(3) }),
@@ -78,9 +80,10 @@ export function unrollCoordinateDescent(problem: Problem, _options: UnrolledOpti
     },
     adjointStep(before, after, adjoint, gradient) {
       if (!epochRan(before, after)) return;
-      const { x, r, sums } = adjoint;
+      const { x, sums } = adjoint;
       const { ws, k } = after;
       sums.fill(0);
+      const r = cols.bind(adjoint.r, 0);
       for (let t = k - 1; t >= 0; t--) {
         const j = ws[t];
         const c = cols.dot(j, r);
@@ -88,6 +91,7 @@ export function unrollCoordinateDescent(problem: Problem, _options: UnrolledOpti
         x[j] = u + c;
         if (u !== 0) cols.axpy(j, h[j] * u, r);
       }
+      cols.unbind(r, adjoint.r);
       gradient[0] += sums[1];
       gradient[1] += sums[2];
     },

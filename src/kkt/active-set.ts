@@ -36,6 +36,7 @@ class SupportColumns {
   /** out (length m) ← A_S v */
   apply(v: Float64Array, out: Float64Array): Float64Array {
     const A = this.A, S = this.support;
+    if (A instanceof DenseMatrix) return A.applyColumns(S, v, out);
     if (hasColumns(A)) {
       out.fill(0);
       for (let a = 0; a < S.length; a++) if (v[a] !== 0) A.columnAxpy(S[a], v[a], out);
@@ -50,6 +51,7 @@ class SupportColumns {
   /** out (length k) ← A_Sᵀ w */
   applyT(w: Float64Array, out: Float64Array): Float64Array {
     const A = this.A, S = this.support;
+    if (A instanceof DenseMatrix) return A.applyColumnsT(S, w, out);
     if (hasColumns(A)) {
       for (let a = 0; a < S.length; a++) out[a] = A.columnDot(S[a], w);
       return out;

@@ -1,4 +1,5 @@
 import { axpy, dot } from "../linalg/vector.js";
+import type { ResidentMatrix } from "../linalg/simd/resident.js";
 import { DenseMatrix } from "../operators/dense.js";
 import type { ColumnOperator } from "../operators/operator.js";
 
@@ -10,6 +11,13 @@ export interface Columns {
   correlateAndNorms(v: Float64Array, c: Float64Array, norms2: Float64Array): void;
   /** out[0] ← a_jᵀu, out[1] ← a_jᵀv (one read of a_j when dense: A streams from memory once, not twice). */
   dotPair(j: number, u: Float64Array, v: Float64Array, out: Float64Array): void;
+  /**
+   * The vector to pass in place of v for a run of column operations: v itself, or its copy in
+   * work slot `slot` of a SIMD-resident matrix (see DenseMatrix), where the kernels read it.
+   */
+  bind(v: Float64Array, slot: 0 | 1): Float64Array;
+  /** After the run: the bound copy's changes back into v. */
+  unbind(bound: Float64Array, v: Float64Array): void;
 }
 
 /**
@@ -32,20 +40,35 @@ function viewsOf(A: DenseMatrix): Float64Array[] {
 
 class DenseColumns implements Columns {
   private readonly views: Float64Array[];
+  private readonly resident: ResidentMatrix | null;
 
   constructor(A: DenseMatrix) {
     this.views = viewsOf(A);
+    this.resident = A.resident;
   }
 
   dot(j: number, v: Float64Array): number {
-    return dot(this.views[j], v);
+    return this.resident?.holds(v) ? this.resident.columnDot(j, v) : dot(this.views[j], v);
   }
 
   axpy(j: number, alpha: number, v: Float64Array): void {
-    axpy(alpha, this.views[j], v);
+    if (this.resident?.holds(v)) this.resident.columnAxpy(j, alpha, v);
+    else axpy(alpha, this.views[j], v);
+  }
+
+  bind(v: Float64Array, slot: 0 | 1): Float64Array {
+    return this.resident ? this.resident.bind(v, slot) : v;
+  }
+
+  unbind(bound: Float64Array, v: Float64Array): void {
+    if (bound !== v) v.set(bound);
   }
 
   dotPair(j: number, u: Float64Array, v: Float64Array, out: Float64Array): void {
+    if (this.resident?.holds(u) && this.resident.holds(v)) {
+      this.resident.columnDotPair(j, u, v, out);
+      return;
+    }
     const a = this.views[j], m = a.length;
     let s0 = 0, s1 = 0, t0 = 0, t1 = 0, i = 0;
     for (; i + 1 < m; i += 2) {
@@ -64,6 +87,10 @@ class DenseColumns implements Columns {
   }
 
   correlateAndNorms(v: Float64Array, c: Float64Array, norms2: Float64Array): void {
+    if (this.resident) {
+      this.resident.correlateAndNorms(v, c, norms2);
+      return;
+    }
     const views = this.views, m = v.length;
     for (let j = 0; j < c.length; j++) {
       const a = views[j];
@@ -104,6 +131,12 @@ class OperatorColumns implements Columns {
     out[0] = this.A.columnDot(j, u);
     out[1] = this.A.columnDot(j, v);
   }
+
+  bind(v: Float64Array): Float64Array {
+    return v;
+  }
+
+  unbind(): void {}
 
   correlateAndNorms(v: Float64Array, c: Float64Array, norms2: Float64Array): void {
     norms2.set(this.A.columnNormsSquared());

@@ -269,16 +269,18 @@ function everywhereCurved(penalty: SeparablePenalty, n: number): boolean {
 
 /** r ← y − A x from scratch (the support only): no drift from the incremental updates. Returns |supp x|. */
 function refreshResidual(context: CdContext, state: CdState): number {
-  const { x, r } = state;
-  r.set(context.problem.y);
+  const { x } = state, { cols } = context;
+  state.r.set(context.problem.y);
+  const r = cols.bind(state.r, 0);
   let support = 0;
   for (let j = 0; j < x.length; j++) {
     const xj = x[j];
     if (xj !== 0) {
-      context.cols.axpy(j, -xj, r);
+      cols.axpy(j, -xj, r);
       support++;
     }
   }
+  cols.unbind(r, state.r);
   return support;
 }
 
@@ -307,7 +309,8 @@ function step(context: CdContext, state: CdState): void {
 /** One cyclic sweep over ws[0..k): x_j ← prox_{g_j/‖a_j‖²}(x_j + a_jᵀr/‖a_j‖²), r kept equal to y − Ax. */
 function epoch(context: CdContext, state: CdState): void {
   const { cols, penalty, step: h } = context;
-  const { x, r, ws, k } = state;
+  const { x, ws, k } = state;
+  const r = cols.bind(state.r, 0);
   for (let t = 0; t < k; t++) {
     const j = ws[t];
     const old = x[j];
@@ -317,6 +320,7 @@ function epoch(context: CdContext, state: CdState): void {
       x[j] = z;
     }
   }
+  cols.unbind(r, state.r);
 }
 
 /**
@@ -329,12 +333,14 @@ function tryExtrapolation(context: CdContext, state: CdState, anderson: Anderson
   const { xAcc, rAcc, penalty, cols } = context;
   const { x, r, ws, k } = state;
   if (!andersonExtrapolate(anderson, xAcc, rAcc)) return;
+  const bound = cols.bind(rAcc, 1);
   for (let t = 0; t < k; t++) {
     if (x[ws[t]] === 0 && xAcc[t] !== 0) {
-      cols.axpy(ws[t], xAcc[t], rAcc); // r_acc = y − A x_acc stays exact
+      cols.axpy(ws[t], xAcc[t], bound); // r_acc = y − A x_acc stays exact
       xAcc[t] = 0;
     }
   }
+  cols.unbind(bound, rAcc);
   let current = 0.5 * dot(r, r), extrapolated = 0.5 * dot(rAcc, rAcc);
   for (let t = 0; t < k; t++) {
     current += penalty.valueAt(ws[t], x[ws[t]]);
@@ -351,10 +357,11 @@ function workingSetGap(context: CdContext, state: CdState): number {
   const { cols, penalty, problem } = context;
   const { x, r, c, ws, k } = state;
   let primal = 0.5 * dot(r, r);
+  const bound = cols.bind(r, 0);
   for (let t = 0; t < k; t++) {
     const j = ws[t];
     primal += penalty.valueAt(j, x[j]);
-    c[j] = cols.dot(j, r);
+    c[j] = cols.dot(j, bound);
   }
   return primal - dualObjective(penalty, problem.y, r, c, ws, k);
 }
@@ -362,7 +369,8 @@ function workingSetGap(context: CdContext, state: CdState): number {
 /** c_j = a_jᵀr for the screened features (left at 0 while solving). */
 function correlateScreened(context: CdContext, state: CdState): void {
   const { cols } = context;
-  const { r, c, screened } = state;
+  const { c, screened } = state;
+  const r = cols.bind(state.r, 0);
   for (let j = 0; j < c.length; j++) if (screened[j] === 1) c[j] = cols.dot(j, r);
 }
 
@@ -378,7 +386,8 @@ function outerIteration(context: CdContext, state: CdState): void {
   const { x, r, c, alive, screened } = state;
   const n = x.length;
   if (state.iterations > 0 || state.epochs > 0) {
-    for (let t = 0; t < state.nAlive; t++) c[alive[t]] = cols.dot(alive[t], r);
+    const bound = cols.bind(r, 0);
+    for (let t = 0; t < state.nAlive; t++) c[alive[t]] = cols.dot(alive[t], bound);
   }
   const cert = certificate(problem, x, r, c, penalty);
   const gap = cert.dualityGap;

@@ -3,6 +3,7 @@ import { InputError, NumericalError } from "../errors.js";
 import { UpdatableCholesky } from "../linalg/cholesky-update.js";
 import { selectInPlace } from "../linalg/select.js";
 import { dot } from "../linalg/vector.js";
+import { DenseMatrix } from "../operators/dense.js";
 import { hasColumns, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
 import { penaltyFamily } from "../penalties/index.js";
 import { withPenalty, type Problem } from "../problem.js";
@@ -259,6 +260,7 @@ class Homotopy {
   /** out ← A_S u (u by support position). */
   applySupport(op: LinearOperator, u: Float64Array, out: Float64Array, scratch?: Float64Array): Float64Array {
     const S = this.support;
+    if (op instanceof DenseMatrix) return op.applyColumns(S, u, out);
     if (hasColumns(op)) {
       out.fill(0);
       for (let p = 0; p < S.length; p++) if (u[p] !== 0) op.columnAxpy(S[p], u[p], out);
@@ -355,14 +357,16 @@ class Homotopy {
    */
   slopes(all: boolean): void {
     const cols = this.cols, pair = this.pair;
+    const v = cols.bind(this.v, 0);
     if (all) {
       this.refreshes++;
+      const drift = cols.bind(this.drift, 1);
       for (let j = 0; j < this.n; j++) {
         if (this.where[j] >= 0) continue;
         if (this.isCandidate[j]) {
-          this.q[j] = cols.dot(j, this.v);
+          this.q[j] = cols.dot(j, v);
         } else {
-          cols.dotPair(j, this.drift, this.v, pair);
+          cols.dotPair(j, drift, v, pair);
           this.c[j] += pair[0];
           this.q[j] = pair[1];
         }
@@ -371,7 +375,7 @@ class Homotopy {
     }
     for (let t = 0; t < this.candidateCount; t++) {
       const j = this.candidates[t];
-      this.q[j] = cols.dot(j, this.v);
+      this.q[j] = cols.dot(j, v);
     }
   }
 

@@ -1,0 +1,159 @@
+import { KERNELS_WASM_BASE64, SHARED_KERNELS_WASM_BASE64 } from "./kernels-binary.js";
+
+/** The exports of kernels.wat (pointers are byte offsets into the matrix's memory). */
+interface Kernels {
+  dot(a: number, b: number, n: number): number;
+  axpy(alpha: number, x: number, y: number, n: number): void;
+  dotPair(a: number, u: number, v: number, n: number, out: number): void;
+  correlateAndNorms(A: number, m: number, cols: number, v: number, c: number, q: number): void;
+  gemvT(A: number, m: number, cols: number, y: number, out: number): void;
+  gemv(A: number, m: number, cols: number, x: number, out: number): void;
+}
+
+/** Matrices smaller than this stay in plain arrays (a memory of its own costs at least 64 KiB). */
+export const RESIDENT_MIN_ENTRIES = 1 << 14;
+/** Larger ones too: a wasm32 memory addresses 4 GiB; a 2 GiB memory may not be granted. */
+const RESIDENT_MAX_BYTES = 2 ** 30;
+const PAGE = 65536;
+
+/** The kernels for a shared memory where the platform can share one (a worker pool then reads a matrix without a copy), else for a plain one. */
+const SHARED = typeof SharedArrayBuffer === "function";
+let compiled: WebAssembly.Module | null | undefined;
+
+/** The compiled kernels, once; null where WebAssembly or its SIMD is missing (the scalar loops run instead). */
+function kernelsModule(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  if (typeof WebAssembly !== "object" || typeof atob !== "function") return compiled;
+  const bytes = Uint8Array.from(atob(SHARED ? SHARED_KERNELS_WASM_BASE64 : KERNELS_WASM_BASE64), (c) => c.charCodeAt(0));
+  if (WebAssembly.validate(bytes)) compiled = new WebAssembly.Module(bytes);
+  return compiled;
+}
+
+function newMemory(pages: number): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: pages, maximum: pages, ...(SHARED && { shared: true }) });
+}
+
+/**
+ * A column-major m×n matrix held in a WebAssembly memory of its own, where the SIMD kernels read
+ * it, followed by work vectors: [A (m·n) | input (max(m, n)) | output (max(m, n)) | output2 (n) |
+ * work u, w (m each) | pair (2)]. The memory never grows, so every view stays valid. Kernels
+ * need their vectors in this memory: `bind` copies one into a work slot.
+ */
+export class ResidentMatrix {
+  /** The matrix entries (a view into the memory). */
+  readonly data: Float64Array;
+  readonly buffer: ArrayBufferLike;
+  private readonly k: Kernels;
+  private readonly input: Float64Array;
+  private readonly output: Float64Array;
+  private readonly output2: Float64Array;
+  private readonly work: [Float64Array, Float64Array];
+  private readonly pair: Float64Array;
+
+  private constructor(readonly rows: number, readonly cols: number, memory: WebAssembly.Memory, module: WebAssembly.Module) {
+    this.k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
+    this.buffer = memory.buffer;
+    const long = Math.max(rows, cols);
+    let at = 0;
+    const take = (length: number) => {
+      const view = new Float64Array(this.buffer, at, length);
+      at += 8 * length + (length % 2 === 1 ? 8 : 0); // 16-byte aligned slots
+      return view;
+    };
+    this.data = take(rows * cols);
+    this.input = take(long);
+    this.output = take(long);
+    this.output2 = take(cols);
+    this.work = [take(rows), take(rows)];
+    this.pair = take(2);
+  }
+
+  /** The matrix of `values` (column-major) in a memory of its own; null when it is too small or large, or the platform has no SIMD kernels. */
+  static create(rows: number, cols: number, values: Float64Array): ResidentMatrix | null {
+    const entries = rows * cols;
+    const bytes = 8 * (entries + 2 * Math.max(rows, cols) + cols + 2 * rows + 2) + 64;
+    if (entries < RESIDENT_MIN_ENTRIES || bytes > RESIDENT_MAX_BYTES) return null;
+    const module = kernelsModule();
+    if (module === null) return null;
+    let memory: WebAssembly.Memory;
+    try {
+      memory = newMemory(Math.ceil(bytes / PAGE));
+    } catch {
+      return null; // address space refused: the plain array serves
+    }
+    const resident = new ResidentMatrix(rows, cols, memory, module);
+    resident.data.set(values);
+    return resident;
+  }
+
+  /** v is in this memory (a kernel can read it where it is). */
+  holds(v: Float64Array): boolean {
+    return v.buffer === this.buffer;
+  }
+
+  /** v, or a copy of it in work slot `slot` when it is not in this memory (the caller copies changes back with `unbind`). */
+  bind(v: Float64Array, slot: 0 | 1): Float64Array {
+    if (this.holds(v) || v.length !== this.rows) return v;
+    const w = this.work[slot];
+    w.set(v);
+    return w;
+  }
+
+  /** Copy the bound vector back into v (nothing when it was v itself). */
+  unbind(bound: Float64Array, v: Float64Array): void {
+    if (bound !== v) v.set(bound);
+  }
+
+  /** a_jᵀv, v in this memory. */
+  columnDot(j: number, v: Float64Array): number {
+    return this.k.dot(8 * j * this.rows, v.byteOffset, this.rows);
+  }
+
+  /** a_iᵀa_j. */
+  columnInner(i: number, j: number): number {
+    return this.k.dot(8 * i * this.rows, 8 * j * this.rows, this.rows);
+  }
+
+  /** v ← v + alpha·a_j, v in this memory. */
+  columnAxpy(j: number, alpha: number, v: Float64Array): void {
+    this.k.axpy(alpha, 8 * j * this.rows, v.byteOffset, this.rows);
+  }
+
+  /** out ← [a_jᵀu, a_jᵀv], u and v in this memory. */
+  columnDotPair(j: number, u: Float64Array, v: Float64Array, out: Float64Array): void {
+    this.k.dotPair(8 * j * this.rows, u.byteOffset, v.byteOffset, this.rows, this.pair.byteOffset);
+    out[0] = this.pair[0];
+    out[1] = this.pair[1];
+  }
+
+  /** out ← Ax. */
+  apply(x: Float64Array, out: Float64Array): Float64Array {
+    this.input.set(x);
+    this.k.gemv(0, this.rows, this.cols, this.input.byteOffset, this.output.byteOffset);
+    out.set(this.output.subarray(0, this.rows));
+    return out;
+  }
+
+  /** out ← Aᵀy. */
+  applyT(y: Float64Array, out: Float64Array): Float64Array {
+    this.input.set(y);
+    this.k.gemvT(0, this.rows, this.cols, this.input.byteOffset, this.output.byteOffset);
+    out.set(this.output.subarray(0, this.cols));
+    return out;
+  }
+
+  /** c ← Aᵀv and norms2_j ← ‖a_j‖², in one sweep over A. */
+  correlateAndNorms(v: Float64Array, c: Float64Array, norms2: Float64Array): void {
+    this.input.set(v);
+    this.k.correlateAndNorms(0, this.rows, this.cols, this.input.byteOffset, this.output.byteOffset, this.output2.byteOffset);
+    c.set(this.output.subarray(0, this.cols));
+    norms2.set(this.output2);
+  }
+
+  /** ‖a_j‖² for every column. */
+  columnNormsSquared(out: Float64Array): Float64Array {
+    for (let j = 0; j < this.cols; j++) out[j] = this.columnInner(j, j);
+    return out;
+  }
+}

@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { readFileSync } from "node:fs";
+import { compileKernels } from "../tools/build-kernels.mjs";
+import { KERNELS_WASM_BASE64, SHARED_KERNELS_WASM_BASE64 } from "../src/linalg/simd/kernels-binary.js";
+import { RESIDENT_MIN_ENTRIES } from "../src/linalg/simd/resident.js";
+import { DenseMatrix } from "../src/operators/dense.js";
+import { columnsOf } from "../src/solvers/columns.js";
+
+/** Every entry the same bits (NaN = NaN, −0 ≠ 0). */
+function expectSameBits(what: string, a: ArrayLike<number>, b: ArrayLike<number>) {
+  expect(a.length).toBe(b.length);
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect.fail(`${what}, entry ${i}: ${a[i]} ≠ ${b[i]}`);
+}
+
+/** Entries from every scale, with zeros of both signs, and sometimes a NaN or an infinity. */
+const entry = fc.oneof(
+  { weight: 20, arbitrary: fc.double({ min: -4, max: 4, noNaN: true }) },
+  { weight: 2, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }) },
+  { weight: 1, arbitrary: fc.constantFrom(0, -0, 1e-300, -1e300, Number.NaN, Number.POSITIVE_INFINITY) },
+);
+
+/** A matrix just large enough to be resident (rows 1..37: every tail length of the 4- and 2-wide loops), with vectors. */
+const instance = fc
+  .record({ m: fc.integer({ min: 1, max: 37 }), extra: fc.integer({ min: 0, max: 5 }), seed: fc.array(entry, { minLength: 64, maxLength: 64 }) })
+  .chain(({ m, extra, seed }) => {
+    const n = Math.ceil(RESIDENT_MIN_ENTRIES / m) + extra;
+    // Filling 16k entries from fast-check draws is slow: a deterministic mix of the drawn seed entries.
+    const fill = (length: number, k: number) => Float64Array.from({ length }, (_, i) => seed[(i * 7 + k) % seed.length] * (1 + ((i * 13) % 17) / 16));
+    return fc.record({ m: fc.constant(m), n: fc.constant(n), A: fc.constant(fill(m * n, 0)), u: fc.constant(fill(m, 3)), v: fc.constant(fill(m, 5)), x: fc.constant(fill(n, 11)), alpha: entry });
+  });
+
+describe("SIMD kernels (src/linalg/simd)", () => {
+  it("the committed binaries are the compilation of the committed kernels.wat", async () => {
+    const { plain, shared } = await compileKernels(readFileSync(new URL("../src/linalg/simd/kernels.wat", import.meta.url), "utf8"));
+    expect(Buffer.from(plain).toString("base64")).toBe(KERNELS_WASM_BASE64);
+    expect(Buffer.from(shared).toString("base64")).toBe(SHARED_KERNELS_WASM_BASE64);
+  });
+
+  it("a large matrix is resident; below the threshold or with simd: false, data is the array given", () => {
+    const data = new Float64Array(RESIDENT_MIN_ENTRIES);
+    expect(new DenseMatrix(128, RESIDENT_MIN_ENTRIES / 128, data).resident).not.toBeNull();
+    expect(new DenseMatrix(128, RESIDENT_MIN_ENTRIES / 128, data, { simd: false }).data).toBe(data);
+    expect(new DenseMatrix(127, 128, new Float64Array(127 * 128)).resident).toBeNull();
+  });
+
+  it("products and column operations: the same bits as the scalar loops, at every tail length and scale", () => {
+    fc.assert(
+      fc.property(instance, ({ m, n, A, u, v, x, alpha }) => {
+        const simd = new DenseMatrix(m, n, A), scalar = new DenseMatrix(m, n, Float64Array.from(A), { simd: false });
+        expect(simd.resident).not.toBeNull();
+        expectSameBits("data", simd.data, scalar.data);
+        expectSameBits("Ax", simd.apply(x, new Float64Array(m)), scalar.apply(x, new Float64Array(m)));
+        expectSameBits("Aᵀu", simd.applyT(u, new Float64Array(n)), scalar.applyT(u, new Float64Array(n)));
+        expectSameBits("column norms", simd.columnNormsSquared(), scalar.columnNormsSquared());
+        const cs = columnsOf(simd), cj = columnsOf(scalar);
+        const [c1, q1, c2, q2] = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+        cs.correlateAndNorms(v, c1, q1);
+        cj.correlateAndNorms(v, c2, q2);
+        expectSameBits("correlations", c1, c2);
+        expectSameBits("norms", q1, q2);
+        // Column operations on bound vectors (in the matrix's memory) and on plain ones.
+        const bu = cs.bind(Float64Array.from(u), 0), bv = cs.bind(Float64Array.from(v), 1);
+        expect(simd.resident!.holds(bu) && simd.resident!.holds(bv)).toBe(true);
+        const [p1, p2] = [new Float64Array(2), new Float64Array(2)];
+        const ju = Float64Array.from(u), plain = Float64Array.from(u);
+        for (const j of [0, 1, n >> 1, n - 1]) {
+          expectSameBits("dot", [cs.dot(j, bv), simd.columnDot(j, bv), simd.columnInner(j, n - 1 - j)], [cj.dot(j, v), scalar.columnDot(j, v), scalar.columnInner(j, n - 1 - j)]);
+          cs.dotPair(j, bu, bv, p1);
+          cj.dotPair(j, ju, v, p2); // bu and ju carry the same axpys
+          expectSameBits("dotPair", p1, p2);
+          cs.axpy(j, alpha, bu);
+          simd.columnAxpy(j, alpha, plain); // not in the memory: the scalar loop
+          cj.axpy(j, alpha, ju);
+          expectSameBits("axpy (bound)", bu, ju);
+          expectSameBits("axpy (plain)", plain, ju);
+        }
+        const back = new Float64Array(m);
+        cs.unbind(bu, back);
+        expectSameBits("unbound", back, ju);
+      }),
+      { numRuns: 60, reporter: (out) => { if (out.failed) throw new Error(`seed ${out.seed}, path ${out.counterexamplePath}: ${String(out.errorInstance).slice(0, 300)}`); } },
+    );
+  });
+});
