@@ -37,7 +37,11 @@ describe("SIMD kernels (src/linalg/simd)", () => {
     expect(Buffer.from(shared).toString("base64")).toBe(SHARED_KERNELS_WASM_BASE64);
   });
 
-  it("a large matrix is resident; below the threshold or with simd: false, data is the array given", () => {
+  it("a large matrix is resident; below the threshold or with simd: false, data is the array given; build fills it in place", () => {
+    const built = DenseMatrix.build(128, RESIDENT_MIN_ENTRIES / 128, (d) => d.forEach((_, i) => (d[i] = i)));
+    expect(built.resident).not.toBeNull();
+    expect(built.get(5, 3)).toBe(3 * 128 + 5);
+    expect(DenseMatrix.build(3, 2, (d) => d.fill(7)).data).toEqual(new Float64Array(6).fill(7));
     const data = new Float64Array(RESIDENT_MIN_ENTRIES);
     expect(new DenseMatrix(128, RESIDENT_MIN_ENTRIES / 128, data).resident).not.toBeNull();
     expect(new DenseMatrix(128, RESIDENT_MIN_ENTRIES / 128, data, { simd: false }).data).toBe(data);
@@ -75,6 +79,14 @@ describe("SIMD kernels (src/linalg/simd)", () => {
           expectSameBits("axpy (bound)", bu, ju);
           expectSameBits("axpy (plain)", plain, ju);
         }
+        // Support products and the Gram of a support with a repeated column (indices in any order).
+        const S = [n - 1, 0, n >> 1, 1 % n, n - 1];
+        const vS = x.subarray(0, S.length), wS = new Float64Array(S.length), wJ = new Float64Array(S.length);
+        expectSameBits("A_S v", simd.applyColumns(S, vS, new Float64Array(m)), scalar.applyColumns(S, vS, new Float64Array(m)));
+        expectSameBits("A_Sᵀu", simd.applyColumnsT(S, u, wS), scalar.applyColumnsT(S, u, wJ));
+        expectSameBits("A_Sᵀa_j", simd.applyColumnsT(S, simd.column(2 % n), wS), scalar.applyColumnsT(S, scalar.column(2 % n), wJ));
+        const G = simd.gram(S);
+        expectSameBits("gram", G, Float64Array.from({ length: S.length ** 2 }, (_, i) => scalar.columnInner(S[i % S.length], S[Math.floor(i / S.length)])));
         const back = new Float64Array(m);
         cs.unbind(bu, back);
         expectSameBits("unbound", back, ju);

@@ -53,21 +53,13 @@ export function foldRows(m: number, folds: number): number[][] {
   return out;
 }
 
-/**
- * Fold matrices in shared memory where the platform has it (as fast to use here; a worker pool then
- * reads them without a copy of its own), else ordinary memory.
- */
-function foldMemory(length: number): Float64Array {
-  return typeof SharedArrayBuffer === "function" ? new Float64Array(new SharedArrayBuffer(8 * length)) : new Float64Array(length);
-}
-
 /** The K folds of a problem: training rows as a problem of their own, held-out rows as its measurements. */
 export function crossValidationFolds(problem: Problem, folds: number): CvFold[] {
   const m = problem.A.rows;
   return foldRows(m, folds).map((held) => {
     const heldSet = new Set(held);
     const trainRows = Array.from({ length: m }, (_, i) => i).filter((i) => !heldSet.has(i));
-    const pick = (rows: number[]) => ({ A: selectRows(problem.A, rows, foldMemory), y: Float64Array.from(rows, (i) => problem.y[i]) });
+    const pick = (rows: number[]) => ({ A: selectRows(problem.A, rows), y: Float64Array.from(rows, (i) => problem.y[i]) });
     // With an intercept each fold centres its training rows by their own means (the held-out
     // rows by the same): re-centring rows of the centred A is centring the original rows.
     if (problem.intercept) {

@@ -69,7 +69,7 @@ class SupportColumns {
   gram(known?: KnownGram): Float64Array {
     const A = this.A, S = this.support, k = S.length;
     if (known && hasColumns(A)) {
-      const reused = gramFrom(known, S, A instanceof DenseMatrix ? denseInner(A) : (i, j) => A.columnInner(i, j));
+      const reused = gramFrom(known, S, A instanceof DenseMatrix && !A.resident ? denseInner(A) : (i, j) => A.columnInner(i, j));
       if (reused) return reused;
     }
     if (hasColumns(A) && A.gram) return A.gram(S);
@@ -101,7 +101,11 @@ interface KnownGram {
  */
 const MAX_NEW_FRACTION = 0.25;
 
-/** a_iᵀa_j on a DenseMatrix's column-major data (columnInner would take two subarrays per pair). */
+/**
+ * a_iᵀa_j on a DenseMatrix's column-major data, summed in order as the scalar gram sums
+ * (columnInner would take two subarrays per pair); a SIMD-resident matrix's gram sums as its
+ * columnInner does.
+ */
 function denseInner(A: DenseMatrix): (i: number, j: number) => number {
   const d = A.data, m = A.rows;
   return (i, j) => {

@@ -37,15 +37,26 @@ export class DenseMatrix implements ColumnOperator {
   /** @internal The SIMD copy (null: the scalar loops on `data`). */
   readonly resident: ResidentMatrix | null;
 
-  /** `simd: false` keeps `data` as given (no copy; the scalar loops run). */
-  constructor(rows: number, cols: number, data: Float64Array, options: { simd?: boolean } = {}) {
+  /** `simd: false` keeps `data` as given (no copy; the scalar loops run); `resident`: data is that memory's (DenseMatrix.build). */
+  constructor(rows: number, cols: number, data: Float64Array, options: { simd?: boolean; resident?: ResidentMatrix | null } = {}) {
     if (data.length !== rows * cols) {
       throw new InputError("matrix", `expected ${rows}x${cols} = ${rows * cols} entries, got ${data.length}`);
     }
     this.rows = rows;
     this.cols = cols;
-    this.resident = options.simd === false ? null : ResidentMatrix.create(rows, cols, data);
+    this.resident = options.resident !== undefined ? options.resident : options.simd === false ? null : ResidentMatrix.create(rows, cols, data);
     this.data = this.resident?.data ?? data;
+  }
+
+  /**
+   * A rows×cols matrix whose column-major entries `fill` writes in place (into the SIMD memory
+   * when the matrix goes there: no second copy).
+   */
+  static build(rows: number, cols: number, fill: (data: Float64Array) => void): DenseMatrix {
+    const resident = ResidentMatrix.allocate(rows, cols);
+    const data = resident?.data ?? new Float64Array(rows * cols);
+    fill(data);
+    return new DenseMatrix(rows, cols, data, { resident });
   }
 
   /** From a Float64Array in row-major ("C") or column-major ("F") order. */
@@ -147,17 +158,16 @@ export class DenseMatrix implements ColumnOperator {
 
   /** out (length m) ← A_S v = Σ_a v_a a_{S_a} (columns with v_a = 0 skipped). */
   applyColumns(S: ArrayLike<number>, v: Float64Array, out: Float64Array): Float64Array {
+    if (this.resident) return this.resident.applyColumns(S, v, out);
     out.fill(0);
-    const bound = this.resident ? this.resident.bind(out, 0) : out;
-    for (let a = 0; a < S.length; a++) if (v[a] !== 0) this.columnAxpy(S[a], v[a], bound);
-    if (bound !== out) out.set(bound);
+    for (let a = 0; a < S.length; a++) if (v[a] !== 0) axpy(v[a], this.column(S[a]), out);
     return out;
   }
 
   /** out (length |S|) ← A_Sᵀ w. */
   applyColumnsT(S: ArrayLike<number>, w: Float64Array, out: Float64Array): Float64Array {
-    const bound = this.resident ? this.resident.bind(w, 0) : w;
-    for (let a = 0; a < S.length; a++) out[a] = this.columnDot(S[a], bound);
+    if (this.resident) return this.resident.applyColumnsT(S, w, out);
+    for (let a = 0; a < S.length; a++) out[a] = dot(this.column(S[a]), w);
     return out;
   }
 
@@ -170,6 +180,7 @@ export class DenseMatrix implements ColumnOperator {
    * column a_i is read once per block of four columns b..b+3 (four dot products per pass).
    */
   gram(cols: ArrayLike<number>): Float64Array {
+    if (this.resident) return this.resident.gram(cols);
     const k = cols.length, m = this.rows, d = this.data;
     const g = new Float64Array(k * k);
     const off = (c: number) => cols[Math.min(c, k - 1)] * m; // clamped: extra products are dropped

@@ -1,10 +1,14 @@
 import { DenseMatrix } from "./dense.js";
 import type { LinearOperator } from "./operator.js";
 
-/** The rows `rows` of A as a dense matrix (a copy, in memory from `allocate`): folds of cross-validation. */
-export function selectRows(A: LinearOperator, rows: ArrayLike<number>, allocate: (length: number) => Float64Array<ArrayBufferLike> = (length) => new Float64Array(length)): DenseMatrix {
+/** The rows `rows` of A as a dense matrix (a copy): folds of cross-validation. */
+export function selectRows(A: LinearOperator, rows: ArrayLike<number>): DenseMatrix {
+  return DenseMatrix.build(rows.length, A.cols, (data) => copyRows(A, rows, data));
+}
+
+/** data (column-major, |rows|×n) ← the rows `rows` of A. */
+function copyRows(A: LinearOperator, rows: ArrayLike<number>, data: Float64Array): void {
   const k = rows.length, n = A.cols, m = A.rows;
-  const data = allocate(k * n);
   if (A instanceof DenseMatrix) {
     // Runs of consecutive rows (a fold's training rows are at most two) copied as blocks.
     const runs: [number, number][] = [];
@@ -27,5 +31,4 @@ export function selectRows(A: LinearOperator, rows: ArrayLike<number>, allocate:
       for (let i = 0; i < k; i++) data[j * k + i] = col[rows[i]];
     }
   }
-  return new DenseMatrix(k, n, data);
 }

@@ -277,6 +277,7 @@ class Homotopy {
     const k = this.size;
     this.ensure(k + 1);
     if (inner) this.col.set(inner);
+    else if (this.A instanceof DenseMatrix) this.A.applyColumnsT(this.support, this.A.column(j), this.col);
     else for (let p = 0; p < k; p++) this.col[p] = this.A.columnInner(this.support[p], j);
     this.factor.append(this.col, this.norms[j] * this.norms[j] + this.l2);
     this.where[j] = k;

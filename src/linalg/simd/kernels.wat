@@ -158,4 +158,34 @@
         (local.set $A (i32.add (local.get $A) (local.get $stride)))
         (local.set $x (i32.add (local.get $x) (i32.const 8)))
         (local.set $cols (i32.sub (local.get $cols) (i32.const 1)))
-        (br $column)))))
+        (br $column))))
+  ;; out_a ← a_{S_a}ᵀy (as dot) for the k column indices S (i32) at idx
+  (func (export "gemvTIndexed") (param $A i32) (param $m i32) (param $idx i32) (param $k i32) (param $y i32) (param $out i32)
+    (local $stride i32)
+    (local.set $stride (i32.shl (local.get $m) (i32.const 3)))
+    (block $done
+      (loop $column
+        (br_if $done (i32.eqz (local.get $k)))
+        (f64.store (local.get $out)
+          (call $dot (i32.add (local.get $A) (i32.mul (i32.load (local.get $idx)) (local.get $stride))) (local.get $y) (local.get $m)))
+        (local.set $idx (i32.add (local.get $idx) (i32.const 4)))
+        (local.set $out (i32.add (local.get $out) (i32.const 8)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $column))))
+
+  ;; out ← Σ_a x_a a_{S_a} over the a with x_a ≠ 0 (out zeroed first), S the k indices (i32) at idx
+  (func (export "gemvIndexed") (param $A i32) (param $m i32) (param $idx i32) (param $k i32) (param $x i32) (param $out i32)
+    (local $stride i32) (local $xa f64)
+    (local.set $stride (i32.shl (local.get $m) (i32.const 3)))
+    (memory.fill (local.get $out) (i32.const 0) (local.get $stride))
+    (block $done
+      (loop $column
+        (br_if $done (i32.eqz (local.get $k)))
+        (local.set $xa (f64.load (local.get $x)))
+        (if (f64.ne (local.get $xa) (f64.const 0))
+          (then (call $axpy (local.get $xa) (i32.add (local.get $A) (i32.mul (i32.load (local.get $idx)) (local.get $stride))) (local.get $out) (local.get $m))))
+        (local.set $idx (i32.add (local.get $idx) (i32.const 4)))
+        (local.set $x (i32.add (local.get $x) (i32.const 8)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $column))))
+)

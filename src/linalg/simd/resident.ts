@@ -8,6 +8,8 @@ interface Kernels {
   correlateAndNorms(A: number, m: number, cols: number, v: number, c: number, q: number): void;
   gemvT(A: number, m: number, cols: number, y: number, out: number): void;
   gemv(A: number, m: number, cols: number, x: number, out: number): void;
+  gemvTIndexed(A: number, m: number, idx: number, k: number, y: number, out: number): void;
+  gemvIndexed(A: number, m: number, idx: number, k: number, x: number, out: number): void;
 }
 
 /** Matrices smaller than this stay in plain arrays (a memory of its own costs at least 64 KiB). */
@@ -37,8 +39,8 @@ function newMemory(pages: number): WebAssembly.Memory {
 /**
  * A column-major m×n matrix held in a WebAssembly memory of its own, where the SIMD kernels read
  * it, followed by work vectors: [A (m·n) | input (max(m, n)) | output (max(m, n)) | output2 (n) |
- * work u, w (m each) | pair (2)]. The memory never grows, so every view stays valid. Kernels
- * need their vectors in this memory: `bind` copies one into a work slot.
+ * work u, w (m each) | pair (2) | column indices (n, i32)]. The memory never grows, so every view
+ * stays valid. Kernels need their vectors in this memory: `bind` copies one into a work slot.
  */
 export class ResidentMatrix {
   /** The matrix entries (a view into the memory). */
@@ -50,6 +52,7 @@ export class ResidentMatrix {
   private readonly output2: Float64Array;
   private readonly work: [Float64Array, Float64Array];
   private readonly pair: Float64Array;
+  private readonly indices: Int32Array;
 
   private constructor(readonly rows: number, readonly cols: number, memory: WebAssembly.Memory, module: WebAssembly.Module) {
     this.k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
@@ -58,7 +61,7 @@ export class ResidentMatrix {
     let at = 0;
     const take = (length: number) => {
       const view = new Float64Array(this.buffer, at, length);
-      at += 8 * length + (length % 2 === 1 ? 8 : 0); // 16-byte aligned slots
+      at += 16 * Math.ceil(length / 2); // 16-byte aligned slots
       return view;
     };
     this.data = take(rows * cols);
@@ -67,12 +70,13 @@ export class ResidentMatrix {
     this.output2 = take(cols);
     this.work = [take(rows), take(rows)];
     this.pair = take(2);
+    this.indices = new Int32Array(this.buffer, at, cols);
   }
 
-  /** The matrix of `values` (column-major) in a memory of its own; null when it is too small or large, or the platform has no SIMD kernels. */
-  static create(rows: number, cols: number, values: Float64Array): ResidentMatrix | null {
+  /** A zero m×n matrix in a memory of its own; null when it is too small or large, or the platform has no SIMD kernels. */
+  static allocate(rows: number, cols: number): ResidentMatrix | null {
     const entries = rows * cols;
-    const bytes = 8 * (entries + 2 * Math.max(rows, cols) + cols + 2 * rows + 2) + 64;
+    const bytes = 8 * (entries + 2 * Math.max(rows, cols) + cols + 2 * rows + 2) + 4 * cols + 96;
     if (entries < RESIDENT_MIN_ENTRIES || bytes > RESIDENT_MAX_BYTES) return null;
     const module = kernelsModule();
     if (module === null) return null;
@@ -82,8 +86,13 @@ export class ResidentMatrix {
     } catch {
       return null; // address space refused: the plain array serves
     }
-    const resident = new ResidentMatrix(rows, cols, memory, module);
-    resident.data.set(values);
+    return new ResidentMatrix(rows, cols, memory, module);
+  }
+
+  /** The matrix of `values` (column-major) in a memory of its own (see allocate). */
+  static create(rows: number, cols: number, values: Float64Array): ResidentMatrix | null {
+    const resident = ResidentMatrix.allocate(rows, cols);
+    resident?.data.set(values);
     return resident;
   }
 
@@ -92,7 +101,11 @@ export class ResidentMatrix {
     return v.buffer === this.buffer;
   }
 
-  /** v, or a copy of it in work slot `slot` when it is not in this memory (the caller copies changes back with `unbind`). */
+  /**
+   * v, or a copy of it in work slot `slot` when it is not in this memory (the caller copies changes
+   * back with `unbind`). The slot is the caller's until its next bind of that slot: the products
+   * below use other slots (input, output), never the work slots.
+   */
   bind(v: Float64Array, slot: 0 | 1): Float64Array {
     if (this.holds(v) || v.length !== this.rows) return v;
     const w = this.work[slot];
@@ -125,6 +138,40 @@ export class ResidentMatrix {
     this.k.dotPair(8 * j * this.rows, u.byteOffset, v.byteOffset, this.rows, this.pair.byteOffset);
     out[0] = this.pair[0];
     out[1] = this.pair[1];
+  }
+
+  /** out (length m) ← A_S v (columns with v_a = 0 skipped). */
+  applyColumns(S: ArrayLike<number>, v: Float64Array, out: Float64Array): Float64Array {
+    this.indices.set(S);
+    this.input.set(v.subarray(0, S.length));
+    this.k.gemvIndexed(0, this.rows, this.indices.byteOffset, S.length, this.input.byteOffset, this.output.byteOffset);
+    out.set(this.output.subarray(0, this.rows));
+    return out;
+  }
+
+  /** out (length |S|) ← A_Sᵀw (w read where it is when in this memory, e.g. a column). */
+  applyColumnsT(S: ArrayLike<number>, w: Float64Array, out: Float64Array): Float64Array {
+    this.indices.set(S);
+    let y = w;
+    if (!this.holds(w)) {
+      this.input.set(w);
+      y = this.input;
+    }
+    this.k.gemvTIndexed(0, this.rows, this.indices.byteOffset, S.length, y.byteOffset, this.output.byteOffset);
+    out.set(this.output.subarray(0, S.length));
+    return out;
+  }
+
+  /** G = A_SᵀA_S (k×k, column-major), each entry summed as dot sums it (so G_ab = columnInner(S_a, S_b) bit for bit). */
+  gram(S: ArrayLike<number>): Float64Array {
+    const k = S.length, g = new Float64Array(k * k), m = this.rows;
+    this.indices.set(S);
+    for (let b = 0; b < k; b++) {
+      // Column b below the diagonal: a_{S_a}ᵀa_{S_b} for a ≥ b.
+      this.k.gemvTIndexed(0, m, this.indices.byteOffset + 4 * b, k - b, 8 * S[b] * m, this.output.byteOffset);
+      for (let a = b; a < k; a++) g[b * k + a] = g[a * k + b] = this.output[a - b];
+    }
+    return g;
   }
 
   /** out ← Ax. */
