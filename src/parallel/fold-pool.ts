@@ -4,7 +4,7 @@ import { InputError, NumericalError } from "../errors.js";
 import { DenseMatrix } from "../operators/dense.js";
 import type { LinearOperator } from "../operators/operator.js";
 import type { PathWalk } from "../tune/objective.js";
-import { DONE, NEXT, type FoldInit, type FoldReply, type FoldTask, type SharedFold } from "./fold-protocol.js";
+import { DONE, type FoldInit, type FoldReply, type FoldTask, type SharedFold } from "./fold-protocol.js";
 
 /** `a` in shared memory (the workers read it without copies of their own): itself when it is there already (the folds' matrices), else a copy. */
 function shared(a: Float64Array): Float64Array {
@@ -42,9 +42,10 @@ interface PoolWorker {
 /**
  * The folds of cross-validation solved on `size` worker threads, behind the synchronous
  * FoldEvaluator interface: the calling thread posts one task per round and blocks (Atomics.wait)
- * until every fold is done, then reads the replies synchronously (receiveMessageOnPort). Workers
- * claim folds from a shared counter, so a slow fold does not hold the others back; each fold's
- * warm start travels with the task. Fold data sit once in shared memory. The first `size` workers
+ * until every fold is done, then reads the replies synchronously (receiveMessageOnPort). Fold k
+ * runs on worker k mod W: the worker that builds it keeps its solver's and walker's state (5 folds
+ * on 2 workers split 3:2 either way, and claiming folds from a shared counter, tried before, lost
+ * that state); each fold's warm start travels with the task. Fold data sit once in shared memory. The first `size` workers
  * start with the pool: they load their code while the caller builds the folds.
  */
 export class FoldPool {
@@ -70,7 +71,7 @@ export class FoldPool {
 
   /** An evaluator of these folds on min(size, K) workers (the idle ones first, then new ones). */
   evaluator(folds: CvFold[], solver: string): FoldEvaluator {
-    const control = new Int32Array(new SharedArrayBuffer(8));
+    const control = new Int32Array(new SharedArrayBuffer(4));
     const workers = Math.min(this.size, folds.length);
     const data: Omit<FoldInit, "id"> = { folds: folds.map(sharedFold), solver, control, workers };
     const ports = Array.from({ length: workers }, (_, id) => {
@@ -84,8 +85,6 @@ export class FoldPool {
     const run = (task: Omit<FoldTask, "start" | "end">): FoldReply[] => {
       const posted: FoldTask = { ...task, start: round * K, end: (round + 1) * K };
       round++;
-      // Walks are not claimed: every fold of the round is taken.
-      if (posted.walk) Atomics.store(control, NEXT, posted.end);
       for (const { worker } of ports) worker.postMessage(posted);
       for (let done = Atomics.load(control, DONE); done < posted.end; done = Atomics.load(control, DONE)) Atomics.wait(control, DONE, done);
       const replies: (FoldReply | undefined)[] = new Array(K);

@@ -15,28 +15,26 @@ export interface SharedFold {
 }
 
 /**
- * control (Int32Array over a SharedArrayBuffer): [NEXT] the next fold index to claim, [DONE] the
- * folds finished. Both only grow: round r covers the indices [start, end) = [r·K, (r + 1)·K), so a
- * worker still finishing round r − 1 can never claim a fold of round r with r − 1's task.
+ * control (Int32Array over a SharedArrayBuffer): [DONE] the folds finished, over all rounds (round
+ * r is done when it reaches end = (r + 1)·K).
  */
-export const NEXT = 0;
-export const DONE = 1;
+export const DONE = 0;
 
 /** A worker's first message (`{ init }`): its folds, the solver, the shared counters and its place among the workers. */
 export interface FoldInit {
   folds: SharedFold[];
   solver: string;
   control: Int32Array;
-  /** This worker's number among `workers`: walks of fold k run on worker k mod workers. */
+  /** This worker's number among `workers`: fold k runs on worker k mod workers. */
   id: number;
   workers: number;
 }
 
 /**
- * One round: solve folds (index − start) for index in [start, end), fold k from warm[k]; with
- * `walk`, walk each fold's exact path from l1 = walk.from down to walk.to instead, fold k always on
- * worker k mod workers (the one that holds where its last walk ended: the same walks, and so the
- * same rounding, whatever the timing), NEXT moved past the round beforehand by the pool.
+ * One round: solve the folds k = 0..K−1 (K = end − start), fold k from warm[k]; with `walk`, walk
+ * each fold's exact path from l1 = walk.from down to walk.to instead. Fold k always runs on worker
+ * k mod workers, the one that holds where its last solve stopped and its last walk ended (the same
+ * warm starts, so the same rounding, whatever the timing; only that worker builds the fold).
  */
 export interface FoldTask {
   start: number;

@@ -1,9 +1,8 @@
 /**
- * A worker of the fold pool (fold-pool.ts): started with the pool, it rebuilds every fold over the
- * shared data of its first message (FoldInit), then for each task claims folds from the shared
- * counter until the round is done, solving them with the same code as the serial evaluator
- * (evaluateFold); walks of the path (walkFold) go to fixed workers instead, each fold's walker kept
- * where its last walk ended.
+ * A worker of the fold pool (fold-pool.ts): started with the pool, it gets the shared data of
+ * every fold in its first message (FoldInit) and builds its own folds (k ≡ id mod workers) when it
+ * first runs them; each task it solves them with the same code as the serial evaluator
+ * (evaluateFold) or walks their paths (walkFold), each fold's walker kept where its last walk ended.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
@@ -14,33 +13,43 @@ import { DenseMatrix } from "../operators/dense.js";
 import { createProblem } from "../problem.js";
 import { PathWalker } from "../tune/walk.js";
 import { solverByName, type Solver, type SolverName } from "../solvers/index.js";
-import { DONE, NEXT, type FoldInit, type FoldReply, type FoldTask } from "./fold-protocol.js";
+import { DONE, type FoldInit, type FoldReply, type FoldTask } from "./fold-protocol.js";
 
 /** This worker's folds, built from its first message (FoldInit). */
+interface BuiltFold {
+  fold: CvFold;
+  criterion: HeldOutMse;
+  walker: PathWalker;
+}
+
 interface Assigned {
   init: FoldInit;
   solver: Solver;
-  built: { fold: CvFold; criterion: HeldOutMse; walker: PathWalker }[];
+  /** Fold k once this worker first ran it. */
+  built: (BuiltFold | undefined)[];
 }
 
 const { reply } = workerData as { reply: MessagePort };
 let assigned: Assigned | null = null;
 
 function assign(init: FoldInit): Assigned {
-  const built = init.folds.map((f) => {
-    const train = createProblem({ A: new DenseMatrix(f.rows, f.cols, f.A), y: f.y, grid: f.grid });
-    const held = { A: new DenseMatrix(f.heldRows, f.cols, f.heldA), y: f.heldY };
-    const criterion = new HeldOutMse(held);
-    return { fold: { train, held }, criterion, walker: new PathWalker(criterion) };
-  });
-  return { init, solver: solverByName(init.solver as SolverName), built };
+  return { init, solver: solverByName(init.solver as SolverName), built: new Array(init.folds.length) };
+}
+
+/** Fold k of the shared data, as a problem of its own (its matrices copied into this worker's SIMD memory). */
+function build(init: FoldInit, k: number): BuiltFold {
+  const f = init.folds[k];
+  const train = createProblem({ A: new DenseMatrix(f.rows, f.cols, f.A), y: f.y, grid: f.grid });
+  const held = { A: new DenseMatrix(f.heldRows, f.cols, f.heldA), y: f.heldY };
+  const criterion = new HeldOutMse(held);
+  return { fold: { train, held }, criterion, walker: new PathWalker(criterion) };
 }
 
 /** Fold k of the task, solved or walked; the reply posted and counted. */
 function run({ init, solver, built }: Assigned, task: FoldTask, k: number): void {
   let message: FoldReply;
   try {
-    const { fold, criterion, walker } = built[k];
+    const { fold, criterion, walker } = (built[k] ??= build(init, k));
     message = task.walk
       ? { k, walk: walkFold(fold, walker, task.penalty, task.walk.from, task.walk.to, task.warm[k]) }
       : { k, result: evaluateFold(fold, criterion, solver, task.penalty, task.tol, task.options, task.warm[k]) };
@@ -58,15 +67,6 @@ parentPort!.on("message", (message: { init: FoldInit } | FoldTask) => {
     return;
   }
   const task = message, work = assigned!; // the pool sends the folds before any task
-  const { control, id, workers } = work.init;
-  if (task.walk) {
-    for (let k = id; k < task.end - task.start; k += workers) run(work, task, k);
-    return;
-  }
-  for (;;) {
-    const index = Atomics.load(control, NEXT);
-    if (index >= task.end) return;
-    if (Atomics.compareExchange(control, NEXT, index, index + 1) !== index) continue; // another worker took it
-    run(work, task, index - task.start);
-  }
+  const { id, workers } = work.init;
+  for (let k = id; k < task.end - task.start; k += workers) run(work, task, k);
 });
