@@ -48,6 +48,20 @@ describe("SIMD kernels (src/linalg/simd)", () => {
     expect(new DenseMatrix(127, 128, new Float64Array(127 * 128)).resident).toBeNull();
   });
 
+  it("an adopted matrix (the fold pool's worker side) reads the same memory, with work vectors of its own", () => {
+    const m = 64, n = RESIDENT_MIN_ENTRIES / 64;
+    const owner = DenseMatrix.build(m, n, (d) => d.forEach((_, i) => (d[i] = Math.sin(i))));
+    const adopted = DenseMatrix.adopt(m, n, owner.resident!.memory)!;
+    expect(adopted.data.buffer).toBe(owner.data.buffer); // no copy
+    const y = Float64Array.from({ length: m }, (_, i) => Math.cos(i));
+    const bound = columnsOf(owner).bind(Float64Array.from(y), 0);
+    const adoptedBound = columnsOf(adopted).bind(Float64Array.from(y).reverse(), 0);
+    expectSameBits("Aᵀy", adopted.applyT(y, new Float64Array(n)), owner.applyT(y, new Float64Array(n)));
+    expectSameBits("owner's bound vector", bound, y); // untouched by the adopter's bind and products
+    expectSameBits("adopter's bound vector", adoptedBound, Float64Array.from(y).reverse());
+    expect(DenseMatrix.adopt(m + 1, n, owner.resident!.memory)).toBeNull(); // not this matrix's memory
+  });
+
   it("products and column operations: the same bits as the scalar loops, at every tail length and scale", () => {
     fc.assert(
       fc.property(instance, ({ m, n, A, u, v, x, alpha }) => {

@@ -59,6 +59,16 @@ export class DenseMatrix implements ColumnOperator {
     return new DenseMatrix(rows, cols, data, { resident });
   }
 
+  /**
+   * The rows×cols matrix another thread built in the shared WebAssembly `memory` (its
+   * `resident.memory`), used without a copy; at most one other thread at a time (see
+   * ResidentMatrix.adopt). Null when the memory is not such a matrix's.
+   */
+  static adopt(rows: number, cols: number, memory: WebAssembly.Memory): DenseMatrix | null {
+    const resident = ResidentMatrix.adopt(rows, cols, memory);
+    return resident && new DenseMatrix(rows, cols, resident.data, { resident });
+  }
+
   /** From a Float64Array in row-major ("C") or column-major ("F") order. */
   static fromArray(rows: number, cols: number, values: ArrayLike<number>, order: "C" | "F" = "C"): DenseMatrix {
     if (values.length !== rows * cols) {

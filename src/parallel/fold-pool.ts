@@ -19,11 +19,17 @@ function denseData(A: LinearOperator, field: string): Float64Array {
   return A.data;
 }
 
+/** The shared SIMD memory of a matrix, when it has one (a worker adopts it instead of copying). */
+function sharedMemory(A: LinearOperator): WebAssembly.Memory | undefined {
+  const memory = A instanceof DenseMatrix ? A.resident?.memory : undefined;
+  return memory?.buffer instanceof SharedArrayBuffer ? memory : undefined;
+}
+
 function sharedFold(fold: CvFold): SharedFold {
   const { train, held } = fold;
   return {
-    rows: train.A.rows, cols: train.A.cols, A: shared(denseData(train.A, "A")), y: shared(train.y), grid: train.grid,
-    heldRows: held.A.rows, heldA: shared(denseData(held.A, "validation.A")), heldY: shared(held.y),
+    rows: train.A.rows, cols: train.A.cols, A: shared(denseData(train.A, "A")), memory: sharedMemory(train.A), y: shared(train.y), grid: train.grid,
+    heldRows: held.A.rows, heldA: shared(denseData(held.A, "validation.A")), heldMemory: sharedMemory(held.A), heldY: shared(held.y),
   };
 }
 

@@ -2,15 +2,21 @@ import type { FoldOptions, FoldResult } from "../criteria/cross-validation.js";
 import type { Penalty } from "../problem.js";
 import type { PathWalk } from "../tune/objective.js";
 
-/** A fold's data in shared memory: the training rows (column-major) and the held-out rows. */
+/**
+ * A fold's data in shared memory: the training rows (column-major) and the held-out rows; a
+ * matrix in a shared SIMD memory comes as that memory (`memory`, `heldMemory`: the worker adopts
+ * it, no copy), any other as its entries.
+ */
 export interface SharedFold {
   rows: number;
   cols: number;
   A: Float64Array;
+  memory?: WebAssembly.Memory;
   y: Float64Array;
   grid: number[];
   heldRows: number;
   heldA: Float64Array;
+  heldMemory?: WebAssembly.Memory;
   heldY: Float64Array;
 }
 

@@ -36,11 +36,16 @@ function assign(init: FoldInit): Assigned {
   return { init, solver: solverByName(init.solver as SolverName), built: new Array(init.folds.length) };
 }
 
-/** Fold k of the shared data, as a problem of its own (its matrices copied into this worker's SIMD memory). */
+/** The fold matrix in its shared SIMD memory (adopted: this worker is the only one running fold k), else a copy of its entries. */
+function foldMatrix(rows: number, cols: number, data: Float64Array, memory: WebAssembly.Memory | undefined): DenseMatrix {
+  return (memory && DenseMatrix.adopt(rows, cols, memory)) ?? new DenseMatrix(rows, cols, data);
+}
+
+/** Fold k of the shared data, as a problem of its own. */
 function build(init: FoldInit, k: number): BuiltFold {
   const f = init.folds[k];
-  const train = createProblem({ A: new DenseMatrix(f.rows, f.cols, f.A), y: f.y, grid: f.grid });
-  const held = { A: new DenseMatrix(f.heldRows, f.cols, f.heldA), y: f.heldY };
+  const train = createProblem({ A: foldMatrix(f.rows, f.cols, f.A, f.memory), y: f.y, grid: f.grid });
+  const held = { A: foldMatrix(f.heldRows, f.cols, f.heldA, f.heldMemory), y: f.heldY };
   const criterion = new HeldOutMse(held);
   return { fold: { train, held }, criterion, walker: new PathWalker(criterion) };
 }

@@ -36,11 +36,25 @@ function newMemory(pages: number): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: pages, maximum: pages, ...(SHARED && { shared: true }) });
 }
 
+/** The memory's last bytes hold its matrix's shape (rows, cols as i32): adopt checks it. */
+const SHAPE_BYTES = 8;
+
+/** Bytes of `length` f64 (or 2·length i32) rounded up to 16: slots stay 16-byte aligned. */
+const aligned = (length: number) => 16 * Math.ceil(length / 2);
+
+/** Bytes of one set of work vectors (see ResidentMatrix). */
+function slotBytes(rows: number, cols: number): number {
+  const long = Math.max(rows, cols);
+  return 2 * aligned(long) + aligned(cols) + 2 * aligned(rows) + aligned(2) + aligned(Math.ceil(cols / 2));
+}
+
 /**
  * A column-major m×n matrix held in a WebAssembly memory of its own, where the SIMD kernels read
- * it, followed by work vectors: [A (m·n) | input (max(m, n)) | output (max(m, n)) | output2 (n) |
- * work u, w (m each) | pair (2) | column indices (n, i32)]. The memory never grows, so every view
- * stays valid. Kernels need their vectors in this memory: `bind` copies one into a work slot.
+ * it, followed by two sets of work vectors, each [input (max(m, n)) | output (max(m, n)) |
+ * output2 (n) | work u, w (m each) | pair (2) | column indices (n, i32)]: the first for the thread
+ * that made the matrix, the second for one other thread that adopts the (shared) memory, so the
+ * two never write each other's vectors. The memory never grows, so every view stays valid.
+ * Kernels need their vectors in this memory: `bind` copies one into a work slot.
  */
 export class ResidentMatrix {
   /** The matrix entries (a view into the memory). */
@@ -54,17 +68,24 @@ export class ResidentMatrix {
   private readonly pair: Float64Array;
   private readonly indices: Int32Array;
 
-  private constructor(readonly rows: number, readonly cols: number, memory: WebAssembly.Memory, module: WebAssembly.Module) {
+  private constructor(
+    readonly rows: number,
+    readonly cols: number,
+    /** Where the matrix lives; shared where the platform shares memory (see adopt). */
+    readonly memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+    slotSet: 0 | 1,
+  ) {
     this.k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as Kernels;
     this.buffer = memory.buffer;
-    const long = Math.max(rows, cols);
-    let at = 0;
+    this.data = new Float64Array(this.buffer, 0, rows * cols);
+    let at = aligned(rows * cols) + slotSet * slotBytes(rows, cols);
     const take = (length: number) => {
       const view = new Float64Array(this.buffer, at, length);
-      at += 16 * Math.ceil(length / 2); // 16-byte aligned slots
+      at += aligned(length);
       return view;
     };
-    this.data = take(rows * cols);
+    const long = Math.max(rows, cols);
     this.input = take(long);
     this.output = take(long);
     this.output2 = take(cols);
@@ -76,7 +97,7 @@ export class ResidentMatrix {
   /** A zero m×n matrix in a memory of its own; null when it is too small or large, or the platform has no SIMD kernels. */
   static allocate(rows: number, cols: number): ResidentMatrix | null {
     const entries = rows * cols;
-    const bytes = 8 * (entries + 2 * Math.max(rows, cols) + cols + 2 * rows + 2) + 4 * cols + 96;
+    const bytes = aligned(entries) + 2 * slotBytes(rows, cols) + SHAPE_BYTES;
     if (entries < RESIDENT_MIN_ENTRIES || bytes > RESIDENT_MAX_BYTES) return null;
     const module = kernelsModule();
     if (module === null) return null;
@@ -86,7 +107,8 @@ export class ResidentMatrix {
     } catch {
       return null; // address space refused: the plain array serves
     }
-    return new ResidentMatrix(rows, cols, memory, module);
+    new Int32Array(memory.buffer, memory.buffer.byteLength - SHAPE_BYTES, 2).set([rows, cols]);
+    return new ResidentMatrix(rows, cols, memory, module, 0);
   }
 
   /** The matrix of `values` (column-major) in a memory of its own (see allocate). */
@@ -94,6 +116,19 @@ export class ResidentMatrix {
     const resident = ResidentMatrix.allocate(rows, cols);
     resident?.data.set(values);
     return resident;
+  }
+
+  /**
+   * The m×n matrix another thread allocated in the shared `memory`, used here without a copy, with
+   * the second set of work vectors: at most one thread may adopt a memory at a time (the fold pool
+   * gives fold k to worker k mod W only). Null when the memory is not such a matrix's.
+   */
+  static adopt(rows: number, cols: number, memory: WebAssembly.Memory): ResidentMatrix | null {
+    const module = kernelsModule();
+    if (module === null || !SHARED || !(memory instanceof WebAssembly.Memory)) return null;
+    const shape = new Int32Array(memory.buffer, memory.buffer.byteLength - SHAPE_BYTES, 2);
+    if (shape[0] !== rows || shape[1] !== cols) return null;
+    return new ResidentMatrix(rows, cols, memory, module, 1);
   }
 
   /** v is in this memory (a kernel can read it where it is). */
