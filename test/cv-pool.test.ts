@@ -57,6 +57,12 @@ describe("cross-validation on a pool of worker threads", () => {
     expect(parallel.solves).toBe(serial.solves);
     expect(Math.abs(parallel.criterion - serial.criterion)).toBeLessThanOrEqual(1e-13 * serial.criterion);
     expect(parallel.trajectory.map((p) => p.lambda.l1)).toEqual(serial.trajectory.map((p) => p.lambda.l1));
+    // Later runs reuse the pool's workers (given new folds each time): 3 folds, then 5 again, the same choices.
+    const three = await tuneAsync(problem, { criterion: "cv", folds: 3, workers: 2 });
+    expect(three.lambda.l1).toBe(tune(problem, { criterion: "cv", folds: 3 }).lambda.l1);
+    const again = await tuneAsync(problem, { criterion: "cv", folds: 5, workers: 2 });
+    expect(again.lambda.l1).toBe(serial.lambda.l1);
+    expect(again.criterion).toBe(parallel.criterion);
   });
 
   it("CLI: tune --criterion cv --workers 2 reports what --workers 1 does", () => {

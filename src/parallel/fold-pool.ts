@@ -113,6 +113,11 @@ export class FoldPool {
     };
   }
 
+  /** Every started worker idle again (the next evaluator gives it new folds): a pool reused by later runs. */
+  release(): void {
+    this.idle.splice(0, this.idle.length, ...this.workers);
+  }
+
   /** Stop every worker. */
   async close(): Promise<void> {
     this.idle.length = 0;
