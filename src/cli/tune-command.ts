@@ -296,9 +296,12 @@ export async function runTune(file: string, flags: TuneFlags): Promise<boolean> 
     return report.cancelled;
   }
   const lambda = Object.entries(report.lambda).map(([k, v]) => `${k} = ${fmt(v)}`).join(", ");
+  const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? "" : "s"}`;
+  // The exact finish walks the path (report.iterations counts its walks); the descent steps.
+  const how = report.certificate ? `the exact path (${plural(report.iterations, "walk")})` : `${report.optimizer} (${plural(report.iterations, "iteration")})`;
   const lines = [
-    `${problem.name ?? file}: tuned ${lambda} (λ_max ${fmt(report.lambdaMax)}) by ${report.optimizer} on the ${report.criterionName} criterion`,
-    `  criterion ${fmt(report.criterion)} after ${report.iterations} iterations, ${report.solves} solves, ${report.seconds.toFixed(3)} s (${report.message})`,
+    `${problem.name ?? file}: tuned ${lambda} (λ_max ${fmt(report.lambdaMax)}) by ${how} on the ${report.criterionName} criterion`,
+    `  criterion ${fmt(report.criterion)}, ${plural(report.solves, "solve")}, ${report.seconds.toFixed(3)} s (${report.message})`,
   ];
   if (report.grid) {
     lines.push(`  grid of ${report.grid.points.length}: best ${fmt(report.grid.best.value)} at l1 = ${fmt(report.grid.best.l1)} (${report.grid.solves} solves, ${report.grid.seconds.toFixed(3)} s)`);
