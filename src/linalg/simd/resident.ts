@@ -22,7 +22,11 @@ const PAGE = 65536;
 const SHARED = typeof SharedArrayBuffer === "function";
 let compiled: WebAssembly.Module | null | undefined;
 
-/** The compiled kernels, once; null where WebAssembly or its SIMD is missing (the scalar loops run instead). */
+/**
+ * The compiled kernels, once; null where WebAssembly or its SIMD is missing (the scalar loops run
+ * instead). Compiled synchronously: browsers allow that on their main thread below 4 KiB of
+ * module (these are about 1.4 KiB; a test keeps them under).
+ */
 function kernelsModule(): WebAssembly.Module | null {
   if (compiled !== undefined) return compiled;
   compiled = null;
