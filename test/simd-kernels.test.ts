@@ -6,6 +6,7 @@ import { KERNELS_WASM_BASE64, SHARED_KERNELS_WASM_BASE64 } from "../src/linalg/s
 import { RESIDENT_MIN_ENTRIES } from "../src/linalg/simd/resident.js";
 import { DenseMatrix } from "../src/operators/dense.js";
 import { columnsOf } from "../src/solvers/columns.js";
+import { dot } from "../src/linalg/vector.js";
 
 /** Every entry the same bits (NaN = NaN, −0 ≠ 0). */
 function expectSameBits(what: string, a: ArrayLike<number>, b: ArrayLike<number>) {
@@ -37,6 +38,20 @@ describe("SIMD kernels (src/linalg/simd)", () => {
     expect(Buffer.from(shared).toString("base64")).toBe(SHARED_KERNELS_WASM_BASE64);
     // Browsers compile a module synchronously on the main thread only below 4 KiB (resident.ts does).
     expect(Math.max(plain.length, shared.length)).toBeLessThan(4096);
+  });
+
+  it("the plain-memory kernels (what a browser without cross-origin isolation runs) compute what the shared ones do", () => {
+    const instance = (base64: string, shared: boolean) => {
+      const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, ...(shared && { shared: true }) });
+      const k = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(base64, "base64")), { env: { memory } }).exports as { dot(a: number, b: number, n: number): number };
+      const f = new Float64Array(memory.buffer, 0, 2000);
+      f.forEach((_, i) => (f[i] = Math.sin(i) * 1e3 ** ((i % 5) - 2)));
+      return k.dot(0, 8 * 1000, 999);
+    };
+    const plain = instance(KERNELS_WASM_BASE64, false), shared = instance(SHARED_KERNELS_WASM_BASE64, true);
+    const f = Float64Array.from({ length: 2000 }, (_, i) => Math.sin(i) * 1e3 ** ((i % 5) - 2));
+    expect(Object.is(plain, shared)).toBe(true);
+    expect(Object.is(plain, dot(f.subarray(0, 999), f.subarray(1000, 1999)))).toBe(true);
   });
 
   it("a large matrix is resident; below the threshold or with simd: false, data is the array given; build fills it in place", () => {
