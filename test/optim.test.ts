@@ -216,6 +216,29 @@ describe("differentiable optimisers: derivatives of the final loss in the hyperp
     console.log(`forward vs reverse mode: worst relative difference ${worst.toExponential(1)} (${skipped} non-smooth Adam draws skipped)`);
   });
 
+  it("forward mode with the Hessian-vector products riding along with the gradients: the same bits as without (GD, momentum, Adam; 1 to 4 tangents; dense SIMD-resident and small, ridge or not)", () => {
+    const rng = new Random(17);
+    for (const [m, n, ridge] of [[180, 100, 0], [181, 97, 0.3], [9, 5, 0.1]] as const) {
+      const A = new DenseMatrix(m, n, Float64Array.from({ length: m * n }, () => rng.normal() / Math.sqrt(m)));
+      expect(A.resident !== null).toBe(m * n >= 16384);
+      const ls = new LeastSquares(A, Float64Array.from({ length: m }, () => rng.normal()), ridge);
+      // The same objective without the shared passes: the driver then calls evaluate and hessianVector.
+      const plain: SmoothObjective = { dimension: n, evaluate: (x, g) => ls.evaluate(x, g), hessianVector: (x, v, out) => ls.hessianVector(x, v, out) };
+      const x0 = Float64Array.from({ length: n }, () => rng.normal());
+      const make = (f: SmoothObjective): Optimiser[] => [new GradientDescent(f, inverseTimeSchedule(Math.log(0.2), Math.log(0.05))), new Momentum(f, 0.2, 0.6), new Adam(f, { alpha: 0.05, beta1: 0.8, beta2: 0.95, epsilon: 1e-6 })];
+      const fused = make(ls), separate = make(plain);
+      fused.forEach((opt, i) => {
+        for (const count of [1, 2, 3, 4].filter((c) => c <= opt.hyperparameters.length)) {
+          const parameters = opt.hyperparameters.slice(0, count);
+          const a = forwardDerivatives(opt, x0, 30, { parameters }), b = forwardDerivatives(separate[i], x0, 30, { parameters });
+          expect(Object.is(a.loss, b.loss)).toBe(true);
+          for (const name of parameters) expect(Object.is(a.derivatives[name], b.derivatives[name]), `${opt.name} ${name}`).toBe(true);
+          expect(Number.isFinite(a.derivatives[parameters[0]]) && a.derivatives[parameters[0]] !== 0).toBe(true);
+        }
+      });
+    }
+  });
+
   it("one gradient step: d f(x₁)/dη = −∇f(x₁)ᵀ∇f(x₀) (the hypergradient-descent formula)", () => {
     fc.assert(
       fc.property(problemArb, unitArb, ({ kind, seed, m, n }, u) => {

@@ -87,6 +87,13 @@ describe("SIMD kernels (src/linalg/simd)", () => {
         expectSameBits("data", simd.data, scalar.data);
         expectSameBits("Ax", simd.apply(x, new Float64Array(m)), scalar.apply(x, new Float64Array(m)));
         expectSameBits("Aᵀu", simd.applyT(u, new Float64Array(n)), scalar.applyT(u, new Float64Array(n)));
+        const [o1, o2, o3, o4] = [new Float64Array(m), new Float64Array(m), new Float64Array(n), new Float64Array(n)];
+        // x with zeros in some columns (each vector's own skips), and x against itself reversed.
+        const xz = x.map((v, j) => (j % 3 === 0 ? 0 : v)), xr = Float64Array.from(x).reverse();
+        simd.applyPair(xz, xr, o1, o2);
+        expectSameBits("A·[x1, x2]", [...o1, ...o2], [...scalar.apply(xz, new Float64Array(m)), ...scalar.apply(xr, new Float64Array(m))]);
+        simd.applyTPair(u, v, o3, o4);
+        expectSameBits("Aᵀ·[y1, y2]", [...o3, ...o4], [...scalar.applyT(u, new Float64Array(n)), ...scalar.applyT(v, new Float64Array(n))]);
         expectSameBits("column norms", simd.columnNormsSquared(), scalar.columnNormsSquared());
         const cs = columnsOf(simd), cj = columnsOf(scalar);
         const [c1, q1, c2, q2] = [new Float64Array(n), new Float64Array(n), new Float64Array(n), new Float64Array(n)];

@@ -62,7 +62,7 @@ export class Adam implements Optimiser {
     }
   }
 
-  tangentStep(s: OptimState, d: Perturbation, p: number, t: number): void {
+  tangentStep(s: OptimState, d: Perturbation, p: number, t: number, given?: Float64Array): void {
     const [m, v] = s.aux, g = s.gradient, [dm, dv] = d.aux, dx = d.x;
     const { beta1, beta2, epsilon } = this;
     const n = this.schedule.names.length, k = t + 1;
@@ -71,7 +71,7 @@ export class Adam implements Optimiser {
     const dBeta1 = p === n ? 1 : 0, dBeta2 = p === n + 1 ? 1 : 0, dEpsilon = p === n + 2 ? 1 : 0;
     const c1 = 1 - beta1 ** k, c2 = 1 - beta2 ** k;
     const dc1 = -k * beta1 ** (k - 1) * dBeta1, dc2 = -k * beta2 ** (k - 1) * dBeta2;
-    const dg = this.objective.hessianVector(s.x, dx, this.hv);
+    const dg = given ?? this.objective.hessianVector(s.x, dx, this.hv);
     for (let i = 0; i < dx.length; i++) {
       const mNew = beta1 * m[i] + (1 - beta1) * g[i];
       const vNew = beta2 * v[i] + (1 - beta2) * g[i] * g[i];

@@ -41,8 +41,17 @@ export function requireIterations(K: number): void {
   if (!Number.isInteger(K) || K < 1) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
 }
 
-/** The optimiser's steps as an in-place recurrence, each followed by ∇f, f and the divergence test. */
-function recurrenceOf(optimiser: Optimiser, initialLoss: number, options: RunOptions): Recurrence<OptimState> {
+/** Hessian-vector products computed with each gradient: products[k] ← ∇²f(x_t)·directions[k]. */
+interface RidingProducts {
+  directions: readonly Float64Array[];
+  products: readonly Float64Array[];
+}
+
+/**
+ * The optimiser's steps as an in-place recurrence, each followed by ∇f, f and the divergence test
+ * (with `riding`, and the Hessian-vector products at the new x, where the objective shares the passes).
+ */
+function recurrenceOf(optimiser: Optimiser, initialLoss: number, options: RunOptions, riding?: RidingProducts): Recurrence<OptimState> {
   const factor = options.divergence ?? 1e12;
   if (!(factor > 1)) throw new InputError("divergence", `expected a number > 1, got ${factor}`);
   const limit = factor * Math.max(1, Math.abs(initialLoss));
@@ -52,21 +61,21 @@ function recurrenceOf(optimiser: Optimiser, initialLoss: number, options: RunOpt
     copy: (dst, src) => dst.data.set(src.data),
     step(s, t) {
       optimiser.step(s, t);
-      const loss = (s.loss = objective.evaluate(s.x, s.gradient));
+      const loss = (s.loss = riding ? objective.evaluateWithHessianVectors!(s.x, s.gradient, riding.directions, riding.products) : objective.evaluate(s.x, s.gradient));
       if (!(Math.abs(loss) <= limit)) throw new DivergenceError(optimiser.name, t + 1, loss);
     },
   };
 }
 
 /** The state at x₀ (method vectors zero, ∇f and f evaluated) and the recurrence of checked steps from it. */
-export function startRun(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions) {
+export function startRun(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions, riding?: RidingProducts) {
   requireIterations(K);
   requireVector("x0", x0, optimiser.objective.dimension);
   const state = new OptimState(optimiser.objective.dimension, optimiser.auxiliaries);
   state.x.set(x0);
   state.loss = optimiser.objective.evaluate(state.x, state.gradient);
   if (!Number.isFinite(state.loss)) throw new InputError("x0", `expected a point where the objective is finite, got ${state.loss}`);
-  return { state, recurrence: recurrenceOf(optimiser, state.loss, options) };
+  return { state, recurrence: recurrenceOf(optimiser, state.loss, options, riding) };
 }
 
 /** K steps from x₀: x_K and f(x_K). */
@@ -93,10 +102,14 @@ export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
     if (p < 0) throw new InputError("parameters", `expected names among ${optimiser.hyperparameters.join(", ")}, got ${name}`);
     return p;
   });
-  const { state, recurrence } = startRun(optimiser, x0, K, options);
-  const tangents = indices.map(() => new Perturbation(optimiser.objective.dimension, optimiser.auxiliaries));
+  const { objective } = optimiser;
+  const tangents = indices.map(() => new Perturbation(objective.dimension, optimiser.auxiliaries));
+  // Where the objective shares its passes, each tangent's ∇²f(x_t)·ẋ_t is computed with ∇f(x_t)
+  // (at t = 0 the tangents are 0, and so are their products).
+  const riding = objective.evaluateWithHessianVectors && tangents.length > 0 ? { directions: tangents.map((d) => d.x), products: tangents.map(() => new Float64Array(objective.dimension)) } : undefined;
+  const { state, recurrence } = startRun(optimiser, x0, K, options, riding);
   for (let t = 0; t < K; t++) {
-    for (let k = 0; k < indices.length; k++) optimiser.tangentStep(state, tangents[k], indices[k], t);
+    for (let k = 0; k < indices.length; k++) optimiser.tangentStep(state, tangents[k], indices[k], t, riding?.products[k]);
     recurrence.step(state, t);
   }
   const derivatives = tangents.map((d) => dot(state.gradient, d.x));

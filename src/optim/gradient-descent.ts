@@ -28,8 +28,8 @@ export class GradientDescent implements Optimiser {
     axpy(-this.schedule.rate(t), s.gradient, s.x);
   }
 
-  tangentStep(s: OptimState, d: Perturbation, p: number, t: number): void {
-    const hv = this.objective.hessianVector(s.x, d.x, this.hv);
+  tangentStep(s: OptimState, d: Perturbation, p: number, t: number, given?: Float64Array): void {
+    const hv = given ?? this.objective.hessianVector(s.x, d.x, this.hv);
     axpy(-this.schedule.rate(t), hv, d.x);
     axpy(-this.schedule.rateDerivative(t, p), s.gradient, d.x);
   }

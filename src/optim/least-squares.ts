@@ -1,4 +1,5 @@
 import type { LinearOperator } from "../operators/operator.js";
+import { applyPair, applyTPair } from "../operators/pair.js";
 import { axpy, dot } from "../linalg/vector.js";
 import { requireNonNegative, requireOperator, requireVector, type SmoothObjective } from "./objective.js";
 
@@ -6,6 +7,8 @@ import { requireNonNegative, requireOperator, requireVector, type SmoothObjectiv
 export class LeastSquares implements SmoothObjective {
   readonly dimension: number;
   private readonly residual: Float64Array;
+  /** A·v for the directions of evaluateWithHessianVectors (as many as last asked for). */
+  private readonly images: Float64Array[] = [];
 
   constructor(
     readonly A: LinearOperator,
@@ -24,6 +27,34 @@ export class LeastSquares implements SmoothObjective {
     for (let i = 0; i < r.length; i++) r[i] -= this.b[i];
     this.A.applyT(r, gradient);
     if (this.ridge !== 0) axpy(this.ridge, x, gradient);
+    return 0.5 * dot(r, r) + (this.ridge === 0 ? 0 : 0.5 * this.ridge * dot(x, x));
+  }
+
+  /**
+   * r = Ax − b with A·v_1, then A·v_k in pairs (one pass over A for each pair), then Aᵀr with
+   * AᵀA·v_1 and the rest likewise: with one direction, two passes where evaluate and
+   * hessianVector take four.
+   */
+  evaluateWithHessianVectors(x: Float64Array, gradient: Float64Array, directions: readonly Float64Array[], products: readonly Float64Array[]): number {
+    const A = this.A, v = directions, P = v.length, r = this.residual;
+    if (P === 0) return this.evaluate(x, gradient);
+    while (this.images.length < P) this.images.push(new Float64Array(A.rows));
+    const Av = this.images;
+    applyPair(A, x, v[0], r, Av[0]);
+    for (let k = 1; k < P; k += 2) {
+      if (k + 1 < P) applyPair(A, v[k], v[k + 1], Av[k], Av[k + 1]);
+      else A.apply(v[k], Av[k]);
+    }
+    for (let i = 0; i < r.length; i++) r[i] -= this.b[i];
+    applyTPair(A, r, Av[0], gradient, products[0]);
+    for (let k = 1; k < P; k += 2) {
+      if (k + 1 < P) applyTPair(A, Av[k], Av[k + 1], products[k], products[k + 1]);
+      else A.applyT(Av[k], products[k]);
+    }
+    if (this.ridge !== 0) {
+      axpy(this.ridge, x, gradient);
+      for (let k = 0; k < P; k++) axpy(this.ridge, v[k], products[k]);
+    }
     return 0.5 * dot(r, r) + (this.ridge === 0 ? 0 : 0.5 * this.ridge * dot(x, x));
   }
 

@@ -42,13 +42,13 @@ export class Momentum implements Optimiser {
     }
   }
 
-  tangentStep(s: OptimState, d: Perturbation, p: number, t: number): void {
+  tangentStep(s: OptimState, d: Perturbation, p: number, t: number, given?: Float64Array): void {
     const [v] = s.aux, g = s.gradient, [dv] = d.aux, dx = d.x;
     const nSchedule = this.schedule.names.length;
     const eta = this.schedule.rate(t), beta = this.beta;
     const dEta = p < nSchedule ? this.schedule.rateDerivative(t, p) : 0;
     const dBeta = p === nSchedule ? 1 : 0;
-    const hv = this.objective.hessianVector(s.x, dx, this.hv);
+    const hv = given ?? this.objective.hessianVector(s.x, dx, this.hv);
     for (let i = 0; i < dx.length; i++) {
       dv[i] = beta * dv[i] + dBeta * v[i] + hv[i];
       dx[i] -= eta * dv[i] + dEta * (beta * v[i] + g[i]);

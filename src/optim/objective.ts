@@ -13,6 +13,12 @@ export interface SmoothObjective {
   evaluate(x: Float64Array, gradient: Float64Array): number;
   /** out ← ∇²f(x)·v */
   hessianVector(x: Float64Array, v: Float64Array, out: Float64Array): Float64Array;
+  /**
+   * Optional: evaluate(x, gradient) and products[k] ← ∇²f(x)·directions[k] at once, sharing the
+   * passes over the data (forward mode carries a tangent per hyperparameter: its Hessian-vector
+   * product at x_t then rides along with the gradient at x_t). The same values as the separate calls.
+   */
+  evaluateWithHessianVectors?(x: Float64Array, gradient: Float64Array, directions: readonly Float64Array[], products: readonly Float64Array[]): number;
 }
 
 /** f(x) alone (allocates the gradient buffer: for checks and tests, not for loops). */

@@ -62,8 +62,12 @@ export interface Optimiser {
   readonly auxiliaries: number;
   /** x, aux ← step t from s (which holds ∇f(x_t)); the driver then refreshes ∇f and f. */
   step(s: OptimState, t: number): void;
-  /** Tangent of step t in hyperparameter p, from the state s before the step: d ← ∂step/∂(x, aux)·d + ∂step/∂h_p. */
-  tangentStep(s: OptimState, d: Perturbation, p: number, t: number): void;
+  /**
+   * Tangent of step t in hyperparameter p, from the state s before the step: d ← ∂step/∂(x, aux)·d
+   * + ∂step/∂h_p. `hv`: ∇²f(x_t)·d.x when the driver computed it along with ∇f(x_t) (else the
+   * step computes it).
+   */
+  tangentStep(s: OptimState, d: Perturbation, p: number, t: number, hv?: Float64Array): void;
   /**
    * Adjoint of step t from the state s before it: ā ← ā·∂step/∂(x, aux), and
    * hyperAdjoint[p] += ā·∂step/∂h_p for every p.

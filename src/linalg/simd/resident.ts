@@ -10,6 +10,8 @@ interface Kernels {
   gemv(A: number, m: number, cols: number, x: number, out: number): void;
   gemvTIndexed(A: number, m: number, idx: number, k: number, y: number, out: number): void;
   gemvIndexed(A: number, m: number, idx: number, k: number, x: number, out: number): void;
+  gemvPair(A: number, m: number, cols: number, x1: number, x2: number, out1: number, out2: number): void;
+  gemvTPair(A: number, m: number, cols: number, y1: number, y2: number, out1: number, out2: number): void;
 }
 
 /** Matrices smaller than this stay in plain arrays (a memory of its own costs at least 64 KiB). */
@@ -49,13 +51,13 @@ const aligned = (length: number) => 16 * Math.ceil(length / 2);
 /** Bytes of one set of work vectors (see ResidentMatrix). */
 function slotBytes(rows: number, cols: number): number {
   const long = Math.max(rows, cols);
-  return 2 * aligned(long) + aligned(cols) + 2 * aligned(rows) + aligned(2) + aligned(Math.ceil(cols / 2));
+  return 4 * aligned(long) + 2 * aligned(rows) + aligned(2) + aligned(Math.ceil(cols / 2));
 }
 
 /**
  * A column-major m×n matrix held in a WebAssembly memory of its own, where the SIMD kernels read
- * it, followed by two sets of work vectors, each [input (max(m, n)) | output (max(m, n)) |
- * output2 (n) | work u, w (m each) | pair (2) | column indices (n, i32)]: the first for the thread
+ * it, followed by two sets of work vectors, each [input, input2, output, output2 (max(m, n) each) |
+ * work u, w (m each) | pair (2) | column indices (n, i32)]: the first for the thread
  * that made the matrix, the second for one other thread that adopts the (shared) memory, so the
  * two never write each other's vectors. The memory never grows, so every view stays valid.
  * Kernels need their vectors in this memory: `bind` copies one into a work slot.
@@ -66,6 +68,7 @@ export class ResidentMatrix {
   readonly buffer: ArrayBufferLike;
   private readonly k: Kernels;
   private readonly input: Float64Array;
+  private readonly input2: Float64Array;
   private readonly output: Float64Array;
   private readonly output2: Float64Array;
   private readonly work: [Float64Array, Float64Array];
@@ -91,8 +94,9 @@ export class ResidentMatrix {
     };
     const long = Math.max(rows, cols);
     this.input = take(long);
+    this.input2 = take(long);
     this.output = take(long);
-    this.output2 = take(cols);
+    this.output2 = take(long);
     this.work = [take(rows), take(rows)];
     this.pair = take(2);
     this.indices = new Int32Array(this.buffer, at, cols);
@@ -229,12 +233,30 @@ export class ResidentMatrix {
     return out;
   }
 
+  /** out1 ← Ax1, out2 ← Ax2 in one pass over A (the bits of two apply calls). */
+  applyPair(x1: Float64Array, x2: Float64Array, out1: Float64Array, out2: Float64Array): void {
+    this.input.set(x1);
+    this.input2.set(x2);
+    this.k.gemvPair(0, this.rows, this.cols, this.input.byteOffset, this.input2.byteOffset, this.output.byteOffset, this.output2.byteOffset);
+    out1.set(this.output.subarray(0, this.rows));
+    out2.set(this.output2.subarray(0, this.rows));
+  }
+
+  /** out1 ← Aᵀy1, out2 ← Aᵀy2 in one pass over A (the bits of two applyT calls). */
+  applyTPair(y1: Float64Array, y2: Float64Array, out1: Float64Array, out2: Float64Array): void {
+    this.input.set(y1);
+    this.input2.set(y2);
+    this.k.gemvTPair(0, this.rows, this.cols, this.input.byteOffset, this.input2.byteOffset, this.output.byteOffset, this.output2.byteOffset);
+    out1.set(this.output.subarray(0, this.cols));
+    out2.set(this.output2.subarray(0, this.cols));
+  }
+
   /** c ← Aᵀv and norms2_j ← ‖a_j‖², in one sweep over A. */
   correlateAndNorms(v: Float64Array, c: Float64Array, norms2: Float64Array): void {
     this.input.set(v);
     this.k.correlateAndNorms(0, this.rows, this.cols, this.input.byteOffset, this.output.byteOffset, this.output2.byteOffset);
     c.set(this.output.subarray(0, this.cols));
-    norms2.set(this.output2);
+    norms2.set(this.output2.subarray(0, this.cols));
   }
 
   /** ‖a_j‖² for every column. */
