@@ -22,7 +22,7 @@ export const UNROLLED_SOLVERS: readonly UnrolledSolverName[] = ["fista", "cd", "
 export interface UnrolledOptions {
   /** fista, cd or split-bregman (default: split-bregman with tv, fista otherwise). */
   solver?: UnrolledSolverName;
-  /** K, the steps unrolled: an integer ≥ 1. */
+  /** K, the steps unrolled: an integer in [1, MAX_UNROLLED_ITERATIONS]. */
   iterations: number;
   /** FISTA's step size η = 1/L (default 1/L with L ≈ ‖A‖² by power iteration, 5% above). */
   step?: number;
@@ -83,6 +83,13 @@ export interface Unrolling<State, Tangent, Adjoint> {
 
 /** The names the hypergradient reports the penalties under; the others are the solver's own. */
 const PENALTY_NAMES = new Set(["l1", "l2", "tv"]);
+
+/**
+ * The most steps unrolled: every step is run (there is no stopping test), so K is the run's time,
+ * and reverse mode holds about 2√K states. Far beyond where the derivatives reach the implicit
+ * ones (a few thousand steps); a larger K is a typo, refused rather than run for hours.
+ */
+export const MAX_UNROLLED_ITERATIONS = 1_000_000;
 
 /** Each solver's unrolled map (diff/unrolled-*.ts). */
 type Factory = (problem: Problem, options: UnrolledOptions) => Unrolling<unknown, unknown, unknown>;
@@ -178,6 +185,7 @@ function prepare(problem: Problem, criterion: Criterion, options: UnrolledOption
   if (typeof options !== "object" || options === null) throw new InputError("options", "expected { iterations, solver?, step?, extrapolation?, mu? }");
   const K = options.iterations;
   if (!(typeof K === "number" && Number.isInteger(K) && K >= 1)) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
+  if (K > MAX_UNROLLED_ITERATIONS) throw new InputError("iterations", `expected at most ${MAX_UNROLLED_ITERATIONS} unrolled steps (each one is run), got ${K}`);
   const solver = options.solver ?? (problem.penalty.tv > 0 ? "split-bregman" : "fista");
   const factory = Object.hasOwn(factories, solver) ? factories[solver] : undefined;
   if (!factory) throw new InputError("solver", `expected one of ${UNROLLED_SOLVERS.join(", ")} for unrolled differentiation, got ${String(solver)}`);

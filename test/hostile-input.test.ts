@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { HeldOutMse } from "../src/criteria/heldout.js";
+import { unrolledForward, unrolledReverse, unrolledValue } from "../src/diff/unrolled.js";
+import { loadProblemFile } from "../src/io/problem-file.js";
+import { CLI, FIXTURES, inputError } from "./support.js";
+
+const lasso = join(FIXTURES, "lasso-small.json");
+
+// The CLI runs from dist (`npm test` builds first).
+
+/** A child process with a deadline: a hang is killed (code null, signal set) instead of stalling the suite. */
+function runBounded(args: string[], timeout: number) {
+  const r = spawnSync(process.execPath, args, { encoding: "utf8", timeout, killSignal: "SIGKILL" });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("hostile sizes are refused before any work, not run for hours", () => {
+  it("unrolled differentiation: K beyond the cap is an InputError naming iterations (forward, reverse, value)", () => {
+    const problem = loadProblemFile(lasso);
+    const criterion = HeldOutMse.of(problem);
+    for (const run of [unrolledForward, unrolledReverse, unrolledValue]) {
+      for (const K of [1_000_001, 1e9, Number.MAX_SAFE_INTEGER]) inputError(() => run(problem, criterion, { iterations: K }), /^iterations: expected at most 1000000 /);
+    }
+  });
+
+  it("hypergrad --iterations 1e9: exit 2 at once, one line naming --iterations", () => {
+    for (const method of ["forward", "reverse"]) {
+      const r = runBounded([CLI, "hypergrad", lasso, "--method", method, "--iterations", "1e9"], 20_000);
+      expect(r.signal).toBeNull();
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/^sparsetune: .*--iterations.*1000000/);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+});
