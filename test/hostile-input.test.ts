@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeldOutMse } from "../src/criteria/heldout.js";
 import { unrolledForward, unrolledReverse, unrolledValue } from "../src/diff/unrolled.js";
@@ -34,5 +36,13 @@ describe("hostile sizes are refused before any work, not run for hours", () => {
       expect(r.stderr).toMatch(/^sparsetune: .*--iterations.*1000000/);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
     }
+  });
+
+  it("tune --criterion cv --workers 1e9: no thread beyond the folds' (it finishes, as --workers 5 does)", () => {
+    const out = mkdtempSync(join(tmpdir(), "sparsetune-workers-"));
+    const r = runBounded([CLI, "tune", lasso, "--criterion", "cv", "--folds", "3", "--workers", "1000000000", "--out", out, "--json"], 20_000);
+    expect(r.signal, "killed: the run hung starting a billion worker threads").toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).lambda.l1).toBeGreaterThan(0);
   });
 });
