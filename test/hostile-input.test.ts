@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeldOutMse } from "../src/criteria/heldout.js";
 import { unrolledForward, unrolledReverse, unrolledValue } from "../src/diff/unrolled.js";
 import { loadProblemFile } from "../src/io/problem-file.js";
+import { tune } from "../src/tune/tune.js";
 import { CLI, FIXTURES, inputError } from "./support.js";
 
 const lasso = join(FIXTURES, "lasso-small.json");
@@ -44,5 +45,25 @@ describe("hostile sizes are refused before any work, not run for hours", () => {
     expect(r.signal, "killed: the run hung starting a billion worker threads").toBeNull();
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).lambda.l1).toBeGreaterThan(0);
+  });
+});
+
+describe("a criterion that is not finite anywhere", () => {
+  it("sure with σ² overflowing (σ = 1e300) is an InputError naming sigma, not a TypeError", () => {
+    const problem = loadProblemFile(lasso);
+    inputError(() => tune(problem, { criterion: "sure", sigma: 1e300 }), /^sigma: /);
+    // σ² finite but mσ² (30 rows) overflowing.
+    inputError(() => tune(problem, { criterion: "sure", sigma: 1e154 }), /^sigma: /);
+    // σ² underflowing to 0 is no noise level either.
+    inputError(() => tune(problem, { criterion: "sure", sigma: 1e-200 }), /^sigma: /);
+  });
+
+  it("CLI: tune --criterion sure --sigma 1e300 exits 2 naming sigma, no internal error, no output files", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "sparsetune-sigma-")), "out");
+    const r = runBounded([CLI, "tune", lasso, "--criterion", "sure", "--sigma", "1e300", "--out", out], 30_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^sparsetune: sigma: /);
+    expect(r.stderr).not.toMatch(/internal error/);
+    expect(() => readdirSync(out)).toThrow();
   });
 });
