@@ -7,6 +7,7 @@ import { HeldOutMse } from "../src/criteria/heldout.js";
 import { unrolledForward, unrolledReverse, unrolledValue } from "../src/diff/unrolled.js";
 import { loadProblemFile } from "../src/io/problem-file.js";
 import { tune } from "../src/tune/tune.js";
+import { NumericalError } from "../src/errors.js";
 import { CLI, FIXTURES, inputError } from "./support.js";
 
 const lasso = join(FIXTURES, "lasso-small.json");
@@ -65,5 +66,20 @@ describe("a criterion that is not finite anywhere", () => {
     expect(r.stderr).toMatch(/^sparsetune: sigma: /);
     expect(r.stderr).not.toMatch(/internal error/);
     expect(() => readdirSync(out)).toThrow();
+  });
+});
+
+describe("an unrolled run whose extrapolated point overflows", () => {
+  // γ = 1e300: z = x⁺ + γβ(x⁺ − x) is ±Infinity after the third step; the prox maps u = z − ηAᵀ(Az − y)
+  // (Infinity − Infinity = NaN) to x = 0, a finite iterate that hid the blow-up (x_K = 0, every derivative 0).
+  it("is a NumericalError naming the step, in forward, reverse and value alike", () => {
+    const problem = loadProblemFile(lasso);
+    const criterion = HeldOutMse.of(problem);
+    for (const run of [unrolledForward, unrolledReverse, unrolledValue]) {
+      for (const iterations of [4, 10]) {
+        expect(() => run(problem, criterion, { solver: "fista", iterations, extrapolation: 1e300 })).toThrow(NumericalError);
+        expect(() => run(problem, criterion, { solver: "fista", iterations, extrapolation: 1e300 })).toThrow(/diverged at step 3 /);
+      }
+    }
   });
 });

@@ -109,7 +109,7 @@ export function unrolledForward(problem: Problem, criterion: Criterion, options:
   for (let t = 0; t < K; t++) {
     copyInto(before, state);
     unrolling.step(state);
-    checkFinite(unrolling.iterate(state), solver, t);
+    checkFinite(state, unrolling, solver, t);
     for (let p = 0; p < P; p++) unrolling.tangentStep(before, state, tangents[p], p);
   }
   const x = Float64Array.from(unrolling.iterate(state));
@@ -137,7 +137,7 @@ export function unrolledReverse(problem: Problem, criterion: Criterion, options:
     copy: copyInto,
     step: (state, t) => {
       unrolling.step(state);
-      checkFinite(unrolling.iterate(state), solver, t);
+      checkFinite(state, unrolling, solver, t);
     },
   };
   const adjoint = unrolling.createAdjoint();
@@ -171,7 +171,7 @@ export function unrolledValue(problem: Problem, criterion: Criterion, options: U
   const state = copyOf(unrolling.initial);
   for (let t = 0; t < K; t++) {
     unrolling.step(state);
-    checkFinite(unrolling.iterate(state), solver, t);
+    checkFinite(state, unrolling, solver, t);
   }
   const x = Float64Array.from(unrolling.iterate(state));
   return { x, value: criterion.value(x) };
@@ -208,9 +208,26 @@ function result(
   return { mode, solver, iterations: K, x, value, gradient, algorithm, algorithmValues: { ...unrolling.values }, ...report };
 }
 
-/** A run that diverges is a NumericalError naming the step (numbered from 1). */
-function checkFinite(x: Float64Array, solver: UnrolledSolverName, t: number): void {
-  if (!allFinite(x)) throw new NumericalError(`the unrolled ${solver} run diverged at step ${t + 1} (the iterate is not finite): take a smaller step size`);
+/**
+ * A run that diverges is a NumericalError naming the step (numbered from 1). The whole state is
+ * checked, not only the iterate: the prox maps a NaN input to 0, so an overflowed FISTA
+ * extrapolation z would otherwise come back as a finite x = 0.
+ */
+function checkFinite(state: unknown, unrolling: Unrolling<unknown, unknown, unknown>, solver: UnrolledSolverName, t: number): void {
+  if (!stateFinite(state)) {
+    const what = allFinite(unrolling.iterate(state)) ? "its state" : "the iterate";
+    throw new NumericalError(`the unrolled ${solver} run diverged at step ${t + 1} (${what} is not finite): take a smaller step size`);
+  }
+}
+
+/** Every floating-point array of a plain state (nested objects included) is finite. */
+function stateFinite(state: unknown): boolean {
+  for (const v of Object.values(state as Record<string, unknown>)) {
+    if (v instanceof Float64Array || v instanceof Float32Array) {
+      if (!allFinite(v)) return false;
+    } else if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v) && !stateFinite(v)) return false;
+  }
+  return true;
 }
 
 /**
