@@ -83,3 +83,13 @@ describe("an unrolled run whose extrapolated point overflows", () => {
     }
   });
 });
+
+describe("sparsetune path --from below what a solve can certify", () => {
+  it("names --from (the start solve's penalty.l1 is not a field the user gave)", () => {
+    const r = runBounded([CLI, "path", lasso, "--from", "1e-300"], 20_000);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^sparsetune: from: expected at least 1\.0e-12·λ_max = 1\.9e-12 .*got 1\.0e-300/);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});

@@ -5,7 +5,7 @@ import { selectInPlace } from "../linalg/select.js";
 import { dot } from "../linalg/vector.js";
 import { hasColumns, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
 import { penaltyFamily } from "../penalties/index.js";
-import { withPenalty, type Problem } from "../problem.js";
+import { L1_MIN_RATIO, withPenalty, type Problem } from "../problem.js";
 import { columnsOf, type Columns } from "./columns.js";
 import { solveCoordinateDescent } from "./coordinate-descent.js";
 
@@ -143,6 +143,10 @@ function checkPathInput(problem: Problem, options: LassoPathOptions): { A: Colum
   const lmax = basis.lambdaMax(problem);
   if (!(lmax > 0)) throw new InputError("y", "expected measurements correlated with some column of A (λ_max = 0: x = 0 for every l1)");
   const from = Math.min(options.from ?? lmax, lmax);
+  if (from < L1_MIN_RATIO * lmax) {
+    const e = (v: number) => v.toExponential(1);
+    throw new InputError("from", `expected at least ${e(L1_MIN_RATIO)}·λ_max = ${e(L1_MIN_RATIO * lmax)} (the walk starts from a certified solve there), got ${e(from)}`);
+  }
   const to = options.to ?? 1e-3 * from;
   if (!(to < from)) throw new InputError("to", `expected to < from (from = ${from.toPrecision(6)}${options.from !== undefined && options.from > lmax ? ", clamped to λ_max" : ""}), got ${to.toPrecision(6)}`);
   return { A: basis.A, basis, lmax, from, to };
