@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeldOutMse } from "../src/criteria/heldout.js";
+import { lassoPath } from "../src/solvers/homotopy.js";
 import { unrolledForward, unrolledReverse, unrolledValue } from "../src/diff/unrolled.js";
 import { loadProblemFile } from "../src/io/problem-file.js";
 import { tune } from "../src/tune/tune.js";
@@ -91,5 +92,28 @@ describe("sparsetune path --from below what a solve can certify", () => {
     expect(r.stdout).toBe("");
     expect(r.stderr).toMatch(/^sparsetune: from: expected at least 1\.0e-12·λ_max = 1\.9e-12 .*got 1\.0e-300/);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
+  });
+});
+
+describe("lassoPath and HeldOutMse refuse junk arguments with an InputError naming them", () => {
+  const problem = loadProblemFile(lasso);
+
+  it("lassoPath: no problem, options that are not an object, junk resume / basis / criterion / maxBreakpoints", () => {
+    inputError(() => lassoPath(null as never), /^problem: /);
+    inputError(() => lassoPath(problem, null as never), /^options: /);
+    inputError(() => lassoPath(problem, { resume: {} as never }), /^resume: /);
+    inputError(() => lassoPath(problem, { basis: {} as never }), /^basis: /);
+    // A criterion without validation measurements was ignored: no minimiser, no word.
+    for (const criterion of [{}, 5, { validation: { A: problem.A, y: problem.y } }]) inputError(() => lassoPath(problem, { criterion: criterion as never }), /^criterion: /);
+    // maxBreakpoints 0, NaN or "5": the walk stopped at once, ran uncapped, or stopped after 5.
+    for (const maxBreakpoints of [0, NaN, "5", 2.5]) inputError(() => lassoPath(problem, { maxBreakpoints: maxBreakpoints as never }), /^maxBreakpoints: /);
+  });
+
+  it("HeldOutMse: of(no problem), value and gradient of an x of the wrong length (was NaN)", () => {
+    inputError(() => HeldOutMse.of(null as never), /^problem: /);
+    const criterion = HeldOutMse.of(problem);
+    inputError(() => criterion.value(new Float64Array(3)), /^x: expected a Float64Array of length 60 \(the columns of validation.A\)/);
+    inputError(() => criterion.gradient(new Float64Array(3), new Float64Array(60)), /^x: expected a Float64Array of length 60 \(the columns of validation.A\)/);
+    inputError(() => criterion.value([0, 1] as never), /^x: /);
   });
 });

@@ -1,11 +1,11 @@
-import type { HeldOutMse } from "../criteria/heldout.js";
+import { HeldOutMse } from "../criteria/heldout.js";
 import { InputError, NumericalError } from "../errors.js";
 import { UpdatableCholesky } from "../linalg/cholesky-update.js";
 import { selectInPlace } from "../linalg/select.js";
 import { dot } from "../linalg/vector.js";
 import { hasColumns, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
 import { penaltyFamily } from "../penalties/index.js";
-import { L1_MIN_RATIO, withPenalty, type Problem } from "../problem.js";
+import { L1_MIN_RATIO, requireProblem, withPenalty, type Problem } from "../problem.js";
 import { columnsOf, type Columns } from "./columns.js";
 import { solveCoordinateDescent } from "./coordinate-descent.js";
 
@@ -131,6 +131,13 @@ export const PATH_START_TOL = 1e-10;
 const SCREEN_FACTOR = 4;
 
 function checkPathInput(problem: Problem, options: LassoPathOptions): { A: ColumnOperator; basis: PathBasis; lmax: number; from: number; to: number } {
+  requireProblem(problem);
+  if (typeof options !== "object" || options === null) throw new InputError("options", "expected { from?, to?, criterion?, warmStart?, maxBreakpoints?, resume?, basis? }");
+  const { criterion, maxBreakpoints, resume, basis: kept } = options;
+  if (criterion !== undefined && !(criterion instanceof HeldOutMse)) throw new InputError("criterion", "expected a held-out or reference criterion (HeldOutMse.of(problem), HeldOutMse.reference(problem))");
+  if (maxBreakpoints !== undefined && !(Number.isSafeInteger(maxBreakpoints) && maxBreakpoints >= 1)) throw new InputError("maxBreakpoints", `expected a positive integer, got ${String(maxBreakpoints)}`);
+  if (resume !== undefined && !(resume instanceof PathState)) throw new InputError("resume", "expected the state of an earlier walk (LassoPath.state)");
+  if (kept !== undefined && !(kept instanceof PathBasis)) throw new InputError("basis", "expected a PathBasis kept from an earlier walk");
   if (problem.basisPursuit) throw new InputError("basisPursuit", "expected a penalised problem: the basis-pursuit solution does not depend on l1, it has no path");
   if (problem.penalty.tv > 0) throw new InputError("penalty.tv", "expected tv = 0: the exact path is for the Lasso and elastic net (l1, l2, weights)");
   if (problem.constraints || problem.bounds) throw new InputError(problem.constraints ? "constraints" : "bounds", "expected no constraints or bounds: the exact path is for the plain Lasso and elastic net");
