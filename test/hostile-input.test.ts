@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeldOutMse } from "../src/criteria/heldout.js";
 import { lassoPath } from "../src/solvers/homotopy.js";
+import { lambdaGrid } from "../src/solvers/path.js";
 import { unrolledForward, unrolledReverse, unrolledValue } from "../src/diff/unrolled.js";
 import { loadProblemFile } from "../src/io/problem-file.js";
 import { tune } from "../src/tune/tune.js";
@@ -115,5 +116,20 @@ describe("lassoPath and HeldOutMse refuse junk arguments with an InputError nami
     inputError(() => criterion.value(new Float64Array(3)), /^x: expected a Float64Array of length 60 \(the columns of validation.A\)/);
     inputError(() => criterion.gradient(new Float64Array(3), new Float64Array(60)), /^x: expected a Float64Array of length 60 \(the columns of validation.A\)/);
     inputError(() => criterion.value([0, 1] as never), /^x: /);
+  });
+});
+
+describe("grids and baselines of a billion points are refused, not allocated until the heap dies", () => {
+  it("lambdaGrid: count beyond the cap, count or ratio out of their domain, λ_max not positive", () => {
+    for (const count of [1e9, 0, -1, 2.5, NaN]) inputError(() => lambdaGrid(1, count), /^count: /);
+    for (const ratio of [0, -1, 2, NaN]) inputError(() => lambdaGrid(1, 10, ratio), /^ratio: /);
+    for (const lmax of [0, -1, NaN, Infinity]) inputError(() => lambdaGrid(lmax, 10), /^lmax: /);
+    expect(lambdaGrid(2, 3, 0.25)).toEqual([2, 1, 0.5]);
+  });
+
+  it("tune: grid.count and random beyond the cap are InputErrors naming them (the process ran out of memory)", () => {
+    const problem = loadProblemFile(lasso);
+    inputError(() => tune(problem, { grid: { count: 1e9 } }), /^grid\.count: expected an integer in \[2, 100000\]/);
+    inputError(() => tune(problem, { random: 1e9 }), /^random: expected an integer in \[0, 100000\]/);
   });
 });
