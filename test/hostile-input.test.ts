@@ -133,3 +133,21 @@ describe("grids and baselines of a billion points are refused, not allocated unt
     inputError(() => tune(problem, { random: 1e9 }), /^random: expected an integer in \[0, 100000\]/);
   });
 });
+
+describe("tune: an option of another criterion is refused, not ignored", () => {
+  it.each([
+    ["--folds", ["--folds", "3"]],
+    ["--workers", ["--workers", "2"]],
+    ["--sigma", ["--sigma", "0.1"]],
+    ["--folds", ["--criterion", "sure", "--sigma", "0.1", "--folds", "3"]],
+    ["--sigma", ["--criterion", "cv", "--sigma", "0.1"]],
+  ])("%s (with %j): exit 2 naming it, nothing written", (option, args) => {
+    const out = join(mkdtempSync(join(tmpdir(), "sparsetune-misplaced-")), "out");
+    const r = runBounded([CLI, "tune", lasso, ...args, "--out", out], 30_000);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(new RegExp(`^sparsetune: ${option}: applies to --criterion `));
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(() => readdirSync(out)).toThrow();
+  });
+});
