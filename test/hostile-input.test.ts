@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HeldOutMse } from "../src/criteria/heldout.js";
@@ -10,6 +10,11 @@ import { unrolledForward, unrolledReverse, unrolledValue } from "../src/diff/unr
 import { loadProblemFile } from "../src/io/problem-file.js";
 import { tune } from "../src/tune/tune.js";
 import { NumericalError } from "../src/errors.js";
+import { Random } from "../src/linalg/random.js";
+import { createProblem } from "../src/problem.js";
+import { CrossValidation } from "../src/criteria/cross-validation.js";
+import { MaskOperator } from "../src/operators/mask.js";
+import { solverByName } from "../src/solvers/index.js";
 import { CLI, FIXTURES, inputError } from "./support.js";
 
 const lasso = join(FIXTURES, "lasso-small.json");
@@ -149,5 +154,40 @@ describe("tune: an option of another criterion is refused, not ignored", () => {
     expect(r.stderr).toMatch(new RegExp(`^sparsetune: ${option}: applies to --criterion `));
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(() => readdirSync(out)).toThrow();
+  });
+});
+
+describe("cross-validation when A = identity (or a pixel mask): refused, not a meaningless answer", () => {
+  // Each fold's held-out rows measure features that no training row measures: their predictions
+  // come from the penalty alone. With l1 alone the tuner chose λ_max (x = 0) and said nothing; with
+  // tv it failed with "A: the tv-denoise solver handles denoising only", a solver nobody asked for.
+  const rng = new Random(7);
+  const truth = Float64Array.from({ length: 40 }, (_, i) => (i < 15 ? 1 : i < 28 ? -0.5 : 2));
+  const y = truth.map((v) => v + 0.1 * rng.normal());
+
+  it.each([
+    ["l1", { l1: 0.1 }],
+    ["tv", { tv: 0.1 }],
+  ])("identity with %s: an InputError naming the criterion", (_name, penalty) => {
+    const problem = createProblem({ A: { identity: 40 }, y, penalty });
+    inputError(() => tune(problem, { criterion: "cv", folds: 4 }), /^criterion: .*A = identity/);
+    inputError(() => new CrossValidation(problem, 4, solverByName("fista")), /^criterion: /);
+  });
+
+  it("a pixel mask likewise", () => {
+    const mask = Uint8Array.from({ length: 40 }, (_, i) => (i % 3 === 0 ? 0 : 1));
+    const problem = createProblem({ A: new MaskOperator(mask, 40), y: y.filter((_, i) => mask[i] === 1), penalty: { tv: 0.1 } });
+    inputError(() => tune(problem, { criterion: "cv", folds: 4 }), /^criterion: /);
+  });
+
+  it("CLI: tune --criterion cv on an identity problem exits 2 with one line, nothing written", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sparsetune-cv-identity-"));
+    const file = join(dir, "p.json");
+    writeFileSync(file, JSON.stringify({ format: "sparsetune-problem/1", A: { identity: 40 }, y: Array.from(y), penalty: { l1: 0.1 } }));
+    const r = runBounded([CLI, "tune", file, "--criterion", "cv", "--out", join(dir, "out")], 30_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^sparsetune: criterion: /);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(() => readdirSync(join(dir, "out"))).toThrow();
   });
 });
