@@ -15,6 +15,12 @@ import { createProblem } from "../src/problem.js";
 import { CrossValidation } from "../src/criteria/cross-validation.js";
 import { MaskOperator } from "../src/operators/mask.js";
 import { solverByName } from "../src/solvers/index.js";
+import { DenseMatrix } from "../src/operators/dense.js";
+import { LeastSquares } from "../src/optim/least-squares.js";
+import { GradientDescent } from "../src/optim/gradient-descent.js";
+import { forwardDerivatives, reverseDerivatives, runOptimiser } from "../src/optim/differentiate.js";
+import { hypergradientDescent } from "../src/optim/hypergradient-descent.js";
+import { learnMomentum, learnSchedule } from "../src/optim/learn.js";
 import { CLI, FIXTURES, inputError } from "./support.js";
 
 const lasso = join(FIXTURES, "lasso-small.json");
@@ -189,5 +195,22 @@ describe("cross-validation when A = identity (or a pixel mask): refused, not a m
     expect(r.stderr).toMatch(/^sparsetune: criterion: /);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(() => readdirSync(join(dir, "out"))).toThrow();
+  });
+});
+
+describe("optimiser runs of a billion steps are refused like unrolled solvers", () => {
+  const objective = new LeastSquares(new DenseMatrix(2, 2, Float64Array.of(1, 0, 0, 2)), Float64Array.of(1, 1));
+  const x0 = Float64Array.of(0, 0);
+  it("runOptimiser, forward/reverseDerivatives, hypergradientDescent, learnSchedule, learnMomentum: InputError naming iterations", () => {
+    const cap = /^iterations: expected at most 1000000 /;
+    for (const K of [1_000_001, 1e12]) {
+      inputError(() => runOptimiser(new GradientDescent(objective, 0.1), x0, K), cap);
+      inputError(() => forwardDerivatives(new GradientDescent(objective, 0.1), x0, K), cap);
+      inputError(() => reverseDerivatives(new GradientDescent(objective, 0.1), x0, K), cap);
+      // It allocated K + 1 losses first: 1e12 was a RangeError, 1e9 eight gigabytes.
+      inputError(() => hypergradientDescent(objective, x0, K, { rate: 0.1, hyperRate: 0.01 }), cap);
+      inputError(() => learnSchedule(objective, x0, K, { theta0: Math.log(0.1), theta1: Math.log(0.01) }), cap);
+      inputError(() => learnMomentum(objective, x0, K, { rate: 0.1, beta: 0.5 }), cap);
+    }
   });
 });

@@ -2,10 +2,12 @@ import { InputError, NumericalError } from "../errors.js";
 import { allFinite } from "../linalg/vector.js";
 import { requireProblem, type Problem } from "../problem.js";
 import type { Criterion } from "../criteria/criterion.js";
-import { reverseSweep, type Recurrence } from "./checkpoint.js";
+import { MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "./checkpoint.js";
 import { unrollCoordinateDescent } from "./unrolled-cd.js";
 import { unrollFista } from "./unrolled-fista.js";
 import { unrollSplitBregman } from "./unrolled-split-bregman.js";
+
+export { MAX_UNROLLED_ITERATIONS };
 
 /**
  * Unrolled differentiation (math.md, "Unrolled differentiation"): the criterion L(x_K) after K
@@ -83,13 +85,6 @@ export interface Unrolling<State, Tangent, Adjoint> {
 
 /** The names the hypergradient reports the penalties under; the others are the solver's own. */
 const PENALTY_NAMES = new Set(["l1", "l2", "tv"]);
-
-/**
- * The most steps unrolled: every step is run (there is no stopping test), so K is the run's time,
- * and reverse mode holds about 2√K states. Far beyond where the derivatives reach the implicit
- * ones (a few thousand steps); a larger K is a typo, refused rather than run for hours.
- */
-export const MAX_UNROLLED_ITERATIONS = 1_000_000;
 
 /** Each solver's unrolled map (diff/unrolled-*.ts). */
 type Factory = (problem: Problem, options: UnrolledOptions) => Unrolling<unknown, unknown, unknown>;

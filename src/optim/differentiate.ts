@@ -1,4 +1,4 @@
-import { reverseSweep, type Recurrence } from "../diff/checkpoint.js";
+import { MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "../diff/checkpoint.js";
 import { DivergenceError, InputError } from "../errors.js";
 import { dot } from "../linalg/vector.js";
 import { requireVector } from "./objective.js";
@@ -39,6 +39,7 @@ export interface ReverseDerivatives extends OptimiserDerivatives {
 
 export function requireIterations(K: number): void {
   if (!Number.isInteger(K) || K < 1) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
+  if (K > MAX_UNROLLED_ITERATIONS) throw new InputError("iterations", `expected at most ${MAX_UNROLLED_ITERATIONS} steps (each one is run), got ${K}`);
 }
 
 /** The optimiser's steps as an in-place recurrence, each followed by ∇f, f and the divergence test. */
