@@ -18,6 +18,10 @@ import { solverByName } from "../src/solvers/index.js";
 import { DenseMatrix } from "../src/operators/dense.js";
 import { LeastSquares } from "../src/optim/least-squares.js";
 import { GradientDescent } from "../src/optim/gradient-descent.js";
+import { Momentum } from "../src/optim/momentum.js";
+import { Adam } from "../src/optim/adam.js";
+import { valueOf } from "../src/optim/objective.js";
+import { tuneAsync } from "../src/parallel/tune-async.js";
 import { forwardDerivatives, reverseDerivatives, runOptimiser } from "../src/optim/differentiate.js";
 import { hypergradientDescent } from "../src/optim/hypergradient-descent.js";
 import { learnMomentum, learnSchedule } from "../src/optim/learn.js";
@@ -212,5 +216,26 @@ describe("optimiser runs of a billion steps are refused like unrolled solvers", 
       inputError(() => learnSchedule(objective, x0, K, { theta0: Math.log(0.1), theta1: Math.log(0.01) }), cap);
       inputError(() => learnMomentum(objective, x0, K, { rate: 0.1, beta: 0.5 }), cap);
     }
+  });
+});
+
+describe("optimisers and their runs: missing arguments are InputErrors, not TypeErrors", () => {
+  const objective = new LeastSquares(new DenseMatrix(2, 2, Float64Array.of(1, 0, 0, 2)), Float64Array.of(1, 1));
+  const x0 = Float64Array.of(0, 0);
+  it("objective, optimiser, options and start objects", () => {
+    inputError(() => new GradientDescent(null as never, 0.1), /^objective: expected a smooth objective/);
+    inputError(() => new Momentum({} as never, 0.1, 0.5), /^objective: /);
+    inputError(() => new Adam(objective, null as never), /^parameters: /);
+    inputError(() => valueOf(null as never, x0), /^objective: /);
+    inputError(() => runOptimiser(null as never, x0, 3), /^optimiser: /);
+    inputError(() => forwardDerivatives(new GradientDescent(objective, 0.1), x0, 3, null as never), /^options: /);
+    inputError(() => reverseDerivatives(new GradientDescent(objective, 0.1), x0, 3, null as never), /^options: /);
+    inputError(() => hypergradientDescent(objective, x0, 3, null as never), /^options: /);
+    inputError(() => learnSchedule(objective, x0, 3, null as never), /^start: /);
+    inputError(() => learnMomentum(objective, x0, 3, null as never), /^start: /);
+  });
+
+  it("tuneAsync with options null", async () => {
+    await expect(tuneAsync(loadProblemFile(lasso), null as never)).rejects.toThrow(/^options: expected an object/);
   });
 });

@@ -15,6 +15,7 @@ export interface TuneAsyncOptions extends TuneOptions {
  * calling thread waits on the pool while the tune runs (the CLI calls it from a worker thread).
  */
 export async function tuneAsync(problem: Problem, options: TuneAsyncOptions = {}): Promise<TuningReport> {
+  if (typeof options !== "object" || options === null) throw new InputError("options", "expected an object");
   const { workers = availableParallelism(), ...rest } = options;
   if (!Number.isSafeInteger(workers) || workers < 1) throw new InputError("workers", `expected a positive integer, got ${String(workers)}`);
   if ((rest.criterion ?? "heldout") !== "cv" || workers === 1) return tune(problem, rest);
