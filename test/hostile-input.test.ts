@@ -101,6 +101,15 @@ describe("an unrolled run whose extrapolated point overflows", () => {
   });
 });
 
+describe("unrolled split-bregman with a μ too small for its x-update", () => {
+  it("is a NumericalError naming mu (it said only \"matrix is singular to working precision\")", () => {
+    const problem = loadProblemFile(lasso);
+    for (const run of [unrolledForward, unrolledReverse]) {
+      expect(() => run(problem, HeldOutMse.of(problem), { solver: "split-bregman", iterations: 5, mu: 1e-300 })).toThrow(/^split-bregman's x-update matrix .* is singular at mu = 1e-300 .*take a larger mu$/);
+    }
+  });
+});
+
 describe("sparsetune path --from below what a solve can certify", () => {
   it("names --from (the start solve's penalty.l1 is not a field the user gave)", () => {
     const r = runBounded([CLI, "path", lasso, "--from", "1e-300"], 20_000);
