@@ -13,6 +13,7 @@ import { CRITERIA } from "../tune/tune.js";
 import { runTune, type TuneFlags } from "./tune-command.js";
 import { runPath } from "./path-command.js";
 import { runUnrolled, type UnrolledFlags } from "./unrolled-command.js";
+import { MAX_UNROLLED_ITERATIONS } from "../diff/unrolled.js";
 import { registerImageCommands } from "./image-commands.js";
 import { registerExampleCommand } from "./example-command.js";
 import { packageVersion } from "../version.js";
@@ -46,10 +47,10 @@ function positiveInteger() {
   };
 }
 
-function integerAtLeast(min: number) {
+function integerAtLeast(min: number, max = Infinity) {
   return (value: string): number => {
     const v = Number(value);
-    if (value.trim() === "" || !Number.isInteger(v) || v < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
+    if (value.trim() === "" || !Number.isInteger(v) || v < min || v > max) throw new InvalidArgumentError(`expected an integer ≥ ${min}${max < Infinity ? ` and ≤ ${max}` : ""}`);
     return v;
   };
 }
@@ -175,7 +176,7 @@ function buildProgram(): Command {
         .choices(["implicit", "fixed-point", "forward", "reverse"])
         .default("implicit"),
     )
-    .option("--iterations <K>", "forward/reverse: the steps unrolled (default 100)", integerAtLeast(1))
+    .option("--iterations <K>", `forward/reverse: the steps unrolled (default 100, at most ${MAX_UNROLLED_ITERATIONS})`, integerAtLeast(1, MAX_UNROLLED_ITERATIONS))
     .option("--step <eta>", "forward/reverse with fista: the step size (default 1/‖A‖², estimated)", positiveNumber())
     .option("--extrapolation <gamma>", "forward/reverse with fista: the factor on the momentum coefficient (default 1)", positiveNumber())
     .option("--mu <mu>", "forward/reverse with split-bregman: the fixed penalty parameter μ (default trace(AᵀA)/n)", positiveNumber())

@@ -251,6 +251,12 @@ function resultDocument(problem: Problem, report: TuningReport) {
 
 /** Tune FILE and write the outputs; returns true when Ctrl-C cancelled the run (the report is then of the best point so far). */
 export async function runTune(file: string, flags: TuneFlags): Promise<boolean> {
+  // Options of another criterion would be ignored: refused, as hypergrad refuses another method's.
+  for (const [option, criteria] of [["folds", ["cv"]], ["workers", ["cv"]], ["sigma", ["sure", "sure-mc"]]] as const) {
+    if (flags[option] !== undefined && !(criteria as readonly string[]).includes(flags.criterion)) {
+      throw new InputError(`--${option}`, `applies to --criterion ${criteria.join(" or ")} only (this run tunes on ${flags.criterion})`);
+    }
+  }
   const problem = loadProblemFile(file, flags);
   const showProgress = !flags.json && process.stderr.isTTY === true;
   if (flags.criterion === "heldout" && !problem.validation) {

@@ -1,6 +1,8 @@
 import { InputError } from "../errors.js";
 import { gradientSupport } from "./criterion.js";
 import { tryImplicitHypergradient, type HyperGradient } from "../diff/implicit.js";
+import { IdentityOperator } from "../operators/identity.js";
+import { MaskOperator } from "../operators/mask.js";
 import { selectRows } from "../operators/rows.js";
 import { createProblem, withPenalty, type Measurements, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
@@ -55,6 +57,11 @@ export function foldRows(m: number, folds: number): number[][] {
 
 /** The K folds of a problem: training rows as a problem of their own, held-out rows as its measurements. */
 export function crossValidationFolds(problem: Problem, folds: number): CvFold[] {
+  if (problem.A instanceof IdentityOperator || problem.A instanceof MaskOperator) {
+    // Each row measures one feature: a fold's held-out features are measured by no training row,
+    // so their predictions come from the penalty alone and the criterion cannot rank the penalties.
+    throw new InputError("criterion", "expected a criterion other than cv when A = identity or a pixel mask (a fold's held-out rows measure features no training row measures); use heldout, sure or reference");
+  }
   const m = problem.A.rows;
   return foldRows(m, folds).map((held) => {
     const heldSet = new Set(held);

@@ -2,7 +2,7 @@ import { InputError } from "../errors.js";
 import { dot } from "../linalg/vector.js";
 import { IdentityOperator } from "../operators/identity.js";
 import { scaledAdjoint } from "../operators/operator.js";
-import type { Measurements, Problem } from "../problem.js";
+import { requireProblem, type Measurements, type Problem } from "../problem.js";
 import type { Criterion } from "./criterion.js";
 
 /**
@@ -21,6 +21,7 @@ export class HeldOutMse implements Criterion {
   }
 
   static of(problem: Problem): HeldOutMse {
+    requireProblem(problem);
     if (!problem.validation) throw new InputError("validation", "expected validation measurements { A, y } for the held-out criterion");
     return new HeldOutMse(problem.validation);
   }
@@ -38,6 +39,7 @@ export class HeldOutMse implements Criterion {
 
   private fillResidual(x: Float64Array): Float64Array {
     const { A, y } = this.validation, r = this.residual;
+    if (!(x instanceof Float64Array && x.length === A.cols)) throw new InputError("x", `expected a Float64Array of length ${A.cols} (the columns of validation.A)`);
     A.apply(x, r);
     for (let i = 0; i < r.length; i++) r[i] -= y[i];
     return r;

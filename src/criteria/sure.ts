@@ -26,6 +26,9 @@ abstract class SureBase implements TuningObjective {
 
   constructor(problem: Problem, sigma: number, solver: Solver) {
     if (!(sigma > 0) || !Number.isFinite(sigma)) throw new InputError("sigma", `expected a positive noise level, got ${sigma}`);
+    // SURE adds up m + 2·df ≤ m + 2(n + 1) multiples of σ²: each must be a finite, non-zero double.
+    const s2 = sigma * sigma, terms = problem.A.rows + 2 * (problem.A.cols + 1);
+    if (!(s2 > 0 && Number.isFinite(terms * s2))) throw new InputError("sigma", `expected a noise level whose σ² (up to ${terms}·σ²) is a non-zero finite double, got ${sigma}`);
     this.problem = problem;
     this.sigma = sigma;
     this.solver = solver;

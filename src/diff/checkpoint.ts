@@ -1,6 +1,14 @@
 import { InputError } from "../errors.js";
 
 /**
+ * The most steps a differentiated run takes (unrolled solvers, optimisers): every step is run
+ * (there is no stopping test), so K is the run's time, and reverse mode holds about 2√K states.
+ * Far beyond where unrolled derivatives reach the implicit ones (a few thousand steps); a larger K
+ * is a typo, refused rather than run for hours.
+ */
+export const MAX_UNROLLED_ITERATIONS = 1_000_000;
+
+/**
  * A recurrence s_{t+1} = step(s_t, t), t = 0 … K−1, on states that are updated in place: the
  * reverse sweep stores a few of them and recomputes the others, so it never allocates per step.
  */

@@ -7,6 +7,7 @@ import { implicitAdjoint, implicitJacobian } from "./optimality.js";
 import { refuseBasisPursuit, requireProblem, type Problem } from "../problem.js";
 import { wasSolvedFor, type Solution } from "../solvers/solution.js";
 import { gradientSupport, type Criterion } from "../criteria/criterion.js";
+import { HeldOutMse } from "../criteria/heldout.js";
 
 /** Below this complementarity margin (or relative smallest |x_j|) the active set is close to changing. */
 export const BREAKPOINT_MARGIN = 1e-4;
@@ -105,8 +106,10 @@ export function tryImplicitHypergradient(problem: Problem, solution: Solution, g
 export function hypergradient(problem: Problem, solution: Solution, criterion: Criterion): Hypergradient {
   checkSameProblem(problem, solution);
   if (typeof criterion !== "object" || criterion === null || typeof criterion.gradient !== "function") throw new InputError("criterion", "expected a criterion (HeldOutMse.of(problem), Sure, ...) with value and gradient");
+  const foreign = `expected a criterion of this problem (its gradient at the solution is not finite: built for another A with ${problem.A.cols} columns?)`;
+  if (criterion instanceof HeldOutMse && criterion.validation.A.cols !== problem.A.cols) throw new InputError("criterion", foreign);
   const gradX = criterion.gradient(solution.x, new Float64Array(problem.A.cols), gradientSupport(problem, solution));
-  if (!allFinite(gradX)) throw new InputError("criterion", `expected a criterion of this problem (its gradient at the solution is not finite: built for another A with ${problem.A.cols} columns?)`);
+  if (!allFinite(gradX)) throw new InputError("criterion", foreign);
   return implicitHypergradient(problem, solution, gradX);
 }
 

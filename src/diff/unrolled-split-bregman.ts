@@ -1,4 +1,4 @@
-import { InputError } from "../errors.js";
+import { InputError, NumericalError } from "../errors.js";
 import { dot } from "../linalg/vector.js";
 import { penaltyTerms } from "../penalties/index.js";
 import { requirePositivePenalty, type Problem } from "../problem.js";
@@ -48,17 +48,13 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
   const mu = options.mu ?? defaultMu(problem.A);
   if (!(typeof mu === "number" && mu > 0 && Number.isFinite(mu))) throw new InputError("mu", `expected a positive number, got ${mu}`);
   const n = problem.A.cols;
-  const { context, state } = splitBregman.setup(problem, penaltyTerms(problem), new Float64Array(n), { gapTarget: 0, mu });
-  if (context.xUpdate.strategy === "cg") {
-    throw new InputError("A", `unrolled split-bregman needs an exact x-update (a matrix with at most 1000 columns, or an operator diagonal in the DCT basis); this one would use CG`);
-  }
+  const { context, state, solver } = exactSetup(problem, n, mu);
   const { D, thresholds, tv } = context;
   const l1 = problem.penalty.l1;
   const p = D ? D.rows : 0;
   const parameters = [...(thresholds ? ["l1"] : []), "l2", ...(D ? ["tv"] : []), "mu"];
   const index = (name: string) => parameters.indexOf(name);
   const L1 = index("l1"), L2 = index("l2"), TV = index("tv"), MU = index("mu");
-  const solver = splitBregmanNormalSolver(context, state);
   const pair = (length: number): SplitPair => ({ d: new Float64Array(length), b: new Float64Array(length) });
   const iterateIsD1 = state.d1.length > 0;
 
@@ -177,4 +173,21 @@ function splitAdjoint(w: Float64Array, d: Float64Array, b: Float64Array, Bx: Flo
     out.b[i] = vBar[i] - mu * w[i];
   }
   return s;
+}
+
+/**
+ * Split Bregman's state at x = 0 with μ fixed and its exact x-update; a μ so small that the
+ * x-update matrix is singular is named.
+ */
+function exactSetup(problem: Problem, n: number, mu: number) {
+  try {
+    const { context, state } = splitBregman.setup(problem, penaltyTerms(problem), new Float64Array(n), { gapTarget: 0, mu });
+    if (context.xUpdate.strategy === "cg") {
+      throw new InputError("A", `unrolled split-bregman needs an exact x-update (a matrix with at most 1000 columns, or an operator diagonal in the DCT basis); this one would use CG`);
+    }
+    return { context, state, solver: splitBregmanNormalSolver(context, state) };
+  } catch (e) {
+    if (!(e instanceof NumericalError)) throw e;
+    throw new NumericalError(`split-bregman's x-update matrix AᵀA + (l2 + μ)I (+ μDᵀD) is singular at mu = ${mu} (${e.message}): take a larger mu`);
+  }
 }

@@ -2,10 +2,12 @@ import { InputError, NumericalError } from "../errors.js";
 import { allFinite } from "../linalg/vector.js";
 import { requireProblem, type Problem } from "../problem.js";
 import type { Criterion } from "../criteria/criterion.js";
-import { reverseSweep, type Recurrence } from "./checkpoint.js";
+import { MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "./checkpoint.js";
 import { unrollCoordinateDescent } from "./unrolled-cd.js";
 import { unrollFista } from "./unrolled-fista.js";
 import { unrollSplitBregman } from "./unrolled-split-bregman.js";
+
+export { MAX_UNROLLED_ITERATIONS };
 
 /**
  * Unrolled differentiation (math.md, "Unrolled differentiation"): the criterion L(x_K) after K
@@ -22,7 +24,7 @@ export const UNROLLED_SOLVERS: readonly UnrolledSolverName[] = ["fista", "cd", "
 export interface UnrolledOptions {
   /** fista, cd or split-bregman (default: split-bregman with tv, fista otherwise). */
   solver?: UnrolledSolverName;
-  /** K, the steps unrolled: an integer ≥ 1. */
+  /** K, the steps unrolled: an integer in [1, MAX_UNROLLED_ITERATIONS]. */
   iterations: number;
   /** FISTA's step size η = 1/L (default 1/L with L ≈ ‖A‖² by power iteration, 5% above). */
   step?: number;
@@ -102,7 +104,7 @@ export function unrolledForward(problem: Problem, criterion: Criterion, options:
   for (let t = 0; t < K; t++) {
     copyInto(before, state);
     unrolling.step(state);
-    checkFinite(unrolling.iterate(state), solver, t);
+    checkFinite(state, unrolling, solver, t);
     for (let p = 0; p < P; p++) unrolling.tangentStep(before, state, tangents[p], p);
   }
   const x = Float64Array.from(unrolling.iterate(state));
@@ -130,7 +132,7 @@ export function unrolledReverse(problem: Problem, criterion: Criterion, options:
     copy: copyInto,
     step: (state, t) => {
       unrolling.step(state);
-      checkFinite(unrolling.iterate(state), solver, t);
+      checkFinite(state, unrolling, solver, t);
     },
   };
   const adjoint = unrolling.createAdjoint();
@@ -164,7 +166,7 @@ export function unrolledValue(problem: Problem, criterion: Criterion, options: U
   const state = copyOf(unrolling.initial);
   for (let t = 0; t < K; t++) {
     unrolling.step(state);
-    checkFinite(unrolling.iterate(state), solver, t);
+    checkFinite(state, unrolling, solver, t);
   }
   const x = Float64Array.from(unrolling.iterate(state));
   return { x, value: criterion.value(x) };
@@ -178,6 +180,7 @@ function prepare(problem: Problem, criterion: Criterion, options: UnrolledOption
   if (typeof options !== "object" || options === null) throw new InputError("options", "expected { iterations, solver?, step?, extrapolation?, mu? }");
   const K = options.iterations;
   if (!(typeof K === "number" && Number.isInteger(K) && K >= 1)) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
+  if (K > MAX_UNROLLED_ITERATIONS) throw new InputError("iterations", `expected at most ${MAX_UNROLLED_ITERATIONS} unrolled steps (each one is run), got ${K}`);
   const solver = options.solver ?? (problem.penalty.tv > 0 ? "split-bregman" : "fista");
   const factory = Object.hasOwn(factories, solver) ? factories[solver] : undefined;
   if (!factory) throw new InputError("solver", `expected one of ${UNROLLED_SOLVERS.join(", ")} for unrolled differentiation, got ${String(solver)}`);
@@ -200,9 +203,26 @@ function result(
   return { mode, solver, iterations: K, x, value, gradient, algorithm, algorithmValues: { ...unrolling.values }, ...report };
 }
 
-/** A run that diverges is a NumericalError naming the step (numbered from 1). */
-function checkFinite(x: Float64Array, solver: UnrolledSolverName, t: number): void {
-  if (!allFinite(x)) throw new NumericalError(`the unrolled ${solver} run diverged at step ${t + 1} (the iterate is not finite): take a smaller step size`);
+/**
+ * A run that diverges is a NumericalError naming the step (numbered from 1). The whole state is
+ * checked, not only the iterate: the prox maps a NaN input to 0, so an overflowed FISTA
+ * extrapolation z would otherwise come back as a finite x = 0.
+ */
+function checkFinite(state: unknown, unrolling: Unrolling<unknown, unknown, unknown>, solver: UnrolledSolverName, t: number): void {
+  if (!stateFinite(state)) {
+    const what = allFinite(unrolling.iterate(state)) ? "its state" : "the iterate";
+    throw new NumericalError(`the unrolled ${solver} run diverged at step ${t + 1} (${what} is not finite): take a smaller step size`);
+  }
+}
+
+/** Every floating-point array of a plain state (nested objects included) is finite. */
+function stateFinite(state: unknown): boolean {
+  for (const v of Object.values(state as Record<string, unknown>)) {
+    if (v instanceof Float64Array || v instanceof Float32Array) {
+      if (!allFinite(v)) return false;
+    } else if (v !== null && typeof v === "object" && !ArrayBuffer.isView(v) && !stateFinite(v)) return false;
+  }
+  return true;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { axpy } from "../linalg/vector.js";
 import { requireMomentum } from "./momentum.js";
-import type { SmoothObjective } from "./objective.js";
+import { requireObject, requireObjective, type SmoothObjective } from "./objective.js";
 import type { OptimState, Optimiser, Perturbation } from "./optimiser.js";
 import { constantRate, type RateSchedule } from "./schedule.js";
 
@@ -39,6 +39,8 @@ export class Adam implements Optimiser {
     readonly objective: SmoothObjective,
     parameters: AdamParameters,
   ) {
+    requireObjective("objective", objective);
+    requireObject("parameters", parameters, "{ alpha, beta1?, beta2?, epsilon? }");
     this.schedule = typeof parameters.alpha === "number" ? constantRate(parameters.alpha, "alpha") : parameters.alpha;
     this.beta1 = parameters.beta1 ?? 0.9;
     this.beta2 = parameters.beta2 ?? 0.999;

@@ -1,7 +1,7 @@
-import { reverseSweep, type Recurrence } from "../diff/checkpoint.js";
+import { MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "../diff/checkpoint.js";
 import { DivergenceError, InputError } from "../errors.js";
 import { dot } from "../linalg/vector.js";
-import { requireVector } from "./objective.js";
+import { requireObject, requireVector } from "./objective.js";
 import { OptimState, Perturbation, type Optimiser } from "./optimiser.js";
 
 export interface RunOptions {
@@ -39,6 +39,7 @@ export interface ReverseDerivatives extends OptimiserDerivatives {
 
 export function requireIterations(K: number): void {
   if (!Number.isInteger(K) || K < 1) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
+  if (K > MAX_UNROLLED_ITERATIONS) throw new InputError("iterations", `expected at most ${MAX_UNROLLED_ITERATIONS} steps (each one is run), got ${K}`);
 }
 
 /** Hessian-vector products computed with each gradient: products[k] ← ∇²f(x_t)·directions[k]. */
@@ -69,6 +70,8 @@ function recurrenceOf(optimiser: Optimiser, initialLoss: number, options: RunOpt
 
 /** The state at x₀ (method vectors zero, ∇f and f evaluated) and the recurrence of checked steps from it. */
 export function startRun(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions, riding?: RidingProducts) {
+  if (typeof optimiser?.step !== "function") throw new InputError("optimiser", "expected an optimiser (GradientDescent, Momentum, Adam)");
+  requireObject("options", options, "an options object");
   requireIterations(K);
   requireVector("x0", x0, optimiser.objective.dimension);
   const state = new OptimState(optimiser.objective.dimension, optimiser.auxiliaries);
@@ -96,6 +99,7 @@ function named(optimiser: Optimiser, indices: readonly number[], values: ArrayLi
  * (ẋ_{t+1} = ∂step/∂x·ẋ_t + ∂step/∂h), then d f(x_K)/dh = ∇f(x_K)ᵀẋ_K.
  */
 export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: number, options: ForwardOptions = {}): OptimiserDerivatives {
+  requireObject("options", options, "{ parameters?, divergence? }");
   const names = options.parameters ?? optimiser.hyperparameters;
   const indices = names.map((name) => {
     const p = optimiser.hyperparameters.indexOf(name);

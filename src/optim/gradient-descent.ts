@@ -1,5 +1,5 @@
 import { axpy, dot } from "../linalg/vector.js";
-import type { SmoothObjective } from "./objective.js";
+import { requireObjective, type SmoothObjective } from "./objective.js";
 import type { OptimState, Optimiser, Perturbation } from "./optimiser.js";
 import { constantRate, type RateSchedule } from "./schedule.js";
 
@@ -19,6 +19,7 @@ export class GradientDescent implements Optimiser {
     readonly objective: SmoothObjective,
     schedule: RateSchedule | number,
   ) {
+    requireObjective("objective", objective);
     this.schedule = typeof schedule === "number" ? constantRate(schedule) : schedule;
     this.hyperparameters = this.schedule.names;
     this.hv = new Float64Array(objective.dimension);

@@ -3,7 +3,7 @@ import { Adam } from "./adam.js";
 import { startRun, type RunOptions } from "./differentiate.js";
 import { GradientDescent } from "./gradient-descent.js";
 import { Momentum } from "./momentum.js";
-import type { SmoothObjective } from "./objective.js";
+import { requireObject, type SmoothObjective } from "./objective.js";
 import type { Optimiser } from "./optimiser.js";
 import { AdaptiveRate } from "./schedule.js";
 
@@ -43,6 +43,7 @@ export interface HypergradientDescentRun {
  * (SGD-HD, SGDN-HD with heavy-ball instead of Nesterov momentum, Adam-HD). The rate is not clipped.
  */
 export function hypergradientDescent(objective: SmoothObjective, x0: Float64Array, K: number, options: HypergradientDescentOptions): HypergradientDescentRun {
+  requireObject("options", options, "{ rate, hyperRate, method?, ... }");
   const { method = "gd", hyperRate } = options;
   if (!Number.isFinite(hyperRate) || hyperRate <= 0) throw new InputError("hyperRate", `expected a finite number > 0, got ${hyperRate}`);
   const rate = new AdaptiveRate(options.rate, method === "adam" ? "alpha" : "eta");

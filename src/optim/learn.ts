@@ -2,7 +2,7 @@ import { DivergenceError, InputError } from "../errors.js";
 import { reverseDerivatives, requireIterations, type RunOptions } from "./differentiate.js";
 import { GradientDescent } from "./gradient-descent.js";
 import { Momentum, requireMomentum } from "./momentum.js";
-import type { SmoothObjective } from "./objective.js";
+import { requireObject, type SmoothObjective } from "./objective.js";
 import { inverseTimeSchedule, requirePositiveRate } from "./schedule.js";
 
 export interface OuterOptions extends RunOptions {
@@ -73,6 +73,7 @@ export interface LearnedSchedule extends OuterRun {
  */
 export function learnSchedule(objective: SmoothObjective, x0: Float64Array, K: number, start: { theta0: number; theta1: number }, options: OuterOptions = {}): LearnedSchedule {
   requireIterations(K);
+  requireObject("start", start, "{ theta0, theta1 }");
   inverseTimeSchedule(start.theta0, start.theta1); // validates
   const run = descendLogLoss(
     [start.theta0, start.theta1],
@@ -95,6 +96,7 @@ export interface LearnedMomentum extends OuterRun {
  */
 export function learnMomentum(objective: SmoothObjective, x0: Float64Array, K: number, start: { rate: number; beta: number }, options: OuterOptions = {}): LearnedMomentum {
   requireIterations(K);
+  requireObject("start", start, "{ rate, beta }");
   requirePositiveRate("rate", start.rate);
   requireMomentum("beta", start.beta);
   if (start.beta === 0) throw new InputError("beta", "expected a start in (0, 1) (β is learned through logit β)");

@@ -1,6 +1,6 @@
 import { InputError } from "../errors.js";
 import { axpy } from "../linalg/vector.js";
-import type { SmoothObjective } from "./objective.js";
+import { requireObjective, type SmoothObjective } from "./objective.js";
 import type { OptimState, Optimiser, Perturbation } from "./optimiser.js";
 import { constantRate, type RateSchedule } from "./schedule.js";
 
@@ -27,6 +27,7 @@ export class Momentum implements Optimiser {
     schedule: RateSchedule | number,
     readonly beta: number,
   ) {
+    requireObjective("objective", objective);
     this.schedule = typeof schedule === "number" ? constantRate(schedule) : schedule;
     requireMomentum("beta", beta);
     this.hyperparameters = [...this.schedule.names, "beta"];

@@ -23,7 +23,21 @@ export interface SmoothObjective {
 
 /** f(x) alone (allocates the gradient buffer: for checks and tests, not for loops). */
 export function valueOf(objective: SmoothObjective, x: Float64Array): number {
+  requireObjective("objective", objective);
   return objective.evaluate(x, new Float64Array(objective.dimension));
+}
+
+/** A SmoothObjective: a positive integer dimension, evaluate and hessianVector. */
+export function requireObjective(field: string, objective: SmoothObjective): void {
+  const o = objective as Partial<SmoothObjective> | null | undefined;
+  if (typeof o?.evaluate !== "function" || typeof o.hessianVector !== "function" || !(Number.isSafeInteger(o.dimension) && o.dimension! >= 1)) {
+    throw new InputError(field, "expected a smooth objective { dimension, evaluate, hessianVector } (LeastSquares, LogisticRegression, ...)");
+  }
+}
+
+/** An options object (undefined is taken as {} by the callers' defaults). */
+export function requireObject(field: string, v: unknown, expected: string): void {
+  if (typeof v !== "object" || v === null) throw new InputError(field, `expected ${expected}, got ${v === null ? "null" : typeof v}`);
 }
 
 export function requireVector(field: string, v: Float64Array, length: number): void {

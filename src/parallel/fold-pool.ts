@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { CvFold, FoldEvaluator, FoldResult } from "../criteria/cross-validation.js";
 import { InputError, NumericalError } from "../errors.js";
@@ -51,8 +52,9 @@ interface PoolWorker {
  * until every fold is done, then reads the replies synchronously (receiveMessageOnPort). Fold k
  * runs on worker k mod W: the worker that builds it keeps its solver's and walker's state (5 folds
  * on 2 workers split 3:2 either way, and claiming folds from a shared counter, tried before, lost
- * that state); each fold's warm start travels with the task. Fold data sit once in shared memory. The first `size` workers
- * start with the pool: they load their code while the caller builds the folds.
+ * that state); each fold's warm start travels with the task. Fold data sit once in shared memory.
+ * The first workers (up to the cores) start with the pool: they load their code while the caller
+ * builds the folds.
  */
 export class FoldPool {
   private readonly workers: PoolWorker[] = [];
@@ -63,7 +65,8 @@ export class FoldPool {
   constructor(size: number) {
     if (!Number.isSafeInteger(size) || size < 1) throw new InputError("workers", `expected a positive integer, got ${String(size)}`);
     this.size = size;
-    for (let i = 0; i < size; i++) this.idle.push(this.start());
+    // Started ahead only as many as the cores can run: an evaluator starts the rest it needs, at most its K folds.
+    for (let i = Math.min(size, availableParallelism()); i > 0; i--) this.idle.push(this.start());
   }
 
   private start(): PoolWorker {

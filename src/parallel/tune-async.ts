@@ -23,6 +23,7 @@ const pools = new Map<number, FoldPool>();
  * The pool stays for the next run (a run that fails closes it).
  */
 export async function tuneAsync(problem: Problem, options: TuneAsyncOptions = {}): Promise<TuningReport> {
+  if (typeof options !== "object" || options === null) throw new InputError("options", "expected an object");
   const { workers = availableParallelism(), ...rest } = options;
   if (!Number.isSafeInteger(workers) || workers < 1) throw new InputError("workers", `expected a positive integer, got ${String(workers)}`);
   if ((rest.criterion ?? "heldout") !== "cv" || workers === 1) return tune(problem, rest);

@@ -1,4 +1,4 @@
-import type { HeldOutMse } from "../criteria/heldout.js";
+import { HeldOutMse } from "../criteria/heldout.js";
 import { InputError, NumericalError } from "../errors.js";
 import { UpdatableCholesky } from "../linalg/cholesky-update.js";
 import { selectInPlace } from "../linalg/select.js";
@@ -6,7 +6,7 @@ import { dot } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
 import { hasColumns, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
 import { penaltyFamily } from "../penalties/index.js";
-import { withPenalty, type Problem } from "../problem.js";
+import { L1_MIN_RATIO, requireProblem, withPenalty, type Problem } from "../problem.js";
 import { columnsOf, type Columns } from "./columns.js";
 import { solveCoordinateDescent } from "./coordinate-descent.js";
 
@@ -132,6 +132,13 @@ export const PATH_START_TOL = 1e-10;
 const SCREEN_FACTOR = 4;
 
 function checkPathInput(problem: Problem, options: LassoPathOptions): { A: ColumnOperator; basis: PathBasis; lmax: number; from: number; to: number } {
+  requireProblem(problem);
+  if (typeof options !== "object" || options === null) throw new InputError("options", "expected { from?, to?, criterion?, warmStart?, maxBreakpoints?, resume?, basis? }");
+  const { criterion, maxBreakpoints, resume, basis: kept } = options;
+  if (criterion !== undefined && !(criterion instanceof HeldOutMse)) throw new InputError("criterion", "expected a held-out or reference criterion (HeldOutMse.of(problem), HeldOutMse.reference(problem))");
+  if (maxBreakpoints !== undefined && !(Number.isSafeInteger(maxBreakpoints) && maxBreakpoints >= 1)) throw new InputError("maxBreakpoints", `expected a positive integer, got ${String(maxBreakpoints)}`);
+  if (resume !== undefined && !(resume instanceof PathState)) throw new InputError("resume", "expected the state of an earlier walk (LassoPath.state)");
+  if (kept !== undefined && !(kept instanceof PathBasis)) throw new InputError("basis", "expected a PathBasis kept from an earlier walk");
   if (problem.basisPursuit) throw new InputError("basisPursuit", "expected a penalised problem: the basis-pursuit solution does not depend on l1, it has no path");
   if (problem.penalty.tv > 0) throw new InputError("penalty.tv", "expected tv = 0: the exact path is for the Lasso and elastic net (l1, l2, weights)");
   if (problem.constraints || problem.bounds) throw new InputError(problem.constraints ? "constraints" : "bounds", "expected no constraints or bounds: the exact path is for the plain Lasso and elastic net");
@@ -144,6 +151,10 @@ function checkPathInput(problem: Problem, options: LassoPathOptions): { A: Colum
   const lmax = basis.lambdaMax(problem);
   if (!(lmax > 0)) throw new InputError("y", "expected measurements correlated with some column of A (λ_max = 0: x = 0 for every l1)");
   const from = Math.min(options.from ?? lmax, lmax);
+  if (from < L1_MIN_RATIO * lmax) {
+    const e = (v: number) => v.toExponential(1);
+    throw new InputError("from", `expected at least ${e(L1_MIN_RATIO)}·λ_max = ${e(L1_MIN_RATIO * lmax)} (the walk starts from a certified solve there), got ${e(from)}`);
+  }
   const to = options.to ?? 1e-3 * from;
   if (!(to < from)) throw new InputError("to", `expected to < from (from = ${from.toPrecision(6)}${options.from !== undefined && options.from > lmax ? ", clamped to λ_max" : ""}), got ${to.toPrecision(6)}`);
   return { A: basis.A, basis, lmax, from, to };

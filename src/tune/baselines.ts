@@ -1,6 +1,6 @@
 import { Random } from "../linalg/random.js";
 import type { Penalty } from "../problem.js";
-import { lambdaGrid } from "../solvers/path.js";
+import { lambdaGrid, requireGridCount } from "../solvers/path.js";
 import type { TuningObjective } from "./objective.js";
 
 export interface BaselinePoint {
@@ -46,6 +46,7 @@ export function gridSearch(objective: TuningObjective, base: Penalty, lmax: numb
 
 /** Random search: `count` log-uniform draws in [ratio·λ_max, λ_max], solved from large to small (warm starts). */
 export function randomSearch(objective: TuningObjective, base: Penalty, lmax: number, options: BaselineOptions & { count?: number; ratio?: number; seed?: number }): BaselineResult {
+  requireGridCount(options.count ?? 30, "count", 1);
   const rng = new Random(options.seed ?? 1);
   const logRatio = Math.log(options.ratio ?? 1e-3);
   const lambdas = Array.from({ length: options.count ?? 30 }, () => lmax * Math.exp(logRatio * rng.uniform())).sort((a, b) => b - a);

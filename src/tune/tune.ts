@@ -6,7 +6,7 @@ import { declaredHyperparameters, lambdaMax, tuningRanges } from "../penalties/i
 import { refuseBasisPursuit, requireCertifiableScales, requireProblem, withPenalty, type Problem } from "../problem.js";
 import { checkProblemClass } from "../solvers/driver.js";
 import { defaultSolverName, ITERATIVE_SOLVERS, solverByName, type SolverName } from "../solvers/index.js";
-import { lambdaGrid } from "../solvers/path.js";
+import { lambdaGrid, requireGridCount } from "../solvers/path.js";
 import { PATH_START_TOL } from "../solvers/homotopy.js";
 import type { Solver } from "../solvers/index.js";
 import { DEFAULT_TOL, type Solution } from "../solvers/solution.js";
@@ -290,12 +290,10 @@ function checkOptions(options: TuneOptions, names: readonly string[]): void {
   if (options.grid !== undefined && typeof options.grid !== "boolean") {
     const g = options.grid;
     if (typeof g !== "object" || g === null) throw new InputError("grid", "expected true, false or { count, ratio }");
-    if (g.count !== undefined && !(Number.isSafeInteger(g.count) && g.count >= 2)) throw new InputError("grid.count", `expected an integer ≥ 2, got ${String(g.count)}`);
+    if (g.count !== undefined) requireGridCount(g.count, "grid.count", 2);
     if (g.ratio !== undefined && !(typeof g.ratio === "number" && g.ratio > 0 && g.ratio < 1)) throw new InputError("grid.ratio", `expected a number in (0, 1), got ${String(g.ratio)}`);
   }
-  if (options.random !== undefined && !(Number.isSafeInteger(options.random) && options.random >= 0)) {
-    throw new InputError("random", `expected a non-negative integer, got ${String(options.random)}`);
-  }
+  if (options.random !== undefined) requireGridCount(options.random, "random", 0);
 }
 
 /** What is tuned unless told: tv for a TV problem (with l1, l2 when they are set), else l1 (with l2 when set). */
