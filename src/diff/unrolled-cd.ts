@@ -63,6 +63,14 @@ export function unrollCoordinateDescent(problem: Problem, _options: UnrolledOpti
       const r = cols.bind(tangent.r, 0);
       for (let t = 0; t < k; t++) {
         const j = ws[t];
+        // At 0 the prox is flat in u (proxTangent returns 0): no a_jᵀṙ needed.
+        if (after.x[j] === 0) {
+          if (x[j] !== 0) {
+            cols.axpy(j, x[j], r);
+            x[j] = 0;
+          }
+          continue;
+        }
         const uDot = x[j] + h[j] * cols.dot(j, r);
         const next = proxTangent(after.x[j], w(j), uDot, h[j], 0, l1, l1Dot, l2, l2Dot);
         if (next !== x[j]) {
