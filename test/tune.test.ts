@@ -103,6 +103,16 @@ describe("tuning against the 100-point grid", () => {
 });
 
 describe("criteria", () => {
+  it("SURE jumps by 2σ² where a feature enters: the descent's minimum sits on a jump, reported converged (not 'still decreasing'), at or below the 100-point grid's best", () => {
+    const demo = loadProblemFile(join(import.meta.dirname, "..", "problems", "demo.json"));
+    for (const sigma of [0.02, 0.05]) {
+      const r = tune(demo, { criterion: "sure", sigma, grid: true });
+      expect(r.message).not.toMatch(/still decreases/);
+      expect(r.converged).toBe(true);
+      expect(r.criterion).toBeLessThanOrEqual(r.grid!.best.value);
+    }
+  });
+
   it("the CV hypergradient is the mean of independently built per-fold hypergradients, and matches finite differences", () => {
     const problem = randomProblem(21, 30, 40, { k: 4, l1Fraction: 0.2 });
     const cv = new CrossValidation(problem, 3, SOLVERS.cd);

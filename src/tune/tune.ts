@@ -349,8 +349,10 @@ function resolve(problem: Problem, options: TuneOptions) {
  * least in proportion to l1 there (d log C / d log l1 ≥ 1; at a noisy minimum C sits on its
  * noise floor and is far flatter) and the
  * search stopped because the inner tolerance no longer resolves it. Returns the message, or null.
+ * SURE jumps by 2σ² wherever a feature enters (df = |S|) and its hypergradient is the slope of the
+ * rest: a minimum sits on a jump with that slope > 0, so only the lower bound counts there.
  */
-function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower: number, tol: number): string | null {
+function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower: number, tol: number, criterionName: CriterionName): string | null {
   const l1 = lambda.l1;
   const slope = ev.gradient?.l1;
   if (l1 === undefined || typeof slope !== "number" || !(slope > 0) || !(ev.value > 0)) return null;
@@ -358,7 +360,7 @@ function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower
   if (l1 <= l1Lower * (1 + 1e-9)) {
     return `stopped at the lower bound of l1 (${l1Lower.toExponential(3)} = 1e-6·λ_max); the criterion still decreases there (d log C/d log l1 = ${logSlope.toPrecision(3)}): the data look noiseless, any smaller l1 fits better`;
   }
-  if (logSlope >= 1) {
+  if (logSlope >= 1 && !criterionName.startsWith("sure")) {
     return `not converged: the criterion still decreases toward smaller l1 (d log C/d log l1 = ${logSlope.toPrecision(3)}) below what the inner tolerance ${tol.toExponential(0)} resolves (noiseless data?); try a smaller tol (--tol)`;
   }
   return null;
@@ -544,7 +546,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
       solves++;
       innerIterations += solution.iterations;
     }
-    const atBound = stillDecreasing(lambda, ev, lower, finalTol);
+    const atBound = stillDecreasing(lambda, ev, lower, finalTol, criterionName);
     return complete({
       criterionName, optimizer, lambda,
       criterion: ev.value,
@@ -643,7 +645,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
     solves++;
     innerIterations += solution.iterations;
   }
-  const atBound = stillDecreasing(params.values(chosen), finalEval, ranges.l1.range[0], finalTol);
+  const atBound = stillDecreasing(params.values(chosen), finalEval, ranges.l1.range[0], finalTol, criterionName);
   return complete({
     criterionName, optimizer,
     lambda: params.values(chosen),
