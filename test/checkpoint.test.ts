@@ -21,19 +21,22 @@ function finalState(a: number, s0: number, K: number): number {
 }
 
 describe("reverseSweep (√K checkpointing)", () => {
-  it("hands backward every state before its step, last step first, whatever K and interval", () => {
+  it("hands backward every state before and after its step, last step first, whatever K and interval", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 150 }), fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }), (K, interval) => {
         // The naive trajectory, every state kept.
         const trajectory: number[] = [0.3];
         for (let t = 0; t < K; t++) trajectory.push(Math.sin(1.7 * trajectory[t]) + 0.1 * t);
-        const seen: Array<[number, number]> = [];
         let seeded = NaN;
         const initial = Float64Array.of(0.3);
-        const report = reverseSweep(sineRecurrence(1.7), initial, K, (s) => (seeded = s[0]), (s, t) => seen.push([t, s[0]]), { interval });
+        const seen: Array<[number, number, number]> = [];
+        const report = reverseSweep(sineRecurrence(1.7), initial, K, (s) => (seeded = s[0]), (s, after, t) => seen.push([t, s[0], after[0]]), { interval });
         expect(seeded).toBe(trajectory[K]);
         expect(seen.map(([t]) => t)).toEqual(Array.from({ length: K }, (_, i) => K - 1 - i));
-        for (const [t, s] of seen) expect(s).toBe(trajectory[t]);
+        for (const [t, s, after] of seen) {
+          expect(s).toBe(trajectory[t]);
+          expect(after).toBe(trajectory[t + 1]);
+        }
         expect(initial[0]).toBe(0.3);
         // the last segment comes from the forward pass; each earlier one is recomputed from its checkpoint
         const c = interval ?? Math.ceil(Math.sqrt(K));
@@ -41,6 +44,19 @@ describe("reverseSweep (√K checkpointing)", () => {
         expect(report.steps).toBe(K + (segments - 1) * (c - 1));
       }),
     );
+  });
+
+  it("recomputes with replay when the recurrence has one (its checks ran in the forward pass), with step otherwise", () => {
+    for (const [K, interval] of [[1, 1], [10, 3], [100, 10], [37, 5]]) {
+      let stepped = 0, replayed = 0;
+      const base = sineRecurrence(1.2);
+      const counted: Recurrence<Float64Array> = { ...base, step: (s, t) => (stepped++, base.step(s, t)), replay: (s, t) => (replayed++, base.step(s, t)) };
+      const after: number[] = [];
+      const report = reverseSweep(counted, Float64Array.of(0.1), K, () => {}, (_s, a) => after.push(a[0]), { interval });
+      expect(stepped).toBe(K);
+      expect(replayed).toBe(report.steps - K);
+      expect(after[after.length - 1]).toBe(Math.sin(1.2 * 0.1)); // s_1, after the first step
+    }
   });
 
   it("stores about 2√K states by default", () => {
@@ -63,7 +79,7 @@ describe("reverseSweep (√K checkpointing)", () => {
       Float64Array.of(0.4),
       K,
       () => (adj = 1),
-      (s, _t) => {
+      (s) => {
         const c = Math.cos(a * s[0]);
         grad += adj * s[0] * c;
         adj *= a * c;

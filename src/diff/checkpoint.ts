@@ -19,6 +19,11 @@ export interface Recurrence<S> {
   copy(dst: S, src: S): void;
   /** s ← step(s, t), in place. */
   step(state: S, t: number): void;
+  /**
+   * The same step replayed while a segment is recomputed (it ran once already in the forward
+   * pass, so checks made there, such as divergence tests, need not run again); default `step`.
+   */
+  replay?(state: S, t: number): void;
 }
 
 export interface ReverseSweepOptions {
@@ -37,17 +42,18 @@ export interface ReverseSweepReport {
  * Reverse mode over K steps with checkpointing (the √K scheme): the forward pass keeps every
  * `interval`-th state; `seed(s_K)` is called with the final state (to set the adjoint from the
  * loss); then, segment by segment from the last, the segment's states are recomputed from its
- * checkpoint and `backward(s_t, t)` is called for t = K−1 down to 0 with the state *before* step t,
- * so the caller can pull its adjoint back through step t (ā_t = ā_{t+1}·∂step/∂s at s_t).
- * The initial state is not modified, and the final state handed to `seed` is not touched again:
- * the caller may keep using that buffer during the backward calls.
+ * checkpoint and `backward(s_t, s_{t+1}, t)` is called for t = K−1 down to 0 with the states
+ * before and after step t, so the caller can pull its adjoint back through step t
+ * (ā_t = ā_{t+1}·∂step/∂s at s_t). Both are the sweep's buffers, read-only for the caller and
+ * valid during that call only (s_K is the buffer handed to `seed`; the state after a segment's
+ * last step is kept in it, one copy per segment). The initial state is not modified.
  */
 export function reverseSweep<S>(
   recurrence: Recurrence<S>,
   initial: S,
   K: number,
   seed: (final: S) => void,
-  backward: (before: S, t: number) => void,
+  backward: (before: S, after: S, t: number) => void,
   options: ReverseSweepOptions = {},
 ): ReverseSweepReport {
   if (!Number.isInteger(K) || K < 1) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
@@ -80,14 +86,17 @@ export function reverseSweep<S>(
     const start = k * interval;
     const length = Math.min(interval, K - start);
     if (k < segments - 1) {
+      // The state after this segment's last step starts the segment just swept: keep it.
+      recurrence.copy(running, segment[0]);
       recurrence.copy(segment[0], checkpoints[k]);
       for (let i = 1; i < length; i++) {
         recurrence.copy(segment[i], segment[i - 1]);
-        recurrence.step(segment[i], start + i - 1);
+        if (recurrence.replay) recurrence.replay(segment[i], start + i - 1);
+        else recurrence.step(segment[i], start + i - 1);
         steps++;
       }
     }
-    for (let i = length - 1; i >= 0; i--) backward(segment[i], start + i);
+    for (let i = length - 1; i >= 0; i--) backward(segment[i], i + 1 < length ? segment[i + 1] : running, start + i);
   }
   return { storedStates: checkpoints.length + segment.length + 1, steps };
 }

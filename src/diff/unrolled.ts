@@ -134,10 +134,10 @@ export function unrolledReverse(problem: Problem, criterion: Criterion, options:
       unrolling.step(state);
       checkFinite(state, unrolling, solver, t);
     },
+    replay: (state) => unrolling.step(state),
   };
   const adjoint = unrolling.createAdjoint();
   const derivative = new Float64Array(unrolling.parameters.length);
-  let after: unknown = null;
   let x = new Float64Array(0), value = NaN;
   const report = reverseSweep(
     recurrence,
@@ -147,14 +147,8 @@ export function unrolledReverse(problem: Problem, criterion: Criterion, options:
       x = Float64Array.from(unrolling.iterate(final));
       value = criterion.value(x);
       unrolling.seedAdjoint(final, adjoint, criterion.gradient(x, new Float64Array(x.length)));
-      // reverseSweep leaves its running state alone after the seed: it serves as the state after
-      // each step swept back (the one before the previous call), so no extra state is stored.
-      after = final;
     },
-    (before, t) => {
-      unrolling.adjointStep(before, after, adjoint, derivative);
-      if (t > 0) copyInto(after, before);
-    },
+    (before, after) => unrolling.adjointStep(before, after, adjoint, derivative),
     { interval: options.interval },
   );
   return result("reverse", solver, K, unrolling, x, value, derivative, { ...report, stateBytes: bytesOf(unrolling.initial) });

@@ -136,7 +136,7 @@ export function reverseDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
     x.set(final.x);
     loss = final.loss;
   };
-  const report = reverseSweep(recurrence, state, K, seed, (before, t) => optimiser.adjointStep(before, adjoint, t, hyperAdjoint), { interval: options.interval });
+  const report = reverseSweep(recurrence, state, K, seed, (before, _after, t) => optimiser.adjointStep(before, adjoint, t, hyperAdjoint), { interval: options.interval });
   const all = optimiser.hyperparameters.map((_, p) => p);
   return { x, loss, derivatives: named(optimiser, all, hyperAdjoint), storedStates: report.storedStates, steps: report.steps };
 }
