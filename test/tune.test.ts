@@ -106,10 +106,40 @@ describe("criteria", () => {
   it("SURE jumps by 2σ² where a feature enters: the descent's minimum sits on a jump, reported converged (not 'still decreasing'), at or below the 100-point grid's best", () => {
     const demo = loadProblemFile(join(import.meta.dirname, "..", "problems", "demo.json"));
     for (const sigma of [0.02, 0.05]) {
-      const r = tune(demo, { criterion: "sure", sigma, grid: true });
+      const r = tune(demo, { criterion: "sure", sigma, grid: true, exact: false });
       expect(r.message).not.toMatch(/still decreases/);
       expect(r.converged).toBe(true);
       expect(r.criterion).toBeLessThanOrEqual(r.grid!.best.value);
+    }
+  });
+
+  it("SURE on the exact Lasso path: each piece is m·MSE − mσ² + 2σ²|S| (equal to Sure.evaluate inside it), and the tuned SURE is the path's minimum, below a 200-point grid", () => {
+    const demo = loadProblemFile(join(import.meta.dirname, "..", "problems", "demo.json"));
+    const lmax = lambdaMax(demo);
+    for (const sigma of [0.02, 0.1]) {
+      const sure = new Sure(demo, sigma, SOLVERS.cd);
+      const walk = sure.walkPath!({ ...demo.penalty, l1: lmax }, lmax, 1e-3 * lmax)!;
+      expect(walk.complete).toBe(true);
+      // Interior points of some pieces: the piece's quadratic against an independent solve.
+      for (const piece of walk.pieces.filter((_, i) => i % 17 === 3)) {
+        const l1 = 0.5 * (piece.hi + piece.lo), tau = piece.hi - l1;
+        const [c0, c1, c2] = piece.quadratic;
+        const ev = sure.evaluate({ ...demo.penalty, l1 }, 1e-12, { gradient: false });
+        expect(sure.lastSolution!.active.length).toBe(piece.size);
+        expect(Math.abs(c0 + tau * (c1 + tau * c2) - ev.value)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(ev.value)));
+      }
+      const r = tune(demo, { criterion: "sure", sigma });
+      expect(r.certificate).toBeDefined();
+      expect(r.converged).toBe(true);
+      const [bottom, top] = r.certificate!.bracket;
+      expect(r.lambda.l1).toBeGreaterThanOrEqual(bottom);
+      expect(r.lambda.l1).toBeLessThanOrEqual(top);
+      // The reported value is SURE there (an independent evaluation) and no point of a fine grid is lower.
+      const check = new Sure(demo, sigma, SOLVERS.cd);
+      expect(Math.abs(check.evaluate({ ...demo.penalty, l1: r.lambda.l1 }, 1e-12, { gradient: false }).value - r.criterion)).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(r.criterion)));
+      const grid = Array.from({ length: 200 }, (_, i) => lmax * 1e-3 ** (i / 199));
+      const gridBest = Math.min(...grid.map((l1) => check.evaluate({ ...demo.penalty, l1 }, 1e-10, { gradient: false }).value));
+      expect(r.criterion).toBeLessThanOrEqual(gridBest + 1e-9 * Math.abs(gridBest));
     }
   });
 

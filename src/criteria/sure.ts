@@ -9,7 +9,10 @@ import { scaledAdjoint } from "../operators/operator.js";
 import { withPenalty, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
-import type { EvaluateOptions, Evaluation, TuningObjective } from "../tune/objective.js";
+import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
+import { PathWalker } from "../tune/walk.js";
+import { insetPieces } from "../tune/path-pieces.js";
+import { HeldOutMse } from "./heldout.js";
 
 /**
  * Stein's unbiased risk estimate for a known noise level σ (no validation data):
@@ -21,8 +24,12 @@ abstract class SureBase implements TuningObjective {
   protected readonly solver: Solver;
   protected readonly sigma: number;
   protected warm?: Float64Array;
+  /** Every solution so far by its l1: a walk of the path starts from the closest. */
+  protected readonly solved: { l1: number; value: Float64Array }[] = [];
   lastSolution?: Solution;
   protected readonly residual: Float64Array;
+  /** SURE ≥ −mσ² (‖y − Ax‖² ≥ 0, df ≥ 0). */
+  readonly floor: number;
 
   constructor(problem: Problem, sigma: number, solver: Solver) {
     if (!(sigma > 0) || !Number.isFinite(sigma)) throw new InputError("sigma", `expected a positive noise level, got ${sigma}`);
@@ -33,14 +40,16 @@ abstract class SureBase implements TuningObjective {
     this.sigma = sigma;
     this.solver = solver;
     this.residual = new Float64Array(problem.A.rows);
+    this.floor = -problem.A.rows * s2;
   }
 
   abstract evaluate(penalty: Penalty, tol: number, options?: EvaluateOptions): Evaluation;
 
-  /** Solve at λ (warm-started); r ← y − Ax; returns the solution and ‖r‖². */
-  protected solveAt(problem: Problem, tol: number, polish: boolean): { solution: Solution; rss: number } {
-    const solution = this.solver(problem, { tol, warmStart: this.warm, polish });
+  /** Solve at λ (warm-started from `warmStart` or the last solution); r ← y − Ax; returns the solution and ‖r‖². */
+  protected solveAt(problem: Problem, tol: number, polish: boolean, warmStart = this.warm): { solution: Solution; rss: number } {
+    const solution = this.solver(problem, { tol, warmStart, polish });
     this.warm = solution.x;
+    this.solved.push({ l1: problem.penalty.l1, value: solution.x });
     this.lastSolution = solution;
     problem.A.apply(solution.x, this.residual);
     for (let i = 0; i < this.residual.length; i++) this.residual[i] = problem.y[i] - this.residual[i];
@@ -62,10 +71,12 @@ export class Sure extends SureBase {
   readonly name = "sure";
   /** Degrees of freedom at the last evaluation. */
   lastDf = 0;
+  /** Walks of the Lasso path: ‖y − Ax‖²/m is the training rows' held-out MSE. */
+  private walker?: PathWalker;
 
-  evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true }: EvaluateOptions = {}): Evaluation {
+  evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true, warmStart }: EvaluateOptions = {}): Evaluation {
     const problem = withPenalty(this.problem, penalty);
-    const { solution, rss } = this.solveAt(problem, tol, polish);
+    const { solution, rss } = this.solveAt(problem, tol, polish, warmStart ?? this.warm);
     const s2 = this.sigma * this.sigma;
     const dof = degreesOfFreedom(problem, solution);
     const h = gradient ? tryImplicitHypergradient(problem, solution, this.rssGradient(gradientSupport(problem, solution))) : null;
@@ -81,7 +92,28 @@ export class Sure extends SureBase {
       nearBreakpoint: near,
     };
   }
+
+  /**
+   * SURE along the Lasso path (l2 = 0): on a piece with support S, x is affine in l1 and
+   * SURE = m·MSE_train(x) − mσ² + 2σ²(|S| + intercept), a quadratic plus a constant that jumps by
+   * 2σ² where a feature enters or leaves. Null with l2 > 0 (df = |S| − l2·tr(H⁻¹) varies along a
+   * piece's neighbours) or where the path cannot be walked.
+   */
+  walkPath(penalty: Penalty, from: number, to: number): PathWalk | null {
+    const problem = withPenalty(this.problem, penalty);
+    if (problem.penalty.l2 > 0) return null;
+    this.walker ??= new PathWalker(new HeldOutMse({ A: problem.A, y: problem.y }, "training"));
+    const walk = this.walker.walk(problem, from, to, closestByL1(this.solved, from));
+    if (walk === null) return null;
+    const m = problem.A.rows, s2 = this.sigma * this.sigma, extra = interceptDf(problem);
+    const pieces = walk.pieces.map(({ hi, lo, quadratic: [c0, c1, c2], size = 0 }) => ({ hi, lo, size, quadratic: [m * c0 - m * s2 + 2 * s2 * (size + extra), m * c1, m * c2] as const }));
+    // The walk's own minimiser is the MSE's, not SURE's: dropped.
+    return { ...walk, minimiser: undefined, pieces: insetPieces(pieces, PIECE_INSET) };
+  }
 }
+
+/** Each SURE piece without this fraction of its width at either end (see insetPieces). */
+const PIECE_INSET = 1e-3;
 
 /** An intercept adds one degree of freedom: the fit Ax + b moves with ȳ (tr(11ᵀ/m) = 1). */
 const interceptDf = (problem: Problem) => (problem.intercept ? 1 : 0);

@@ -52,6 +52,7 @@ export function cancellable(objective: TuningObjective, signal: CancelSignal | u
   };
   return {
     name: objective.name,
+    floor: objective.floor,
     evaluate(penalty: Penalty, tol: number, options?: EvaluateOptions): Evaluation {
       stop();
       const ev = objective.evaluate(penalty, tol, options);

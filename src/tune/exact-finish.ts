@@ -35,10 +35,11 @@ const GLOBAL_WORK = 5e7;
 /**
  * The exact finish applies: the Lasso or elastic net tuned in l1 alone, columns of A at hand, on a
  * held-out, reference or cross-validation criterion (cv: without an intercept, whose folds are
- * centred operators).
+ * centred operators), or the Lasso on SURE (a quadratic plus 2σ²|S| on each piece).
  */
 export function exactFinishApplies(problem: Problem, keys: readonly string[], criterion: string): boolean {
-  const criterionFits = criterion === "heldout" || criterion === "reference" || (criterion === "cv" && !problem.intercept);
+  // SURE's df is |S| on each piece only for the Lasso (with l2 it is |S| − l2·tr(H⁻¹)).
+  const criterionFits = criterion === "heldout" || criterion === "reference" || (criterion === "cv" && !problem.intercept) || (criterion === "sure" && !(problem.penalty.l2 > 0));
   return keys.length === 1 && keys[0] === "l1" && criterionFits &&
     !(problem.penalty.tv > 0) && !problem.constraints && !problem.bounds && !problem.basisPursuit && hasColumns(problem.A);
 }
@@ -63,17 +64,18 @@ const covers = (pieces: readonly CriterionPiece[]) => ({ top: pieces[0].hi, bott
  * walks of the exact path: first [centre/F, centre·F²] ∩ [lower, upper] (the whole [lower, upper]
  * with `whole`), then, while the minimum sits on an edge of what was walked with the criterion
  * still falling outward, F² further that way (at most MAX_EXTENSIONS walks, never past [lower, upper]).
- * `walk(from, to)` walks [to, from] (null: the path cannot be walked there). Null when the first walk
+ * `walk(from, to)` walks [to, from] (null: the path cannot be walked there); `floor` bounds the
+ * criterion below (see minimumOfPieces). Null when the first walk
  * fails or stops above its end; an extension that stops early ends the extensions.
  */
-export function minimiseOnBracket(walk: (from: number, to: number) => PathWalk | null, centre: number, [lower, upper]: [number, number], whole = false): BracketMinimum | null {
+export function minimiseOnBracket(walk: (from: number, to: number) => PathWalk | null, centre: number, [lower, upper]: [number, number], whole = false, floor = 0): BracketMinimum | null {
   const F = BRACKET_FACTOR;
   const first = whole ? walk(upper, lower) : walk(Math.min(upper, centre * F * F), Math.max(lower, centre / F));
   // A first walk that stops early (dependent columns) leaves part of the bracket unknown: no finish.
   if (!first || first.pieces.length === 0 || !first.complete) return null;
   const walks = [first];
   let pieces = first.pieces.slice();
-  let minimum = minimumOfPieces(pieces)!;
+  let minimum = minimumOfPieces(pieces, floor)!;
   for (let extension = 0; extension < MAX_EXTENSIONS; extension++) {
     const { top, bottom } = covers(pieces);
     const edge = 1e-12 * minimum.l1;
@@ -94,7 +96,7 @@ export function minimiseOnBracket(walk: (from: number, to: number) => PathWalk |
     } else {
       break;
     }
-    minimum = minimumOfPieces(pieces)!;
+    minimum = minimumOfPieces(pieces, floor)!;
   }
   const { top, bottom } = covers(pieces);
   const breakpoints = [...new Set(walks.flatMap((w) => w.breakpoints))].filter((b) => b >= bottom && b <= top).sort((a, b) => b - a);

@@ -63,6 +63,11 @@ export interface TuningObjective {
   walkPath?(penalty: Penalty, from: number, to: number): PathWalk | null;
   /** The solve of the whole problem at the last evaluated λ, when the criterion made one (not CV). */
   lastSolution?: Solution;
+  /**
+   * A lower bound of the criterion when it is not 0 (SURE ≥ −mσ²): the scan compares, and takes
+   * logarithms of, value − floor.
+   */
+  readonly floor?: number;
 }
 
 /** Of the solutions kept by l1, the one closest to `l1` in log l1 (a walk's warm start). */

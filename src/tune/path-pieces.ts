@@ -9,6 +9,8 @@ export interface CriterionPiece {
   hi: number;
   lo: number;
   quadratic: readonly [number, number, number];
+  /** Active features on the piece (one problem's walk; SURE's df = |S| there). */
+  size?: number;
 }
 
 /** A curve's exact minimum over its pieces: where, the value, and the slope dC/dl1 there (0 inside a piece). */
@@ -24,6 +26,19 @@ export interface PieceMinimum {
  */
 function shifted([c0, c1, c2]: readonly [number, number, number], d: number): [number, number, number] {
   return [c0 + d * (c1 + d * c2), c1 + 2 * c2 * d, c2];
+}
+
+/**
+ * Each piece without `fraction` of its width at either end, for a criterion that jumps at the
+ * breakpoints (SURE: 2σ² per feature entering): its value at a breakpoint depends on the side, and
+ * a minimum at a piece's end would hand the final solve a support it may not settle on; inside the
+ * piece there is one support, and the value moves by at most |slope|·fraction·width.
+ */
+export function insetPieces(pieces: readonly CriterionPiece[], fraction: number): CriterionPiece[] {
+  return pieces.map((p) => {
+    const d = fraction * (p.hi - p.lo);
+    return { ...p, hi: p.hi - d, lo: p.lo + d, quadratic: shifted(p.quadratic, d) };
+  });
 }
 
 /**
@@ -55,14 +70,18 @@ export function meanOfPieces(curves: readonly (readonly CriterionPiece[])[]): Cr
   return out;
 }
 
-/** The smallest value of the pieces and where (the first piece's, top down, among equal values). */
-export function minimumOfPieces(pieces: readonly CriterionPiece[]): PieceMinimum | null {
+/**
+ * The smallest value of the pieces and where (the first piece's, top down, among equal values);
+ * values are clamped to the criterion's `floor` (0 for a mean squared error: rounding cannot make
+ * it negative; −mσ² for SURE).
+ */
+export function minimumOfPieces(pieces: readonly CriterionPiece[], floor = 0): PieceMinimum | null {
   let best: PieceMinimum | null = null;
   for (const { hi, lo, quadratic: [c0, c1, c2] } of pieces) {
     const width = hi - lo;
     // The vertex −c1/(2 c2) when convex, else the better end of [0, width].
     const tau = c2 > 0 ? Math.min(width, Math.max(0, -c1 / (2 * c2))) : c0 + width * (c1 + width * c2) < c0 ? width : 0;
-    const value = Math.max(0, c0 + tau * (c1 + tau * c2));
+    const value = Math.max(floor, c0 + tau * (c1 + tau * c2));
     if (!best || value < best.criterion) best = { l1: hi - tau, criterion: value, slope: -(c1 + 2 * c2 * tau) };
   }
   return best;

@@ -218,23 +218,26 @@ function scanForBasins(
   }
   const scored: { theta: Float64Array; value: number }[] = [];
   // Along the path: its best value so far (with the start's, `withStart`), the value before this one
-  // (+∞ before the first path point: it is never a rise), the successive rises.
+  // (+∞ before the first path point: it is never a rise), the successive rises; all above the
+  // criterion's floor (SURE can be negative), as the ratios and logarithms below need.
+  const floor = objective.floor ?? 0;
   let best = Infinity, previous = Infinity, rising = 0;
   for (const theta of candidates) {
     const ev = objective.evaluate(params.penalty(theta), stop.tol, { gradient: false, polish: false });
     record(theta, ev, stop.tol);
     scored.push({ theta, value: ev.value });
+    const above = ev.value - floor;
     onEvent?.({ type: "baseline", baseline: "scan", index: scored.length - 1, total: candidates.length, point: { l1: scanKey ? params.values(theta)[scanKey] : NaN, value: ev.value } });
     if (theta === start) {
-      if (stop.start === "counts") best = ev.value;
+      if (stop.start === "counts") best = above;
       continue;
     }
     // Small λ costs the most (large supports): stop once the criterion climbs away from the path's best.
-    rising = ev.value > stop.above * best && ev.value >= previous ? rising + 1 : 0;
+    rising = above > stop.above * best && above >= previous ? rising + 1 : 0;
     if (rising >= stop.rises) break;
-    best = Math.min(best, ev.value);
-    previous = ev.value;
-    if (stop.vertex && scanKey === "l1" && fallingSlower(scored.slice(-3).map((p) => ({ l1: params.values(p.theta).l1, value: p.value })))) break;
+    best = Math.min(best, above);
+    previous = above;
+    if (stop.vertex && scanKey === "l1" && fallingSlower(scored.slice(-3).map((p) => ({ l1: params.values(p.theta).l1, value: p.value - floor })))) break;
   }
   return scored;
 }
@@ -503,7 +506,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
     const lower = ranges.l1.range[0];
     const l1Of = (theta: Float64Array) => params.values(theta).l1;
     const { centre, bounds } = scanned.length > 0
-      ? bracketFromScan(scanned.map((p) => ({ l1: l1Of(p.theta), value: p.value })), lower, lmax)
+      ? bracketFromScan(scanned.map((p) => ({ l1: l1Of(p.theta), value: p.value - (objective.floor ?? 0) })), lower, lmax)
       : { centre: l1Of(start), bounds: [lower, lmax] as [number, number] };
     const penalty = params.penalty(start);
     const found = minimiseOnBracket((from, to) => {
@@ -517,7 +520,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
         innerIterations += walk.innerIterations;
       }
       return walk;
-    }, centre, bounds, whole);
+    }, centre, bounds, whole, objective.floor);
     if (!found) return null;
     const { minimum, certificate, walks } = found;
     // Reported at the minimiser's l1 exactly (not through log and exp: it may sit on the bracket's edge).

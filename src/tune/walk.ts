@@ -27,7 +27,7 @@ export class PathWalker {
     const basis = (this.basis = PathBasis.of(problem, this.basis));
     const lmax = basis.lambdaMax(problem);
     const zero = new Float64Array(problem.A.cols);
-    const flat = from > lmax ? [{ hi: from, lo: Math.max(to, lmax), quadratic: [this.criterion.value(zero), 0, 0] as [number, number, number] }] : [];
+    const flat = from > lmax ? [{ hi: from, lo: Math.max(to, lmax), quadratic: [this.criterion.value(zero), 0, 0] as [number, number, number], size: 0 }] : [];
     if (to >= lmax) return { pieces: flat, breakpoints: [], complete: true, solves: 0, innerIterations: 0, minimiser: { l1: from, x: zero } };
     let path;
     try {
@@ -38,7 +38,7 @@ export class PathWalker {
     }
     this.state = path.state;
     return {
-      pieces: [...flat, ...path.pieces.map(({ hi, lo, quadratic }) => ({ hi, lo, quadratic: quadratic! }))],
+      pieces: [...flat, ...path.pieces.map(({ hi, lo, quadratic, active }) => ({ hi, lo, quadratic: quadratic!, size: active.length }))],
       breakpoints: path.breakpoints,
       complete: path.message === undefined,
       solves: path.solves,
