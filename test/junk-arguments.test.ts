@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  Adam, AdjointOperator, CenteredOperator, ComposedOperator, DctPlan, DenseMatrix, FftPlan, GradientDescent, HeldOutMse, IdentityOperator, InputError, L1Penalty, L2Penalty,
+  Adam, AdjointOperator, BoxedPenalty, ElasticNet, gridSearch, randomSearch, CenteredOperator, ComposedOperator, DctPlan, DenseMatrix, FftPlan, GradientDescent, HeldOutMse, IdentityOperator, InputError, L1Penalty, L2Penalty,
   LeastSquares, Momentum, OptimState, PathBasis, Perturbation, Random, StackedOperator, TotalVariation, centered, certificate, certify, columnMeans, constrainedCertificate,
   crossValidationFolds, declaredHyperparameters, defaultSolverName, degreesOfFreedom, descendLogLoss, dotTest, fixedPointDerivatives, fixedPointHypergradient, forwardDerivatives,
   holdOutPixels, interceptOf, kktSystem, lambdaMax, penaltyFamily, penaltyOf, penaltyTerms, polishBordered, requireCertifiableScales, runSolver, separablePenalty, sheppLogan,
@@ -57,6 +57,11 @@ describe("public entry points refuse junk arguments with an InputError naming th
     ["new L1Penalty(-1)", () => new L1Penalty(-1), "l1"],
     ["new L1Penalty(NaN)", () => new L1Penalty(NaN), "l1"],
     ["new L2Penalty(\"x\")", () => new L2Penalty("x" as never), "l2"],
+    ["new ElasticNet({}, l2)", () => new ElasticNet({} as never, new L2Penalty(1)), "l1Part"],
+    ["new ElasticNet(l1, null)", () => new ElasticNet(new L1Penalty(1), null as never), "l2Part"],
+    ["new BoxedPenalty(null, bounds)", () => new BoxedPenalty(null as never, { lower: x, upper: x }), "inner"],
+    ["gridSearch(null)", () => gridSearch(null as never, problem.penalty, 1, { tol: 1e-6 }), "objective"],
+    ["randomSearch(objective, …, undefined)", () => randomSearch({ evaluate: () => 0 } as never, problem.penalty, 1, undefined as never), "options"],
     ["new TotalVariation(-1, D)", () => new TotalVariation(-1, A), "tv"],
     ["new TotalVariation(1, null)", () => new TotalVariation(1, null as never), "D"],
     ["certificate(null)", () => certificate(null as never, x, x, x), "problem"],
