@@ -33,3 +33,13 @@ export class DivergenceError extends NumericalError {
     this.step = step;
   }
 }
+
+/** An integer ≥ min (sizes, counts); anything else, numeric strings included, is an InputError. */
+export function requireInteger(field: string, v: unknown, min: number): void {
+  if (!(Number.isSafeInteger(v) && (v as number) >= min)) throw new InputError(field, `expected an integer ≥ ${min}, got ${typeof v === "string" ? JSON.stringify(v) : String(v)}`);
+}
+
+/** A finite number ≥ 0 (penalty weights, ridge weights). */
+export function requireNonNegative(field: string, v: number): void {
+  if (!Number.isFinite(v) || v < 0) throw new InputError(field, `expected a finite number ≥ 0, got ${typeof v === "string" ? JSON.stringify(v) : v}`);
+}

@@ -300,6 +300,7 @@ function checkScales(problem: Problem, mode: ScaleMode): void {
  * whose penalties were set afterwards (withPenalty), and the tuner with mode "tune".
  */
 export function requireCertifiableScales(problem: Problem, mode: "solve" | "tune" = "solve"): void {
+  requireProblem(problem);
   checkScales(problem, mode);
 }
 
@@ -381,6 +382,7 @@ function centreForIntercept(problem: Problem, flag: unknown): void {
 
 /** The intercept b = ȳ − μᵀx of a solution x of a problem with `intercept` (undefined without). */
 export function interceptOf(problem: Problem, x: Float64Array): number | undefined {
+  requireProblem(problem);
   return problem.intercept && problem.intercept.offset - dot(problem.intercept.means, x);
 }
 
@@ -454,6 +456,7 @@ export function requirePositivePenalty(problem: Problem): void {
 
 /** The same problem with other penalty values (the rest shared, not copied). */
 export function withPenalty(problem: Problem, penalty: Partial<Penalty>): Problem {
+  requireProblem(problem);
   return { ...problem, penalty: { ...problem.penalty, ...penalty } };
 }
 

@@ -4,7 +4,7 @@ import { tryImplicitHypergradient, type HyperGradient } from "../diff/implicit.j
 import { IdentityOperator } from "../operators/identity.js";
 import { MaskOperator } from "../operators/mask.js";
 import { selectRows } from "../operators/rows.js";
-import { createProblem, withPenalty, type Measurements, type Penalty, type Problem } from "../problem.js";
+import { createProblem, requireProblem, withPenalty, type Measurements, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
 import { addScaled } from "../diff/gradient-map.js";
 import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
@@ -57,6 +57,7 @@ export function foldRows(m: number, folds: number): number[][] {
 
 /** The K folds of a problem: training rows as a problem of their own, held-out rows as its measurements. */
 export function crossValidationFolds(problem: Problem, folds: number): CvFold[] {
+  requireProblem(problem);
   if (problem.A instanceof IdentityOperator || problem.A instanceof MaskOperator) {
     // Each row measures one feature: a fold's held-out features are measured by no training row,
     // so their predictions come from the penalty alone and the criterion cannot rank the penalties.

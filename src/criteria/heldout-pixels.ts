@@ -4,7 +4,7 @@ import { ComposedOperator } from "../operators/combinators.js";
 import { IdentityOperator } from "../operators/identity.js";
 import { MaskOperator } from "../operators/mask.js";
 import type { LinearOperator } from "../operators/operator.js";
-import { createProblem, type Penalty, type Problem } from "../problem.js";
+import { createProblem, requireProblem, type Penalty, type Problem } from "../problem.js";
 
 export interface HoldOutOptions {
   /** Fraction of the measured pixels (rows of A) kept out of the fit, in (0, 1); default 0.1. */
@@ -52,9 +52,9 @@ function indicator(indices: Int32Array, n: number): Uint8Array {
  * `fullPenalty(tuned)`.
  */
 export function holdOutPixels(problem: Problem, { fraction = 0.1, seed = 1 }: HoldOutOptions = {}): HeldOutSplit {
+  requireProblem(problem);
   const m = problem.A.rows;
   if (typeof fraction !== "number" || !(fraction > 0 && fraction < 1)) throw new InputError("fraction", `expected a number in (0, 1), got ${String(fraction)}`);
-  if (!Number.isSafeInteger(seed)) throw new InputError("seed", `expected an integer, got ${String(seed)}`);
   const held = Math.round(fraction * m);
   if (held < 1 || held > m - 1) {
     throw new InputError("fraction", `expected to hold out at least 1 and at most ${m - 1} of the ${m} measured pixels, got ${fraction}·${m} ≈ ${held}`);

@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { dot } from "../linalg/vector.js";
 import { IdentityOperator } from "../operators/identity.js";
-import { scaledAdjoint } from "../operators/operator.js";
+import { requireOperator, scaledAdjoint } from "../operators/operator.js";
 import { requireProblem, type Measurements, type Problem } from "../problem.js";
 import type { Criterion } from "./criterion.js";
 
@@ -15,6 +15,7 @@ export class HeldOutMse implements Criterion {
   private readonly residual: Float64Array;
 
   constructor(validation: Measurements, name = "heldout") {
+    requireOperator("validation.A", validation?.A);
     this.name = name;
     this.validation = validation;
     this.residual = new Float64Array(validation.A.rows);

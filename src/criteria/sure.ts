@@ -6,7 +6,7 @@ import { kktSystem } from "../kkt/index.js";
 import { Random } from "../linalg/random.js";
 import { dot } from "../linalg/vector.js";
 import { scaledAdjoint } from "../operators/operator.js";
-import { withPenalty, type Penalty, type Problem } from "../problem.js";
+import { requireProblem, withPenalty, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
 import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
@@ -120,6 +120,7 @@ const interceptDf = (problem: Problem) => (problem.intercept ? 1 : 0);
 
 /** df = tr(∂(Ax)/∂y) of a solution and its derivative by hyperparameter name, from the problem's KKT system. */
 export function degreesOfFreedom(problem: Problem, solution: Solution): { df: number; derivative(name: string): number } {
+  requireProblem(problem);
   if (problem.penalty.tv === 0 && solution.active.length === 0) return { df: 0, derivative: () => 0 };
   return kktSystem(problem, solution).system.degreesOfFreedom();
 }

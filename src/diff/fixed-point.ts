@@ -4,7 +4,7 @@ import { allFinite, dot, norm2 } from "../linalg/vector.js";
 import { IdentityOperator } from "../operators/identity.js";
 import type { LinearOperator } from "../operators/operator.js";
 import { penaltyTerms } from "../penalties/index.js";
-import { refuseBasisPursuit, requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
+import { refuseBasisPursuit, requireCertifiableScales, requirePositivePenalty, requireProblem, type Problem } from "../problem.js";
 import { checkProblemClass } from "../solvers/driver.js";
 import { splitBregman, splitBregmanNormalSolver } from "../solvers/split-bregman.js";
 import type { NormalSolver } from "../solvers/split-bregman-update.js";
@@ -239,7 +239,8 @@ function relativeChange(change: number, size: number): number {
  * structure, so it also serves a user-given D. Needs tv > 0 or l1 > 0 (the splits).
  */
 export function fixedPointHypergradient(problem: Problem, gradX: Float64Array, options: FixedPointOptions = {}): FixedPointHypergradient {
-  const n = problem.A?.cols;
+  requireProblem(problem);
+  const n = problem.A.cols;
   if (!(gradX instanceof Float64Array) || gradX.length !== n || !allFinite(gradX)) throw new InputError("gradX", `expected a Float64Array of ${n} finite numbers (∇ₓL at the solution)`);
   const { tol, maxIter } = checkOptions(options);
   const point = fixedPoint(problem, tol);
@@ -248,6 +249,7 @@ export function fixedPointHypergradient(problem: Problem, gradX: Float64Array, o
 
 /** dx/dtv, dx/dl1, dx/dl2 in forward mode: one tangent fixed-point iteration per hyperparameter. */
 export function fixedPointDerivatives(problem: Problem, options: FixedPointOptions = {}): FixedPointDerivatives {
+  requireProblem(problem);
   const { tol, maxIter } = checkOptions(options);
   const point = fixedPoint(problem, tol);
   const [tv, l1, l2] = (["tv", "l1", "l2"] as const).map((theta) => point.linearization.tangent(theta, maxIter));

@@ -3,7 +3,7 @@ import { PivotedCholesky } from "../linalg/pivoted-cholesky.js";
 import { dot, norm2Robust } from "../linalg/vector.js";
 import { columnNormSquared } from "../operators/operator.js";
 import type { SeparablePenalty } from "../penalties/index.js";
-import type { Problem } from "../problem.js";
+import { requireProblem, type Problem } from "../problem.js";
 import { activeSetMatrix, type ActiveSetMatrix } from "./active-set.js";
 import { lagrangianCorrelation } from "./certificate.js";
 import type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
@@ -248,6 +248,7 @@ const PRUNE_ROUNDS = 3;
  * two points certifies better. `nu` has one multiplier per row of C (0 stays 0 on redundant rows).
  */
 export function polishBordered(problem: Problem, penalty: SeparablePenalty, x: Float64Array, nu: Float64Array): { x: Float64Array; nu: Float64Array } | null {
+  requireProblem(problem);
   const rows = constraintRows(problem);
   const bounds = problem.bounds;
   let current = x, multipliers = nu;

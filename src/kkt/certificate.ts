@@ -1,7 +1,7 @@
 import { dot } from "../linalg/vector.js";
 import { BoxedPenalty } from "../penalties/box.js";
 import { penaltyOf, type SeparablePenalty } from "../penalties/index.js";
-import type { Problem } from "../problem.js";
+import { requireProblem, type Problem } from "../problem.js";
 
 /** What proves (or disproves) that x solves ½‖Ax − y‖² + g(x) (subject to Cx = d when constrained). */
 export interface Certificate {
@@ -32,6 +32,7 @@ export interface Certificate {
  * constraints, c = Aᵀr − Cᵀν and `offset` = νᵀd (see constrainedCertificate).
  */
 export function certificate(problem: Problem, x: Float64Array, r: Float64Array, c: Float64Array, penalty: SeparablePenalty = penaltyOf(problem), offset = 0): Certificate {
+  requireProblem(problem);
   let kkt = 0, margin = 1, smallestActive = Infinity;
   for (let j = 0; j < x.length; j++) {
     const xj = x[j];
@@ -96,6 +97,7 @@ export function residualAndCorrelation(problem: Problem, x: Float64Array, r: Flo
 
 /** The certificate of x from scratch (two products with A). */
 export function certify(problem: Problem, x: Float64Array, penalty: SeparablePenalty = penaltyOf(problem)): Certificate {
+  requireProblem(problem);
   const r = new Float64Array(problem.A.rows), c = new Float64Array(problem.A.cols);
   residualAndCorrelation(problem, x, r, c);
   return certificate(problem, x, r, c, penalty);
@@ -131,6 +133,7 @@ export function meetsTolerance(cert: Certificate, penalty: SeparablePenalty, x: 
  * with the bounds' normal cones (g boxed), and the feasibility residual ‖Cx − d‖₂.
  */
 export function constrainedCertificate(problem: Problem, x: Float64Array, nu: Float64Array, penalty?: SeparablePenalty): Certificate {
+  requireProblem(problem);
   if (penalty) {
     const { r, c } = lagrangianProducts(problem, x, nu);
     return certificateWith(problem, x, nu, r, c, penalty);

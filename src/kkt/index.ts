@@ -1,7 +1,7 @@
 import { InputError } from "../errors.js";
 import { differencesOf, GridDifferences } from "../operators/finite-differences.js";
 import { penaltyFamily } from "../penalties/index.js";
-import type { Problem } from "../problem.js";
+import { requireProblem, type Problem } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
 import { activeSetSystem } from "./active-set.js";
 import { BorderedSystem, constraintRows, freeSet } from "./bordered.js";
@@ -16,6 +16,7 @@ import { boundedPieceSystem, PieceSystem, type TvBorderedSystem } from "./tv-sys
  * systems are chosen here from the solution's structure.
  */
 export function kktSystem(problem: Problem, solution: Solution): { system: KktSystem; names: string[] } {
+  requireProblem(problem);
   if (problem.penalty.tv > 0 && (problem.constraints || problem.bounds)) return { system: borderedPieceSystem(problem, solution), names: ["l1", "l2", "tv"] };
   if (problem.penalty.tv > 0) return { system: pieceSystem(problem, solution.x, solution.dualityGap), names: ["l1", "l2", "tv"] };
   if (problem.constraints || problem.bounds) return borderedSystem(problem, solution);

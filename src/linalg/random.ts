@@ -1,9 +1,12 @@
+import { InputError } from "../errors.js";
+
 /** Seeded pseudo-random numbers (mulberry32) for reproducible demo problems and tests. */
 export class Random {
   private state: number;
   private spare: number | null = null;
 
   constructor(seed: number) {
+    if (!Number.isSafeInteger(seed)) throw new InputError("seed", `expected an integer, got ${typeof seed === "string" ? JSON.stringify(seed) : String(seed)}`);
     this.state = seed >>> 0;
   }
 

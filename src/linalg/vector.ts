@@ -1,4 +1,5 @@
 /** Float64Array kernels. All loops are allocation-free; callers own the output buffers. */
+import { InputError } from "../errors.js";
 
 export function dot(a: Float64Array, b: Float64Array, n = a.length): number {
   let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
@@ -95,6 +96,12 @@ export function subtract(a: Float64Array, b: Float64Array, out: Float64Array): F
 export function allFinite(a: ArrayLike<number>): boolean {
   for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
   return true;
+}
+
+/** A Float64Array of the given length with finite entries (an argument at the API edge). */
+export function requireVector(field: string, v: Float64Array, length: number): void {
+  if (!(v instanceof Float64Array) || v.length !== length) throw new InputError(field, `expected a Float64Array of length ${length}, got ${v instanceof Float64Array ? `length ${v.length}` : typeof v}`);
+  if (!allFinite(v)) throw new InputError(field, "expected finite entries");
 }
 
 /** Soft thresholding, the prox of t|·|: sign(v)·max(|v| − t, 0). */

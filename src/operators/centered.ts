@@ -1,9 +1,10 @@
-import { dot, sum } from "../linalg/vector.js";
+import { dot, requireVector, sum } from "../linalg/vector.js";
 import { DenseMatrix } from "./dense.js";
-import { hasColumns, type ColumnOperator, type LinearOperator } from "./operator.js";
+import { hasColumns, requireOperator, type ColumnOperator, type LinearOperator } from "./operator.js";
 
 /** μ = Aᵀ1/m, the column means of A (one product with Aᵀ). */
 export function columnMeans(A: LinearOperator): Float64Array {
+  requireOperator("A", A);
   const means = A.applyT(new Float64Array(A.rows).fill(1), new Float64Array(A.cols));
   for (let j = 0; j < means.length; j++) means[j] /= A.rows;
   return means;
@@ -18,6 +19,7 @@ export class CenteredOperator implements LinearOperator {
   readonly cols: number;
 
   constructor(readonly base: LinearOperator, readonly means: Float64Array) {
+    requireCentring(base, means);
     this.rows = base.rows;
     this.cols = base.cols;
   }
@@ -69,6 +71,7 @@ export class CenteredColumnOperator extends CenteredOperator implements ColumnOp
  * implicit wrapper otherwise (a matrix-free A is never densified).
  */
 export function centered(A: LinearOperator, means: Float64Array): LinearOperator {
+  requireCentring(A, means);
   if (A instanceof DenseMatrix) {
     const m = A.rows, data = new Float64Array(m * A.cols);
     for (let j = 0; j < A.cols; j++) {
@@ -78,4 +81,9 @@ export function centered(A: LinearOperator, means: Float64Array): LinearOperator
     return new DenseMatrix(m, A.cols, data);
   }
   return hasColumns(A) ? new CenteredColumnOperator(A, means) : new CenteredOperator(A, means);
+}
+
+function requireCentring(A: LinearOperator, means: Float64Array): void {
+  requireOperator("A", A);
+  requireVector("means", means, A.cols);
 }

@@ -1,5 +1,5 @@
 import { InputError } from "../errors.js";
-import type { LinearOperator } from "./operator.js";
+import { requireOperator, type LinearOperator } from "./operator.js";
 
 /** B·A: apply A, then B (B.cols must equal A.rows). Matrix-free: one buffer between the two. */
 export class ComposedOperator implements LinearOperator {
@@ -11,6 +11,8 @@ export class ComposedOperator implements LinearOperator {
     readonly outer: LinearOperator,
     readonly inner: LinearOperator,
   ) {
+    requireOperator("outer", outer, 0);
+    requireOperator("inner", inner, 0);
     if (outer.cols !== inner.rows) throw new InputError("operator", `cannot compose: the outer operator takes ${outer.cols} inputs, the inner gives ${inner.rows}`);
     this.rows = outer.rows;
     this.cols = inner.cols;
@@ -32,6 +34,7 @@ export class AdjointOperator implements LinearOperator {
   readonly cols: number;
 
   constructor(readonly base: LinearOperator) {
+    requireOperator("base", base, 0);
     this.rows = base.cols;
     this.cols = base.rows;
   }
@@ -53,10 +56,11 @@ export class StackedOperator implements LinearOperator {
   private readonly scratch: Float64Array;
 
   constructor(readonly blocks: LinearOperator[]) {
-    if (blocks.length === 0) throw new InputError("operator", "cannot stack zero operators");
-    const cols = blocks[0].cols;
+    if (!Array.isArray(blocks) || blocks.length === 0) throw new InputError("operator", "expected a non-empty array of operators to stack");
+    const cols = blocks[0]?.cols;
     this.offsets = [0];
     for (const [k, b] of blocks.entries()) {
+      requireOperator(`operator[${k}]`, b, 0);
       if (b.cols !== cols) throw new InputError(`operator[${k}]`, `expected ${cols} columns to stack, got ${b.cols}`);
       this.offsets.push(this.offsets[k] + b.rows);
     }

@@ -1,5 +1,5 @@
 import { Matrix } from "ml-matrix";
-import { InputError } from "../errors.js";
+import { InputError, requireInteger } from "../errors.js";
 import { allFinite, axpy, dot } from "../linalg/vector.js";
 import { ResidentMatrix } from "../linalg/simd/resident.js";
 import type { ColumnOperator } from "./operator.js";
@@ -39,6 +39,9 @@ export class DenseMatrix implements ColumnOperator {
 
   /** `simd: false` keeps `data` as given (no copy; the scalar loops run); `resident`: data is that memory's (DenseMatrix.build). */
   constructor(rows: number, cols: number, data: Float64Array, options: { simd?: boolean; resident?: ResidentMatrix | null } = {}) {
+    requireInteger("rows", rows, 0);
+    requireInteger("cols", cols, 0);
+    if (!(data instanceof Float64Array)) throw new InputError("matrix", "expected the entries as a column-major Float64Array");
     if (data.length !== rows * cols) {
       throw new InputError("matrix", `expected ${rows}x${cols} = ${rows * cols} entries, got ${data.length}`);
     }

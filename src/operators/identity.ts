@@ -1,3 +1,4 @@
+import { requireInteger } from "../errors.js";
 import { DenseMatrix } from "./dense.js";
 import type { ColumnOperator } from "./operator.js";
 
@@ -7,6 +8,7 @@ export class IdentityOperator implements ColumnOperator {
   readonly cols: number;
 
   constructor(n: number) {
+    requireInteger("n", n, 1);
     this.rows = n;
     this.cols = n;
   }

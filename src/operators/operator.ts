@@ -1,3 +1,4 @@
+import { InputError } from "../errors.js";
 import { dot } from "../linalg/vector.js";
 
 /** A linear map R^cols → R^rows given by its action and its adjoint, writing into caller-owned buffers. */
@@ -27,9 +28,16 @@ export interface ColumnOperator extends LinearOperator {
   gram?(cols: ArrayLike<number>): Float64Array;
 }
 
+/** A linear operator with at least `minRows` rows (0 for a difference operator on one sample) and one column. */
+export function requireOperator(field: string, A: LinearOperator, minRows = 1): void {
+  if (typeof A?.apply !== "function" || typeof A.applyT !== "function" || !(A.rows >= minRows && A.cols >= 1)) {
+    throw new InputError(field, `expected a linear operator with at least ${minRows === 1 ? "one row" : `${minRows} rows`} and one column`);
+  }
+}
+
 export function hasColumns(A: LinearOperator): A is ColumnOperator {
-  const op = A as Partial<ColumnOperator>;
-  return typeof op.columnDot === "function" && typeof op.columnAxpy === "function" && typeof op.columnInner === "function" && typeof op.columnNormsSquared === "function";
+  const op = A as Partial<ColumnOperator> | null | undefined;
+  return typeof op?.columnDot === "function" && typeof op.columnAxpy === "function" && typeof op.columnInner === "function" && typeof op.columnNormsSquared === "function";
 }
 
 /** ‖a_j‖², the squared norm of column j (one product with A, A e_j, without column access). */

@@ -3,7 +3,7 @@ import { axpy } from "../linalg/vector.js";
 import { requireMomentum } from "./momentum.js";
 import { requireObject, requireObjective, type SmoothObjective } from "./objective.js";
 import type { OptimState, Optimiser, Perturbation } from "./optimiser.js";
-import { constantRate, type RateSchedule } from "./schedule.js";
+import { toSchedule, type RateSchedule } from "./schedule.js";
 
 export interface AdamParameters {
   /** The step size α (a number, or a schedule α_t). */
@@ -41,7 +41,7 @@ export class Adam implements Optimiser {
   ) {
     requireObjective("objective", objective);
     requireObject("parameters", parameters, "{ alpha, beta1?, beta2?, epsilon? }");
-    this.schedule = typeof parameters.alpha === "number" ? constantRate(parameters.alpha, "alpha") : parameters.alpha;
+    this.schedule = toSchedule("alpha", parameters.alpha, "alpha");
     this.beta1 = parameters.beta1 ?? 0.9;
     this.beta2 = parameters.beta2 ?? 0.999;
     this.epsilon = parameters.epsilon ?? 1e-8;

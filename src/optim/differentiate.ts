@@ -1,7 +1,7 @@
 import { MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "../diff/checkpoint.js";
 import { DivergenceError, InputError } from "../errors.js";
-import { dot } from "../linalg/vector.js";
-import { requireObject, requireVector } from "./objective.js";
+import { dot, requireVector } from "../linalg/vector.js";
+import { requireObject } from "./objective.js";
 import { OptimState, Perturbation, type Optimiser } from "./optimiser.js";
 
 export interface RunOptions {
@@ -68,9 +68,13 @@ function recurrenceOf(optimiser: Optimiser, initialLoss: number, options: RunOpt
   };
 }
 
+function requireOptimiser(optimiser: Optimiser): void {
+  if (typeof optimiser?.step !== "function") throw new InputError("optimiser", "expected an optimiser (GradientDescent, Momentum, Adam)");
+}
+
 /** The state at x₀ (method vectors zero, ∇f and f evaluated) and the recurrence of checked steps from it. */
 export function startRun(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions, riding?: RidingProducts) {
-  if (typeof optimiser?.step !== "function") throw new InputError("optimiser", "expected an optimiser (GradientDescent, Momentum, Adam)");
+  requireOptimiser(optimiser);
   requireObject("options", options, "an options object");
   requireIterations(K);
   requireVector("x0", x0, optimiser.objective.dimension);
@@ -99,6 +103,7 @@ function named(optimiser: Optimiser, indices: readonly number[], values: ArrayLi
  * (ẋ_{t+1} = ∂step/∂x·ẋ_t + ∂step/∂h), then d f(x_K)/dh = ∇f(x_K)ᵀẋ_K.
  */
 export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: number, options: ForwardOptions = {}): OptimiserDerivatives {
+  requireOptimiser(optimiser);
   requireObject("options", options, "{ parameters?, divergence? }");
   const names = options.parameters ?? optimiser.hyperparameters;
   const indices = names.map((name) => {

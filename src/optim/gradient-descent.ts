@@ -1,7 +1,7 @@
 import { axpy, dot } from "../linalg/vector.js";
 import { requireObjective, type SmoothObjective } from "./objective.js";
 import type { OptimState, Optimiser, Perturbation } from "./optimiser.js";
-import { constantRate, type RateSchedule } from "./schedule.js";
+import { toSchedule, type RateSchedule } from "./schedule.js";
 
 /**
  * Gradient descent x_{t+1} = x_t − η_t ∇f(x_t), η_t from a schedule (a constant η by default).
@@ -20,7 +20,7 @@ export class GradientDescent implements Optimiser {
     schedule: RateSchedule | number,
   ) {
     requireObjective("objective", objective);
-    this.schedule = typeof schedule === "number" ? constantRate(schedule) : schedule;
+    this.schedule = toSchedule("schedule", schedule);
     this.hyperparameters = this.schedule.names;
     this.hv = new Float64Array(objective.dimension);
   }

@@ -1,4 +1,5 @@
 import { DivergenceError, InputError } from "../errors.js";
+import { toVector } from "../problem.js";
 import { reverseDerivatives, requireIterations, type RunOptions } from "./differentiate.js";
 import { GradientDescent } from "./gradient-descent.js";
 import { Momentum, requireMomentum } from "./momentum.js";
@@ -31,7 +32,8 @@ type LossAndGradient = (parameters: number[]) => { loss: number; gradient: numbe
  */
 export function descendLogLoss(initial: number[], evaluate: LossAndGradient, outerSteps = 30): OuterRun {
   if (!Number.isInteger(outerSteps) || outerSteps < 1) throw new InputError("outerSteps", `expected an integer ≥ 1, got ${outerSteps}`);
-  let p = [...initial], evaluations = 1;
+  if (typeof evaluate !== "function") throw new InputError("evaluate", "expected a function parameters ↦ { loss, gradient }");
+  let p = Array.from(toVector(initial, "initial")), evaluations = 1;
   let current = evaluate(p);
   const losses = [current.loss];
   let step = 1;

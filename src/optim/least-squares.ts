@@ -1,7 +1,8 @@
-import type { LinearOperator } from "../operators/operator.js";
+import { requireOperator, type LinearOperator } from "../operators/operator.js";
 import { applyPair, applyTPair } from "../operators/pair.js";
-import { axpy, dot } from "../linalg/vector.js";
-import { requireNonNegative, requireOperator, requireVector, type SmoothObjective } from "./objective.js";
+import { axpy, dot, requireVector } from "../linalg/vector.js";
+import { requireNonNegative } from "../errors.js";
+import type { SmoothObjective } from "./objective.js";
 
 /** f(x) = ½‖Ax − b‖² + (ridge/2)‖x‖²;  ∇f = Aᵀ(Ax − b) + ridge·x;  ∇²f·v = AᵀAv + ridge·v. */
 export class LeastSquares implements SmoothObjective {

@@ -1,7 +1,8 @@
 import { InputError } from "../errors.js";
-import type { LinearOperator } from "../operators/operator.js";
-import { axpy, dot } from "../linalg/vector.js";
-import { requireNonNegative, requireOperator, requireVector, type SmoothObjective } from "./objective.js";
+import { requireOperator, type LinearOperator } from "../operators/operator.js";
+import { axpy, dot, requireVector } from "../linalg/vector.js";
+import { requireNonNegative } from "../errors.js";
+import type { SmoothObjective } from "./objective.js";
 
 /**
  * Logistic regression with labels y_i ∈ {−1, +1}: with margins m_i = y_i·(Ax)_i,

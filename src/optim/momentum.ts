@@ -2,7 +2,7 @@ import { InputError } from "../errors.js";
 import { axpy } from "../linalg/vector.js";
 import { requireObjective, type SmoothObjective } from "./objective.js";
 import type { OptimState, Optimiser, Perturbation } from "./optimiser.js";
-import { constantRate, type RateSchedule } from "./schedule.js";
+import { toSchedule, type RateSchedule } from "./schedule.js";
 
 export function requireMomentum(field: string, beta: number): void {
   if (!(Number.isFinite(beta) && beta >= 0 && beta < 1)) throw new InputError(field, `expected a number in [0, 1), got ${beta}`);
@@ -28,7 +28,7 @@ export class Momentum implements Optimiser {
     readonly beta: number,
   ) {
     requireObjective("objective", objective);
-    this.schedule = typeof schedule === "number" ? constantRate(schedule) : schedule;
+    this.schedule = toSchedule("schedule", schedule);
     requireMomentum("beta", beta);
     this.hyperparameters = [...this.schedule.names, "beta"];
     this.hv = new Float64Array(objective.dimension);

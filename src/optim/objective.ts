@@ -1,6 +1,4 @@
 import { InputError } from "../errors.js";
-import type { LinearOperator } from "../operators/operator.js";
-import { allFinite } from "../linalg/vector.js";
 
 /**
  * A smooth objective f: Rⁿ → R with its exact gradient and Hessian-vector product, the three
@@ -38,21 +36,4 @@ export function requireObjective(field: string, objective: SmoothObjective): voi
 /** An options object (undefined is taken as {} by the callers' defaults). */
 export function requireObject(field: string, v: unknown, expected: string): void {
   if (typeof v !== "object" || v === null) throw new InputError(field, `expected ${expected}, got ${v === null ? "null" : typeof v}`);
-}
-
-export function requireVector(field: string, v: Float64Array, length: number): void {
-  if (!(v instanceof Float64Array) || v.length !== length) throw new InputError(field, `expected a Float64Array of length ${length}, got ${v instanceof Float64Array ? `length ${v.length}` : typeof v}`);
-  if (!allFinite(v)) throw new InputError(field, "expected finite entries");
-}
-
-/** A linear operator with at least `minRows` rows (0 for a difference operator on one sample) and one column. */
-export function requireOperator(field: string, A: LinearOperator, minRows = 1): void {
-  if (typeof A?.apply !== "function" || typeof A.applyT !== "function" || !(A.rows >= minRows && A.cols >= 1)) {
-    throw new InputError(field, `expected a linear operator with at least ${minRows === 1 ? "one row" : `${minRows} rows`} and one column`);
-  }
-}
-
-/** A finite number ≥ 0 (ridge weights, TV weights). */
-export function requireNonNegative(field: string, v: number): void {
-  if (!Number.isFinite(v) || v < 0) throw new InputError(field, `expected a finite number ≥ 0, got ${v}`);
 }

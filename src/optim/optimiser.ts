@@ -1,3 +1,4 @@
+import { requireInteger } from "../errors.js";
 import type { RateSchedule } from "./schedule.js";
 import type { SmoothObjective } from "./objective.js";
 
@@ -6,6 +7,12 @@ function blocks(data: Float64Array, n: number, first: number, count: number): Fl
   const out: Float64Array[] = [];
   for (let k = first; k < first + count; k++) out.push(data.subarray(k * n, (k + 1) * n));
   return out;
+}
+
+/** n ≥ 1 entries per block and auxiliaries ≥ 0 extra blocks. */
+function requireLayout(n: number, auxiliaries: number): void {
+  requireInteger("n", n, 1);
+  requireInteger("auxiliaries", auxiliaries, 0);
 }
 
 /**
@@ -20,6 +27,7 @@ export class OptimState {
   readonly gradient: Float64Array;
 
   constructor(n: number, auxiliaries: number) {
+    requireLayout(n, auxiliaries);
     this.data = new Float64Array((auxiliaries + 2) * n + 1);
     [this.x, ...this.aux] = blocks(this.data, n, 0, auxiliaries + 1);
     [this.gradient] = blocks(this.data, n, auxiliaries + 1, 1);
@@ -41,6 +49,7 @@ export class Perturbation {
   readonly aux: Float64Array[];
 
   constructor(n: number, auxiliaries: number) {
+    requireLayout(n, auxiliaries);
     this.data = new Float64Array((auxiliaries + 1) * n);
     [this.x, ...this.aux] = blocks(this.data, n, 0, auxiliaries + 1);
   }

@@ -15,6 +15,16 @@ export function requirePositiveRate(field: string, rate: number): void {
   if (!Number.isFinite(rate) || rate <= 0) throw new InputError(field, `expected a finite number > 0, got ${rate}`);
 }
 
+/** A rate schedule, or a number taken as the constant rate `name` (numeric strings are not numbers). */
+export function toSchedule(field: string, schedule: RateSchedule | number, name = "eta"): RateSchedule {
+  if (typeof schedule === "number") return constantRate(schedule, name);
+  const s = schedule as Partial<RateSchedule> | null;
+  if (!Array.isArray(s?.names) || typeof s.rate !== "function" || typeof s.rateDerivative !== "function") {
+    throw new InputError(field, `expected a number > 0 or a rate schedule { names, rate, rateDerivative }, got ${typeof schedule === "string" ? JSON.stringify(schedule) : s === null ? "null" : typeof s}`);
+  }
+  return schedule;
+}
+
 /** η_t = η for every t. */
 export function constantRate(rate: number, name = "eta"): RateSchedule {
   requirePositiveRate(name, rate);

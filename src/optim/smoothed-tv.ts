@@ -1,7 +1,8 @@
 import { InputError } from "../errors.js";
-import type { LinearOperator } from "../operators/operator.js";
-import { dot } from "../linalg/vector.js";
-import { requireNonNegative, requireOperator, requireVector, type SmoothObjective } from "./objective.js";
+import { requireOperator, type LinearOperator } from "../operators/operator.js";
+import { dot, requireVector } from "../linalg/vector.js";
+import { requireNonNegative } from "../errors.js";
+import type { SmoothObjective } from "./objective.js";
 
 /**
  * Smoothed total variation with a least-squares data term: with u = Dx and ρ_i = √(u_i² + δ²),

@@ -1,3 +1,4 @@
+import { InputError } from "../errors.js";
 import { softThreshold } from "../linalg/vector.js";
 import type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
 
@@ -28,6 +29,7 @@ export class BoxedPenalty implements SeparablePenalty {
     readonly inner: SeparablePenalty,
     readonly bounds: Bounds,
   ) {
+    if (typeof inner?.name !== "string" || !Array.isArray(inner.hyperparameters)) throw new InputError("inner", "expected a separable penalty (L1Penalty, L2Penalty, ElasticNet)");
     this.name = inner.name;
     this.hyperparameters = inner.hyperparameters;
   }

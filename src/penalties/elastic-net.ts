@@ -1,5 +1,6 @@
-import type { L1Penalty } from "./l1.js";
-import type { L2Penalty } from "./l2.js";
+import { InputError } from "../errors.js";
+import { L1Penalty } from "./l1.js";
+import { L2Penalty } from "./l2.js";
 import type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
 
 /**
@@ -18,6 +19,8 @@ export class ElasticNet implements SeparablePenalty {
     readonly l1Part: L1Penalty,
     readonly l2Part: L2Penalty,
   ) {
+    if (!(l1Part instanceof L1Penalty)) throw new InputError("l1Part", "expected an L1Penalty");
+    if (!(l2Part instanceof L2Penalty)) throw new InputError("l2Part", "expected an L2Penalty");
     this.hyperparameters = [...l1Part.hyperparameters, ...l2Part.hyperparameters];
   }
 

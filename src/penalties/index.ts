@@ -1,5 +1,6 @@
 import { InputError } from "../errors.js";
-import type { Penalty, Problem } from "../problem.js";
+import { requireObject } from "../optim/objective.js";
+import { requireProblem, type Penalty, type Problem } from "../problem.js";
 import { ElasticNet } from "./elastic-net.js";
 import { L1Penalty } from "./l1.js";
 import { L2Penalty } from "./l2.js";
@@ -14,6 +15,7 @@ import { differencesOf, GridDifferences } from "../operators/finite-differences.
  * their sum. TV joins here as a non-separable penalty.
  */
 export function separablePenalty(values: Penalty): SeparablePenalty {
+  requireObject("penalty", values, "penalty values { l1, l2, weights? }");
   const { l1, l2, weights } = values;
   if (l1 > 0 && l2 > 0) return new ElasticNet(new L1Penalty(l1, weights), new L2Penalty(l2));
   if (l1 > 0) return new L1Penalty(l1, weights);
@@ -23,6 +25,7 @@ export function separablePenalty(values: Penalty): SeparablePenalty {
 
 /** The problem's separable penalty, restricted to its bounds when it has them (penalties/box.ts). */
 export function penaltyOf(problem: Problem): SeparablePenalty {
+  requireProblem(problem);
   return boxed(separablePenalty(problem.penalty), problem.bounds);
 }
 
@@ -36,6 +39,7 @@ export interface PenaltyTerms {
 }
 
 export function penaltyTerms(problem: Problem): PenaltyTerms {
+  requireProblem(problem);
   const { l1, l2, tv } = problem.penalty;
   return {
     separable: l1 > 0 || l2 > 0 ? penaltyOf(problem) : null,
@@ -54,6 +58,7 @@ export function termNames(terms: PenaltyTerms): string[] {
  * tuner read it; solvers use `penaltyOf`, which drops the zero terms.
  */
 export function penaltyFamily(problem: Problem): ElasticNet {
+  requireProblem(problem);
   return new ElasticNet(new L1Penalty(problem.penalty.l1, problem.penalty.weights), new L2Penalty(problem.penalty.l2));
 }
 

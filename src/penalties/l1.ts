@@ -1,3 +1,4 @@
+import { requireNonNegative } from "../errors.js";
 import { softThreshold } from "../linalg/vector.js";
 import type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
 
@@ -16,6 +17,7 @@ export class L1Penalty implements SeparablePenalty {
     readonly l1: number,
     readonly weights?: Float64Array,
   ) {
+    requireNonNegative("l1", l1);
     this.hyperparameters = [{ name: "l1", shape: "scalar" }, { name: "weights", shape: "perFeature" }];
   }
 

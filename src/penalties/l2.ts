@@ -1,3 +1,4 @@
+import { requireNonNegative } from "../errors.js";
 import type { HyperparameterSpec, SeparablePenalty } from "./penalty.js";
 
 /**
@@ -10,7 +11,9 @@ export class L2Penalty implements SeparablePenalty {
   readonly name = "l2";
   readonly hyperparameters: readonly HyperparameterSpec[] = [{ name: "l2", shape: "scalar" }];
 
-  constructor(readonly l2: number) {}
+  constructor(readonly l2: number) {
+    requireNonNegative("l2", l2);
+  }
 
   lambdaMax(): number {
     return Infinity;

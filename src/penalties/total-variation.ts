@@ -1,6 +1,7 @@
 import { medianInPlace } from "../linalg/select.js";
 import { GridDifferences } from "../operators/finite-differences.js";
-import type { LinearOperator } from "../operators/operator.js";
+import { requireNonNegative } from "../errors.js";
+import { requireOperator, type LinearOperator } from "../operators/operator.js";
 import type { HyperparameterSpec } from "./penalty.js";
 
 /**
@@ -18,7 +19,10 @@ export class TotalVariation {
     /** The weight tv > 0. */
     readonly weight: number,
     readonly D: LinearOperator,
-  ) {}
+  ) {
+    requireNonNegative("tv", weight);
+    requireOperator("D", D, 0);
+  }
 
   /** tv·‖Dx‖₁. */
   value(x: Float64Array): number {

@@ -1,4 +1,8 @@
+import { InputError } from "../errors.js";
 import { checkImageSize, type GreyImage } from "../imaging/image.js";
+
+/** The largest side: an 8192×8192 phantom is already 512 MiB of doubles. */
+const MAX_PHANTOM_SIDE = 2 ** 13;
 
 /**
  * The modified Shepp–Logan phantom (Toft 1996; MATLAB's phantom('Modified Shepp-Logan')): ten
@@ -33,6 +37,7 @@ function coordinate(k: number, n: number): number {
  */
 export function sheppLogan(height: number, width: number = height): GreyImage {
   checkImageSize(height, width, "phantom");
+  if (height > MAX_PHANTOM_SIDE || width > MAX_PHANTOM_SIDE) throw new InputError("phantom", `expected height and width ≤ 2^13 = ${MAX_PHANTOM_SIDE}, got ${height}×${width}`);
   const data = new Float64Array(height * width);
   for (const [level, a, b, x0, y0, degrees] of MODIFIED_SHEPP_LOGAN) {
     const phi = (degrees * Math.PI) / 180, c = Math.cos(phi), s = Math.sin(phi);

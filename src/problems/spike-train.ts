@@ -2,6 +2,7 @@ import { DenseMatrix } from "../operators/dense.js";
 import { Random } from "../linalg/random.js";
 import { lambdaMax } from "../penalties/index.js";
 import { createProblem, type Problem } from "../problem.js";
+import { requireObject } from "../optim/objective.js";
 
 export interface SpikeTrainOptions {
   /** Signal length n. */
@@ -25,6 +26,7 @@ export interface SpikeTrainOptions {
  */
 /** The problem carries its `truth` (the clean spike train). */
 export function spikeTrainProblem(options: SpikeTrainOptions = {}): Problem {
+  requireObject("options", options, "spike-train options { length?, measurements?, ... }");
   const { length: n = 512, measurements: m = 128, validationMeasurements: mv = 64, spikes = 16 } = options;
   const { noise = 0.02, l1Fraction = 0.1, seed = 7 } = options;
   const rng = new Random(seed);

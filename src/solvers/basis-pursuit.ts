@@ -3,7 +3,7 @@ import { ActiveSetMatrix } from "../kkt/active-set.js";
 import { normInf } from "../linalg/vector.js";
 import { hasColumns, type ColumnOperator } from "../operators/operator.js";
 import { L1Penalty } from "../penalties/index.js";
-import { requireBasisPursuitProblem, type Problem } from "../problem.js";
+import { requireBasisPursuitProblem, requireProblem, type Problem } from "../problem.js";
 import { tvMethod } from "./basis-pursuit-tv.js";
 import { bregmanIteration, bregmanSettings, gapFields, type BasisPursuitOptions, type BpCandidate, type BregmanMethod } from "./bregman.js";
 import { coordinateDescent } from "./coordinate-descent.js";
@@ -43,6 +43,7 @@ const FINISH_ROUNDS = 4;
  */
 export function solveBasisPursuit(problem: Problem, options: BasisPursuitOptions = {}): Solution {
   const started = performance.now();
+  requireProblem(problem);
   if (!problem.basisPursuit) throw new InputError("solver", "basis-pursuit solves problems with basisPursuit: true (min R(x) subject to Ax = y)");
   requireBasisPursuitProblem(problem);
   const settings = bregmanSettings(options);

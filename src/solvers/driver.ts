@@ -10,7 +10,7 @@ import { prefersCholesky } from "../kkt/active-set.js";
 import { allFinite, dot } from "../linalg/vector.js";
 import { hasColumns } from "../operators/operator.js";
 import { penaltyTerms, termNames, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
-import { interceptOf, requireCertifiableScales, requirePositivePenalty, type Problem } from "../problem.js";
+import { interceptOf, requireCertifiableScales, requirePositivePenalty, requireProblem, type Problem } from "../problem.js";
 import type { IterativeSolver } from "./protocol.js";
 import { constraintOutput, feasibilityTarget, finishConstrainedSolution, whyNotConverged } from "./finish-constrained.js";
 import { DEFAULT_TOL, noteSolvedFor, type Solution, type SolveOptions, type StructurePart } from "./solution.js";
@@ -22,6 +22,7 @@ import { DEFAULT_TOL, noteSolvedFor, type Solution, type SolveOptions, type Stru
  */
 export function runSolver<Context, State>(solver: IterativeSolver<Context, State>, problem: Problem, options: SolveOptions & Record<string, unknown> = {}): Solution {
   const started = performance.now();
+  requireProblem(problem);
   const terms = checkCapabilities(solver, problem);
   const tol = options.tol ?? DEFAULT_TOL;
   if (typeof tol !== "number" || !(tol >= 0) || !Number.isFinite(tol)) throw new InputError("options.tol", `expected a non-negative number, got ${tol}`);

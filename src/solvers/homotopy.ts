@@ -2,9 +2,9 @@ import { HeldOutMse } from "../criteria/heldout.js";
 import { InputError, NumericalError } from "../errors.js";
 import { UpdatableCholesky } from "../linalg/cholesky-update.js";
 import { selectInPlace } from "../linalg/select.js";
-import { dot } from "../linalg/vector.js";
+import { dot, requireVector } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
-import { hasColumns, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
+import { hasColumns, requireOperator, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
 import { penaltyFamily } from "../penalties/index.js";
 import { L1_MIN_RATIO, requireProblem, withPenalty, type Problem } from "../problem.js";
 import { columnsOf, type Columns } from "./columns.js";
@@ -49,6 +49,9 @@ export class PathBasis {
   readonly norms: Float64Array;
 
   constructor(readonly A: ColumnOperator, readonly y: Float64Array) {
+    requireOperator("A", A);
+    if (!hasColumns(A)) throw new InputError("A", "expected an operator with column access (columnDot, columnAxpy, columnInner, columnNormsSquared)");
+    requireVector("y", y, A.rows);
     this.aty = A.applyT(y, new Float64Array(A.cols));
     this.norms = A.columnNormsSquared().map(Math.sqrt);
   }

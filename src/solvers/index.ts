@@ -39,6 +39,7 @@ export function solverByName(name: string): Solver {
 
 /** The first registered solver whose capabilities fit the problem (working-set CD when A has columns). */
 export function defaultSolverName(problem: Problem): SolverName {
+  requireProblem(problem);
   if (problem.basisPursuit) return "basis-pursuit";
   // With tv (A ≠ identity), Split Bregman before FISTA: FISTA takes a 2-D prox per step and
   // crawls on ill-conditioned blurs and at small tv on masks (measured on 32×32 images: a blur

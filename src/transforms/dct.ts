@@ -6,8 +6,7 @@
  *
  * so the matrix C is orthogonal (C⁻¹ = Cᵀ) and ‖Cx‖ = ‖x‖ (scipy's dct(type=2, norm="ortho")).
  */
-import { InputError } from "../errors.js";
-import { FftPlan } from "./fft.js";
+import { FftPlan, requireTransformLength } from "./fft.js";
 
 /**
  * A DCT plan of length N computed with Makhoul's reordering (one complex FFT of length N):
@@ -27,7 +26,7 @@ export class DctPlan {
   private readonly inverseIm: Float64Array;
 
   constructor(n: number) {
-    if (!Number.isSafeInteger(n) || n < 1) throw new InputError("size", `expected a positive integer transform length, got ${n}`);
+    requireTransformLength(n);
     this.size = n;
     this.fft = new FftPlan(n);
     this.z = new Float64Array(2 * n);

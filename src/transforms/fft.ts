@@ -9,6 +9,18 @@ import { InputError } from "../errors.js";
 const isPowerOfTwo = (n: number) => (n & (n - 1)) === 0;
 
 /**
+ * The longest transform: 2^24 (a row of a 16777216-pixel line). fft.js sizes are 32-bit and a
+ * Bluestein plan holds ~10n doubles, so far longer lengths fail inside the allocator anyway.
+ */
+export const MAX_TRANSFORM_LENGTH = 2 ** 24;
+
+export function requireTransformLength(n: number): void {
+  if (!(Number.isSafeInteger(n) && n >= 1 && n <= MAX_TRANSFORM_LENGTH)) {
+    throw new InputError("size", `expected an integer transform length in [1, 2^24 = ${MAX_TRANSFORM_LENGTH}], got ${n}`);
+  }
+}
+
+/**
  * A reusable DFT plan of length n on interleaved complex Float64Arrays [re₀, im₀, re₁, im₁, …]
  * (length 2n). All buffers are allocated once here; `forward` and `inverse` allocate nothing, and
  * their input and output may be the same array.
@@ -24,7 +36,7 @@ export class FftPlan {
   private readonly spectrum: Float64Array;
 
   constructor(n: number) {
-    if (!Number.isSafeInteger(n) || n < 1) throw new InputError("size", `expected a positive integer transform length, got ${n}`);
+    requireTransformLength(n);
     this.size = n;
     const empty = new Float64Array(0);
     if (n === 1) {

@@ -1,6 +1,8 @@
 import { Random } from "../linalg/random.js";
 import type { Penalty } from "../problem.js";
 import { lambdaGrid, requireGridCount } from "../solvers/path.js";
+import { InputError } from "../errors.js";
+import { requireObject } from "../optim/objective.js";
 import type { TuningObjective } from "./objective.js";
 
 export interface BaselinePoint {
@@ -19,6 +21,11 @@ export interface BaselineResult {
 export interface BaselineOptions {
   tol: number;
   onStep?: (index: number, total: number, point: BaselinePoint) => void;
+}
+
+function requireBaseline(objective: TuningObjective, options: BaselineOptions): void {
+  if (typeof objective?.evaluate !== "function") throw new InputError("objective", "expected a tuning objective (SingleSolveObjective, CrossValidation)");
+  requireObject("options", options, "{ tol, count?, ratio? }");
 }
 
 /** Evaluate the objective at each l1 in order; warm starts carry from one to the next. */
@@ -41,11 +48,13 @@ function scan(objective: TuningObjective, base: Penalty, lambdas: number[], opti
 
 /** Grid search over a warm-started geometric path: `count` values from λ_max down to ratio·λ_max. */
 export function gridSearch(objective: TuningObjective, base: Penalty, lmax: number, options: BaselineOptions & { count?: number; ratio?: number }): BaselineResult {
+  requireBaseline(objective, options);
   return scan(objective, base, lambdaGrid(lmax, options.count ?? 100, options.ratio ?? 1e-3), options);
 }
 
 /** Random search: `count` log-uniform draws in [ratio·λ_max, λ_max], solved from large to small (warm starts). */
 export function randomSearch(objective: TuningObjective, base: Penalty, lmax: number, options: BaselineOptions & { count?: number; ratio?: number; seed?: number }): BaselineResult {
+  requireBaseline(objective, options);
   requireGridCount(options.count ?? 30, "count", 1);
   const rng = new Random(options.seed ?? 1);
   const logRatio = Math.log(options.ratio ?? 1e-3);
