@@ -15,6 +15,7 @@ import { SOLVERS } from "../src/solvers/index.js";
 import { InputError } from "../src/errors.js";
 import { dot } from "../src/linalg/vector.js";
 import { duplicateTopColumn, FIXTURES, fixtureNames, randomProblem } from "./support.js";
+import { spikeTrainProblem } from "../src/problems/spike-train.js";
 
 const VALIDATED = fixtureNames((d) => !d.constraints && !(d.penalty.tv > 0) && (d as { validation?: unknown }).validation !== undefined);
 
@@ -140,6 +141,19 @@ describe("criteria", () => {
       const grid = Array.from({ length: 200 }, (_, i) => lmax * 1e-3 ** (i / 199));
       const gridBest = Math.min(...grid.map((l1) => check.evaluate({ ...demo.penalty, l1 }, 1e-10, { gradient: false }).value));
       expect(r.criterion).toBeLessThanOrEqual(gridBest + 1e-9 * Math.abs(gridBest));
+    }
+  });
+
+  it("SURE on a problem large enough to be scanned first: the walk covers the scan's bracket, the answer below a 100-point grid and the descent's", () => {
+    const scanned = spikeTrainProblem({ length: 2048, measurements: 200, validationMeasurements: 10, spikes: 20 });
+    const lmax = lambdaMax(scanned);
+    for (const sigma of [0.01, 0.02]) {
+      const r = tune(scanned, { criterion: "sure", sigma, grid: true });
+      expect(r.certificate).toBeDefined();
+      expect(r.trajectory.some((p) => p.tol === 1e-5)).toBe(true); // it scanned
+      expect(r.criterion).toBeLessThanOrEqual(r.grid!.best.value);
+      expect(r.criterion).toBeLessThanOrEqual(tune(scanned, { criterion: "sure", sigma, exact: false }).criterion);
+      expect(r.lambda.l1).toBeLessThan(lmax);
     }
   });
 

@@ -11,7 +11,9 @@ import type { Solver } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
 import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
 import { PathWalker } from "../tune/walk.js";
-import { insetPieces } from "../tune/path-pieces.js";
+import { insetPieces, minimumOfPieces, type CriterionPiece } from "../tune/path-pieces.js";
+import { polishOnSupport } from "../kkt/polish.js";
+import { separablePenalty } from "../penalties/index.js";
 import { HeldOutMse } from "./heldout.js";
 
 /**
@@ -106,14 +108,31 @@ export class Sure extends SureBase {
     const walk = this.walker.walk(problem, from, to, closestByL1(this.solved, from));
     if (walk === null) return null;
     const m = problem.A.rows, s2 = this.sigma * this.sigma, extra = interceptDf(problem);
-    const pieces = walk.pieces.map(({ hi, lo, quadratic: [c0, c1, c2], size = 0 }) => ({ hi, lo, size, quadratic: [m * c0 - m * s2 + 2 * s2 * (size + extra), m * c1, m * c2] as const }));
-    // The walk's own minimiser is the MSE's, not SURE's: dropped.
-    return { ...walk, minimiser: undefined, pieces: insetPieces(pieces, PIECE_INSET) };
+    const pieces = insetPieces(
+      walk.pieces.map((p) => ({ ...p, quadratic: [m * p.quadratic[0] - m * s2 + 2 * s2 * ((p.size ?? 0) + extra), m * p.quadratic[1], m * p.quadratic[2]] as const })),
+      PIECE_INSET,
+    );
+    // The walk's own minimiser is the MSE's; SURE's, with its exact solution (the final solve then
+    // only certifies it, on the piece's support: near a breakpoint a solve from elsewhere may not settle there).
+    return { ...walk, pieces, minimiser: this.exactMinimiser(problem, pieces) };
+  }
+
+  /** SURE's minimum over the pieces and the Lasso solution there, exact from the piece's support and signs (a Newton step onto it). */
+  private exactMinimiser(problem: Problem, pieces: readonly CriterionPiece[]): { l1: number; x: Float64Array } | undefined {
+    const minimum = minimumOfPieces(pieces, this.floor);
+    const piece = minimum && pieces.find((p) => p.lo <= minimum.l1 && minimum.l1 <= p.hi);
+    if (!minimum || !piece?.support) return undefined;
+    const seed = new Float64Array(problem.A.cols);
+    piece.support.active.forEach((j, a) => (seed[j] = piece.support!.signs[a]));
+    const at = withPenalty(problem, { ...problem.penalty, l1: minimum.l1 });
+    if (piece.support.active.length === 0) return { l1: minimum.l1, x: seed };
+    const x = polishOnSupport(at, separablePenalty(at.penalty), seed, true);
+    return x ? { l1: minimum.l1, x } : undefined;
   }
 }
 
 /** Each SURE piece without this fraction of its width at either end (see insetPieces). */
-const PIECE_INSET = 1e-3;
+const PIECE_INSET = 1e-6;
 
 /** An intercept adds one degree of freedom: the fit Ax + b moves with ȳ (tr(11ᵀ/m) = 1). */
 const interceptDf = (problem: Problem) => (problem.intercept ? 1 : 0);

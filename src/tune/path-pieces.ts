@@ -11,6 +11,8 @@ export interface CriterionPiece {
   quadratic: readonly [number, number, number];
   /** Active features on the piece (one problem's walk; SURE's df = |S| there). */
   size?: number;
+  /** The support and its signs on the piece (one problem's walk): the solution there is exact from them. */
+  support?: { active: readonly number[]; signs: readonly number[] };
 }
 
 /** A curve's exact minimum over its pieces: where, the value, and the slope dC/dl1 there (0 inside a piece). */

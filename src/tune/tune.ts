@@ -509,6 +509,9 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
       ? bracketFromScan(scanned.map((p) => ({ l1: l1Of(p.theta), value: p.value - (objective.floor ?? 0) })), lower, lmax)
       : { centre: l1Of(start), bounds: [lower, lmax] as [number, number] };
     const penalty = params.penalty(start);
+    // SURE jumps at every breakpoint: the parabola through three scan points does not place its
+    // minimum within a grid step, so the walk covers the scan's whole bracket (its best point's neighbours).
+    const jumps = criterionName === "sure";
     const found = minimiseOnBracket((from, to) => {
       const walk = objective.walkPath!(penalty, from, to);
       if (walk && walk.pieces.length > 0) {
@@ -520,7 +523,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
         innerIterations += walk.innerIterations;
       }
       return walk;
-    }, centre, bounds, whole, objective.floor);
+    }, centre, bounds, whole || jumps, objective.floor);
     if (!found) return null;
     const { minimum, certificate, walks } = found;
     // Reported at the minimiser's l1 exactly (not through log and exp: it may sit on the bracket's edge).

@@ -38,7 +38,7 @@ export class PathWalker {
     }
     this.state = path.state;
     return {
-      pieces: [...flat, ...path.pieces.map(({ hi, lo, quadratic, active }) => ({ hi, lo, quadratic: quadratic!, size: active.length }))],
+      pieces: [...flat, ...path.pieces.map(({ hi, lo, quadratic, active, signs }) => ({ hi, lo, quadratic: quadratic!, size: active.length, support: { active, signs } }))],
       breakpoints: path.breakpoints,
       complete: path.message === undefined,
       solves: path.solves,
