@@ -218,9 +218,10 @@ describe("differentiable optimisers: derivatives of the final loss in the hyperp
 
   it("forward mode with the Hessian-vector products riding along with the gradients: the same bits as without (GD, momentum, Adam; 1 to 4 tangents; dense SIMD-resident and small, ridge or not)", () => {
     const rng = new Random(17);
-    for (const [m, n, ridge] of [[180, 100, 0], [181, 97, 0.3], [9, 5, 0.1]] as const) {
-      const A = new DenseMatrix(m, n, Float64Array.from({ length: m * n }, () => rng.normal() / Math.sqrt(m)));
-      expect(A.resident !== null).toBe(m * n >= 16384);
+    for (const [m, n, ridge] of [[180, 100, 0], [181, 97, 0.3], [9, 5, 0.1], [39, 40, 0.2]] as const) {
+      // The last: a matrix-free operator (first differences on 40 samples), products in pairs by two calls each.
+      const A = m === 39 ? new GridDifferences([n]) : new DenseMatrix(m, n, Float64Array.from({ length: m * n }, () => rng.normal() / Math.sqrt(m)));
+      if (A instanceof DenseMatrix) expect(A.resident !== null).toBe(m * n >= 16384);
       const ls = new LeastSquares(A, Float64Array.from({ length: m }, () => rng.normal()), ridge);
       // The same objective without the shared passes: the driver then calls evaluate and hessianVector.
       const plain: SmoothObjective = { dimension: n, evaluate: (x, g) => ls.evaluate(x, g), hessianVector: (x, v, out) => ls.hessianVector(x, v, out) };
