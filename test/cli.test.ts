@@ -145,6 +145,16 @@ describe("sparsetune tune", () => {
     expect(readFileSync(join(out, "reconstruction.svg"), "utf8")).toContain("truth");
   });
 
+  it("SURE below zero (it estimates the risk up to −mσ²): the tuning plot keeps every point on a linear axis", () => {
+    const out = tmp();
+    const r = run("tune", join(import.meta.dirname, "..", "problems", "demo.json"), "--criterion", "sure", "--sigma", "0.05", "--grid", "--json", "--out", out);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).criterion).toBeLessThan(0);
+    const svg = readFileSync(join(out, "tuning.svg"), "utf8");
+    expect(svg).not.toMatch(/omitted/);
+    expect(svg).toMatch(/<\/svg>\s*$/);
+  });
+
   it.each([
     ["cv", ["--criterion", "cv", "--folds", "3"]],
     ["sure", ["--criterion", "sure", "--sigma", "0.05"]],

@@ -78,7 +78,8 @@ function tuningChart(report: TuningReport): string {
     xLabel: key,
     yLabel: report.criterionName,
     xLog: true,
-    yLog: true,
+    // SURE can be negative (it estimates the risk up to −mσ²): a linear axis then, not one without those points.
+    yLog: series.every((s) => Array.prototype.every.call(s.y, (v: number) => !(v <= 0))),
     markers: [{ x: report.lambda[key], label: `chosen ${key} = ${fmt(report.lambda[key])}` }],
   });
 }
