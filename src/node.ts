@@ -10,5 +10,5 @@ export { readNpy, readNpyMatrix, readNpyVector, writeNpy, DEFAULT_CHUNK_BYTES, t
 export { readPng, writePng } from "./io/png.js";
 
 // ── Cross-validation on a pool of worker threads ──
-export { tuneAsync, type TuneAsyncOptions } from "./parallel/tune-async.js";
+export { closeFoldPools, tuneAsync, type TuneAsyncOptions } from "./parallel/tune-async.js";
 export { FoldPool } from "./parallel/fold-pool.js";

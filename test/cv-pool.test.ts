@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from "vitest";
 // The pool's workers run the built code (dist/parallel/fold-worker.js): everything here comes from dist (`npm test` builds first).
-import { CrossValidation, createProblem, FoldPool, InputError, lambdaMax, Random, solverByName, spikeTrainProblem, tune, tuneAsync, withPenalty } from "../dist/node.js";
+import { closeFoldPools, CrossValidation, createProblem, FoldPool, InputError, lambdaMax, Random, solverByName, spikeTrainProblem, tune, tuneAsync, withPenalty } from "../dist/node.js";
 import type { HyperGradient, Penalty, Problem } from "../dist/node.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,6 +63,10 @@ describe("cross-validation on a pool of worker threads", () => {
     const again = await tuneAsync(problem, { criterion: "cv", folds: 5, workers: 2 });
     expect(again.lambda.l1).toBe(serial.lambda.l1);
     expect(again.criterion).toBe(parallel.criterion);
+    // Closed, the next run starts a new pool.
+    await closeFoldPools();
+    expect((await tuneAsync(problem, { criterion: "cv", folds: 5, workers: 2 })).criterion).toBe(parallel.criterion);
+    await closeFoldPools();
   });
 
   it("CLI: tune --criterion cv --workers 2 reports what --workers 1 does", () => {

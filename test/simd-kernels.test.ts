@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import { compileKernels } from "../tools/build-kernels.mjs";
@@ -52,6 +52,32 @@ describe("SIMD kernels (src/linalg/simd)", () => {
     const f = Float64Array.from({ length: 2000 }, (_, i) => Math.sin(i) * 1e3 ** ((i % 5) - 2));
     expect(Object.is(plain, shared)).toBe(true);
     expect(Object.is(plain, dot(f.subarray(0, 999), f.subarray(1000, 1999)))).toBe(true);
+  });
+
+  it("where compiling WebAssembly is refused (a content security policy), matrices fall back to the scalar loops", async () => {
+    const original = WebAssembly.Module;
+    vi.resetModules();
+    (WebAssembly as { Module: unknown }).Module = function refused() {
+      throw new WebAssembly.CompileError("WebAssembly.Module(): Refused to compile or instantiate WebAssembly module");
+    };
+    try {
+      const fresh = await import("../src/operators/dense.js");
+      const A = new fresh.DenseMatrix(128, RESIDENT_MIN_ENTRIES / 128, Float64Array.from({ length: RESIDENT_MIN_ENTRIES }, (_, i) => i % 7));
+      expect(A.resident).toBeNull();
+      expect(A.apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows))[5]).toBe(new DenseMatrix(128, A.cols, Float64Array.from(A.data), { simd: false }).apply(new Float64Array(A.cols).fill(1), new Float64Array(A.rows))[5]);
+    } finally {
+      (WebAssembly as { Module: unknown }).Module = original;
+      vi.resetModules();
+    }
+  });
+
+  it("vectors of the wrong length give what the scalar loops give (NaN), not stale work-slot values", () => {
+    const A = new DenseMatrix(128, RESIDENT_MIN_ENTRIES / 128, Float64Array.from({ length: RESIDENT_MIN_ENTRIES }, (_, i) => (i % 5) - 2));
+    expect(A.resident).not.toBeNull();
+    A.apply(new Float64Array(A.cols).fill(3), new Float64Array(A.rows)); // leaves 3s in the input slot
+    const short = A.apply(new Float64Array(A.cols - 1).fill(1), new Float64Array(A.rows));
+    expect(short.some(Number.isNaN)).toBe(true);
+    expect(A.applyT(new Float64Array(A.rows - 1).fill(1), new Float64Array(A.cols)).some(Number.isNaN)).toBe(true);
   });
 
   it("a large matrix is resident; below the threshold or with simd: false, data is the array given; build fills it in place", () => {

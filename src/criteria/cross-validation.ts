@@ -7,7 +7,7 @@ import { selectRows } from "../operators/rows.js";
 import { createProblem, requireProblem, withPenalty, type Measurements, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
 import { addScaled } from "../diff/gradient-map.js";
-import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
+import { SolutionsByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
 import { meanOfPieces } from "../tune/path-pieces.js";
 import { PathWalker } from "../tune/walk.js";
 import { HeldOutMse } from "./heldout.js";
@@ -113,8 +113,8 @@ export class CrossValidation implements TuningObjective {
   readonly name = "cv";
   private readonly evaluator: FoldEvaluator;
   private readonly warm: (Float64Array | undefined)[];
-  /** The folds' solutions at every l1 evaluated: a walk starts each fold from the closest. */
-  private readonly solved: { l1: number; value: Float64Array[] }[] = [];
+  /** The folds' latest solutions by l1: a walk starts each fold from the closest. */
+  private readonly solved = new SolutionsByL1<Float64Array[]>();
 
   /** `parallel`: an evaluator for the folds other than the serial one (a pool of worker threads). */
   constructor(problem: Problem, folds: number, solver: Solver, parallel?: (folds: CvFold[]) => FoldEvaluator) {
@@ -125,7 +125,7 @@ export class CrossValidation implements TuningObjective {
 
   evaluate(penalty: Penalty, tol: number, { gradient = true, polish = true }: EvaluateOptions = {}): Evaluation {
     const results = this.evaluator.evaluate(penalty, tol, { gradient, polish }, this.warm);
-    this.solved.push({ l1: penalty.l1, value: results.map((r) => r.x) });
+    this.solved.add(penalty.l1, results.map((r) => r.x));
     const out: Evaluation = { value: 0, gradient: gradient ? {} : null, solves: 0, innerIterations: 0, converged: true, nearBreakpoint: false };
     const K = results.length;
     results.forEach((r, k) => {
@@ -142,7 +142,7 @@ export class CrossValidation implements TuningObjective {
 
   /** The mean of the folds' solutions at the evaluated l1 closest to `l1`: a warm start for the solve on all the data. */
   meanSolution(l1: number): Float64Array | undefined {
-    const xs = closestByL1(this.solved, l1);
+    const xs = this.solved.closest(l1);
     if (!xs) return undefined;
     const mean = new Float64Array(xs[0].length);
     for (const x of xs) for (let j = 0; j < mean.length; j++) mean[j] += x[j] / xs.length;
@@ -155,7 +155,7 @@ export class CrossValidation implements TuningObjective {
    * or the walks do not overlap.
    */
   walkPath(penalty: Penalty, from: number, to: number): PathWalk | null {
-    const walks = this.evaluator.walk(penalty, from, to, closestByL1(this.solved, from) ?? this.warm);
+    const walks = this.evaluator.walk(penalty, from, to, this.solved.closest(from) ?? this.warm);
     if (walks.some((w) => w === null)) return null;
     const folds = walks as PathWalk[];
     const pieces = meanOfPieces(folds.map((w) => w.pieces));

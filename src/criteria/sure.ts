@@ -9,7 +9,7 @@ import { scaledAdjoint } from "../operators/operator.js";
 import { requireProblem, withPenalty, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
-import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
+import { SolutionsByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
 import { PathWalker } from "../tune/walk.js";
 import { insetPieces, minimumOfPieces, type CriterionPiece } from "../tune/path-pieces.js";
 import { polishOnSupport } from "../kkt/polish.js";
@@ -26,8 +26,8 @@ abstract class SureBase implements TuningObjective {
   protected readonly solver: Solver;
   protected readonly sigma: number;
   protected warm?: Float64Array;
-  /** Every solution so far by its l1: a walk of the path starts from the closest. */
-  protected readonly solved: { l1: number; value: Float64Array }[] = [];
+  /** The latest solutions by their l1: a walk of the path starts from the closest. */
+  protected readonly solved = new SolutionsByL1<Float64Array>();
   lastSolution?: Solution;
   protected readonly residual: Float64Array;
   /** SURE ≥ −mσ² (‖y − Ax‖² ≥ 0, df ≥ 0). */
@@ -51,7 +51,7 @@ abstract class SureBase implements TuningObjective {
   protected solveAt(problem: Problem, tol: number, polish: boolean, warmStart = this.warm): { solution: Solution; rss: number } {
     const solution = this.solver(problem, { tol, warmStart, polish });
     this.warm = solution.x;
-    this.solved.push({ l1: problem.penalty.l1, value: solution.x });
+    this.solved.add(problem.penalty.l1, solution.x);
     this.lastSolution = solution;
     problem.A.apply(solution.x, this.residual);
     for (let i = 0; i < this.residual.length; i++) this.residual[i] = problem.y[i] - this.residual[i];
@@ -105,7 +105,7 @@ export class Sure extends SureBase {
     const problem = withPenalty(this.problem, penalty);
     if (problem.penalty.l2 > 0) return null;
     this.walker ??= new PathWalker(new HeldOutMse({ A: problem.A, y: problem.y }, "training"));
-    const walk = this.walker.walk(problem, from, to, closestByL1(this.solved, from));
+    const walk = this.walker.walk(problem, from, to, this.solved.closest(from));
     if (walk === null) return null;
     const m = problem.A.rows, s2 = this.sigma * this.sigma, extra = interceptDf(problem);
     const pieces = insetPieces(

@@ -27,8 +27,11 @@ export type DenseInput = number[][] | MatrixLike | DenseMatrix;
  * Dense m×n matrix stored column-major in one Float64Array: column j is
  * data[j·m .. (j+1)·m), contiguous for coordinate descent. A matrix of at least
  * RESIDENT_MIN_ENTRIES entries is copied into a WebAssembly memory of its own where the platform
- * runs SIMD (`data` is then a view of that copy, not the array given): its products and column
- * operations run there, with the same sums in the same order as the scalar loops (the same bits).
+ * runs SIMD (`data` is then a view of that copy, not the array given: later changes to that array
+ * do not reach the matrix; the view's buffer is shared and holds work vectors after the entries,
+ * so read it through `data`, and do not transfer it). Its products and column operations run
+ * there, with the same sums in the same order as the scalar loops (the same bits), except the
+ * Gram matrix, whose entries sum as `columnInner` does rather than as the scalar blocked loop.
  */
 export class DenseMatrix implements ColumnOperator {
   readonly rows: number;
@@ -145,7 +148,8 @@ export class DenseMatrix implements ColumnOperator {
   }
 
   apply(x: Float64Array, out: Float64Array): Float64Array {
-    if (this.resident) return this.resident.apply(x, out);
+    // Vectors of other lengths (bad input) take the scalar loops: the same NaN or error as without SIMD.
+    if (this.resident && x.length === this.cols && out.length === this.rows) return this.resident.apply(x, out);
     out.fill(0);
     for (let j = 0; j < this.cols; j++) {
       const xj = x[j];
@@ -155,7 +159,7 @@ export class DenseMatrix implements ColumnOperator {
   }
 
   applyT(y: Float64Array, out: Float64Array): Float64Array {
-    if (this.resident) return this.resident.applyT(y, out);
+    if (this.resident && y.length === this.rows && out.length === this.cols) return this.resident.applyT(y, out);
     for (let j = 0; j < this.cols; j++) out[j] = dot(this.column(j), y);
     return out;
   }

@@ -116,8 +116,12 @@ export class FoldPool {
     };
   }
 
-  /** Every started worker idle again (the next evaluator gives it new folds): a pool reused by later runs. */
+  /**
+   * Every started worker idle again, its folds dropped (the next evaluator gives it new ones): a
+   * pool reused by later runs holds no fold data in between.
+   */
   release(): void {
+    for (const { worker } of this.workers) worker.postMessage({ release: true });
     this.idle.splice(0, this.idle.length, ...this.workers);
   }
 

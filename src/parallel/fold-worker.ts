@@ -66,9 +66,13 @@ function run({ init, solver, built }: Assigned, task: FoldTask, k: number): void
   Atomics.notify(init.control, DONE);
 }
 
-parentPort!.on("message", (message: { init: FoldInit } | FoldTask) => {
+parentPort!.on("message", (message: { init: FoldInit } | { release: true } | FoldTask) => {
   if ("init" in message) {
     assigned = assign(message.init);
+    return;
+  }
+  if ("release" in message) {
+    assigned = null; // the run is over: its folds (and the shared memories they adopted) can go
     return;
   }
   const task = message, work = assigned!; // the pool sends the folds before any task

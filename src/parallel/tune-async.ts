@@ -39,3 +39,10 @@ export async function tuneAsync(problem: Problem, options: TuneAsyncOptions = {}
     throw e;
   }
 }
+
+/** Stop the worker threads tuneAsync keeps between runs (a long-lived process done with cross-validation). */
+export async function closeFoldPools(): Promise<void> {
+  const open = [...pools.values()];
+  pools.clear();
+  await Promise.all(open.map((pool) => pool.close()));
+}

@@ -70,9 +70,22 @@ export interface TuningObjective {
   readonly floor?: number;
 }
 
-/** Of the solutions kept by l1, the one closest to `l1` in log l1 (a walk's warm start). */
-export function closestByL1<T>(kept: readonly { l1: number; value: T }[], l1: number): T | undefined {
-  let best: { l1: number; value: T } | undefined;
-  for (const k of kept) if (!best || Math.abs(Math.log(k.l1 / l1)) < Math.abs(Math.log(best.l1 / l1))) best = k;
-  return best?.value;
+/** Solutions kept for warm starts (the most recent of a long grid or search: memory stays bounded). */
+const KEPT_SOLUTIONS = 32;
+
+/** The latest solutions by their l1, for warm starts of walks and final solves. */
+export class SolutionsByL1<T> {
+  private readonly kept: { l1: number; value: T }[] = [];
+
+  add(l1: number, value: T): void {
+    if (this.kept.length === KEPT_SOLUTIONS) this.kept.shift();
+    this.kept.push({ l1, value });
+  }
+
+  /** The one closest to `l1` in log l1 (undefined before any). */
+  closest(l1: number): T | undefined {
+    let best: { l1: number; value: T } | undefined;
+    for (const k of this.kept) if (!best || Math.abs(Math.log(k.l1 / l1)) < Math.abs(Math.log(best.l1 / l1))) best = k;
+    return best?.value;
+  }
 }

@@ -4,7 +4,7 @@ import { withPenalty, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
 import type { Solution } from "../solvers/solution.js";
 import { HeldOutMse } from "../criteria/heldout.js";
-import { closestByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "./objective.js";
+import { SolutionsByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "./objective.js";
 import { PathWalker } from "./walk.js";
 
 /** A criterion of one solution x*(λ) of the problem (held-out, reference error): one solve, one adjoint solve. */
@@ -15,8 +15,8 @@ export class SingleSolveObjective implements TuningObjective {
   private readonly solver: Solver;
   private readonly gradX: Float64Array;
   private warm?: Float64Array;
-  /** Every solution so far by its l1: a walk of the path starts from the closest. */
-  private readonly solved: { l1: number; value: Float64Array }[] = [];
+  /** The latest solutions by their l1: a walk of the path starts from the closest. */
+  private readonly solved = new SolutionsByL1<Float64Array>();
   /** Walks of the path (held-out and reference criteria). */
   private readonly walker?: PathWalker;
   lastSolution?: Solution;
@@ -34,7 +34,7 @@ export class SingleSolveObjective implements TuningObjective {
     const problem = withPenalty(this.problem, penalty);
     const solution = this.solver(problem, { tol, warmStart: warmStart ?? this.warm, polish });
     this.warm = solution.x;
-    this.solved.push({ l1: penalty.l1, value: solution.x });
+    this.solved.add(penalty.l1, solution.x);
     this.lastSolution = solution;
     const h = gradient ? tryImplicitHypergradient(problem, solution, this.criterion.gradient(solution.x, this.gradX, gradientSupport(problem, solution))) : null;
     return {
@@ -48,6 +48,6 @@ export class SingleSolveObjective implements TuningObjective {
   }
 
   walkPath(penalty: Penalty, from: number, to: number): PathWalk | null {
-    return this.walker?.walk(withPenalty(this.problem, penalty), from, to, closestByL1(this.solved, from)) ?? null;
+    return this.walker?.walk(withPenalty(this.problem, penalty), from, to, this.solved.closest(from)) ?? null;
   }
 }

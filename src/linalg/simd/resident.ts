@@ -34,7 +34,11 @@ function kernelsModule(): WebAssembly.Module | null {
   compiled = null;
   if (typeof WebAssembly !== "object" || typeof atob !== "function") return compiled;
   const bytes = Uint8Array.from(atob(SHARED ? SHARED_KERNELS_WASM_BASE64 : KERNELS_WASM_BASE64), (c) => c.charCodeAt(0));
-  if (WebAssembly.validate(bytes)) compiled = new WebAssembly.Module(bytes);
+  try {
+    if (WebAssembly.validate(bytes)) compiled = new WebAssembly.Module(bytes);
+  } catch {
+    // Compiling refused (a content security policy without 'wasm-unsafe-eval'): the scalar loops.
+  }
   return compiled;
 }
 
@@ -116,7 +120,16 @@ export class ResidentMatrix {
       return null; // address space refused: the plain array serves
     }
     new Int32Array(memory.buffer, memory.buffer.byteLength - SHAPE_BYTES, 2).set([rows, cols]);
-    return new ResidentMatrix(rows, cols, memory, module, 0);
+    return ResidentMatrix.instantiate(rows, cols, memory, module, 0);
+  }
+
+  /** The kernels on `memory`, or null where instantiating is refused (the scalar loops then). */
+  private static instantiate(rows: number, cols: number, memory: WebAssembly.Memory, module: WebAssembly.Module, slotSet: 0 | 1): ResidentMatrix | null {
+    try {
+      return new ResidentMatrix(rows, cols, memory, module, slotSet);
+    } catch {
+      return null;
+    }
   }
 
   /** The matrix of `values` (column-major) in a memory of its own (see allocate). */
@@ -136,7 +149,7 @@ export class ResidentMatrix {
     if (module === null || !SHARED || !(memory instanceof WebAssembly.Memory)) return null;
     const shape = new Int32Array(memory.buffer, memory.buffer.byteLength - SHAPE_BYTES, 2);
     if (shape[0] !== rows || shape[1] !== cols) return null;
-    return new ResidentMatrix(rows, cols, memory, module, 1);
+    return ResidentMatrix.instantiate(rows, cols, memory, module, 1);
   }
 
   /** v is in this memory (a kernel can read it where it is). */
