@@ -116,6 +116,19 @@ describe("tune(problem, { signal })", () => {
     expect(s.x.every(Number.isFinite)).toBe(true);
   });
 
+  it("a signal that never aborts changes nothing, SURE's floor and jumps included (the checked objective is the objective underneath)", () => {
+    const never = new AbortController().signal;
+    // Scanned first (large enough), SURE below zero at its minimum (σ above the noise).
+    const scanned = spikeTrainProblem({ length: 2048, measurements: 200, validationMeasurements: 20, spikes: 20 });
+    for (const options of [{ criterion: "sure" as const, sigma: 0.05 }, { criterion: "heldout" as const }]) {
+      const plain = tune(scanned, options), checked = tune(scanned, { ...options, signal: never });
+      if (options.criterion === "sure") expect(plain.criterion).toBeLessThan(0);
+      // Its scan also evaluates the start: warm starts and the bracket may differ, the exact minimum not.
+      expect(Math.abs(checked.criterion - plain.criterion)).toBeLessThanOrEqual(1e-9 * Math.abs(plain.criterion));
+      expect(Math.abs(checked.lambda.l1 - plain.lambda.l1)).toBeLessThanOrEqual(1e-9 * plain.lambda.l1);
+    }
+  });
+
   it("refuses a signal that is not one", () => {
     expect(() => tune(problem, { signal: {} as AbortSignal })).toThrow(InputError);
     expect(() => tune(problem, { signal: 1 as unknown as AbortSignal })).toThrow(/signal/);

@@ -6,6 +6,7 @@ import { KERNELS_WASM_BASE64, SHARED_KERNELS_WASM_BASE64 } from "../src/linalg/s
 import { RESIDENT_MIN_ENTRIES } from "../src/linalg/simd/resident.js";
 import { DenseMatrix } from "../src/operators/dense.js";
 import { columnsOf } from "../src/solvers/columns.js";
+import { applyPair, applyTPair } from "../src/operators/products.js";
 import { dot } from "../src/linalg/vector.js";
 
 /** Every entry the same bits (NaN = NaN, −0 ≠ 0). */
@@ -116,9 +117,9 @@ describe("SIMD kernels (src/linalg/simd)", () => {
         const [o1, o2, o3, o4] = [new Float64Array(m), new Float64Array(m), new Float64Array(n), new Float64Array(n)];
         // x with zeros in some columns (each vector's own skips), and x against itself reversed.
         const xz = x.map((v, j) => (j % 3 === 0 ? 0 : v)), xr = Float64Array.from(x).reverse();
-        simd.applyPair(xz, xr, o1, o2);
+        applyPair(simd, xz, xr, o1, o2);
         expectSameBits("A·[x1, x2]", [...o1, ...o2], [...scalar.apply(xz, new Float64Array(m)), ...scalar.apply(xr, new Float64Array(m))]);
-        simd.applyTPair(u, v, o3, o4);
+        applyTPair(simd, u, v, o3, o4);
         expectSameBits("Aᵀ·[y1, y2]", [...o3, ...o4], [...scalar.applyT(u, new Float64Array(n)), ...scalar.applyT(v, new Float64Array(n))]);
         expectSameBits("column norms", simd.columnNormsSquared(), scalar.columnNormsSquared());
         const cs = columnsOf(simd), cj = columnsOf(scalar);

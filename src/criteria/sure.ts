@@ -32,6 +32,8 @@ abstract class SureBase implements TuningObjective {
   protected readonly residual: Float64Array;
   /** SURE ≥ −mσ² (‖y − Ax‖² ≥ 0, df ≥ 0). */
   readonly floor: number;
+  /** df = |S| jumps by one where a feature enters or leaves. */
+  readonly jumps = true;
 
   constructor(problem: Problem, sigma: number, solver: Solver) {
     if (!(sigma > 0) || !Number.isFinite(sigma)) throw new InputError("sigma", `expected a positive noise level, got ${sigma}`);

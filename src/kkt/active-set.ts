@@ -3,6 +3,7 @@ import { conjugateGradient } from "../linalg/cg.js";
 import { Cholesky } from "../linalg/cholesky.js";
 import { hasColumns, type LinearOperator } from "../operators/operator.js";
 import { DenseMatrix } from "../operators/dense.js";
+import { applyOnSupport, applyTOnSupport } from "../operators/products.js";
 import type { SeparablePenalty } from "../penalties/index.js";
 import type { Problem } from "../problem.js";
 import type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
@@ -35,30 +36,12 @@ class SupportColumns {
 
   /** out (length m) ← A_S v */
   apply(v: Float64Array, out: Float64Array): Float64Array {
-    const A = this.A, S = this.support;
-    if (A instanceof DenseMatrix) return A.applyColumns(S, v, out);
-    if (hasColumns(A)) {
-      out.fill(0);
-      for (let a = 0; a < S.length; a++) if (v[a] !== 0) A.columnAxpy(S[a], v[a], out);
-      return out;
-    }
-    for (let a = 0; a < S.length; a++) this.padded[S[a]] = v[a];
-    A.apply(this.padded, out);
-    for (let a = 0; a < S.length; a++) this.padded[S[a]] = 0;
-    return out;
+    return applyOnSupport(this.A, this.support, v, out, this.padded);
   }
 
   /** out (length k) ← A_Sᵀ w */
   applyT(w: Float64Array, out: Float64Array): Float64Array {
-    const A = this.A, S = this.support;
-    if (A instanceof DenseMatrix) return A.applyColumnsT(S, w, out);
-    if (hasColumns(A)) {
-      for (let a = 0; a < S.length; a++) out[a] = A.columnDot(S[a], w);
-      return out;
-    }
-    A.applyT(w, this.full);
-    for (let a = 0; a < S.length; a++) out[a] = this.full[S[a]];
-    return out;
+    return applyTOnSupport(this.A, this.support, w, out, this.full);
   }
 
   /**

@@ -164,24 +164,6 @@ export class DenseMatrix implements ColumnOperator {
     return out;
   }
 
-  /** out1 ← Ax1, out2 ← Ax2: one pass over A when SIMD-resident (the same bits as two apply calls). */
-  applyPair(x1: Float64Array, x2: Float64Array, out1: Float64Array, out2: Float64Array): void {
-    if (this.resident) this.resident.applyPair(x1, x2, out1, out2);
-    else {
-      this.apply(x1, out1);
-      this.apply(x2, out2);
-    }
-  }
-
-  /** out1 ← Aᵀy1, out2 ← Aᵀy2: one pass over A when SIMD-resident (the same bits as two applyT calls). */
-  applyTPair(y1: Float64Array, y2: Float64Array, out1: Float64Array, out2: Float64Array): void {
-    if (this.resident) this.resident.applyTPair(y1, y2, out1, out2);
-    else {
-      this.applyT(y1, out1);
-      this.applyT(y2, out2);
-    }
-  }
-
   columnDot(j: number, v: Float64Array): number {
     return this.resident?.holds(v) ? this.resident.columnDot(j, v) : dot(this.column(j), v);
   }

@@ -1,5 +1,5 @@
 import { requireOperator, type LinearOperator } from "../operators/operator.js";
-import { applyPair, applyTPair } from "../operators/pair.js";
+import { applyPair, applyTPair } from "../operators/products.js";
 import { axpy, dot, requireVector } from "../linalg/vector.js";
 import { requireNonNegative } from "../errors.js";
 import type { SmoothObjective } from "./objective.js";

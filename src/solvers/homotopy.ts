@@ -4,6 +4,7 @@ import { UpdatableCholesky } from "../linalg/cholesky-update.js";
 import { selectInPlace } from "../linalg/select.js";
 import { dot, requireVector } from "../linalg/vector.js";
 import { DenseMatrix } from "../operators/dense.js";
+import { applyOnSupport } from "../operators/products.js";
 import { hasColumns, requireOperator, type ColumnOperator, type LinearOperator } from "../operators/operator.js";
 import { penaltyFamily } from "../penalties/index.js";
 import { L1_MIN_RATIO, requireProblem, withPenalty, type Problem } from "../problem.js";
@@ -271,19 +272,9 @@ class Homotopy {
     this.factor.solveInPlace(this.b);
   }
 
-  /** out ← A_S u (u by support position). */
-  applySupport(op: LinearOperator, u: Float64Array, out: Float64Array, scratch?: Float64Array): Float64Array {
-    const S = this.support;
-    if (op instanceof DenseMatrix) return op.applyColumns(S, u, out);
-    if (hasColumns(op)) {
-      out.fill(0);
-      for (let p = 0; p < S.length; p++) if (u[p] !== 0) op.columnAxpy(S[p], u[p], out);
-      return out;
-    }
-    const full = scratch!;
-    full.fill(0);
-    for (let p = 0; p < S.length; p++) full[S[p]] = u[p];
-    return op.apply(full, out);
+  /** out ← A_S u (u by support position; `padded`: all zero, for an operator without columns). */
+  applySupport(op: LinearOperator, u: Float64Array, out: Float64Array, padded?: Float64Array): Float64Array {
+    return applyOnSupport(op, this.support, u, out, padded);
   }
 
   /** Add feature j with sign s: H gains the column [A_Sᵀa_j; ‖a_j‖² + l2] (A_Sᵀa_j given as `inner`, or computed). */

@@ -50,25 +50,21 @@ export function cancellable(objective: TuningObjective, signal: CancelSignal | u
   const stop = () => {
     if (signal.aborted && hasBest()) throw new Cancelled();
   };
-  return {
-    name: objective.name,
-    floor: objective.floor,
-    evaluate(penalty: Penalty, tol: number, options?: EvaluateOptions): Evaluation {
-      stop();
-      const ev = objective.evaluate(penalty, tol, options);
-      stop();
-      return ev;
-    },
-    get lastSolution() {
-      return objective.lastSolution;
-    },
-    ...(objective.walkPath && {
-      walkPath(penalty: Penalty, from: number, to: number) {
-        stop();
-        const walk = objective.walkPath!(penalty, from, to);
-        stop();
-        return walk;
-      },
-    }),
+  // The objective itself underneath (its name, floor, lastSolution, …), the two calls checked.
+  const checked: TuningObjective = Object.create(objective);
+  checked.evaluate = (penalty: Penalty, tol: number, options?: EvaluateOptions): Evaluation => {
+    stop();
+    const ev = objective.evaluate(penalty, tol, options);
+    stop();
+    return ev;
   };
+  if (objective.walkPath) {
+    checked.walkPath = (penalty: Penalty, from: number, to: number) => {
+      stop();
+      const walk = objective.walkPath!(penalty, from, to);
+      stop();
+      return walk;
+    };
+  }
+  return checked;
 }

@@ -68,6 +68,12 @@ export interface TuningObjective {
    * logarithms of, value − floor.
    */
   readonly floor?: number;
+  /**
+   * The criterion jumps where the support changes (SURE: 2σ² per feature entering), its
+   * hypergradient being the slope between the jumps: a minimum may sit on a jump with that slope
+   * not 0, and a parabola through scan points does not place it.
+   */
+  readonly jumps?: boolean;
 }
 
 /** Solutions kept for warm starts (the most recent of a long grid or search: memory stays bounded). */

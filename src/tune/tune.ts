@@ -352,10 +352,10 @@ function resolve(problem: Problem, options: TuneOptions) {
  * least in proportion to l1 there (d log C / d log l1 ≥ 1; at a noisy minimum C sits on its
  * noise floor and is far flatter) and the
  * search stopped because the inner tolerance no longer resolves it. Returns the message, or null.
- * SURE jumps by 2σ² wherever a feature enters (df = |S|) and its hypergradient is the slope of the
- * rest: a minimum sits on a jump with that slope > 0, so only the lower bound counts there.
+ * A criterion that jumps (SURE, TuningObjective.jumps) has its minima on jumps with a slope > 0
+ * there: only the lower bound counts.
  */
-function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower: number, tol: number, criterionName: CriterionName): string | null {
+function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower: number, tol: number, jumps: boolean): string | null {
   const l1 = lambda.l1;
   const slope = ev.gradient?.l1;
   if (l1 === undefined || typeof slope !== "number" || !(slope > 0) || !(ev.value > 0)) return null;
@@ -363,7 +363,7 @@ function stillDecreasing(lambda: Record<string, number>, ev: Evaluation, l1Lower
   if (l1 <= l1Lower * (1 + 1e-9)) {
     return `stopped at the lower bound of l1 (${l1Lower.toExponential(3)} = 1e-6·λ_max); the criterion still decreases there (d log C/d log l1 = ${logSlope.toPrecision(3)}): the data look noiseless, any smaller l1 fits better`;
   }
-  if (logSlope >= 1 && !criterionName.startsWith("sure")) {
+  if (logSlope >= 1 && !jumps) {
     return `not converged: the criterion still decreases toward smaller l1 (d log C/d log l1 = ${logSlope.toPrecision(3)}) below what the inner tolerance ${tol.toExponential(0)} resolves (noiseless data?); try a smaller tol (--tol)`;
   }
   return null;
@@ -509,9 +509,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
       ? bracketFromScan(scanned.map((p) => ({ l1: l1Of(p.theta), value: p.value - (objective.floor ?? 0) })), lower, lmax)
       : { centre: l1Of(start), bounds: [lower, lmax] as [number, number] };
     const penalty = params.penalty(start);
-    // SURE jumps at every breakpoint: the parabola through three scan points does not place its
-    // minimum within a grid step, so the walk covers the scan's whole bracket (its best point's neighbours).
-    const jumps = criterionName === "sure";
+    // A criterion that jumps at the breakpoints: the walk covers the scan's whole bracket (its best point's neighbours).
     const found = minimiseOnBracket((from, to) => {
       const walk = objective.walkPath!(penalty, from, to);
       if (walk && walk.pieces.length > 0) {
@@ -523,7 +521,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
         innerIterations += walk.innerIterations;
       }
       return walk;
-    }, centre, bounds, whole || jumps, objective.floor);
+    }, centre, bounds, whole || objective.jumps === true, objective.floor);
     if (!found) return null;
     const { minimum, certificate, walks } = found;
     // Reported at the minimiser's l1 exactly (not through log and exp: it may sit on the bracket's edge).
@@ -552,7 +550,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
       solves++;
       innerIterations += solution.iterations;
     }
-    const atBound = stillDecreasing(lambda, ev, lower, finalTol, criterionName);
+    const atBound = stillDecreasing(lambda, ev, lower, finalTol, objective.jumps === true);
     return complete({
       criterionName, optimizer, lambda,
       criterion: ev.value,
@@ -651,7 +649,7 @@ function tuneResolved(problem: Problem, options: TuneOptions, resolved: ReturnTy
     solves++;
     innerIterations += solution.iterations;
   }
-  const atBound = stillDecreasing(params.values(chosen), finalEval, ranges.l1.range[0], finalTol, criterionName);
+  const atBound = stillDecreasing(params.values(chosen), finalEval, ranges.l1.range[0], finalTol, objective.jumps === true);
   return complete({
     criterionName, optimizer,
     lambda: params.values(chosen),
