@@ -106,6 +106,33 @@ describe("SIMD kernels (src/linalg/simd)", () => {
     expect(DenseMatrix.adopt(m + 1, n, owner.resident!.memory)).toBeNull(); // not this matrix's memory
   });
 
+  it("Ax in four-column passes and A·[x1, x2] in two-column passes: the same bits at every zero pattern", () => {
+    // Finite entries of many magnitudes (the summation order shows in the last bits), and zero
+    // patterns that leave 0–3 columns of a pass pending, and pairs whose columns have both, one
+    // or neither coefficient non-zero.
+    const finite = fc.double({ min: -1e3, max: 1e3, noNaN: true });
+    const zeroOr = (density: number) => fc.oneof({ weight: density, arbitrary: finite }, { weight: 10 - density, arbitrary: fc.constantFrom(0, -0) });
+    const problem = fc
+      .record({ m: fc.integer({ min: 1, max: 13 }), d1: fc.integer({ min: 1, max: 9 }), d2: fc.integer({ min: 1, max: 9 }), seed: fc.array(finite, { minLength: 61, maxLength: 61 }) })
+      .chain(({ m, d1, d2, seed }) => {
+        const n = Math.ceil(RESIDENT_MIN_ENTRIES / m);
+        const A = Float64Array.from({ length: m * n }, (_, i) => seed[(i * 7) % 61] * 10 ** ((i % 7) - 3));
+        return fc.record({ m: fc.constant(m), A: fc.constant(A), x1: fc.array(zeroOr(d1), { minLength: n, maxLength: n }), x2: fc.array(zeroOr(d2), { minLength: n, maxLength: n }) });
+      });
+    fc.assert(
+      fc.property(problem, ({ m, A, x1, x2 }) => {
+        const n = A.length / m;
+        const simd = new DenseMatrix(m, n, A), scalar = new DenseMatrix(m, n, Float64Array.from(A), { simd: false });
+        const [u1, u2] = [Float64Array.from(x1), Float64Array.from(x2)];
+        expectSameBits("Ax", simd.apply(u1, new Float64Array(m)), scalar.apply(u1, new Float64Array(m)));
+        const [o1, o2] = [new Float64Array(m), new Float64Array(m)];
+        applyPair(simd, u1, u2, o1, o2);
+        expectSameBits("A·[x1, x2]", [...o1, ...o2], [...scalar.apply(u1, new Float64Array(m)), ...scalar.apply(u2, new Float64Array(m))]);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
   it("products and column operations: the same bits as the scalar loops, at every tail length and scale", () => {
     fc.assert(
       fc.property(instance, ({ m, n, A, u, v, x, alpha }) => {

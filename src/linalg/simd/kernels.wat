@@ -144,9 +144,40 @@
         (local.set $cols (i32.sub (local.get $cols) (i32.const 1)))
         (br $column))))
 
-  ;; out ← Ax = Σ_j x_j a_j over the columns with x_j ≠ 0 (out zeroed first)
+  ;; y ← (((y + c1·a1) + c2·a2) + c3·a3) + c4·a4, entrywise in that order (as four axpys)
+  (func $axpy4 (param $a1 i32) (param $a2 i32) (param $a3 i32) (param $a4 i32) (param $c1 f64) (param $c2 f64) (param $c3 f64) (param $c4 f64) (param $y i32) (param $n i32)
+    (local $v1 v128) (local $v2 v128) (local $v3 v128) (local $v4 v128) (local $end i32) (local $i i32)
+    (local.set $v1 (f64x2.splat (local.get $c1)))
+    (local.set $v2 (f64x2.splat (local.get $c2)))
+    (local.set $v3 (f64x2.splat (local.get $c3)))
+    (local.set $v4 (f64x2.splat (local.get $c4)))
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
+    (block $done
+      (loop $body
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (v128.store (i32.add (local.get $y) (local.get $i))
+          (f64x2.add (f64x2.add (f64x2.add (f64x2.add (v128.load (i32.add (local.get $y) (local.get $i)))
+            (f64x2.mul (local.get $v1) (v128.load (i32.add (local.get $a1) (local.get $i)))))
+            (f64x2.mul (local.get $v2) (v128.load (i32.add (local.get $a2) (local.get $i)))))
+            (f64x2.mul (local.get $v3) (v128.load (i32.add (local.get $a3) (local.get $i)))))
+            (f64x2.mul (local.get $v4) (v128.load (i32.add (local.get $a4) (local.get $i))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $body)))
+    (if (i32.and (local.get $n) (i32.const 1))
+      (then
+        (f64.store (i32.add (local.get $y) (local.get $i))
+          (f64.add (f64.add (f64.add (f64.add (f64.load (i32.add (local.get $y) (local.get $i)))
+            (f64.mul (local.get $c1) (f64.load (i32.add (local.get $a1) (local.get $i)))))
+            (f64.mul (local.get $c2) (f64.load (i32.add (local.get $a2) (local.get $i)))))
+            (f64.mul (local.get $c3) (f64.load (i32.add (local.get $a3) (local.get $i)))))
+            (f64.mul (local.get $c4) (f64.load (i32.add (local.get $a4) (local.get $i)))))))))
+
+  ;; out ← Ax = Σ_j x_j a_j over the columns with x_j ≠ 0 (out zeroed first), in column order, four
+  ;; columns per pass over out (the same sums as one axpy per column; out is read and written a
+  ;; quarter as often)
   (func (export "gemv") (param $A i32) (param $m i32) (param $cols i32) (param $x i32) (param $out i32)
-    (local $stride i32) (local $xj f64)
+    (local $stride i32) (local $xj f64) (local $held i32)
+    (local $p1 i32) (local $p2 i32) (local $p3 i32) (local $c1 f64) (local $c2 f64) (local $c3 f64)
     (local.set $stride (i32.shl (local.get $m) (i32.const 3)))
     (memory.fill (local.get $out) (i32.const 0) (local.get $stride))
     (block $done
@@ -154,11 +185,25 @@
         (br_if $done (i32.eqz (local.get $cols)))
         (local.set $xj (f64.load (local.get $x)))
         (if (f64.ne (local.get $xj) (f64.const 0))
-          (then (call $axpy (local.get $xj) (local.get $A) (local.get $out) (local.get $m))))
+          (then
+            (if (i32.eq (local.get $held) (i32.const 3))
+              (then
+                (call $axpy4 (local.get $p1) (local.get $p2) (local.get $p3) (local.get $A) (local.get $c1) (local.get $c2) (local.get $c3) (local.get $xj) (local.get $out) (local.get $m))
+                (local.set $held (i32.const 0)))
+              (else
+                (if (i32.eqz (local.get $held))
+                  (then (local.set $p1 (local.get $A)) (local.set $c1 (local.get $xj)))
+                  (else (if (i32.eq (local.get $held) (i32.const 1))
+                    (then (local.set $p2 (local.get $A)) (local.set $c2 (local.get $xj)))
+                    (else (local.set $p3 (local.get $A)) (local.set $c3 (local.get $xj))))))
+                (local.set $held (i32.add (local.get $held) (i32.const 1)))))))
         (local.set $A (i32.add (local.get $A) (local.get $stride)))
         (local.set $x (i32.add (local.get $x) (i32.const 8)))
         (local.set $cols (i32.sub (local.get $cols) (i32.const 1)))
-        (br $column))))
+        (br $column)))
+    (if (i32.ge_u (local.get $held) (i32.const 1)) (then (call $axpy (local.get $c1) (local.get $p1) (local.get $out) (local.get $m))))
+    (if (i32.ge_u (local.get $held) (i32.const 2)) (then (call $axpy (local.get $c2) (local.get $p2) (local.get $out) (local.get $m))))
+    (if (i32.ge_u (local.get $held) (i32.const 3)) (then (call $axpy (local.get $c3) (local.get $p3) (local.get $out) (local.get $m)))))
   ;; out_a ← a_{S_a}ᵀy (as dot) for the k column indices S (i32) at idx
   (func (export "gemvTIndexed") (param $A i32) (param $m i32) (param $idx i32) (param $k i32) (param $y i32) (param $out i32)
     (local $stride i32)
@@ -221,9 +266,36 @@
         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
         (br $tail))))
 
-  ;; out1 ← Ax1, out2 ← Ax2 in one pass over A (each as gemv computes it: columns with a zero coefficient skipped)
+  ;; y1 ← (y1 + c1·a1) + c2·a2, y2 ← (y2 + d1·a1) + d2·a2 (entrywise, as four axpys would)
+  (func $axpy2x2 (param $a1 i32) (param $a2 i32) (param $c1 f64) (param $c2 f64) (param $d1 f64) (param $d2 f64) (param $y1 i32) (param $y2 i32) (param $n i32)
+    (local $u1 v128) (local $u2 v128) (local $w1 v128) (local $w2 v128) (local $x1 v128) (local $x2 v128) (local $end i32) (local $i i32)
+    (local.set $u1 (f64x2.splat (local.get $c1)))
+    (local.set $u2 (f64x2.splat (local.get $c2)))
+    (local.set $w1 (f64x2.splat (local.get $d1)))
+    (local.set $w2 (f64x2.splat (local.get $d2)))
+    (local.set $end (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
+    (block $done
+      (loop $body
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (local.set $x1 (v128.load (i32.add (local.get $a1) (local.get $i))))
+        (local.set $x2 (v128.load (i32.add (local.get $a2) (local.get $i))))
+        (v128.store (i32.add (local.get $y1) (local.get $i))
+          (f64x2.add (f64x2.add (v128.load (i32.add (local.get $y1) (local.get $i))) (f64x2.mul (local.get $u1) (local.get $x1))) (f64x2.mul (local.get $u2) (local.get $x2))))
+        (v128.store (i32.add (local.get $y2) (local.get $i))
+          (f64x2.add (f64x2.add (v128.load (i32.add (local.get $y2) (local.get $i))) (f64x2.mul (local.get $w1) (local.get $x1))) (f64x2.mul (local.get $w2) (local.get $x2))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $body)))
+    (if (i32.and (local.get $n) (i32.const 1))
+      (then
+        (f64.store (i32.add (local.get $y1) (local.get $i))
+          (f64.add (f64.add (f64.load (i32.add (local.get $y1) (local.get $i))) (f64.mul (local.get $c1) (f64.load (i32.add (local.get $a1) (local.get $i))))) (f64.mul (local.get $c2) (f64.load (i32.add (local.get $a2) (local.get $i))))))
+        (f64.store (i32.add (local.get $y2) (local.get $i))
+          (f64.add (f64.add (f64.load (i32.add (local.get $y2) (local.get $i))) (f64.mul (local.get $d1) (f64.load (i32.add (local.get $a1) (local.get $i))))) (f64.mul (local.get $d2) (f64.load (i32.add (local.get $a2) (local.get $i)))))))))
+
+  ;; out1 ← Ax1, out2 ← Ax2 in one pass over A (each as gemv computes it: columns with a zero
+  ;; coefficient skipped); columns where both coefficients are non-zero go two at a time
   (func (export "gemvPair") (param $A i32) (param $m i32) (param $cols i32) (param $x1 i32) (param $x2 i32) (param $out1 i32) (param $out2 i32)
-    (local $stride i32) (local $a1 f64) (local $a2 f64)
+    (local $stride i32) (local $a1 f64) (local $a2 f64) (local $held i32) (local $p i32) (local $c f64) (local $d f64)
     (local.set $stride (i32.shl (local.get $m) (i32.const 3)))
     (memory.fill (local.get $out1) (i32.const 0) (local.get $stride))
     (memory.fill (local.get $out2) (i32.const 0) (local.get $stride))
@@ -232,19 +304,24 @@
         (br_if $done (i32.eqz (local.get $cols)))
         (local.set $a1 (f64.load (local.get $x1)))
         (local.set $a2 (f64.load (local.get $x2)))
-        (if (f64.ne (local.get $a1) (f64.const 0))
+        (if (i32.and (f64.ne (local.get $a1) (f64.const 0)) (f64.ne (local.get $a2) (f64.const 0)))
           (then
-            (if (f64.ne (local.get $a2) (f64.const 0))
-              (then (call $axpy2 (local.get $a1) (local.get $a2) (local.get $A) (local.get $out1) (local.get $out2) (local.get $m)))
-              (else (call $axpy (local.get $a1) (local.get $A) (local.get $out1) (local.get $m)))))
+            (if (local.get $held)
+              (then
+                (call $axpy2x2 (local.get $p) (local.get $A) (local.get $c) (local.get $a1) (local.get $d) (local.get $a2) (local.get $out1) (local.get $out2) (local.get $m))
+                (local.set $held (i32.const 0)))
+              (else (local.set $p (local.get $A)) (local.set $c (local.get $a1)) (local.set $d (local.get $a2)) (local.set $held (i32.const 1)))))
           (else
-            (if (f64.ne (local.get $a2) (f64.const 0))
-              (then (call $axpy (local.get $a2) (local.get $A) (local.get $out2) (local.get $m))))))
+            (if (local.get $held)
+              (then (call $axpy2 (local.get $c) (local.get $d) (local.get $p) (local.get $out1) (local.get $out2) (local.get $m)) (local.set $held (i32.const 0))))
+            (if (f64.ne (local.get $a1) (f64.const 0)) (then (call $axpy (local.get $a1) (local.get $A) (local.get $out1) (local.get $m))))
+            (if (f64.ne (local.get $a2) (f64.const 0)) (then (call $axpy (local.get $a2) (local.get $A) (local.get $out2) (local.get $m))))))
         (local.set $A (i32.add (local.get $A) (local.get $stride)))
         (local.set $x1 (i32.add (local.get $x1) (i32.const 8)))
         (local.set $x2 (i32.add (local.get $x2) (i32.const 8)))
         (local.set $cols (i32.sub (local.get $cols) (i32.const 1)))
-        (br $column))))
+        (br $column)))
+    (if (local.get $held) (then (call $axpy2 (local.get $c) (local.get $d) (local.get $p) (local.get $out1) (local.get $out2) (local.get $m)))))
 
   ;; out1_j ← a_jᵀy1, out2_j ← a_jᵀy2 (each as dot sums it) in one pass over A
   (func (export "gemvTPair") (param $A i32) (param $m i32) (param $cols i32) (param $y1 i32) (param $y2 i32) (param $out1 i32) (param $out2 i32)
