@@ -60,15 +60,19 @@ async function peakMemory(objective, fn) {
   await settle();
   const base = sample();
   let peak = base;
-  const evaluate = objective.evaluate;
-  objective.evaluate = (x, g) => {
-    peak = Math.max(peak, sample());
-    return evaluate.call(objective, x, g);
-  };
+  // Every evaluation: the forward pass calls evaluate, the interleaved reverse sweep evaluateWithHessianVectorAt.
+  const methods = ["evaluate", "evaluateWithHessianVectorAt"].filter((name) => typeof objective[name] === "function");
+  for (const name of methods) {
+    const method = objective[name];
+    objective[name] = (...args) => {
+      peak = Math.max(peak, sample());
+      return method.apply(objective, args);
+    };
+  }
   try {
     fn();
   } finally {
-    delete objective.evaluate; // back to the prototype's method
+    for (const name of methods) delete objective[name]; // back to the prototype's methods
   }
   return peak - base;
 }
@@ -103,7 +107,7 @@ export async function optimSection(ctx) {
         `${one.toFixed(1)} (${fmtRatio(one / plain)}×)`,
         `${all.toFixed(1)} (${p} h: ${fmtRatio(all / plain / p)}× per h)`,
         `${reverse.toFixed(1)} (${fmtRatio(reverse / plain)}×)`,
-        `${report.storedStates} (2√K+1 = ${(2 * Math.sqrt(K) + 1).toFixed(0)})`,
+        `${report.storedStates} (${(report.storedStates / Math.sqrt(K)).toFixed(1)}√K)`,
         fmtKb(report.storedStates * stateBytes),
         fmtKb(heap),
         fmtKb((K + 1) * stateBytes),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { reverseSweep, type Recurrence } from "../src/diff/checkpoint.js";
+import { interleavedReverseSweep, reverseSweep, type Recurrence } from "../src/diff/checkpoint.js";
 import { InputError } from "../src/errors.js";
 
 /** s_{t+1} = sin(a·s_t) + 0.1·t on a one-entry buffer. */
@@ -57,6 +57,34 @@ describe("reverseSweep (√K checkpointing)", () => {
       expect(replayed).toBe(report.steps - K);
       expect(after[after.length - 1]).toBe(Math.sin(1.2 * 0.1)); // s_1, after the first step
     }
+  });
+
+  it("interleaved: hands pair every state before and after its step, last first, and the previous segment's states to advance, whatever K and interval", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 150 }), fc.option(fc.integer({ min: 1, max: 40 }), { nil: undefined }), (K, interval) => {
+        const trajectory: number[] = [0.3];
+        for (let t = 0; t < K; t++) trajectory.push(Math.sin(1.7 * trajectory[t]) + 0.1 * t);
+        const recurrence = sineRecurrence(1.7);
+        const seen: number[] = [];
+        const advanced: number[] = [];
+        const report = interleavedReverseSweep(recurrence, Float64Array.of(0.3), K, () => {}, (s, after, t, next, u) => {
+          seen.push(t);
+          expect(s[0]).toBe(trajectory[t]);
+          expect(after[0]).toBe(trajectory[t + 1]);
+          if (next) {
+            expect(next[0]).toBe(trajectory[u]);
+            recurrence.step(next, u);
+            advanced.push(u);
+          }
+        }, { interval });
+        expect(seen).toEqual(Array.from({ length: K }, (_, i) => K - 1 - i));
+        const c = interval ?? Math.ceil(Math.sqrt(K));
+        const segments = Math.ceil(K / c);
+        expect(report.steps).toBe(K + (segments - 1) * (c - 1));
+        expect(advanced.length).toBeLessThanOrEqual(report.steps - K);
+        expect(report.storedStates).toBe(segments - 1 + 2 * Math.min(c, K) + 1);
+      }),
+    );
   });
 
   it("stores about 2√K states by default", () => {

@@ -304,6 +304,38 @@ describe("differentiable optimisers: derivatives of the final loss in the hyperp
 });
 
 describe("checkpointed reverse mode: memory", () => {
+  it("least squares: each adjoint product rides with a recomputed step's gradient (interleaved sweep), the same bits as the separate calls; at most 3⌈√K⌉ + 1 states", () => {
+    const rng = new Random(23);
+    for (const [m, n] of [[180, 100], [30, 12]] as const) {
+      const A = new DenseMatrix(m, n, Float64Array.from({ length: m * n }, () => rng.normal() / Math.sqrt(m)));
+      const ls = new LeastSquares(A, Float64Array.from({ length: m }, () => rng.normal()), 0.1);
+      let fused = 0;
+      const counted: SmoothObjective = { dimension: n, evaluate: (x, g) => ls.evaluate(x, g), hessianVector: (x, v, out) => ls.hessianVector(x, v, out), evaluateWithHessianVectorAt: (x, g, at, v, hv) => (fused++, ls.evaluateWithHessianVectorAt(x, g, at, v, hv)) };
+      const plain: SmoothObjective = { dimension: n, evaluate: (x, g) => ls.evaluate(x, g), hessianVector: (x, v, out) => ls.hessianVector(x, v, out) };
+      const x0 = Float64Array.from({ length: n }, () => rng.normal());
+      const make = (f: SmoothObjective): Optimiser[] => [new GradientDescent(f, inverseTimeSchedule(Math.log(0.2), Math.log(0.05))), new Momentum(f, 0.2, 0.6), new Adam(f, { alpha: 0.05, beta1: 0.8, beta2: 0.95, epsilon: 1e-6 })];
+      const withFusion = make(counted), without = make(plain);
+      for (const K of [1, 2, 7, 30, 64, 65]) {
+        for (const interval of [undefined, 1, 3, K + 2]) {
+          withFusion.forEach((opt, i) => {
+            fused = 0;
+            const a = reverseDerivatives(opt, x0, K, { interval }), b = reverseDerivatives(without[i], x0, K, { interval });
+            expect(Object.is(a.loss, b.loss)).toBe(true);
+            for (const name of opt.hyperparameters) expect(Object.is(a.derivatives[name], b.derivatives[name]), `${opt.name} K=${K} interval=${interval} ${name}`).toBe(true);
+            expect(a.steps).toBe(b.steps);
+            // Every recomputed step shares its passes with an adjoint product, but those of the segment
+            // recomputed while a shorter last segment is swept (at most c − 1 of them).
+            const c = interval ?? Math.ceil(Math.sqrt(K));
+            expect(fused).toBeLessThanOrEqual(a.steps - K);
+            expect(fused).toBeGreaterThanOrEqual(a.steps - K - (c - 1));
+            if (K % c === 0) expect(fused).toBe(a.steps - K);
+            expect(a.storedStates).toBeLessThanOrEqual(Math.ceil(K / c) - 1 + 2 * Math.min(c, K) + 1);
+          });
+        }
+      }
+    }
+  });
+
   it("holds at most 2⌈√K⌉ + 1 states and takes at most 2K steps, whatever K", () => {
     const { objective, x0, curvature } = randomProblem("least-squares", 3, 6, 4);
     for (const K of [1, 2, 3, 10, 99, 100, 101, 400, 1000]) {

@@ -56,31 +56,9 @@ export function reverseSweep<S>(
   backward: (before: S, after: S, t: number) => void,
   options: ReverseSweepOptions = {},
 ): ReverseSweepReport {
-  if (!Number.isInteger(K) || K < 1) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
-  const interval = options.interval ?? Math.ceil(Math.sqrt(K));
-  if (!Number.isInteger(interval) || interval < 1) throw new InputError("interval", `expected an integer ≥ 1, got ${interval}`);
-  const segments = Math.ceil(K / interval);
-  const lastStart = (segments - 1) * interval;
-  // checkpoints[k] = s_{k·interval} for the segments before the last; segment[i] = s_{start+i}
-  // while a segment is swept back (the last one is filled by the forward pass, not recomputed).
-  const checkpoints: S[] = [];
-  const segmentLength = Math.min(interval, K);
-  const segment: S[] = [];
-  for (let i = 0; i < segmentLength; i++) segment.push(recurrence.create());
-  const running = recurrence.create();
-  recurrence.copy(running, initial);
-  let steps = 0;
-  for (let t = 0; t < K; t++) {
-    if (t >= lastStart) {
-      recurrence.copy(segment[t - lastStart], running);
-    } else if (t % interval === 0) {
-      const c = recurrence.create();
-      recurrence.copy(c, running);
-      checkpoints.push(c);
-    }
-    recurrence.step(running, t);
-    steps++;
-  }
+  const run = forwardPass(recurrence, initial, K, options);
+  const { interval, segments, checkpoints, segment, running } = run;
+  let steps = run.steps;
   seed(running);
   for (let k = segments - 1; k >= 0; k--) {
     const start = k * interval;
@@ -91,12 +69,90 @@ export function reverseSweep<S>(
       recurrence.copy(segment[0], checkpoints[k]);
       for (let i = 1; i < length; i++) {
         recurrence.copy(segment[i], segment[i - 1]);
-        if (recurrence.replay) recurrence.replay(segment[i], start + i - 1);
-        else recurrence.step(segment[i], start + i - 1);
+        replay(recurrence, segment[i], start + i - 1);
         steps++;
       }
     }
     for (let i = length - 1; i >= 0; i--) backward(segment[i], i + 1 < length ? segment[i + 1] : running, start + i);
   }
   return { storedStates: checkpoints.length + segment.length + 1, steps };
+}
+
+/**
+ * reverseSweep that recomputes segment k − 1 while it sweeps segment k back, so the caller can do
+ * the adjoint of one step and the recomputation of another in the same passes over its data (an
+ * optimiser on least squares: one pass over A for both products). `pair(before, after, t, next, u)`
+ * is called for t = K−1 down to 0 as backward is; when a recomputed step is due, `next` is a state
+ * holding s_u (a copy) for the caller to advance in place by step u (without repeating the forward
+ * pass's checks), else null. Holds one segment more than reverseSweep: about 3√K states.
+ */
+export function interleavedReverseSweep<S>(
+  recurrence: Recurrence<S>,
+  initial: S,
+  K: number,
+  seed: (final: S) => void,
+  pair: (before: S, after: S, t: number, next: S | null, u: number) => void,
+  options: ReverseSweepOptions = {},
+): ReverseSweepReport {
+  const run = forwardPass(recurrence, initial, K, options);
+  const { interval, segments, checkpoints, running } = run;
+  let steps = run.steps;
+  let current = run.segment;
+  let previous: S[] = current.map(() => recurrence.create());
+  seed(running);
+  for (let k = segments - 1; k >= 0; k--) {
+    const start = k * interval;
+    const length = Math.min(interval, K - start);
+    // Segment k − 1 (all of length `interval`), recomputed from its checkpoint one step per pair.
+    let u = 1;
+    if (k > 0) recurrence.copy(previous[0], checkpoints[k - 1]);
+    const due = () => k > 0 && u < interval;
+    for (let i = length - 1; i >= 0; i--) {
+      const next = due() ? previous[u] : null;
+      if (next) recurrence.copy(next, previous[u - 1]);
+      pair(current[i], i + 1 < length ? current[i + 1] : running, start + i, next, (k - 1) * interval + u - 1);
+      if (next) (u++, steps++);
+    }
+    for (; due(); u++, steps++) {
+      recurrence.copy(previous[u], previous[u - 1]);
+      replay(recurrence, previous[u], (k - 1) * interval + u - 1);
+    }
+    // The state after segment k − 1's last step starts segment k: keep it for its last pair.
+    if (k > 0) recurrence.copy(running, current[0]);
+    [current, previous] = [previous, current];
+  }
+  return { storedStates: checkpoints.length + 2 * run.segment.length + 1, steps };
+}
+
+function replay<S>(recurrence: Recurrence<S>, state: S, t: number): void {
+  if (recurrence.replay) recurrence.replay(state, t);
+  else recurrence.step(state, t);
+}
+
+/**
+ * The forward pass of both sweeps: K steps from `initial` (left unmodified), keeping every
+ * `interval`-th state before the last segment (checkpoints) and the last segment's states.
+ */
+function forwardPass<S>(recurrence: Recurrence<S>, initial: S, K: number, options: ReverseSweepOptions) {
+  if (!Number.isInteger(K) || K < 1) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);
+  const interval = options.interval ?? Math.ceil(Math.sqrt(K));
+  if (!Number.isInteger(interval) || interval < 1) throw new InputError("interval", `expected an integer ≥ 1, got ${interval}`);
+  const segments = Math.ceil(K / interval);
+  const lastStart = (segments - 1) * interval;
+  const checkpoints: S[] = [];
+  const segment: S[] = [];
+  for (let i = 0; i < Math.min(interval, K); i++) segment.push(recurrence.create());
+  const running = recurrence.create();
+  recurrence.copy(running, initial);
+  for (let t = 0; t < K; t++) {
+    if (t >= lastStart) {
+      recurrence.copy(segment[t - lastStart], running);
+    } else if (t % interval === 0) {
+      const c = recurrence.create();
+      recurrence.copy(c, running);
+      checkpoints.push(c);
+    }
+    recurrence.step(running, t);
+  }
+  return { interval, segments, checkpoints, segment, running, steps: K };
 }

@@ -1,5 +1,4 @@
 import { InputError } from "../errors.js";
-import { axpy } from "../linalg/vector.js";
 import { requireMomentum } from "./momentum.js";
 import { requireObject, requireObjective, type SmoothObjective } from "./objective.js";
 import type { OptimState, Optimiser, Perturbation } from "./optimiser.js";
@@ -88,7 +87,7 @@ export class Adam implements Optimiser {
     }
   }
 
-  adjointStep(s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array): void {
+  adjointUpdate(s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array): Float64Array {
     const [m, v] = s.aux, g = s.gradient, [am, av] = a.aux, ax = a.x, ag = this.gAdjoint;
     const { beta1, beta2, epsilon } = this;
     const n = this.schedule.names.length, k = t + 1;
@@ -123,6 +122,6 @@ export class Adam implements Optimiser {
     hyperAdjoint[n] += beta1Adjoint;
     hyperAdjoint[n + 1] += beta2Adjoint;
     hyperAdjoint[n + 2] += epsilonAdjoint;
-    axpy(1, this.objective.hessianVector(s.x, ag, this.hv), ax);
+    return ag; // x̄ += ∇²f·ḡ
   }
 }

@@ -1,8 +1,8 @@
-import { MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "../diff/checkpoint.js";
+import { interleavedReverseSweep, MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "../diff/checkpoint.js";
 import { DivergenceError, InputError } from "../errors.js";
-import { dot, requireVector } from "../linalg/vector.js";
+import { axpy, dot, requireVector } from "../linalg/vector.js";
 import { requireObject } from "./objective.js";
-import { OptimState, Perturbation, type Optimiser } from "./optimiser.js";
+import { adjointStep, OptimState, Perturbation, type Optimiser } from "./optimiser.js";
 
 export interface RunOptions {
   /** A loss above divergence·max(1, |f(x₀)|) counts as divergence, like a non-finite one (default 1e12). */
@@ -128,7 +128,10 @@ export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
 /**
  * Reverse mode with √K checkpoints (diff/checkpoint.ts): x̄_K = ∇f(x_K), then the adjoint is
  * pulled back through each step, recomputed from its checkpoint, accumulating d f(x_K)/dh for
- * every hyperparameter at once.
+ * every hyperparameter at once. Where the objective can evaluate at one point and multiply by its
+ * Hessian at another in shared passes (least squares: the Hessian is AᵀA everywhere), each
+ * adjoint step's product rides with a recomputed step's gradient (interleavedReverseSweep): the
+ * recomputation costs no passes of its own, for one segment more of states.
  */
 export function reverseDerivatives(optimiser: Optimiser, x0: Float64Array, K: number, options: ReverseOptions = {}): ReverseDerivatives {
   const { state, recurrence } = startRun(optimiser, x0, K, options);
@@ -141,7 +144,22 @@ export function reverseDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
     x.set(final.x);
     loss = final.loss;
   };
-  const report = reverseSweep(recurrence, state, K, seed, (before, _after, t) => optimiser.adjointStep(before, adjoint, t, hyperAdjoint), { interval: options.interval });
+  const { objective } = optimiser;
+  const hv = new Float64Array(objective.dimension);
+  const sweepOptions = { interval: options.interval };
+  const report = objective.evaluateWithHessianVectorAt
+    ? interleavedReverseSweep(recurrence, state, K, seed, (before, _after, t, next, u) => {
+        const w = optimiser.adjointUpdate(before, adjoint, t, hyperAdjoint);
+        if (next) {
+          // Step u replayed (checked in the forward pass), its gradient sharing the passes with ∇²f·w.
+          optimiser.step(next, u);
+          next.loss = objective.evaluateWithHessianVectorAt!(next.x, next.gradient, before.x, w, hv);
+        } else {
+          objective.hessianVector(before.x, w, hv);
+        }
+        axpy(1, hv, adjoint.x);
+      }, sweepOptions)
+    : reverseSweep(recurrence, state, K, seed, (before, _after, t) => adjointStep(optimiser, before, adjoint, t, hyperAdjoint, hv), sweepOptions);
   const all = optimiser.hyperparameters.map((_, p) => p);
   return { x, loss, derivatives: named(optimiser, all, hyperAdjoint), storedStates: report.storedStates, steps: report.steps };
 }

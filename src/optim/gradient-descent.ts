@@ -14,6 +14,7 @@ export class GradientDescent implements Optimiser {
   readonly schedule: RateSchedule;
   readonly hyperparameters: readonly string[];
   private readonly hv: Float64Array;
+  private readonly w: Float64Array;
 
   constructor(
     readonly objective: SmoothObjective,
@@ -23,6 +24,7 @@ export class GradientDescent implements Optimiser {
     this.schedule = toSchedule("schedule", schedule);
     this.hyperparameters = this.schedule.names;
     this.hv = new Float64Array(objective.dimension);
+    this.w = new Float64Array(objective.dimension);
   }
 
   step(s: OptimState, t: number): void {
@@ -35,10 +37,12 @@ export class GradientDescent implements Optimiser {
     axpy(-this.schedule.rateDerivative(t, p), s.gradient, d.x);
   }
 
-  adjointStep(s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array): void {
+  /** x̄ ← x̄ − η∇²f x̄ = x̄ + ∇²f·w with w = −η x̄. */
+  adjointUpdate(s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array): Float64Array {
     const rateAdjoint = -dot(a.x, s.gradient);
     for (let p = 0; p < hyperAdjoint.length; p++) hyperAdjoint[p] += this.schedule.rateDerivative(t, p) * rateAdjoint;
-    const hv = this.objective.hessianVector(s.x, a.x, this.hv);
-    axpy(-this.schedule.rate(t), hv, a.x);
+    const eta = this.schedule.rate(t), w = this.w;
+    for (let i = 0; i < w.length; i++) w[i] = -eta * a.x[i];
+    return w;
   }
 }

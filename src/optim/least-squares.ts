@@ -8,7 +8,7 @@ import type { SmoothObjective } from "./objective.js";
 export class LeastSquares implements SmoothObjective {
   readonly dimension: number;
   private readonly residual: Float64Array;
-  /** A·v for the directions of evaluateWithHessianVectors (as many as last asked for). */
+  /** A·v workspaces for the fused products (two at most). */
   private readonly images: Float64Array[] = [];
 
   constructor(
@@ -32,31 +32,44 @@ export class LeastSquares implements SmoothObjective {
   }
 
   /**
-   * r = Ax − b with A·v_1, then A·v_k in pairs (one pass over A for each pair), then Aᵀr with
-   * AᵀA·v_1 and the rest likewise: with one direction, two passes where evaluate and
+   * f(x), ∇f(x) and ∇²f·v_k for every direction, A read once per pair of vectors: r = Ax − b with
+   * A·v_1, Aᵀr with AᵀA·v_1, the rest in pairs. With one direction, two passes where evaluate and
    * hessianVector take four.
    */
   evaluateWithHessianVectors(x: Float64Array, gradient: Float64Array, directions: readonly Float64Array[], products: readonly Float64Array[]): number {
-    const A = this.A, v = directions, P = v.length, r = this.residual;
+    const A = this.A, v = directions, P = v.length;
     if (P === 0) return this.evaluate(x, gradient);
-    while (this.images.length < P) this.images.push(new Float64Array(A.rows));
-    const Av = this.images;
-    applyPair(A, x, v[0], r, Av[0]);
+    const loss = this.evaluateWithHessianVectorAt(x, gradient, x, v[0], products[0]);
+    const Av = this.image(0);
     for (let k = 1; k < P; k += 2) {
-      if (k + 1 < P) applyPair(A, v[k], v[k + 1], Av[k], Av[k + 1]);
-      else A.apply(v[k], Av[k]);
+      if (k + 1 < P) {
+        applyPair(A, v[k], v[k + 1], Av, this.image(1));
+        applyTPair(A, Av, this.image(1), products[k], products[k + 1]);
+      } else {
+        A.applyT(A.apply(v[k], Av), products[k]);
+      }
     }
+    if (this.ridge !== 0) for (let k = 1; k < P; k++) axpy(this.ridge, v[k], products[k]);
+    return loss;
+  }
+
+  /** f(x), ∇f(x) and hv ← ∇²f·v (AᵀA + ridge·I at every point, so `at` does not matter) in two passes over A. */
+  evaluateWithHessianVectorAt(x: Float64Array, gradient: Float64Array, _at: Float64Array, v: Float64Array, hv: Float64Array): number {
+    const A = this.A, r = this.residual, Av = this.image(0);
+    applyPair(A, x, v, r, Av);
     for (let i = 0; i < r.length; i++) r[i] -= this.b[i];
-    applyTPair(A, r, Av[0], gradient, products[0]);
-    for (let k = 1; k < P; k += 2) {
-      if (k + 1 < P) applyTPair(A, Av[k], Av[k + 1], products[k], products[k + 1]);
-      else A.applyT(Av[k], products[k]);
-    }
+    applyTPair(A, r, Av, gradient, hv);
     if (this.ridge !== 0) {
       axpy(this.ridge, x, gradient);
-      for (let k = 0; k < P; k++) axpy(this.ridge, v[k], products[k]);
+      axpy(this.ridge, v, hv);
     }
     return 0.5 * dot(r, r) + (this.ridge === 0 ? 0 : 0.5 * this.ridge * dot(x, x));
+  }
+
+  /** Workspace k (length m) for A·v. */
+  private image(k: number): Float64Array {
+    while (this.images.length <= k) this.images.push(new Float64Array(this.A.rows));
+    return this.images[k];
   }
 
   hessianVector(_x: Float64Array, v: Float64Array, out: Float64Array): Float64Array {

@@ -1,5 +1,4 @@
 import { InputError } from "../errors.js";
-import { axpy } from "../linalg/vector.js";
 import { requireObjective, type SmoothObjective } from "./objective.js";
 import type { OptimState, Optimiser, Perturbation } from "./optimiser.js";
 import { toSchedule, type RateSchedule } from "./schedule.js";
@@ -56,7 +55,7 @@ export class Momentum implements Optimiser {
     }
   }
 
-  adjointStep(s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array): void {
+  adjointUpdate(s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array): Float64Array {
     const [v] = s.aux, g = s.gradient, [av] = a.aux, ax = a.x, w = this.w;
     const eta = this.schedule.rate(t), beta = this.beta;
     let rateAdjoint = 0, betaAdjoint = 0;
@@ -69,6 +68,6 @@ export class Momentum implements Optimiser {
     const nSchedule = this.schedule.names.length;
     for (let p = 0; p < nSchedule; p++) hyperAdjoint[p] += this.schedule.rateDerivative(t, p) * rateAdjoint;
     hyperAdjoint[nSchedule] += betaAdjoint;
-    axpy(1, this.objective.hessianVector(s.x, w, this.hv), ax);
+    return w; // x̄ += ∇²f·w
   }
 }

@@ -17,6 +17,12 @@ export interface SmoothObjective {
    * product at x_t then rides along with the gradient at x_t). The same values as the separate calls.
    */
   evaluateWithHessianVectors?(x: Float64Array, gradient: Float64Array, directions: readonly Float64Array[], products: readonly Float64Array[]): number;
+  /**
+   * Optional, for objectives whose Hessian is the same at every point (quadratics): evaluate(x,
+   * gradient) and hv ← ∇²f(at)·v at once, sharing the passes over the data (reverse mode: an
+   * adjoint step's product with a recomputed step's gradient). The same values as the separate calls.
+   */
+  evaluateWithHessianVectorAt?(x: Float64Array, gradient: Float64Array, at: Float64Array, v: Float64Array, hv: Float64Array): number;
 }
 
 /** f(x) alone (allocates the gradient buffer: for checks and tests, not for loops). */

@@ -1,4 +1,5 @@
 import { requireInteger } from "../errors.js";
+import { axpy } from "../linalg/vector.js";
 import type { RateSchedule } from "./schedule.js";
 import type { SmoothObjective } from "./objective.js";
 
@@ -13,6 +14,12 @@ function blocks(data: Float64Array, n: number, first: number, count: number): Fl
 function requireLayout(n: number, auxiliaries: number): void {
   requireInteger("n", n, 1);
   requireInteger("auxiliaries", auxiliaries, 0);
+}
+
+/** The whole adjoint of step t: adjointUpdate, then x̄ ← x̄ + ∇²f(x_t)·w (hv: a workspace). */
+export function adjointStep(optimiser: Optimiser, s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array, hv: Float64Array): void {
+  const w = optimiser.adjointUpdate(s, a, t, hyperAdjoint);
+  axpy(1, optimiser.objective.hessianVector(s.x, w, hv), a.x);
 }
 
 /**
@@ -78,8 +85,10 @@ export interface Optimiser {
    */
   tangentStep(s: OptimState, d: Perturbation, p: number, t: number, hv?: Float64Array): void;
   /**
-   * Adjoint of step t from the state s before it: ā ← ā·∂step/∂(x, aux), and
-   * hyperAdjoint[p] += ā·∂step/∂h_p for every p.
+   * Adjoint of step t from the state s before it: ā ← ā·∂step/∂(x, aux) and hyperAdjoint[p] +=
+   * ā·∂step/∂h_p for every p, all but one term: returns w (the optimiser's buffer) such that the
+   * step completes with x̄ ← x̄ + ∇²f(x_t)·w, which the driver adds (adjointStep below, or with the
+   * products of a recomputed step in the same passes over the data).
    */
-  adjointStep(s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array): void;
+  adjointUpdate(s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array): Float64Array;
 }
