@@ -3,7 +3,7 @@ import { dot } from "../linalg/vector.js";
 import { penaltyTerms } from "../penalties/index.js";
 import { requirePositivePenalty, type Problem } from "../problem.js";
 import { checkProblemClass } from "../solvers/driver.js";
-import { defaultMu, splitBregman, splitBregmanNormalSolver, type SplitBregmanState } from "../solvers/split-bregman.js";
+import { afterXUpdate, defaultMu, splitBregman, splitBregmanNormalSolver, xUpdateRhs, type SplitBregmanState } from "../solvers/split-bregman.js";
 import type { UnrolledOptions, Unrolling } from "./unrolled.js";
 
 /** A split's tangent or adjoint: (ḋ, ḃ) or (d̄, b̄). */
@@ -49,6 +49,7 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
   if (!(typeof mu === "number" && mu > 0 && Number.isFinite(mu))) throw new InputError("mu", `expected a positive number, got ${mu}`);
   const n = problem.A.cols;
   const { context, state, solver } = exactSetup(problem, n, mu);
+  const solvePair = solver.solvePair?.bind(solver);
   const { D, thresholds, tv } = context;
   const l1 = problem.penalty.l1;
   const p = D ? D.rows : 0;
@@ -132,32 +133,54 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
       }
     },
     adjointStep(before, after, adjoint, gradient) {
-      const { x: xBar, vTv, v1, q, dx } = adjoint;
-      const x = after.x, nWork = context.nWork;
-      if (D) {
-        const tauBar = shrinkAdjoint(after.dTv, adjoint.tv, vTv, null);
-        gradient[TV] += tauBar / mu;
-        gradient[MU] -= (tauBar * tv) / (mu * mu);
-        D.applyT(vTv, nWork);
-        for (let j = 0; j < n; j++) xBar[j] += nWork[j];
-      }
-      if (thresholds) {
-        const tauBar = shrinkAdjoint(after.d1, adjoint.l1, v1, thresholds);
-        gradient[L1] += tauBar / (l1 * mu);
-        gradient[MU] -= tauBar / (mu * mu);
-        for (let j = 0; j < n; j++) xBar[j] += v1[j];
-      }
-      solver.solve(xBar, q);
-      gradient[L2] -= dot(q, x);
-      if (D) {
-        D.apply(x, dx);
-        D.apply(q, context.pWork);
-        gradient[MU] += splitAdjoint(context.pWork, before.dTv, before.bTv, dx, vTv, adjoint.tv, mu);
-      }
-      if (thresholds) gradient[MU] += splitAdjoint(q, before.d1, before.b1, x, v1, adjoint.l1, mu);
-      xBar.fill(0);
+      solver.solve(adjointRhs(after, adjoint, gradient), adjoint.q);
+      adjointFinish(before, after, adjoint, gradient);
     },
+    // Where the solver pairs solves (the DCT solver: two right-hand sides share each FFT), both
+    // x-updates, M⁻¹(x̄⁺ + ΣBᵀv̄) and the recomputed step's, go through one paired solve.
+    ...(solvePair && {
+      adjointStepWithStep(before: SplitBregmanState, after: SplitBregmanState, adjoint: SbAdjoint, gradient: Float64Array, next: SplitBregmanState) {
+        const xBar = adjointRhs(after, adjoint, gradient);
+        solvePair(xBar, adjoint.q, xUpdateRhs(context, next), next.x);
+        afterXUpdate(context, next);
+        adjointFinish(before, after, adjoint, gradient);
+      },
+    }),
   };
+
+  /** The shrinks pulled back (τ's terms into the gradient); returns x̄⁺ + ΣBᵀv̄, the adjoint solve's right-hand side (in adjoint.x). */
+  function adjointRhs(after: SplitBregmanState, adjoint: SbAdjoint, gradient: Float64Array): Float64Array {
+    const { x: xBar, vTv, v1 } = adjoint;
+    const nWork = context.nWork;
+    if (D) {
+      const tauBar = shrinkAdjoint(after.dTv, adjoint.tv, vTv, null);
+      gradient[TV] += tauBar / mu;
+      gradient[MU] -= (tauBar * tv) / (mu * mu);
+      D.applyT(vTv, nWork);
+      for (let j = 0; j < n; j++) xBar[j] += nWork[j];
+    }
+    if (thresholds) {
+      const tauBar = shrinkAdjoint(after.d1, adjoint.l1, v1, thresholds);
+      gradient[L1] += tauBar / (l1 * mu);
+      gradient[MU] -= tauBar / (mu * mu);
+      for (let j = 0; j < n; j++) xBar[j] += v1[j];
+    }
+    return xBar;
+  }
+
+  /** From ρ = adjoint.q, the split adjoints (d̄, b̄) and the l2 and μ terms of the gradient; x̄ back to 0. */
+  function adjointFinish(before: SplitBregmanState, after: SplitBregmanState, adjoint: SbAdjoint, gradient: Float64Array): void {
+    const { x: xBar, vTv, v1, q, dx } = adjoint;
+    const x = after.x;
+    gradient[L2] -= dot(q, x);
+    if (D) {
+      D.apply(x, dx);
+      D.apply(q, context.pWork);
+      gradient[MU] += splitAdjoint(context.pWork, before.dTv, before.bTv, dx, vTv, adjoint.tv, mu);
+    }
+    if (thresholds) gradient[MU] += splitAdjoint(q, before.d1, before.b1, x, v1, adjoint.l1, mu);
+    xBar.fill(0);
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { InputError, NumericalError } from "../errors.js";
 import { allFinite } from "../linalg/vector.js";
 import { requireProblem, type Problem } from "../problem.js";
 import type { Criterion } from "../criteria/criterion.js";
-import { MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "./checkpoint.js";
+import { interleavedReverseSweep, MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "./checkpoint.js";
 import { unrollCoordinateDescent } from "./unrolled-cd.js";
 import { unrollFista } from "./unrolled-fista.js";
 import { unrollSplitBregman } from "./unrolled-split-bregman.js";
@@ -81,6 +81,12 @@ export interface Unrolling<State, Tangent, Adjoint> {
   seedAdjoint(final: State, adjoint: Adjoint, g: Float64Array): void;
   /** s̄ ← s̄·∂step/∂s and gradient[p] += s̄·∂step/∂θ_p, at the step from `before` to `after`. */
   adjointStep(before: State, after: State, adjoint: Adjoint, gradient: Float64Array): void;
+  /**
+   * Optional: adjointStep and `next` ← step(next) (another step, recomputed in reverse mode) sharing
+   * their work (Split Bregman: both x-updates in one paired solve); the same values as the two calls
+   * up to rounding.
+   */
+  adjointStepWithStep?(before: State, after: State, adjoint: Adjoint, gradient: Float64Array, next: State): void;
 }
 
 /** The names the hypergradient reports the penalties under; the others are the solver's own. */
@@ -122,7 +128,9 @@ export function unrolledForward(problem: Problem, criterion: Criterion, options:
 /**
  * dL(x_K)/dθ for every θ of the unrolled map by one adjoint sweep back through the K steps,
  * recomputing the plain states from ⌈K/interval⌉ checkpoints (reverseSweep): at most about 2√K
- * states held, no allocation per step.
+ * states held, no allocation per step. Where the map can do an adjoint step and a plain step
+ * together (adjointStepWithStep), each recomputed step rides with an adjoint step
+ * (interleavedReverseSweep, about 3√K states).
  */
 export function unrolledReverse(problem: Problem, criterion: Criterion, options: UnrolledOptions): UnrolledHypergradient {
   const { unrolling, K, solver } = prepare(problem, criterion, options);
@@ -139,18 +147,16 @@ export function unrolledReverse(problem: Problem, criterion: Criterion, options:
   const adjoint = unrolling.createAdjoint();
   const derivative = new Float64Array(unrolling.parameters.length);
   let x = new Float64Array(0), value = NaN;
-  const report = reverseSweep(
-    recurrence,
-    unrolling.initial,
-    K,
-    (final) => {
-      x = Float64Array.from(unrolling.iterate(final));
-      value = criterion.value(x);
-      unrolling.seedAdjoint(final, adjoint, criterion.gradient(x, new Float64Array(x.length)));
-    },
-    (before, after) => unrolling.adjointStep(before, after, adjoint, derivative),
-    { interval: options.interval },
-  );
+  const seed = (final: unknown) => {
+    x = Float64Array.from(unrolling.iterate(final));
+    value = criterion.value(x);
+    unrolling.seedAdjoint(final, adjoint, criterion.gradient(x, new Float64Array(x.length)));
+  };
+  const sweep = { interval: options.interval };
+  const fused = unrolling.adjointStepWithStep?.bind(unrolling);
+  const report = fused
+    ? interleavedReverseSweep(recurrence, unrolling.initial, K, seed, (before, after, _t, next) => (next ? fused(before, after, adjoint, derivative, next) : unrolling.adjointStep(before, after, adjoint, derivative)), sweep)
+    : reverseSweep(recurrence, unrolling.initial, K, seed, (before, after) => unrolling.adjointStep(before, after, adjoint, derivative), sweep);
   return result("reverse", solver, K, unrolling, x, value, derivative, { ...report, stateBytes: bytesOf(unrolling.initial) });
 }
 

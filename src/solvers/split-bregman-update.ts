@@ -20,6 +20,8 @@ export interface NormalSolver {
   setTolerance?(atol: number): void;
   /** Inner iterations done by the last solve (0 for a direct solve). */
   readonly lastIterations?: number;
+  /** Optional, direct solvers: out1 ← H⁻¹b1 and out2 ← H⁻¹b2 sharing work (the DCT solver: the FFTs). */
+  solvePair?(b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void;
 }
 
 /**

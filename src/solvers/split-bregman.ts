@@ -367,7 +367,17 @@ function ensureWeights(context: SplitBregmanContext, state: SplitBregmanState): 
 
 /** One Split Bregman step: the x-update, the shrinkages, the Bregman updates, the residuals. */
 function step(context: SplitBregmanContext, state: SplitBregmanState): void {
-  const { D, thresholds, rhs, dualImage, nWork, dx, pWork } = context;
+  const rhs = xUpdateRhs(context, state);
+  const solver = context.xUpdate.solver;
+  solver.setTolerance?.(CG_RATIO * (Number.isFinite(state.dualResidual) ? state.dualResidual : norm2(rhs)));
+  solver.solve(rhs, state.x);
+  state.innerIterations += solver.lastIterations ?? 0;
+  afterXUpdate(context, state);
+}
+
+/** The x-update's right-hand side (in context.rhs), its matrix set for the state's μ. */
+export function xUpdateRhs(context: SplitBregmanContext, state: SplitBregmanState): Float64Array {
+  const { D, thresholds, rhs, nWork, pWork } = context;
   const { x, dTv, bTv, d1, b1, muTv, mu1 } = state;
   const n = x.length, p = dTv.length;
   ensureWeights(context, state);
@@ -382,10 +392,15 @@ function step(context: SplitBregmanContext, state: SplitBregmanState): void {
   // + μ_c Cᵀ(d − b_c)
   const constraint = context.constraint;
   if (constraint) for (let i = 0; i < constraint.rows.length; i++) axpy(constraint.mu * (context.constraintD[i] - state.bC[i]), constraint.rows[i], rhs);
-  const solver = context.xUpdate.solver;
-  solver.setTolerance?.(CG_RATIO * (Number.isFinite(state.dualResidual) ? state.dualResidual : norm2(rhs)));
-  solver.solve(rhs, x);
-  state.innerIterations += solver.lastIterations ?? 0;
+  return rhs;
+}
+
+/** The rest of a step once state.x holds the x-update: the shrinkages, the Bregman updates, the residuals. */
+export function afterXUpdate(context: SplitBregmanContext, state: SplitBregmanState): void {
+  const { D, thresholds, dualImage, dx, pWork } = context;
+  const { x, dTv, bTv, d1, b1, muTv, mu1 } = state;
+  const n = x.length, p = dTv.length;
+  const constraint = context.constraint;
 
   // The dual residual s = μ_tv Dᵀ(d_tv − d_tv⁻) + μ_1 (d_1 − d_1⁻) accumulates in dualImage.
   dualImage.fill(0);

@@ -59,13 +59,13 @@ export class DctPlan {
 
   /**
    * Transform `count` vectors of `data` in place: vector v has its entries at
-   * v·vectorStep + i·elementStep (rows of a row-major image: (w, 1); its columns: (1, w)).
+   * offset + v·vectorStep + i·elementStep (rows of a row-major image: (w, 1); its columns: (1, w)).
    */
-  transformMany(data: Float64Array, count: number, vectorStep: number, elementStep: number, inverse: boolean): void {
+  transformMany(data: Float64Array, count: number, vectorStep: number, elementStep: number, inverse: boolean, offset = 0): void {
     for (let v = 0; v < count; v += 2) {
-      const second = v + 1 < count ? (v + 1) * vectorStep : -1;
-      if (inverse) this.inversePair(data, v * vectorStep, second, elementStep);
-      else this.forwardPair(data, v * vectorStep, second, elementStep);
+      const second = v + 1 < count ? offset + (v + 1) * vectorStep : -1;
+      if (inverse) this.inversePair(data, offset + v * vectorStep, second, elementStep);
+      else this.forwardPair(data, offset + v * vectorStep, second, elementStep);
     }
   }
 
@@ -149,11 +149,21 @@ export class Dct2Plan {
     return this.run(coefficients, out, true);
   }
 
-  private run(input: Float64Array, out: Float64Array, inverse: boolean): Float64Array {
+  /**
+   * The transform (or its inverse) of `images` images held back to back in `data`, in place. The
+   * rows of all of them go through the FFT two at a time, so two 1-D signals (h = 1) share each
+   * FFT; with h even each image's rows pair among themselves, and the result is the same bits as
+   * one image at a time.
+   */
+  transformImages(data: Float64Array, images: number, inverse: boolean): void {
     const h = this.height, w = this.width;
+    if (w > 1) this.rows.transformMany(data, h * images, w, 1, inverse);
+    if (h > 1) for (let i = 0; i < images; i++) this.columns.transformMany(data, w, 1, w, inverse, i * h * w);
+  }
+
+  private run(input: Float64Array, out: Float64Array, inverse: boolean): Float64Array {
     if (out !== input) out.set(input);
-    if (w > 1) this.rows.transformMany(out, h, w, 1, inverse);
-    if (h > 1) this.columns.transformMany(out, w, 1, w, inverse);
+    this.transformImages(out, 1, inverse);
     return out;
   }
 }
