@@ -25,10 +25,11 @@ export interface FastNormalSolver {
   /** out ← (α·AᵀA + β·DᵀD + γ·I)⁻¹ b; out may be b. Two DCTs, no allocation. */
   solve(b: Float64Array, out: Float64Array): void;
   /**
-   * Both solves at once, the two right-hand sides sharing their FFTs (on a 1-D grid: half the
-   * FFT work of two solves; the last bits may differ from solve's). Allocates its buffer once.
+   * On a 1-D grid only (where one signal leaves half of each complex FFT unused): both solves at
+   * once, the two right-hand sides sharing each FFT (the last bits may differ from solve's).
+   * Allocates its buffer once.
    */
-  solvePair(b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void;
+  solvePair?(b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void;
 }
 
 function checkWeight(name: string, v: number): void {
@@ -76,7 +77,7 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
   const inverseDiagonal = new Float64Array(h * w);
   let ready = false;
   let pair: Float64Array | undefined;
-  return {
+  const solver: FastNormalSolver = {
     setWeights(alpha: number, beta: number, gamma: number): void {
       ready = false;
       checkWeight("alpha", alpha);
@@ -95,7 +96,9 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
       for (let k = 0; k < inverseDiagonal.length; k++) out[k] *= inverseDiagonal[k];
       plan.inverse(out, out);
     },
-    solvePair(b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void {
+  };
+  if (h === 1 && w > 1) {
+    solver.solvePair = (b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void => {
       if (!ready) throw new InputError("weights", "call setWeights(alpha, beta, gamma) before solve");
       const n = inverseDiagonal.length;
       pair ??= new Float64Array(2 * n);
@@ -109,6 +112,7 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
       plan.transformImages(pair, 2, true);
       out1.set(pair.subarray(0, n));
       out2.set(pair.subarray(n));
-    },
-  };
+    };
+  }
+  return solver;
 }

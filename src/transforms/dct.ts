@@ -151,9 +151,7 @@ export class Dct2Plan {
 
   /**
    * The transform (or its inverse) of `images` images held back to back in `data`, in place. The
-   * rows of all of them go through the FFT two at a time, so two 1-D signals (h = 1) share each
-   * FFT; with h even each image's rows pair among themselves, and the result is the same bits as
-   * one image at a time.
+   * rows of all of them go through the FFT two at a time, so two 1-D signals (h = 1) share each FFT.
    */
   transformImages(data: Float64Array, images: number, inverse: boolean): void {
     const h = this.height, w = this.width;
