@@ -1,6 +1,6 @@
 // Unrolled section of `npm run bench`: forward and reverse mode through K steps of FISTA,
 // coordinate descent and Split Bregman (diff/unrolled.ts) against the plain K-step run, reverse
-// mode's memory (stored states, the heap at its peak), and the convergence of the unrolled
+// mode's memory (stored states, the array-buffer memory at its peak), and the convergence of the unrolled
 // hypergradient to the implicit one as K grows (an SVG in bench/out/, gitignored). The problems are
 // generated here (seeded): no Python needed. In-process timings: best CPU time of runs after a warm-up.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -57,22 +57,27 @@ function tvProblem(lib, n) {
   return lib.createProblem({ A: { identity: n }, y, validation: { A: { identity: n }, y: clean }, penalty: { tv: 0.5 } });
 }
 
-/** Heap + array buffers in use right now. */
-const inUse = () => {
-  const u = process.memoryUsage();
-  return u.heapUsed + u.arrayBuffers;
-};
+/** Array-buffer memory in use right now (every state buffer of these sizes lives there, outside the JS heap). */
+const inUse = () => process.memoryUsage().arrayBuffers;
+
+/** A full GC, twice with a turn of the event loop between: array-buffer memory is released by a background sweeper. */
+async function settle() {
+  for (let k = 0; k < 2; k++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /**
- * Reverse mode's peak memory: the criterion's gradient is asked for once every checkpoint and the
- * segment's buffers are allocated (the seed), so the memory in use then, minus the memory after a
- * collection before the run, is the peak the sweep adds.
+ * Reverse mode's peak memory: the criterion's gradient is asked for once, when the forward pass
+ * has stored its checkpoints and the sweep has allocated its segment buffers (the seed), so the
+ * array-buffer memory in use then, minus that after a collection before the run, is what the sweep adds.
  */
-function reversePeak(lib, problem, options) {
+async function reversePeak(lib, problem, options) {
   const criterion = lib.HeldOutMse.of(problem);
   let peak = 0;
   const probe = { name: criterion.name, value: (x) => criterion.value(x), gradient: (x, out, s) => ((peak = inUse()), criterion.gradient(x, out, s)) };
-  gc();
+  await settle();
   const before = inUse();
   const r = lib.unrolledReverse(problem, probe, options);
   return { delta: peak - before, storedStates: r.storedStates, stateBytes: r.stateBytes };
@@ -97,7 +102,7 @@ export async function unrolledSection(ctx) {
     const P = Object.keys(forward.result.gradient).length + Object.keys(forward.result.algorithm).length;
     // One hyperparameter's forward run = the plain run + one tangent: plain + (forward − plain)/P.
     const perParameter = (plain.ms + (forward.ms - plain.ms) / P) / plain.ms;
-    const peak = reversePeak(lib, c.problem, options);
+    const peak = await reversePeak(lib, c.problem, options);
     const bytes = peak.stateBytes;
     rows.push([
       `${c.name}, ${c.solver}`, String(c.K), String(P), plain.ms.toFixed(1), forward.ms.toFixed(1), `${perParameter.toFixed(2)}×`,
@@ -108,7 +113,7 @@ export async function unrolledSection(ctx) {
     ]);
   }
   table(
-    ["problem, solver", "K", "θ", "plain ms", "forward ms (all θ)", "forward per θ / plain", "reverse ms", "reverse / plain", "stored states", "states: checkpointed / all K", "heap at peak − before"],
+    ["problem, solver", "K", "θ", "plain ms", "forward ms (all θ)", "forward per θ / plain", "reverse ms", "reverse / plain", "stored states", "states: checkpointed / all K", "buffers at peak − before"],
     rows,
   );
   console.log("targets: forward per hyperparameter ≤ 2× the plain run, reverse ≤ 3×; memory ≈ 2√K + 1 states (3√K + 1 where recomputed steps ride with adjoint steps: Split Bregman with the DCT solver).");

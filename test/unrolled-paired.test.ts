@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { HeldOutMse } from "../src/criteria/heldout.js";
-import { unrolledReverse, type UnrolledOptions } from "../src/diff/unrolled.js";
+import { unrolledForward, unrolledReverse, type UnrolledOptions } from "../src/diff/unrolled.js";
 import { Random } from "../src/linalg/random.js";
 import { createProblem } from "../src/problem.js";
 
@@ -9,7 +9,7 @@ import { createProblem } from "../src/problem.js";
  * "separate" (two plain solves: the same bits as unpaired), "absent" (no solvePair: the plain
  * reverse sweep). Isolates the interleaved sweep's bookkeeping from the paired FFT's rounding.
  */
-const pairing = vi.hoisted(() => ({ mode: "real" as "real" | "separate" | "absent" }));
+const pairing = vi.hoisted(() => ({ mode: "real" as "real" | "separate" | "absent", pairs: 0 }));
 vi.mock("../src/operators/normal-equations.js", async (importOriginal) => {
   const original = await importOriginal<typeof import("../src/operators/normal-equations.js")>();
   return {
@@ -18,6 +18,7 @@ vi.mock("../src/operators/normal-equations.js", async (importOriginal) => {
       const solver = original.fastNormalSolver(...args);
       if (!solver || pairing.mode === "real") return solver;
       const separate = (b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array) => {
+        pairing.pairs++;
         solver.solve(b1, out1);
         solver.solve(b2, out2);
       };
@@ -26,7 +27,7 @@ vi.mock("../src/operators/normal-equations.js", async (importOriginal) => {
   };
 });
 
-describe("unrolled Split Bregman, reverse mode with the x-updates paired", () => {
+describe("unrolled Split Bregman with the x-updates paired", () => {
   it("each recomputed step riding with an adjoint step gives the same bits as the plain sweep when the paired solve is two solves; the real pairing agrees to rounding", () => {
     const rng = new Random(5);
     for (const n of [2, 17, 64]) {
@@ -49,6 +50,37 @@ describe("unrolled Split Bregman, reverse mode with the x-updates paired", () =>
               expect(Math.abs(real[part][name] - value)).toBeLessThanOrEqual(1e-11 * scale);
             }
           }
+        }
+      }
+    }
+    pairing.mode = "real";
+  });
+
+  it("forward mode: tangents stepped two at a time give the same bits as one at a time when the paired solve is two solves; the real pairing agrees to rounding", () => {
+    const rng = new Random(8);
+    for (const n of [2, 23, 64]) {
+      const clean = Float64Array.from({ length: n }, (_, i) => Math.floor((3 * i) / n) % 2);
+      // Three or four tangents (l2, tv, mu; l1 too): a pair and a single, or two pairs.
+      for (const penalty of [{ tv: 0.3, l2: 0.05 }, { tv: 0.2, l1: 0.05, l2: 0.1 }]) {
+        const problem = createProblem({ A: { identity: n }, y: clean.map((v) => v + 0.3 * rng.normal()), validation: { A: { identity: n }, y: clean }, penalty });
+        const criterion = HeldOutMse.of(problem);
+        for (const K of [1, 6, 40]) {
+          const options: UnrolledOptions = { solver: "split-bregman", iterations: K, mu: 0.9 };
+          const run = (mode: typeof pairing.mode) => ((pairing.mode = mode), unrolledForward(problem, criterion, options));
+          const plain = run("absent");
+          pairing.pairs = 0;
+          const separate = run("separate");
+          const real = run("real");
+          const all = (r: typeof plain) => ({ ...r.gradient, ...r.algorithm });
+          const scale = Math.max(...Object.values(all(plain)).map(Math.abs));
+          const P = Object.keys(all(plain)).length;
+          expect(P).toBeGreaterThanOrEqual(3);
+          expect(pairing.pairs).toBe(K * Math.floor(P / 2)); // every step pairs all but at most one tangent
+          for (const [name, value] of Object.entries(all(plain))) {
+            expect(Object.is(all(separate)[name], value), `${name}, n = ${n}, K = ${K}`).toBe(true);
+            expect(Math.abs(all(real)[name] - value)).toBeLessThanOrEqual(1e-11 * scale);
+          }
+          expect(Array.from(real.x)).toEqual(Array.from(plain.x)); // the plain steps are not paired
         }
       }
     }

@@ -50,6 +50,7 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
   const n = problem.A.cols;
   const { context, state, solver } = exactSetup(problem, n, mu);
   const solvePair = solver.solvePair?.bind(solver);
+  const secondRhs = new Float64Array(n); // the second tangent's right-hand side in tangentStepPair
   const { D, thresholds, tv } = context;
   const l1 = problem.penalty.l1;
   const p = D ? D.rows : 0;
@@ -92,29 +93,16 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
     iterate: (s) => (iterateIsD1 ? s.d1 : s.x),
     createTangent: () => ({ x: new Float64Array(n), tv: pair(p), l1: pair(state.d1.length) }),
     tangentStep(before, after, tangent, k) {
-      const muDot = k === MU ? 1 : 0, l2Dot = k === L2 ? 1 : 0;
-      const { x: xDot } = tangent;
-      const x = after.x;
-      const rhs = context.rhs, nWork = context.nWork, pWork = context.pWork;
-      for (let j = 0; j < n; j++) rhs[j] = -(l2Dot + (thresholds ? muDot : 0)) * x[j];
-      if (D) {
-        for (let i = 0; i < p; i++) pWork[i] = mu * (tangent.tv.d[i] - tangent.tv.b[i]) + muDot * (before.dTv[i] - before.bTv[i]);
-        if (muDot !== 0) {
-          // − μ̇ DᵀD x⁺ joins the same Dᵀ product: Dᵀ(μ(ḋ − ḃ) + μ̇(d − b − Dx⁺)).
-          D.apply(x, context.dx);
-          for (let i = 0; i < p; i++) pWork[i] -= context.dx[i];
-        }
-        D.applyT(pWork, nWork);
-        for (let j = 0; j < n; j++) rhs[j] += nWork[j];
-      }
-      if (thresholds) for (let j = 0; j < n; j++) rhs[j] += mu * (tangent.l1.d[j] - tangent.l1.b[j]) + muDot * (before.d1[j] - before.b1[j]);
-      solver.solve(rhs, xDot);
-      if (D) {
-        D.apply(xDot, pWork);
-        shrinkTangent(after.dTv, pWork, tangent.tv, (k === TV ? 1 : 0) / mu - (muDot * tv) / (mu * mu), null);
-      }
-      if (thresholds) shrinkTangent(after.d1, xDot, tangent.l1, (k === L1 ? 1 / l1 : 0) / mu - muDot / (mu * mu), thresholds);
+      solver.solve(tangentRhs(before, after, tangent, k, context.rhs), tangent.x);
+      tangentFinish(after, tangent, k);
     },
+    ...(solvePair && {
+      tangentStepPair(before: SplitBregmanState, after: SplitBregmanState, tangent: SbTangent, k: number, other: SbTangent, q: number) {
+        solvePair(tangentRhs(before, after, tangent, k, context.rhs), tangent.x, tangentRhs(before, after, other, q, secondRhs), other.x);
+        tangentFinish(after, tangent, k);
+        tangentFinish(after, other, q);
+      },
+    }),
     tangentIterate: (tangent) => (iterateIsD1 ? tangent.l1.d : tangent.x),
     createAdjoint: () => ({
       x: new Float64Array(n), tv: pair(p), l1: pair(state.d1.length),
@@ -147,6 +135,36 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
       },
     }),
   };
+
+  /** The tangent x-update's right-hand side Σ[μBᵀ(ḋ − ḃ) + μ̇Bᵀ(d − b)] − Ṁx⁺ for θ_k, into rhs. */
+  function tangentRhs(before: SplitBregmanState, after: SplitBregmanState, tangent: SbTangent, k: number, rhs: Float64Array): Float64Array {
+    const muDot = k === MU ? 1 : 0, l2Dot = k === L2 ? 1 : 0;
+    const x = after.x;
+    const nWork = context.nWork, pWork = context.pWork;
+    for (let j = 0; j < n; j++) rhs[j] = -(l2Dot + (thresholds ? muDot : 0)) * x[j];
+    if (D) {
+      for (let i = 0; i < p; i++) pWork[i] = mu * (tangent.tv.d[i] - tangent.tv.b[i]) + muDot * (before.dTv[i] - before.bTv[i]);
+      if (muDot !== 0) {
+        // − μ̇ DᵀD x⁺ joins the same Dᵀ product: Dᵀ(μ(ḋ − ḃ) + μ̇(d − b − Dx⁺)).
+        D.apply(x, context.dx);
+        for (let i = 0; i < p; i++) pWork[i] -= context.dx[i];
+      }
+      D.applyT(pWork, nWork);
+      for (let j = 0; j < n; j++) rhs[j] += nWork[j];
+    }
+    if (thresholds) for (let j = 0; j < n; j++) rhs[j] += mu * (tangent.l1.d[j] - tangent.l1.b[j]) + muDot * (before.d1[j] - before.b1[j]);
+    return rhs;
+  }
+
+  /** The shrinks' tangents from ẋ⁺ (in tangent.x). */
+  function tangentFinish(after: SplitBregmanState, tangent: SbTangent, k: number): void {
+    const muDot = k === MU ? 1 : 0;
+    if (D) {
+      D.apply(tangent.x, context.pWork);
+      shrinkTangent(after.dTv, context.pWork, tangent.tv, (k === TV ? 1 : 0) / mu - (muDot * tv) / (mu * mu), null);
+    }
+    if (thresholds) shrinkTangent(after.d1, tangent.x, tangent.l1, (k === L1 ? 1 / l1 : 0) / mu - muDot / (mu * mu), thresholds);
+  }
 
   /** The shrinks pulled back (τ's terms into the gradient); returns x̄⁺ + ΣBᵀv̄, the adjoint solve's right-hand side (in adjoint.x). */
   function adjointRhs(after: SplitBregmanState, adjoint: SbAdjoint, gradient: Float64Array): Float64Array {

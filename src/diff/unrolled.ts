@@ -74,6 +74,8 @@ export interface Unrolling<State, Tangent, Adjoint> {
   createTangent(): Tangent;
   /** ṡ ← (∂step/∂s)ṡ + ∂step/∂θ_p, at the step from `before` to `after`. */
   tangentStep(before: State, after: State, tangent: Tangent, p: number): void;
+  /** Optional: two tangents' steps (θ_p and θ_q) sharing their work (Split Bregman: one paired solve); the same values up to rounding. */
+  tangentStepPair?(before: State, after: State, tangent: Tangent, p: number, other: Tangent, q: number): void;
   /** dx_k/dθ_p (a view into the tangent). */
   tangentIterate(tangent: Tangent): Float64Array;
   createAdjoint(): Adjoint;
@@ -100,7 +102,7 @@ const factories: Record<UnrolledSolverName, Factory> = {
   "split-bregman": unrollSplitBregman as Factory,
 };
 
-/** dL(x_K)/dθ for every θ of the unrolled map, one tangent per θ carried beside the K steps. */
+/** dL(x_K)/dθ for every θ of the unrolled map, one tangent per θ carried beside the K steps (two at a time where the map pairs them). */
 export function unrolledForward(problem: Problem, criterion: Criterion, options: UnrolledOptions): UnrolledHypergradient {
   const { unrolling, K, solver } = prepare(problem, criterion, options);
   const P = unrolling.parameters.length;
@@ -111,7 +113,9 @@ export function unrolledForward(problem: Problem, criterion: Criterion, options:
     copyInto(before, state);
     unrolling.step(state);
     checkFinite(state, unrolling, solver, t);
-    for (let p = 0; p < P; p++) unrolling.tangentStep(before, state, tangents[p], p);
+    let p = 0;
+    if (unrolling.tangentStepPair) for (; p + 1 < P; p += 2) unrolling.tangentStepPair(before, state, tangents[p], p, tangents[p + 1], p + 1);
+    for (; p < P; p++) unrolling.tangentStep(before, state, tangents[p], p);
   }
   const x = Float64Array.from(unrolling.iterate(state));
   const g = criterion.gradient(x, new Float64Array(x.length));
