@@ -140,6 +140,17 @@ describe("DctPlan and Dct2Plan (orthonormal DCT-II / DCT-III)", () => {
       expect(maxAbsDiff(inPlace, X)).toBe(0);
       plan.inverse(inPlace, inPlace);
       expect(maxAbsDiff(inPlace, back)).toBe(0);
+      // Three images back to back (their rows share FFTs across images): each one's transform.
+      const three = Float64Array.from({ length: 3 * h * w }, (_, i) => Math.sin(0.7 * i + h));
+      for (const inverse of [false, true]) {
+        const together = Float64Array.from(three);
+        plan.transformImages(together, 3, inverse);
+        for (let i = 0; i < 3; i++) {
+          const one = three.subarray(i * h * w, (i + 1) * h * w);
+          const alone = inverse ? plan.inverse(one, new Float64Array(h * w)) : plan.forward(one, new Float64Array(h * w));
+          expect(maxAbsDiff(together.subarray(i * h * w, (i + 1) * h * w), alone)).toBeLessThan(2e-15 * maxAbs(one) * Math.sqrt(h * w));
+        }
+      }
     });
   }
 

@@ -138,7 +138,6 @@ export function unrolledForward(problem: Problem, criterion: Criterion, options:
  */
 export function unrolledReverse(problem: Problem, criterion: Criterion, options: UnrolledOptions): UnrolledHypergradient {
   const { unrolling, K, solver } = prepare(problem, criterion, options);
-  if (options.interval !== undefined && !(Number.isInteger(options.interval) && options.interval >= 1)) throw new InputError("interval", `expected an integer ≥ 1, got ${options.interval}`);
   const recurrence: Recurrence<unknown> = {
     create: () => copyOf(unrolling.initial),
     copy: copyInto,
