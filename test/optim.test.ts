@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { KINDS, gaussianVector, randomProblem, type Kind } from "./optim-support.js";
 import { Random } from "../src/linalg/random.js";
 import { DenseMatrix } from "../src/operators/dense.js";
+import type { LinearOperator } from "../src/operators/operator.js";
 import { GridDifferences } from "../src/operators/finite-differences.js";
 import { LeastSquares } from "../src/optim/least-squares.js";
 import { LogisticRegression } from "../src/optim/logistic.js";
@@ -156,6 +157,16 @@ describe("smooth objectives: gradient and Hessian-vector product", () => {
   });
 });
 
+/** The objectives that share passes over A between gradients and Hessian-vector products, on A (D: first differences). */
+function fusingObjectives(A: LinearOperator, ridge: number, rng: Random): SmoothObjective[] {
+  const m = A.rows, n = A.cols;
+  return [
+    new LeastSquares(A, Float64Array.from({ length: m }, () => rng.normal()), ridge),
+    new LogisticRegression(A, Float64Array.from({ length: m }, () => (rng.normal() > 0 ? 1 : -1)), ridge),
+    new SmoothedTotalVariation(A, Float64Array.from({ length: m }, () => rng.normal()), new GridDifferences([n]), 0.3, 0.1),
+  ];
+}
+
 describe("differentiable optimisers: derivatives of the final loss in the hyperparameters", () => {
   it("forward mode matches central differences (GD, inverse-time schedule, momentum, Adam on all four objectives)", () => {
     let worst = 0, skipped = 0;
@@ -216,16 +227,16 @@ describe("differentiable optimisers: derivatives of the final loss in the hyperp
     console.log(`forward vs reverse mode: worst relative difference ${worst.toExponential(1)} (${skipped} non-smooth Adam draws skipped)`);
   });
 
-  it("forward mode with the Hessian-vector products riding along with the gradients: the same bits as without (GD, momentum, Adam; 1 to 4 tangents; dense SIMD-resident and small, ridge or not)", () => {
+  it("forward mode with the Hessian-vector products riding along with the gradients: the same bits as without (least squares, logistic regression, smoothed TV; GD, momentum, Adam; 1 to 4 tangents; dense SIMD-resident and small, ridge or not)", () => {
     const rng = new Random(17);
     for (const [m, n, ridge] of [[180, 100, 0], [181, 97, 0.3], [9, 5, 0.1], [39, 40, 0.2]] as const) {
       // The last: a matrix-free operator (first differences on 40 samples), products in pairs by two calls each.
       const A = m === 39 ? new GridDifferences([n]) : new DenseMatrix(m, n, Float64Array.from({ length: m * n }, () => rng.normal() / Math.sqrt(m)));
       if (A instanceof DenseMatrix) expect(A.resident !== null).toBe(m * n >= 16384);
-      const ls = new LeastSquares(A, Float64Array.from({ length: m }, () => rng.normal()), ridge);
+      for (const ls of fusingObjectives(A, ridge, rng)) {
       // The same objective without the shared passes: the driver then calls evaluate and hessianVector.
       const plain: SmoothObjective = { dimension: n, evaluate: (x, g) => ls.evaluate(x, g), hessianVector: (x, v, out) => ls.hessianVector(x, v, out) };
-      const x0 = Float64Array.from({ length: n }, () => rng.normal());
+      const x0 = Float64Array.from({ length: n }, () => 0.3 * rng.normal());
       const make = (f: SmoothObjective): Optimiser[] => [new GradientDescent(f, inverseTimeSchedule(Math.log(0.2), Math.log(0.05))), new Momentum(f, 0.2, 0.6), new Adam(f, { alpha: 0.05, beta1: 0.8, beta2: 0.95, epsilon: 1e-6 })];
       const fused = make(ls), separate = make(plain);
       fused.forEach((opt, i) => {
@@ -233,10 +244,11 @@ describe("differentiable optimisers: derivatives of the final loss in the hyperp
           const parameters = opt.hyperparameters.slice(0, count);
           const a = forwardDerivatives(opt, x0, 30, { parameters }), b = forwardDerivatives(separate[i], x0, 30, { parameters });
           expect(Object.is(a.loss, b.loss)).toBe(true);
-          for (const name of parameters) expect(Object.is(a.derivatives[name], b.derivatives[name]), `${opt.name} ${name}`).toBe(true);
+          for (const name of parameters) expect(Object.is(a.derivatives[name], b.derivatives[name]), `${ls.constructor.name} ${opt.name} ${name}`).toBe(true);
           expect(Number.isFinite(a.derivatives[parameters[0]]) && a.derivatives[parameters[0]] !== 0).toBe(true);
         }
       });
+      }
     }
   });
 
@@ -304,11 +316,11 @@ describe("differentiable optimisers: derivatives of the final loss in the hyperp
 });
 
 describe("checkpointed reverse mode: memory", () => {
-  it("least squares: each adjoint product rides with a recomputed step's gradient (interleaved sweep), the same bits as the separate calls; at most 3⌈√K⌉ + 1 states", () => {
+  it("least squares, logistic regression, smoothed TV: each adjoint product rides with a recomputed step's gradient (interleaved sweep), the same bits as the separate calls; at most 3⌈√K⌉ + 1 states", () => {
     const rng = new Random(23);
     for (const [m, n] of [[180, 100], [30, 12]] as const) {
       const A = new DenseMatrix(m, n, Float64Array.from({ length: m * n }, () => rng.normal() / Math.sqrt(m)));
-      const ls = new LeastSquares(A, Float64Array.from({ length: m }, () => rng.normal()), 0.1);
+      for (const ls of fusingObjectives(A, 0.1, rng)) {
       let fused = 0;
       const counted: SmoothObjective = { dimension: n, evaluate: (x, g) => ls.evaluate(x, g), hessianVector: (x, v, out) => ls.hessianVector(x, v, out), evaluateWithHessianVectorAt: (x, g, at, v, hv) => (fused++, ls.evaluateWithHessianVectorAt(x, g, at, v, hv)) };
       const plain: SmoothObjective = { dimension: n, evaluate: (x, g) => ls.evaluate(x, g), hessianVector: (x, v, out) => ls.hessianVector(x, v, out) };
@@ -332,6 +344,7 @@ describe("checkpointed reverse mode: memory", () => {
             expect(a.storedStates).toBeLessThanOrEqual(Math.ceil(K / c) - 1 + 2 * Math.min(c, K) + 1);
           });
         }
+      }
       }
     }
   });

@@ -129,9 +129,10 @@ export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
  * Reverse mode with √K checkpoints (diff/checkpoint.ts): x̄_K = ∇f(x_K), then the adjoint is
  * pulled back through each step, recomputed from its checkpoint, accumulating d f(x_K)/dh for
  * every hyperparameter at once. Where the objective can evaluate at one point and multiply by its
- * Hessian at another in shared passes (least squares: the Hessian is AᵀA everywhere), each
- * adjoint step's product rides with a recomputed step's gradient (interleavedReverseSweep): the
- * recomputation costs no passes of its own, for one segment more of states.
+ * Hessian at another in shared passes (evaluateWithHessianVectorAt: least squares, logistic
+ * regression, smoothed TV), each adjoint step's product rides with a recomputed step's gradient
+ * (interleavedReverseSweep): the recomputation shares the adjoint's passes over A, for one segment
+ * more of states.
  */
 export function reverseDerivatives(optimiser: Optimiser, x0: Float64Array, K: number, options: ReverseOptions = {}): ReverseDerivatives {
   const { state, recurrence } = startRun(optimiser, x0, K, options);

@@ -1,5 +1,6 @@
 import { requireOperator, type LinearOperator } from "../operators/operator.js";
 import { applyPair, applyTPair } from "../operators/products.js";
+import { gramProductsInPairs } from "./paired-products.js";
 import { axpy, dot, requireVector } from "../linalg/vector.js";
 import { requireNonNegative } from "../errors.js";
 import type { SmoothObjective } from "./objective.js";
@@ -8,8 +9,8 @@ import type { SmoothObjective } from "./objective.js";
 export class LeastSquares implements SmoothObjective {
   readonly dimension: number;
   private readonly residual: Float64Array;
-  /** A·v workspaces for the fused products (two at most). */
-  private readonly images: Float64Array[] = [];
+  /** A·v workspaces for the fused products. */
+  private readonly images: [Float64Array, Float64Array];
 
   constructor(
     readonly A: LinearOperator,
@@ -21,6 +22,7 @@ export class LeastSquares implements SmoothObjective {
     requireNonNegative("ridge", ridge);
     this.dimension = A.cols;
     this.residual = new Float64Array(A.rows);
+    this.images = [new Float64Array(A.rows), new Float64Array(A.rows)];
   }
 
   evaluate(x: Float64Array, gradient: Float64Array): number {
@@ -37,25 +39,17 @@ export class LeastSquares implements SmoothObjective {
    * hessianVector take four.
    */
   evaluateWithHessianVectors(x: Float64Array, gradient: Float64Array, directions: readonly Float64Array[], products: readonly Float64Array[]): number {
-    const A = this.A, v = directions, P = v.length;
+    const v = directions, P = v.length;
     if (P === 0) return this.evaluate(x, gradient);
     const loss = this.evaluateWithHessianVectorAt(x, gradient, x, v[0], products[0]);
-    const Av = this.image(0);
-    for (let k = 1; k < P; k += 2) {
-      if (k + 1 < P) {
-        applyPair(A, v[k], v[k + 1], Av, this.image(1));
-        applyTPair(A, Av, this.image(1), products[k], products[k + 1]);
-      } else {
-        A.applyT(A.apply(v[k], Av), products[k]);
-      }
-    }
+    gramProductsInPairs(this.A, v, products, 1, null, this.images);
     if (this.ridge !== 0) for (let k = 1; k < P; k++) axpy(this.ridge, v[k], products[k]);
     return loss;
   }
 
   /** f(x), ∇f(x) and hv ← ∇²f·v (AᵀA + ridge·I at every point, so `at` does not matter) in two passes over A. */
   evaluateWithHessianVectorAt(x: Float64Array, gradient: Float64Array, _at: Float64Array, v: Float64Array, hv: Float64Array): number {
-    const A = this.A, r = this.residual, Av = this.image(0);
+    const A = this.A, r = this.residual, Av = this.images[0];
     applyPair(A, x, v, r, Av);
     for (let i = 0; i < r.length; i++) r[i] -= this.b[i];
     applyTPair(A, r, Av, gradient, hv);
@@ -64,12 +58,6 @@ export class LeastSquares implements SmoothObjective {
       axpy(this.ridge, v, hv);
     }
     return 0.5 * dot(r, r) + (this.ridge === 0 ? 0 : 0.5 * this.ridge * dot(x, x));
-  }
-
-  /** Workspace k (length m) for A·v. */
-  private image(k: number): Float64Array {
-    while (this.images.length <= k) this.images.push(new Float64Array(this.A.rows));
-    return this.images[k];
   }
 
   hessianVector(_x: Float64Array, v: Float64Array, out: Float64Array): Float64Array {

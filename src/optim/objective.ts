@@ -18,9 +18,10 @@ export interface SmoothObjective {
    */
   evaluateWithHessianVectors?(x: Float64Array, gradient: Float64Array, directions: readonly Float64Array[], products: readonly Float64Array[]): number;
   /**
-   * Optional, for objectives whose Hessian is the same at every point (quadratics): evaluate(x,
-   * gradient) and hv ← ∇²f(at)·v at once, sharing the passes over the data (reverse mode: an
-   * adjoint step's product with a recomputed step's gradient). The same values as the separate calls.
+   * Optional: evaluate(x, gradient) and hv ← ∇²f(at)·v at once, sharing the passes over the data
+   * where they can (reverse mode: an adjoint step's product with a recomputed step's gradient; the
+   * data term's AᵀA part needs no point, logistic regression's curvature needs A·at). The same values
+   * as the separate calls.
    */
   evaluateWithHessianVectorAt?(x: Float64Array, gradient: Float64Array, at: Float64Array, v: Float64Array, hv: Float64Array): number;
 }
