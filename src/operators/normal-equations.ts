@@ -12,6 +12,7 @@
  * Then x = Cᵀ (C b ⊘ (α·a + β·d + γ)) with a, d the eigenvalues of AᵀA and DᵀD.
  */
 import { InputError } from "../errors.js";
+import { normInf } from "../linalg/vector.js";
 import { Dct2Plan } from "../transforms/dct.js";
 import { ConvolutionOperator } from "./convolution.js";
 import { GridDifferences } from "./finite-differences.js";
@@ -26,7 +27,8 @@ export interface FastNormalSolver {
   solve(b: Float64Array, out: Float64Array): void;
   /**
    * On a 1-D grid only (where one signal leaves half of each complex FFT unused): both solves at
-   * once, the two right-hand sides sharing each FFT (the last bits may differ from solve's).
+   * once, the two right-hand sides sharing each FFT (the last bits may differ from solve's; each
+   * solution accurate relative to its own size, whatever the other's; a zero one gives exactly 0).
    * Allocates its buffer once.
    */
   solvePair?(b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void;
@@ -98,21 +100,57 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
     },
   };
   if (h === 1 && w > 1) {
+    let halves: [Float64Array, Float64Array] | undefined;
     solver.solvePair = (b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void => {
       if (!ready) throw new InputError("weights", "call setWeights(alpha, beta, gamma) before solve");
+      // A zero right-hand side's solution is exactly zero (the FFT it would share leaks the other's rounding into it).
+      if (allZero(b1) || allZero(b2)) {
+        const [zeroOut, other, otherOut] = allZero(b1) ? [out1, b2, out2] : [out2, b1, out1];
+        solver.solve(other, otherOut);
+        zeroOut.fill(0);
+        return;
+      }
       const n = inverseDiagonal.length;
       pair ??= new Float64Array(2 * n);
-      pair.set(b1);
-      pair.set(b2, n);
+      const [first, second] = (halves ??= [pair.subarray(0, n), pair.subarray(n)]);
+      first.set(b1);
+      second.set(b2);
+      // The shared FFT's rounding is relative to both halves: each is brought to unit size by a
+      // power of two (exact) before each transform, so a tiny one keeps its own relative accuracy.
+      const e1 = toUnitSize(first), e2 = toUnitSize(second);
       plan.transformImages(pair, 2, false);
       for (let k = 0; k < n; k++) {
         pair[k] *= inverseDiagonal[k];
         pair[n + k] *= inverseDiagonal[k];
       }
+      const f1 = toUnitSize(first), f2 = toUnitSize(second);
       plan.transformImages(pair, 2, true);
-      out1.set(pair.subarray(0, n));
-      out2.set(pair.subarray(n));
+      scaleByPowerOfTwo(first, e1 + f1);
+      scaleByPowerOfTwo(second, e2 + f2);
+      out1.set(first);
+      out2.set(second);
     };
   }
   return solver;
+}
+
+function allZero(a: Float64Array): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
+  return true;
+}
+
+/** a ← a·2⁻ᵉ with max|a_i|·2⁻ᵉ in [1, 2); returns e (0, a unchanged, when a is zero or not finite). */
+function toUnitSize(a: Float64Array): number {
+  const m = normInf(a);
+  if (!(m > 0 && m < Infinity)) return 0;
+  const e = Math.max(-1022, Math.min(1022, Math.floor(Math.log2(m))));
+  scaleByPowerOfTwo(a, -e);
+  return e;
+}
+
+/** a ← a·2ᵉ for |e| ≤ 2044, in two exact factors (each a normal number). */
+function scaleByPowerOfTwo(a: Float64Array, e: number): void {
+  if (e === 0) return;
+  const half = Math.trunc(e / 2), f1 = 2 ** half, f2 = 2 ** (e - half);
+  for (let i = 0; i < a.length; i++) a[i] = a[i] * f1 * f2;
 }
