@@ -31,7 +31,7 @@ export interface ReverseOptions extends RunOptions {
 }
 
 export interface ReverseDerivatives extends OptimiserDerivatives {
-  /** State buffers held at once by the checkpointed sweep (about 2√K). */
+  /** State buffers held at once by the checkpointed sweep (about 2√K; 3√K where the objective fuses products, interleavedReverseSweep). */
   storedStates: number;
   /** Optimiser steps taken, recomputation included (at most 2K). */
   steps: number;
