@@ -455,7 +455,7 @@ describe("fastNormalSolver", () => {
       const condition = new SingularValueDecomposition(M).condition;
       const u = vector(n, 31), v = vector(n, 37), zero = new Float64Array(n);
       const scaled = (a: Float64Array, s: number) => a.map((x) => x * s);
-      for (const [b1, b2] of [[u, scaled(v, 1e-12)], [scaled(u, 1e-9), scaled(v, 1e6)], [scaled(u, 1e150), scaled(v, 1e-150)], [u, zero], [zero, v], [zero, zero]]) {
+      for (const [b1, b2] of [[u, scaled(v, 1e-12)], [scaled(u, 1e-9), scaled(v, 1e6)], [scaled(u, 1e150), scaled(v, 1e-150)], [scaled(u, 1e-300), scaled(v, 1e300)], [u, zero], [zero, v], [zero, zero]]) {
         const [p1, p2] = [new Float64Array(n), new Float64Array(n)];
         solver.solvePair!(b1, p1, b2, p2);
         for (const [got, rhs] of [[p1, b1], [p2, b2]]) {

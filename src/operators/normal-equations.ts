@@ -12,7 +12,6 @@
  * Then x = Cᵀ (C b ⊘ (α·a + β·d + γ)) with a, d the eigenvalues of AᵀA and DᵀD.
  */
 import { InputError } from "../errors.js";
-import { normInf } from "../linalg/vector.js";
 import { Dct2Plan } from "../transforms/dct.js";
 import { ConvolutionOperator } from "./convolution.js";
 import { GridDifferences } from "./finite-differences.js";
@@ -100,57 +99,72 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
     },
   };
   if (h === 1 && w > 1) {
-    let halves: [Float64Array, Float64Array] | undefined;
     solver.solvePair = (b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void => {
       if (!ready) throw new InputError("weights", "call setWeights(alpha, beta, gamma) before solve");
+      const m1 = maxAbs(b1), m2 = maxAbs(b2);
       // A zero right-hand side's solution is exactly zero (the FFT it would share leaks the other's rounding into it).
-      if (allZero(b1) || allZero(b2)) {
-        const [zeroOut, other, otherOut] = allZero(b1) ? [out1, b2, out2] : [out2, b1, out1];
-        solver.solve(other, otherOut);
-        zeroOut.fill(0);
+      if (m1 === 0) {
+        solver.solve(b2, out2);
+        out1.fill(0);
         return;
       }
+      if (m2 === 0) {
+        solver.solve(b1, out1);
+        out2.fill(0);
+        return;
+      }
+      // The shared FFT's rounding is relative to both halves: each is brought to unit size by a
+      // power of two (exact) before each transform, so a small one keeps its own relative accuracy.
       const n = inverseDiagonal.length;
       pair ??= new Float64Array(2 * n);
-      const [first, second] = (halves ??= [pair.subarray(0, n), pair.subarray(n)]);
-      first.set(b1);
-      second.set(b2);
-      // The shared FFT's rounding is relative to both halves: each is brought to unit size by a
-      // power of two (exact) before each transform, so a tiny one keeps its own relative accuracy.
-      const e1 = toUnitSize(first), e2 = toUnitSize(second);
-      plan.transformImages(pair, 2, false);
+      const e1 = unitExponent(m1), e2 = unitExponent(m2);
+      const s1 = 2 ** -e1, s2 = 2 ** -e2;
       for (let k = 0; k < n; k++) {
-        pair[k] *= inverseDiagonal[k];
-        pair[n + k] *= inverseDiagonal[k];
+        pair[k] = b1[k] * s1;
+        pair[n + k] = b2[k] * s2;
       }
-      const f1 = toUnitSize(first), f2 = toUnitSize(second);
+      plan.transformImages(pair, 2, false);
+      let c1 = 0, c2 = 0;
+      for (let k = 0; k < n; k++) {
+        const u = (pair[k] *= inverseDiagonal[k]), v = (pair[n + k] *= inverseDiagonal[k]);
+        if (Math.abs(u) > c1) c1 = Math.abs(u);
+        if (Math.abs(v) > c2) c2 = Math.abs(v);
+      }
+      const f1 = unitExponent(c1), f2 = unitExponent(c2);
+      const t1 = 2 ** -f1, t2 = 2 ** -f2;
+      for (let k = 0; k < n; k++) {
+        pair[k] *= t1;
+        pair[n + k] *= t2;
+      }
       plan.transformImages(pair, 2, true);
-      scaleByPowerOfTwo(first, e1 + f1);
-      scaleByPowerOfTwo(second, e2 + f2);
-      out1.set(first);
-      out2.set(second);
+      // Undone as 2^(e+f) in two equal factors (e + f may pass the exponent range; each partial product stays normal).
+      const g1 = e1 + f1, g2 = e2 + f2;
+      const a1 = 2 ** Math.trunc(g1 / 2), a2 = 2 ** (g1 - Math.trunc(g1 / 2));
+      const d1 = 2 ** Math.trunc(g2 / 2), d2 = 2 ** (g2 - Math.trunc(g2 / 2));
+      for (let k = 0; k < n; k++) {
+        out1[k] = pair[k] * a1 * a2;
+        out2[k] = pair[n + k] * d1 * d2;
+      }
     };
   }
   return solver;
 }
 
-function allZero(a: Float64Array): boolean {
-  for (let i = 0; i < a.length; i++) if (a[i] !== 0) return false;
-  return true;
+/** max_i |a_i|, NaN if any entry is NaN (normInf passes over NaN: an all-NaN vector is not zero). */
+function maxAbs(a: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = Math.abs(a[i]);
+    if (!(v <= m)) {
+      if (v !== v) return v;
+      m = v;
+    }
+  }
+  return m;
 }
 
-/** a ← a·2⁻ᵉ with max|a_i|·2⁻ᵉ in [1, 2); returns e (0, a unchanged, when a is zero or not finite). */
-function toUnitSize(a: Float64Array): number {
-  const m = normInf(a);
+/** e with m·2⁻ᵉ in [1, 2) (0 for a zero or non-finite m: nothing to balance), |e| ≤ 1022 so 2^±e is a normal number. */
+function unitExponent(m: number): number {
   if (!(m > 0 && m < Infinity)) return 0;
-  const e = Math.max(-1022, Math.min(1022, Math.floor(Math.log2(m))));
-  scaleByPowerOfTwo(a, -e);
-  return e;
-}
-
-/** a ← a·2ᵉ for |e| ≤ 2044, in two exact factors (each a normal number). */
-function scaleByPowerOfTwo(a: Float64Array, e: number): void {
-  if (e === 0) return;
-  const half = Math.trunc(e / 2), f1 = 2 ** half, f2 = 2 ** (e - half);
-  for (let i = 0; i < a.length; i++) a[i] = a[i] * f1 * f2;
+  return Math.max(-1022, Math.min(1022, Math.floor(Math.log2(m))));
 }
