@@ -498,6 +498,14 @@ describe("fastNormalSolver", () => {
     cs.setWeights(1, 1, 1);
     rejects(() => cs.setWeights(1, 1, 0), /singular/);
     rejects(() => cs.solve(new Float64Array(20), new Float64Array(20)), /weights: call setWeights/); // a failed setWeights leaves no stale weights
+    // solvePair (1-D grids): every vector of the grid's length, not read or written past its end.
+    const line = fastNormalSolver(new IdentityOperator(6), new GridDifferences([6]), [6])!;
+    line.setWeights(1, 1, 1);
+    const [ok, short, long] = [new Float64Array(6).fill(1), new Float64Array(5).fill(1), new Float64Array(7).fill(1)];
+    rejects(() => line.solvePair!(short, new Float64Array(6), ok, new Float64Array(6)), /^b1: expected a Float64Array of length 6/);
+    rejects(() => line.solvePair!(ok, new Float64Array(6), long, new Float64Array(6)), /^b2: expected a Float64Array of length 6/);
+    rejects(() => line.solvePair!(ok, new Float64Array(5), ok, new Float64Array(6)), /^out1: expected a Float64Array of length 6/);
+    rejects(() => line.solvePair!(ok, new Float64Array(6), ok, [0, 0, 0, 0, 0, 0] as unknown as Float64Array), /^out2: expected a Float64Array of length 6/);
   });
 });
 

@@ -101,6 +101,11 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
   if (h === 1 && w > 1) {
     solver.solvePair = (b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void => {
       if (!ready) throw new InputError("weights", "call setWeights(alpha, beta, gamma) before solve");
+      const n = inverseDiagonal.length;
+      requireCells("b1", b1, n);
+      requireCells("out1", out1, n);
+      requireCells("b2", b2, n);
+      requireCells("out2", out2, n);
       const m1 = maxAbs(b1), m2 = maxAbs(b2);
       // A zero right-hand side's solution is exactly zero (the FFT it would share leaks the other's rounding into it).
       if (m1 === 0) {
@@ -115,7 +120,6 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
       }
       // The shared FFT's rounding is relative to both halves: each is brought to unit size by a
       // power of two (exact) before each transform, so a small one keeps its own relative accuracy.
-      const n = inverseDiagonal.length;
       pair ??= new Float64Array(2 * n);
       const e1 = unitExponent(m1), e2 = unitExponent(m2);
       const s1 = 2 ** -e1, s2 = 2 ** -e2;
@@ -148,6 +152,11 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
     };
   }
   return solver;
+}
+
+/** A Float64Array with one entry per grid cell (any values: a NaN right-hand side gives a NaN solution). */
+function requireCells(field: string, v: Float64Array, n: number): void {
+  if (!(v instanceof Float64Array && v.length === n)) throw new InputError(field, `expected a Float64Array of length ${n} (the grid's cells), got ${v instanceof Float64Array ? `length ${v.length}` : typeof v}`);
 }
 
 /** max_i |a_i|, NaN if any entry is NaN (normInf passes over NaN: an all-NaN vector is not zero). */
