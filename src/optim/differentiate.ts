@@ -152,10 +152,12 @@ export function reverseDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
   const sweepOptions = { interval: options.interval };
   const report = objective.evaluateWithHessianVectorAt
     ? interleavedReverseSweep(recurrence, state, K, seed, (before, _after, t, next, u) => {
+        // Step u replayed (checked in the forward pass) before w is asked for, so that the
+        // optimiser's buffer w need not survive a step.
+        if (next) optimiser.step(next, u);
         const w = optimiser.adjointUpdate(before, adjoint, t, hyperAdjoint);
         if (next) {
-          // Step u replayed (checked in the forward pass), its gradient sharing the passes with ∇²f·w.
-          optimiser.step(next, u);
+          // Step u's gradient sharing the passes over the data with ∇²f·w.
           next.loss = objective.evaluateWithHessianVectorAt!(next.x, next.gradient, before.x, w, hv);
         } else {
           objective.hessianVector(before.x, w, hv);
