@@ -82,9 +82,21 @@ describe("reverseSweep (√K checkpointing)", () => {
         const segments = Math.ceil(K / c);
         expect(report.steps).toBe(K + (segments - 1) * (c - 1));
         expect(advanced.length).toBeLessThanOrEqual(report.steps - K);
-        expect(report.storedStates).toBe(segments - 1 + 2 * Math.min(c, K) + 1);
+        // A second segment of states only where there is a segment to recompute.
+        expect(report.storedStates).toBe(segments - 1 + (segments > 1 ? 2 : 1) * Math.min(c, K) + 1);
       }),
     );
+  });
+
+  it("interleaved: creates no more states than it reports, and no second segment when one segment holds all K (interval ≥ K)", () => {
+    for (const [K, interval] of [[1, undefined], [1, 1], [5, 5], [5, 9], [30, 30], [30, 7], [64, undefined]] as const) {
+      let created = 0;
+      const recurrence = sineRecurrence(1.1), create = recurrence.create;
+      recurrence.create = () => (created++, create());
+      const report = interleavedReverseSweep(recurrence, Float64Array.of(0.2), K, () => {}, (_s, _a, t, next, u) => next && recurrence.step(next, u), { interval });
+      expect(created, `K = ${K}, interval = ${interval}`).toBe(report.storedStates);
+      if ((interval ?? Math.ceil(Math.sqrt(K))) >= K) expect(report.storedStates).toBe(K + 1); // as reverseSweep: all K states and the final one
+    }
   });
 
   it("stores about 2√K states by default", () => {

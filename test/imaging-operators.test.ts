@@ -445,6 +445,34 @@ describe("fastNormalSolver", () => {
     }
   }
 
+  it("solvePair on 1-D grids: each solution accurate to its own size, whatever the two right-hand sides' scales (zero gives exactly zero, NaN stays NaN)", () => {
+    // The two right-hand sides share each complex FFT, whose rounding is relative to both: a tiny
+    // one (an adjoint next to a state) must not inherit the other's absolute error.
+    for (const n of [2, 9, 64]) {
+      const A = new IdentityOperator(n), M = normalMatrix(Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 1 : 0))), 1, n, 1, 1.3, 0.2);
+      const solver = fastNormalSolver(A, new GridDifferences([n]), [n])!;
+      solver.setWeights(1, 1.3, 0.2);
+      const condition = new SingularValueDecomposition(M).condition;
+      const u = vector(n, 31), v = vector(n, 37), zero = new Float64Array(n);
+      const scaled = (a: Float64Array, s: number) => a.map((x) => x * s);
+      for (const [b1, b2] of [[u, scaled(v, 1e-12)], [scaled(u, 1e-9), scaled(v, 1e6)], [scaled(u, 1e150), scaled(v, 1e-150)], [scaled(u, 1e-300), scaled(v, 1e300)], [u, zero], [zero, v], [zero, zero]]) {
+        const [p1, p2] = [new Float64Array(n), new Float64Array(n)];
+        solver.solvePair!(b1, p1, b2, p2);
+        for (const [got, rhs] of [[p1, b1], [p2, b2]]) {
+          const want = mlSolve(M, Matrix.columnVector(Array.from(rhs))).to1DArray();
+          if (maxAbs(rhs) === 0) expect(maxAbs(got)).toBe(0);
+          else expect(maxAbsDiff(got, want)).toBeLessThan(1e-15 * n * condition * maxAbs(want));
+        }
+      }
+      // A non-finite right-hand side is not mistaken for zero: its solution is not finite either.
+      for (const bad of [NaN, Infinity]) {
+        const [p1, p2] = [new Float64Array(n), new Float64Array(n)];
+        solver.solvePair!(u, p1, new Float64Array(n).fill(bad), p2);
+        expect(p2.some((x) => !Number.isFinite(x))).toBe(true);
+      }
+    }
+  });
+
   it("returns null when the DCT does not diagonalise the system", () => {
     const grid = [4, 5], D = new GridDifferences(grid);
     expect(fastNormalSolver(new ConvolutionOperator(4, 5, [1, 2, 3, 4, 5, 6, 7, 8, 9], 3, 3), D, grid)).toBeNull();
@@ -470,6 +498,14 @@ describe("fastNormalSolver", () => {
     cs.setWeights(1, 1, 1);
     rejects(() => cs.setWeights(1, 1, 0), /singular/);
     rejects(() => cs.solve(new Float64Array(20), new Float64Array(20)), /weights: call setWeights/); // a failed setWeights leaves no stale weights
+    // solvePair (1-D grids): every vector of the grid's length, not read or written past its end.
+    const line = fastNormalSolver(new IdentityOperator(6), new GridDifferences([6]), [6])!;
+    line.setWeights(1, 1, 1);
+    const [ok, short, long] = [new Float64Array(6).fill(1), new Float64Array(5).fill(1), new Float64Array(7).fill(1)];
+    rejects(() => line.solvePair!(short, new Float64Array(6), ok, new Float64Array(6)), /^b1: expected a Float64Array of length 6/);
+    rejects(() => line.solvePair!(ok, new Float64Array(6), long, new Float64Array(6)), /^b2: expected a Float64Array of length 6/);
+    rejects(() => line.solvePair!(ok, new Float64Array(5), ok, new Float64Array(6)), /^out1: expected a Float64Array of length 6/);
+    rejects(() => line.solvePair!(ok, new Float64Array(6), ok, [0, 0, 0, 0, 0, 0] as unknown as Float64Array), /^out2: expected a Float64Array of length 6/);
   });
 });
 

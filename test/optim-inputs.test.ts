@@ -9,6 +9,7 @@ import { LeastSquares } from "../src/optim/least-squares.js";
 import { LogisticRegression } from "../src/optim/logistic.js";
 import { SmoothedTotalVariation } from "../src/optim/smoothed-tv.js";
 import type { SmoothObjective } from "../src/optim/objective.js";
+import type { Optimiser } from "../src/optim/optimiser.js";
 import { GradientDescent } from "../src/optim/gradient-descent.js";
 import { Momentum } from "../src/optim/momentum.js";
 import { Adam } from "../src/optim/adam.js";
@@ -70,6 +71,19 @@ describe("bad input: InputError naming the field, before any work", () => {
     inputError(() => hypergradientDescent(objective, x0, 5, { rate: eta, hyperRate: 1e-3, method: "sgd" as "gd" }), /^method:/);
     inputError(() => learnMomentum(objective, x0, 5, { rate: eta, beta: 0 }), /^beta: expected a start in \(0, 1\)/);
     inputError(() => learnSchedule(objective, x0, 5, { theta0: 0, theta1: 0 }, { outerSteps: 0 }), /^outerSteps:/);
+  });
+  it("custom objects: an optional method that is not a function, an optimiser without adjointUpdate (the old adjointStep)", () => {
+    const eta = 0.5 / curvature;
+    const plain = { dimension: objective.dimension, evaluate: (x: Float64Array, g: Float64Array) => objective.evaluate(x, g), hessianVector: (x: Float64Array, v: Float64Array, out: Float64Array) => objective.hessianVector(x, v, out) };
+    for (const optional of ["evaluateWithHessianVectorAt", "evaluateWithHessianVectors"]) {
+      const bad = { ...plain, [optional]: true } as unknown as SmoothObjective;
+      inputError(() => new GradientDescent(bad, eta), new RegExp(`^objective: expected .*${optional}`));
+      inputError(() => new Adam(bad, { alpha: 0.1 }), /^objective:/);
+    }
+    const gd = new GradientDescent(plain, eta);
+    const oldStyle = { name: gd.name, objective: gd.objective, auxiliaries: 0, hyperparameters: gd.hyperparameters, step: gd.step.bind(gd), tangentStep: gd.tangentStep.bind(gd), adjointStep() {} } as unknown as Optimiser;
+    inputError(() => reverseDerivatives(oldStyle, x0, 3), /^optimiser: expected .*adjointUpdate/);
+    inputError(() => forwardDerivatives({ ...oldStyle, tangentStep: undefined } as unknown as Optimiser, x0, 3), /^optimiser: expected .*tangentStep/);
   });
 });
 

@@ -349,6 +349,24 @@ describe("checkpointed reverse mode: memory", () => {
     }
   });
 
+  it("interleaved sweep: an optimiser whose step reuses the buffer adjointUpdate returns (one scratch vector) gets the plain sweep's derivatives", () => {
+    const rng = new Random(29), m = 20, n = 8;
+    const A = new DenseMatrix(m, n, Float64Array.from({ length: m * n }, () => rng.normal() / Math.sqrt(m)));
+    const ls = new LeastSquares(A, Float64Array.from({ length: m }, () => rng.normal()));
+    const plain: SmoothObjective = { dimension: n, evaluate: (x, g) => ls.evaluate(x, g), hessianVector: (x, v, out) => ls.hessianVector(x, v, out) };
+    /** Gradient descent whose step scribbles over its adjoint buffer w (shared scratch, as a custom optimiser may). */
+    class ScratchSharing extends GradientDescent {
+      override step(s: Parameters<GradientDescent["step"]>[0], t: number): void {
+        super.step(s, t);
+        (this as unknown as { w: Float64Array }).w.fill(NaN);
+      }
+    }
+    const x0 = Float64Array.from({ length: n }, () => rng.normal());
+    const fused = reverseDerivatives(new ScratchSharing(ls, 0.3), x0, 30), reference = reverseDerivatives(new ScratchSharing(plain, 0.3), x0, 30);
+    expect(fused.derivatives.eta).toBe(reference.derivatives.eta);
+    expect(Number.isFinite(fused.derivatives.eta)).toBe(true);
+  });
+
   it("holds at most 2⌈√K⌉ + 1 states and takes at most 2K steps, whatever K", () => {
     const { objective, x0, curvature } = randomProblem("least-squares", 3, 6, 4);
     for (const K of [1, 2, 3, 10, 99, 100, 101, 400, 1000]) {

@@ -84,7 +84,8 @@ export function reverseSweep<S>(
  * optimiser on least squares: one pass over A for both products). `pair(before, after, t, next, u)`
  * is called for t = K−1 down to 0 as backward is; when a recomputed step is due, `next` is a state
  * holding s_u (a copy) for the caller to advance in place by step u (without repeating the forward
- * pass's checks), else null. Holds one segment more than reverseSweep: about 3√K states.
+ * pass's checks), else null. Holds one segment more than reverseSweep (where there are two or
+ * more): about 3√K states.
  */
 export function interleavedReverseSweep<S>(
   recurrence: Recurrence<S>,
@@ -98,7 +99,8 @@ export function interleavedReverseSweep<S>(
   const { interval, segments, checkpoints, running } = run;
   let steps = run.steps;
   let current = run.segment;
-  let previous: S[] = current.map(() => recurrence.create());
+  // Segment k − 1's states, recomputed while segment k is swept (none when one segment holds all K).
+  let previous: S[] = segments > 1 ? current.map(() => recurrence.create()) : [];
   seed(running);
   for (let k = segments - 1; k >= 0; k--) {
     const start = k * interval;
@@ -121,7 +123,7 @@ export function interleavedReverseSweep<S>(
     if (k > 0) recurrence.copy(running, current[0]);
     [current, previous] = [previous, current];
   }
-  return { storedStates: checkpoints.length + 2 * run.segment.length + 1, steps };
+  return { storedStates: checkpoints.length + current.length + previous.length + 1, steps };
 }
 
 function replay<S>(recurrence: Recurrence<S>, state: S, t: number): void {

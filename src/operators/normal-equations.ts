@@ -26,7 +26,8 @@ export interface FastNormalSolver {
   solve(b: Float64Array, out: Float64Array): void;
   /**
    * On a 1-D grid only (where one signal leaves half of each complex FFT unused): both solves at
-   * once, the two right-hand sides sharing each FFT (the last bits may differ from solve's).
+   * once, the two right-hand sides sharing each FFT (the last bits may differ from solve's; each
+   * solution accurate relative to its own size, whatever the other's; a zero one gives exactly 0).
    * Allocates its buffer once.
    */
   solvePair?(b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void;
@@ -101,18 +102,78 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
     solver.solvePair = (b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void => {
       if (!ready) throw new InputError("weights", "call setWeights(alpha, beta, gamma) before solve");
       const n = inverseDiagonal.length;
+      requireCells("b1", b1, n);
+      requireCells("out1", out1, n);
+      requireCells("b2", b2, n);
+      requireCells("out2", out2, n);
+      const m1 = maxAbs(b1), m2 = maxAbs(b2);
+      // A zero right-hand side's solution is exactly zero (the FFT it would share leaks the other's rounding into it).
+      if (m1 === 0) {
+        solver.solve(b2, out2);
+        out1.fill(0);
+        return;
+      }
+      if (m2 === 0) {
+        solver.solve(b1, out1);
+        out2.fill(0);
+        return;
+      }
+      // The shared FFT's rounding is relative to both halves: each is brought to unit size by a
+      // power of two (exact) before each transform, so a small one keeps its own relative accuracy.
       pair ??= new Float64Array(2 * n);
-      pair.set(b1);
-      pair.set(b2, n);
-      plan.transformImages(pair, 2, false);
+      const e1 = unitExponent(m1), e2 = unitExponent(m2);
+      const s1 = 2 ** -e1, s2 = 2 ** -e2;
       for (let k = 0; k < n; k++) {
-        pair[k] *= inverseDiagonal[k];
-        pair[n + k] *= inverseDiagonal[k];
+        pair[k] = b1[k] * s1;
+        pair[n + k] = b2[k] * s2;
+      }
+      plan.transformImages(pair, 2, false);
+      let c1 = 0, c2 = 0;
+      for (let k = 0; k < n; k++) {
+        const u = (pair[k] *= inverseDiagonal[k]), v = (pair[n + k] *= inverseDiagonal[k]);
+        if (Math.abs(u) > c1) c1 = Math.abs(u);
+        if (Math.abs(v) > c2) c2 = Math.abs(v);
+      }
+      const f1 = unitExponent(c1), f2 = unitExponent(c2);
+      const t1 = 2 ** -f1, t2 = 2 ** -f2;
+      for (let k = 0; k < n; k++) {
+        pair[k] *= t1;
+        pair[n + k] *= t2;
       }
       plan.transformImages(pair, 2, true);
-      out1.set(pair.subarray(0, n));
-      out2.set(pair.subarray(n));
+      // Undone as 2^(e+f) in two equal factors (e + f may pass the exponent range; each partial product stays normal).
+      const g1 = e1 + f1, g2 = e2 + f2;
+      const a1 = 2 ** Math.trunc(g1 / 2), a2 = 2 ** (g1 - Math.trunc(g1 / 2));
+      const d1 = 2 ** Math.trunc(g2 / 2), d2 = 2 ** (g2 - Math.trunc(g2 / 2));
+      for (let k = 0; k < n; k++) {
+        out1[k] = pair[k] * a1 * a2;
+        out2[k] = pair[n + k] * d1 * d2;
+      }
     };
   }
   return solver;
+}
+
+/** A Float64Array with one entry per grid cell (any values: a NaN right-hand side gives a NaN solution). */
+function requireCells(field: string, v: Float64Array, n: number): void {
+  if (!(v instanceof Float64Array && v.length === n)) throw new InputError(field, `expected a Float64Array of length ${n} (the grid's cells), got ${v instanceof Float64Array ? `length ${v.length}` : typeof v}`);
+}
+
+/** max_i |a_i|, NaN if any entry is NaN (normInf passes over NaN: an all-NaN vector is not zero). */
+function maxAbs(a: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const v = Math.abs(a[i]);
+    if (!(v <= m)) {
+      if (v !== v) return v;
+      m = v;
+    }
+  }
+  return m;
+}
+
+/** e with m·2⁻ᵉ in [1, 2) (0 for a zero or non-finite m: nothing to balance), |e| ≤ 1022 so 2^±e is a normal number. */
+function unitExponent(m: number): number {
+  if (!(m > 0 && m < Infinity)) return 0;
+  return Math.max(-1022, Math.min(1022, Math.floor(Math.log2(m))));
 }

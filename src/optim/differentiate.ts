@@ -1,7 +1,7 @@
 import { interleavedReverseSweep, MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "../diff/checkpoint.js";
 import { DivergenceError, InputError } from "../errors.js";
 import { axpy, dot, requireVector } from "../linalg/vector.js";
-import { requireObject } from "./objective.js";
+import { requireObject, requireObjective } from "./objective.js";
 import { adjointStep, OptimState, Perturbation, type Optimiser } from "./optimiser.js";
 
 export interface RunOptions {
@@ -31,7 +31,7 @@ export interface ReverseOptions extends RunOptions {
 }
 
 export interface ReverseDerivatives extends OptimiserDerivatives {
-  /** State buffers held at once by the checkpointed sweep (about 2√K). */
+  /** State buffers held at once by the checkpointed sweep (about 2√K; 3√K where the objective fuses products, interleavedReverseSweep). */
   storedStates: number;
   /** Optimiser steps taken, recomputation included (at most 2K). */
   steps: number;
@@ -68,13 +68,16 @@ function recurrenceOf(optimiser: Optimiser, initialLoss: number, options: RunOpt
   };
 }
 
-function requireOptimiser(optimiser: Optimiser): void {
+/** An optimiser with step and, for a derivative mode, its method (tangentStep or adjointUpdate); its objective checked too. */
+function requireOptimiser(optimiser: Optimiser, mode?: "tangentStep" | "adjointUpdate"): void {
   if (typeof optimiser?.step !== "function") throw new InputError("optimiser", "expected an optimiser (GradientDescent, Momentum, Adam)");
+  if (mode && typeof optimiser[mode] !== "function") throw new InputError("optimiser", `expected an optimiser implementing ${mode} (see the Optimiser interface)`);
+  requireObjective("objective", optimiser.objective);
 }
 
 /** The state at x₀ (method vectors zero, ∇f and f evaluated) and the recurrence of checked steps from it. */
-export function startRun(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions, riding?: RidingProducts) {
-  requireOptimiser(optimiser);
+export function startRun(optimiser: Optimiser, x0: Float64Array, K: number, options: RunOptions, riding?: RidingProducts, mode?: "tangentStep" | "adjointUpdate") {
+  requireOptimiser(optimiser, mode);
   requireObject("options", options, "an options object");
   requireIterations(K);
   requireVector("x0", x0, optimiser.objective.dimension);
@@ -103,7 +106,7 @@ function named(optimiser: Optimiser, indices: readonly number[], values: ArrayLi
  * (ẋ_{t+1} = ∂step/∂x·ẋ_t + ∂step/∂h), then d f(x_K)/dh = ∇f(x_K)ᵀẋ_K.
  */
 export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: number, options: ForwardOptions = {}): OptimiserDerivatives {
-  requireOptimiser(optimiser);
+  requireOptimiser(optimiser, "tangentStep");
   requireObject("options", options, "{ parameters?, divergence? }");
   const names = options.parameters ?? optimiser.hyperparameters;
   const indices = names.map((name) => {
@@ -135,7 +138,7 @@ export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
  * more of states.
  */
 export function reverseDerivatives(optimiser: Optimiser, x0: Float64Array, K: number, options: ReverseOptions = {}): ReverseDerivatives {
-  const { state, recurrence } = startRun(optimiser, x0, K, options);
+  const { state, recurrence } = startRun(optimiser, x0, K, options, undefined, "adjointUpdate");
   const adjoint = new Perturbation(optimiser.objective.dimension, optimiser.auxiliaries);
   const hyperAdjoint = new Float64Array(optimiser.hyperparameters.length);
   const x = new Float64Array(state.x.length);
@@ -150,10 +153,12 @@ export function reverseDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
   const sweepOptions = { interval: options.interval };
   const report = objective.evaluateWithHessianVectorAt
     ? interleavedReverseSweep(recurrence, state, K, seed, (before, _after, t, next, u) => {
+        // Step u replayed (checked in the forward pass) before w is asked for, so that the
+        // optimiser's buffer w need not survive a step.
+        if (next) optimiser.step(next, u);
         const w = optimiser.adjointUpdate(before, adjoint, t, hyperAdjoint);
         if (next) {
-          // Step u replayed (checked in the forward pass), its gradient sharing the passes with ∇²f·w.
-          optimiser.step(next, u);
+          // Step u's gradient sharing the passes over the data with ∇²f·w.
           next.loss = objective.evaluateWithHessianVectorAt!(next.x, next.gradient, before.x, w, hv);
         } else {
           objective.hessianVector(before.x, w, hv);

@@ -32,11 +32,15 @@ export function valueOf(objective: SmoothObjective, x: Float64Array): number {
   return objective.evaluate(x, new Float64Array(objective.dimension));
 }
 
-/** A SmoothObjective: a positive integer dimension, evaluate and hessianVector. */
+/** A SmoothObjective: a positive integer dimension, evaluate and hessianVector; the optional methods functions where present. */
 export function requireObjective(field: string, objective: SmoothObjective): void {
   const o = objective as Partial<SmoothObjective> | null | undefined;
   if (typeof o?.evaluate !== "function" || typeof o.hessianVector !== "function" || !(Number.isSafeInteger(o.dimension) && o.dimension! >= 1)) {
     throw new InputError(field, "expected a smooth objective { dimension, evaluate, hessianVector } (LeastSquares, LogisticRegression, ...)");
+  }
+  for (const optional of ["evaluateWithHessianVectors", "evaluateWithHessianVectorAt"] as const) {
+    const method: unknown = o[optional];
+    if (method !== undefined && typeof method !== "function") throw new InputError(field, `expected ${optional} to be a method or absent, got ${typeof method}`);
   }
 }
 

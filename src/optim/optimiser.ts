@@ -88,7 +88,8 @@ export interface Optimiser {
    * Adjoint of step t from the state s before it: ā ← ā·∂step/∂(x, aux) and hyperAdjoint[p] +=
    * ā·∂step/∂h_p for every p, all but one term: returns w (the optimiser's buffer) such that the
    * step completes with x̄ ← x̄ + ∇²f(x_t)·w, which the driver adds (adjointStep below, or with the
-   * products of a recomputed step in the same passes over the data).
+   * products of a recomputed step in the same passes over the data). w is used before the
+   * optimiser's next call (it may be a scratch buffer that step reuses).
    */
   adjointUpdate(s: OptimState, a: Perturbation, t: number, hyperAdjoint: Float64Array): Float64Array;
 }
