@@ -1,5 +1,6 @@
 // Differentiable-optimiser section of `npm run bench`: the cost of the hyperparameter derivatives
-// of K steps of gradient descent, heavy-ball momentum and Adam against the plain run (targets:
+// of K steps of gradient descent, heavy-ball momentum and Adam on least squares, logistic regression
+// and smoothed TV against the plain run (targets:
 // forward mode ≤ 2× per hyperparameter, reverse mode ≤ 3×), and the memory of the checkpointed
 // reverse mode (states held, and the process's heap + array-buffer growth at its peak) against the
 // K + 1 states a reverse mode that kept every iterate would hold. In-process timings: the best
@@ -25,22 +26,34 @@ function best(fn, { warmup = 2, reps = 7, budgetMs = 6000 } = {}) {
   return ms;
 }
 
-/** A dense least-squares problem m×n (column-major Gaussian / √m), b Gaussian, x₀ = 0, and 1/L by power iteration. */
-function leastSquares(lib, m, n) {
+/**
+ * The three objectives on one dense m×n matrix (column-major Gaussian / √m; b Gaussian, labels
+ * its signs; smoothed TV on first differences, τ = 0.1, δ = 0.05), x₀ = 0, and for each 1/L, its
+ * curvature bound by power iteration at x₀.
+ */
+function objectives(lib, m, n) {
   const rng = new lib.Random(2018);
   const data = new Float64Array(m * n);
   for (let k = 0; k < data.length; k++) data[k] = rng.normal() / Math.sqrt(m);
   const b = new Float64Array(m);
   for (let i = 0; i < m; i++) b[i] = rng.normal();
-  const objective = new lib.LeastSquares(new lib.DenseMatrix(m, n, data), b);
-  let v = new Float64Array(n).fill(1 / Math.sqrt(n)), w = new Float64Array(n), L = 0;
-  for (let k = 0; k < 50; k++) {
-    objective.hessianVector(v, v, w);
-    L = Math.hypot(...w);
-    for (let j = 0; j < n; j++) w[j] /= L;
-    [v, w] = [w, v];
-  }
-  return { objective, x0: new Float64Array(n), L };
+  const A = new lib.DenseMatrix(m, n, data);
+  const x0 = new Float64Array(n);
+  const curvature = (objective) => {
+    let v = new Float64Array(n).fill(1 / Math.sqrt(n)), w = new Float64Array(n), L = 0;
+    for (let k = 0; k < 50; k++) {
+      objective.hessianVector(x0, v, w);
+      L = Math.hypot(...w);
+      for (let j = 0; j < n; j++) w[j] /= L;
+      [v, w] = [w, v];
+    }
+    return L;
+  };
+  return [
+    ["least squares", new lib.LeastSquares(A, b)],
+    ["logistic", new lib.LogisticRegression(A, b.map(Math.sign), 0.01)],
+    ["smoothed TV", new lib.SmoothedTotalVariation(A, b, new lib.GridDifferences([n]), 0.1, 0.05)],
+  ].map(([name, objective]) => ({ name, objective, x0, L: curvature(objective) }));
 }
 
 /** A full GC, twice with a turn of the event loop between: array-buffer memory is released by a background sweeper. */
@@ -83,38 +96,41 @@ const fmtKb = (bytes) => (bytes / 1024).toFixed(0);
 export async function optimSection(ctx) {
   const { lib, table } = ctx;
   if (!lib.forwardDerivatives) throw new Error("dist/ has no forwardDerivatives: rebuild (npm run build)");
-  const { objective, x0, L } = leastSquares(lib, 400, 200);
-  const methods = [
-    ["gd", () => new lib.GradientDescent(objective, 1 / L)],
-    ["momentum", () => new lib.Momentum(objective, 0.5 / L, 0.9)],
-    ["adam", () => new lib.Adam(objective, { alpha: 1e-3 })],
-  ];
   const rows = [];
-  for (const [name, make] of methods) {
-    for (const K of [100, 400, 1600]) {
-      const optimiser = make();
-      const p = optimiser.hyperparameters.length;
-      const budget = { reps: K >= 1600 ? 3 : 7 };
-      const plain = best(() => lib.runOptimiser(optimiser, x0, K), budget);
-      const one = best(() => lib.forwardDerivatives(optimiser, x0, K, { parameters: [optimiser.hyperparameters[0]] }), budget);
-      const all = best(() => lib.forwardDerivatives(optimiser, x0, K), budget);
-      const reverse = best(() => lib.reverseDerivatives(optimiser, x0, K), budget);
-      const report = lib.reverseDerivatives(optimiser, x0, K);
-      const stateBytes = (optimiser.auxiliaries + 2) * x0.length * 8 + 8;
-      const heap = await peakMemory(objective, () => lib.reverseDerivatives(optimiser, x0, K));
-      rows.push([
-        name, String(K), plain.toFixed(1),
-        `${one.toFixed(1)} (${fmtRatio(one / plain)}×)`,
-        `${all.toFixed(1)} (${p} h: ${fmtRatio(all / plain / p)}× per h)`,
-        `${reverse.toFixed(1)} (${fmtRatio(reverse / plain)}×)`,
-        `${report.storedStates} (${(report.storedStates / Math.sqrt(K)).toFixed(1)}√K)`,
-        fmtKb(report.storedStates * stateBytes),
-        fmtKb(heap),
-        fmtKb((K + 1) * stateBytes),
-      ]);
+  for (const { name: objectiveName, objective, x0, L } of objectives(lib, 400, 200)) {
+    const methods = [
+      ["gd", () => new lib.GradientDescent(objective, 1 / L)],
+      ["momentum", () => new lib.Momentum(objective, 0.5 / L, 0.9)],
+      ["adam", () => new lib.Adam(objective, { alpha: 1e-3 })],
+    ];
+    // Least squares at three K; the other objectives at the largest and a middle one.
+    const Ks = objectiveName === "least squares" ? [100, 400, 1600] : [400, 1600];
+    for (const [name, make] of methods) {
+      for (const K of Ks) {
+        const optimiser = make();
+        const p = optimiser.hyperparameters.length;
+        const budget = { reps: K >= 1600 ? 3 : 7 };
+        const plain = best(() => lib.runOptimiser(optimiser, x0, K), budget);
+        const one = best(() => lib.forwardDerivatives(optimiser, x0, K, { parameters: [optimiser.hyperparameters[0]] }), budget);
+        const all = best(() => lib.forwardDerivatives(optimiser, x0, K), budget);
+        const reverse = best(() => lib.reverseDerivatives(optimiser, x0, K), budget);
+        const report = lib.reverseDerivatives(optimiser, x0, K);
+        const stateBytes = (optimiser.auxiliaries + 2) * x0.length * 8 + 8;
+        const heap = await peakMemory(objective, () => lib.reverseDerivatives(optimiser, x0, K));
+        rows.push([
+          objectiveName, name, String(K), plain.toFixed(1),
+          `${one.toFixed(1)} (${fmtRatio(one / plain)}×)`,
+          `${all.toFixed(1)} (${p} h: ${fmtRatio(all / plain / p)}× per h)`,
+          `${reverse.toFixed(1)} (${fmtRatio(reverse / plain)}×)`,
+          `${report.storedStates} (${(report.storedStates / Math.sqrt(K)).toFixed(1)}√K)`,
+          fmtKb(report.storedStates * stateBytes),
+          fmtKb(heap),
+          fmtKb((K + 1) * stateBytes),
+        ]);
+      }
     }
   }
-  table(["method", "K", "plain ms", "forward, 1 h ms", "forward, all h ms", "reverse ms", "states held", "states KiB", "peak buffers Δ KiB", "all K+1 states KiB"], rows);
-  console.log("least squares 400×200 (dense, one gradient = two matrix-vector products). Targets: forward ≤ 2× the plain run per hyperparameter, reverse ≤ 3×.");
+  table(["objective", "method", "K", "plain ms", "forward, 1 h ms", "forward, all h ms", "reverse ms", "states held", "states KiB", "peak buffers Δ KiB", "all K+1 states KiB"], rows);
+  console.log("400×200 dense A (one gradient = two matrix-vector products; logistic's Hessian product at another point needs A·x there, one more). Targets: forward ≤ 2× the plain run per hyperparameter, reverse ≤ 3×.");
   console.log("ms = best CPU time. peak buffers Δ = growth of the array-buffer memory during one reverse run after a full GC, sampled at every objective evaluation (states, adjoints, workspaces).");
 }
