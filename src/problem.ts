@@ -1,4 +1,5 @@
 import { InputError } from "./errors.js";
+import { requireObject } from "./optim/objective.js";
 import { allFinite, dot, norm2Robust, norm2Squared, normInf, sum } from "./linalg/vector.js";
 import { centered, columnMeans } from "./operators/centered.js";
 import { lambdaMax } from "./penalties/index.js";
@@ -457,6 +458,7 @@ export function requirePositivePenalty(problem: Problem): void {
 /** The same problem with other penalty values (the rest shared, not copied). */
 export function withPenalty(problem: Problem, penalty: Partial<Penalty>): Problem {
   requireProblem(problem);
+  requireObject("penalty", penalty, "penalty values { l1?, l2?, tv?, weights? }");
   return { ...problem, penalty: { ...problem.penalty, ...penalty } };
 }
 

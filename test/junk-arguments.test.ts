@@ -5,7 +5,10 @@ import {
   crossValidationFolds, declaredHyperparameters, defaultSolverName, degreesOfFreedom, descendLogLoss, dotTest, fixedPointDerivatives, fixedPointHypergradient, forwardDerivatives,
   holdOutPixels, interceptOf, kktSystem, lambdaMax, penaltyFamily, penaltyOf, penaltyTerms, polishBordered, requireCertifiableScales, runSolver, separablePenalty, sheppLogan,
   solve, solveBasisPursuit, solveCoordinateDescent, spikeTrainProblem, tuningRanges, withPenalty, coordinateDescent,
+  ActiveSetMatrix, ActiveSetSystem, BorderedSystem, Dct2Plan, GridDifferences, OPTIMIZERS, SingleSolveObjective, differencesOf, evaluateFold, fastNormalSolver, finishSolution,
+  implicitGradient, npyResolverFromBytes, reverseDerivatives, runOptimiser, serialFolds, solverByName, termNames, type Optimiser,
 } from "../src/index.js";
+import { fileNpyResolver } from "../src/node.js";
 import { randomProblem } from "./support.js";
 
 /**
@@ -105,6 +108,78 @@ describe("public entry points refuse junk arguments with an InputError naming th
     ["descendLogLoss([\"1\"], f)", () => descendLogLoss(["1"] as never, loss), "initial"],
     ["descendLogLoss([1], null)", () => descendLogLoss([1], null as never), "evaluate"],
   ];
+
+  // The advanced exports: KKT systems, tuning objectives, folds, fast solvers, custom optimisers.
+  const support = Int32Array.of(0, 1);
+  const cd = solverByName("cd");
+  const folds = crossValidationFolds(problem, 3);
+  const held = new HeldOutMse(folds[0].held);
+  const grid = new GridDifferences([8]);
+  const normal = fastNormalSolver(new IdentityOperator(8), grid, [8])!;
+  normal.setWeights(1, 1, 1);
+  const plan = new Dct2Plan(2, 4);
+  const gd = new GradientDescent(f, 0.1);
+  const x3 = new Float64Array(3);
+  const custom = (members: Partial<Record<keyof Optimiser, unknown>>) => ({ ...gd, step: gd.step.bind(gd), tangentStep: gd.tangentStep.bind(gd), adjointUpdate: gd.adjointUpdate.bind(gd), objective: f, hyperparameters: gd.hyperparameters, auxiliaries: 0, ...members }) as never;
+  const outer = { evaluate: () => ({ value: 0, gradient: x3 }), project: (t: Float64Array) => t, accept: () => undefined };
+  cases.push(
+    ["new ActiveSetSystem(null, …)", () => new ActiveSetSystem(null as never, separablePenalty(problem.penalty), x, support), "problem"],
+    ["new ActiveSetSystem(problem, {}, …)", () => new ActiveSetSystem(problem, {} as never, x, support), "penalty"],
+    ["new ActiveSetSystem(…, x of wrong length, …)", () => new ActiveSetSystem(problem, separablePenalty(problem.penalty), new Float64Array(1), support), "x"],
+    ["new ActiveSetSystem(…, support \"x\")", () => new ActiveSetSystem(problem, separablePenalty(problem.penalty), x, "x" as never), "support"],
+    ["new ActiveSetSystem(…, support [99])", () => new ActiveSetSystem(problem, separablePenalty(problem.penalty), x, Int32Array.of(99)), "support"],
+    ["new ActiveSetMatrix({}, …)", () => new ActiveSetMatrix({} as never, [0], new Float64Array(1)), "A"],
+    ["new ActiveSetMatrix(A, null, …)", () => new ActiveSetMatrix(A, null as never, new Float64Array(1)), "support"],
+    ["new ActiveSetMatrix(A, [1, 1], …)", () => new ActiveSetMatrix(A, [1, 1], new Float64Array(2)), "support"],
+    ["new ActiveSetMatrix(A, [0, 1], [1, 2, 3])", () => new ActiveSetMatrix(A, [0, 1], [1, 2, 3] as never), "curvature"],
+    ["new BorderedSystem(\"x\", …)", () => new BorderedSystem("x" as never, separablePenalty(problem.penalty), x, nu, new Int32Array(0), support), "problem"],
+    ["new BorderedSystem(problem, null, …)", () => new BorderedSystem(problem, null as never, x, nu, new Int32Array(0), support), "penalty"],
+    ["new BorderedSystem(…, x of wrong length, …)", () => new BorderedSystem(problem, separablePenalty(problem.penalty), new Float64Array(2), nu, new Int32Array(0), support), "x"],
+    ["new BorderedSystem(…, nu of wrong length, …)", () => new BorderedSystem(problem, separablePenalty(problem.penalty), x, new Float64Array(2), new Int32Array(0), support), "nu"],
+    ["new BorderedSystem(…, rows [1,2,3] without constraints, …)", () => new BorderedSystem(problem, separablePenalty(problem.penalty), x, nu, [1, 2, 3] as never, support), "rows"],
+    ["new BorderedSystem(…, support {})", () => new BorderedSystem(problem, separablePenalty(problem.penalty), x, nu, new Int32Array(0), {} as never), "support"],
+    ["new SingleSolveObjective({}, …)", () => new SingleSolveObjective({} as never, held, cd), "problem"],
+    ["new SingleSolveObjective(problem, \"x\", cd)", () => new SingleSolveObjective(problem, "x" as never, cd), "criterion"],
+    ["new SingleSolveObjective(problem, criterion, \"cd\")", () => new SingleSolveObjective(problem, held, "cd" as never), "solver"],
+    ["evaluateFold(null, …)", () => evaluateFold(null as never, held, cd, problem.penalty, 1e-6, {}, undefined), "fold"],
+    ["evaluateFold(fold, {}, …)", () => evaluateFold(folds[0], {} as never, cd, problem.penalty, 1e-6, {}, undefined), "criterion"],
+    ["evaluateFold(fold, criterion, null, …)", () => evaluateFold(folds[0], held, null as never, problem.penalty, 1e-6, {}, undefined), "solver"],
+    ["evaluateFold(…, penalty \"x\", …)", () => evaluateFold(folds[0], held, cd, "x" as never, 1e-6, {}, undefined), "penalty"],
+    ["evaluateFold(…, options undefined, …)", () => evaluateFold(folds[0], held, cd, problem.penalty, 1e-6, undefined as never, undefined), "options"],
+    ["evaluateFold(…, warm of wrong length)", () => evaluateFold(folds[0], held, cd, problem.penalty, 1e-6, {}, new Float64Array(1)), "warm"],
+    ["withPenalty(problem, \"x\")", () => withPenalty(problem, "x" as never), "penalty"],
+    ["serialFolds(\"x\", cd)", () => serialFolds("x" as never, cd), "folds"],
+    ["serialFolds([null], cd)", () => serialFolds([null as never], cd), "folds[0]"],
+    ["serialFolds(folds, {})", () => serialFolds(folds, {} as never), "solver"],
+    ["fastNormalSolver(null, D, grid)", () => fastNormalSolver(null as never, grid, [8]), "A"],
+    ["fastNormalSolver(I, D, \"x\")", () => fastNormalSolver(new IdentityOperator(8), grid, "x" as never), "grid"],
+    ["fastNormalSolver(…).solve(b of wrong length, out)", () => normal.solve(new Float64Array(9), new Float64Array(9)), "b"],
+    ["fastNormalSolver(…).solve([1, 2, 3], out)", () => normal.solve([1, 2, 3] as never, new Float64Array(8)), "b"],
+    ["fastNormalSolver(…).solve(b, out of wrong length)", () => normal.solve(new Float64Array(8), new Float64Array(1)), "out"],
+    ["Dct2Plan.transformImages(data, \"x\", false)", () => plan.transformImages(new Float64Array(8), "x" as never, false), "images"],
+    ["Dct2Plan.transformImages(data, -1, false)", () => plan.transformImages(new Float64Array(8), -1, false), "images"],
+    ["Dct2Plan.transformImages(data, 1.5, false)", () => plan.transformImages(new Float64Array(16), 1.5, false), "images"],
+    ["Dct2Plan.transformImages(data too short for 2 images)", () => plan.transformImages(new Float64Array(8), 2, false), "data"],
+    ["Dct2Plan.forward(F64(1), out)", () => plan.forward(new Float64Array(1), new Float64Array(8)), "image"],
+    ["Dct2Plan.inverse(coefficients, F64(1))", () => plan.inverse(new Float64Array(8), new Float64Array(1)), "out"],
+    ["forwardDerivatives(custom optimiser without hyperparameters)", () => forwardDerivatives(custom({ hyperparameters: undefined }), x3, 3), "optimiser"],
+    ["reverseDerivatives(custom optimiser with hyperparameters \"x\")", () => reverseDerivatives(custom({ hyperparameters: "x" }), x3, 3), "optimiser"],
+    ["runOptimiser(custom optimiser with auxiliaries -1)", () => runOptimiser(custom({ auxiliaries: -1 }), x3, 3), "optimiser"],
+    ["forwardDerivatives(gd, x, 3, { parameters: \"x\" })", () => forwardDerivatives(gd, x3, 3, { parameters: "x" as never }), "parameters"],
+    ...Object.entries(OPTIMIZERS).flatMap(([name, run]): [string, () => unknown, string][] => [
+      [`OPTIMIZERS.${name}(null, …)`, () => run(null as never, x3, {} as never), "problem"],
+      [`OPTIMIZERS.${name}(outer, [1, 2, 3], …)`, () => run(outer as never, [1, 2, 3] as never, {} as never), "theta0"],
+      [`OPTIMIZERS.${name}(outer, theta0, null)`, () => run(outer as never, x3, null as never), "options"],
+    ]),
+    ["implicitGradient({}, …)", () => implicitGradient({} as never, x, ["l1"], 8), "system"],
+    ["implicitGradient(system, gradX of wrong length, …)", () => implicitGradient(kktSystem(problem, solution).system, new Float64Array(1), ["l1"], 8), "gradX"],
+    ["finishSolution(null, …)", () => finishSolution(null as never, separablePenalty(problem.penalty), x, { gapTarget: 1e-6 } as never, {}), "problem"],
+    ["finishSolution(…, x of wrong length, …)", () => finishSolution(problem, separablePenalty(problem.penalty), new Float64Array(1), { gapTarget: 1e-6 } as never, {}), "x"],
+    ["termNames(\"x\")", () => termNames("x" as never), "terms"],
+    ["differencesOf(null)", () => differencesOf(null as never), "problem"],
+    ["npyResolverFromBytes(\"x\")", () => npyResolverFromBytes("x" as never), "lookup"],
+    ["fileNpyResolver.vector(null, …)", () => fileNpyResolver.vector(null as never, ".", "y"), "y"],
+  );
 
   it.each(cases)("%s", (_label, call, field) => {
     let error: unknown;

@@ -1,3 +1,4 @@
+import { InputError } from "../errors.js";
 import type { Problem } from "../problem.js";
 import type { Solution } from "../solvers/solution.js";
 
@@ -19,4 +20,9 @@ export interface Criterion {
  */
 export function gradientSupport(problem: Problem, solution: Solution): ArrayLike<number> | undefined {
   return problem.penalty.tv > 0 ? undefined : solution.active;
+}
+
+/** A Criterion: an object with value and gradient (HeldOutMse.of(problem), Sure, ...). */
+export function requireCriterion(field: string, criterion: Criterion): void {
+  if (typeof criterion?.value !== "function" || typeof criterion.gradient !== "function") throw new InputError(field, "expected a criterion (HeldOutMse.of(problem), ...) with value and gradient");
 }

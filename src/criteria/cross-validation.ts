@@ -1,11 +1,14 @@
 import { InputError } from "../errors.js";
-import { gradientSupport } from "./criterion.js";
+import { gradientSupport, requireCriterion } from "./criterion.js";
 import { tryImplicitHypergradient, type HyperGradient } from "../diff/implicit.js";
 import { IdentityOperator } from "../operators/identity.js";
 import { MaskOperator } from "../operators/mask.js";
 import { selectRows } from "../operators/rows.js";
 import { createProblem, requireProblem, withPenalty, type Measurements, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
+import { requireSolver } from "../solvers/solution.js";
+import { requireVector } from "../linalg/vector.js";
+import { requireObject } from "../optim/objective.js";
 import { addScaled } from "../diff/gradient-map.js";
 import { SolutionsByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "../tune/objective.js";
 import { meanOfPieces } from "../tune/path-pieces.js";
@@ -79,11 +82,24 @@ export function crossValidationFolds(problem: Problem, folds: number): CvFold[] 
 }
 
 /** Fold k's solve from `warm`, its held-out MSE and (when asked) its hypergradient. */
-export function evaluateFold(fold: CvFold, criterion: HeldOutMse, solver: Solver, penalty: Penalty, tol: number, { gradient, polish }: FoldOptions, warm: Float64Array | undefined): FoldResult {
+export function evaluateFold(fold: CvFold, criterion: HeldOutMse, solver: Solver, penalty: Penalty, tol: number, options: FoldOptions, warm: Float64Array | undefined): FoldResult {
+  requireFold("fold", fold);
+  requireCriterion("criterion", criterion);
+  requireSolver("solver", solver);
+  requireObject("options", options, "fold options { gradient?, polish? }");
+  if (warm !== undefined) requireVector("warm", warm, fold.train.A.cols);
+  const { gradient, polish } = options;
   const problem = withPenalty(fold.train, penalty);
   const solution = solver(problem, { tol, warmStart: warm, polish });
   const h = gradient ? tryImplicitHypergradient(problem, solution, criterion.gradient(solution.x, new Float64Array(solution.x.length), gradientSupport(problem, solution))) : null;
   return { value: criterion.value(solution.x), gradient: h?.gradient ?? null, x: solution.x, iterations: solution.iterations, converged: solution.converged, nearBreakpoint: h?.nearBreakpoint ?? false };
+}
+
+/** A fold of crossValidationFolds: a training problem and held-out rows { A, y }. */
+function requireFold(field: string, fold: CvFold): void {
+  requireObject(field, fold, "a fold { train, held } from crossValidationFolds(problem, k)");
+  requireProblem(fold.train, `${field}.train`);
+  requireObject(`${field}.held`, fold.held, "held-out rows { A, y }");
 }
 
 /** Fold k's held-out criterion along the exact path of its training problem over [to, from] (null: it cannot be walked there), by its own walker. */
@@ -95,6 +111,9 @@ export function walkFold(fold: CvFold, walker: PathWalker, penalty: Penalty, fro
 
 /** The folds solved one after the other in this thread. */
 export function serialFolds(folds: readonly CvFold[], solver: Solver): FoldEvaluator {
+  if (!Array.isArray(folds)) throw new InputError("folds", "expected an array of folds from crossValidationFolds(problem, k)");
+  folds.forEach((fold, k) => requireFold(`folds[${k}]`, fold));
+  requireSolver("solver", solver);
   const criteria = folds.map((f) => new HeldOutMse(f.held));
   const walkers = criteria.map((c) => new PathWalker(c));
   return {

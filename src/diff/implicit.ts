@@ -1,4 +1,4 @@
-import { allFinite, normInf } from "../linalg/vector.js";
+import { allFinite, normInf, requireVector } from "../linalg/vector.js";
 import { InputError, NumericalError } from "../errors.js";
 import { kktSystem } from "../kkt/index.js";
 import { declaredHyperparameters, objectiveValue } from "../penalties/index.js";
@@ -39,6 +39,8 @@ export interface Hypergradient {
  * the same answer.
  */
 export function implicitGradient(system: KktSystem, gradX: Float64Array, names: readonly string[], n: number): HyperGradient {
+  if (typeof system?.restrict !== "function" || typeof system.expand !== "function") throw new InputError("system", "expected a KKT system (kktSystem(problem, solution))");
+  requireVector("gradX", gradX, n);
   const { gradient } = implicitAdjoint(system, system.restrict(gradX), names);
   for (const name of names) {
     const g = gradient[name];

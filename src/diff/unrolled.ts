@@ -1,7 +1,7 @@
 import { InputError, NumericalError } from "../errors.js";
 import { allFinite } from "../linalg/vector.js";
 import { requireProblem, type Problem } from "../problem.js";
-import type { Criterion } from "../criteria/criterion.js";
+import { requireCriterion, type Criterion } from "../criteria/criterion.js";
 import { interleavedReverseSweep, MAX_UNROLLED_ITERATIONS, reverseSweep, type Recurrence } from "./checkpoint.js";
 import { unrollCoordinateDescent } from "./unrolled-cd.js";
 import { unrollFista } from "./unrolled-fista.js";
@@ -177,9 +177,7 @@ export function unrolledValue(problem: Problem, criterion: Criterion, options: U
 
 function prepare(problem: Problem, criterion: Criterion, options: UnrolledOptions): { unrolling: Unrolling<unknown, unknown, unknown>; K: number; solver: UnrolledSolverName } {
   requireProblem(problem);
-  if (typeof criterion !== "object" || criterion === null || typeof criterion.gradient !== "function" || typeof criterion.value !== "function") {
-    throw new InputError("criterion", "expected a criterion (HeldOutMse.of(problem), ...) with value and gradient");
-  }
+  requireCriterion("criterion", criterion);
   if (typeof options !== "object" || options === null) throw new InputError("options", "expected { iterations, solver?, step?, extrapolation?, mu? }");
   const K = options.iterations;
   if (!(typeof K === "number" && Number.isInteger(K) && K >= 1)) throw new InputError("iterations", `expected an integer ≥ 1, got ${K}`);

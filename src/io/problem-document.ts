@@ -58,6 +58,7 @@ export interface NpyResolver {
  * synchronous): `lookup(path, baseDir)` returns the bytes of that entry, or undefined.
  */
 export function npyResolverFromBytes(lookup: (path: string, baseDir: string) => NpyBytes | undefined): NpyResolver {
+  if (typeof lookup !== "function") throw new InputError("lookup", `expected a function (path, baseDir) => bytes | undefined, got ${lookup === null ? "null" : typeof lookup}`);
   const bytes = (path: string, baseDir: string, field: string): NpyBytes => {
     const found = lookup(path, baseDir);
     if (found === undefined) throw new InputError(field, `no .npy bytes given for ${path}`);

@@ -11,12 +11,16 @@ import { parseProblemDocument as parseDocument, type NpyResolver } from "./probl
 
 export { PROBLEM_FORMAT, type NpyResolver } from "./problem-document.js";
 
-const located = (path: string, baseDir: string) => (isAbsolute(path) ? path : join(baseDir, path));
+/** The file of an npy entry: path (absolute, or relative to baseDir), both strings. */
+function located(path: string, baseDir: string, field: string): string {
+  if (typeof path !== "string" || typeof baseDir !== "string") throw new InputError(field, `expected a file path and a base folder (strings), got ${typeof path} and ${typeof baseDir}`);
+  return isAbsolute(path) ? path : join(baseDir, path);
+}
 
 /** Reads `{"npy": path}` entries from disk, paths relative to the document's folder. */
 export const fileNpyResolver: NpyResolver = {
-  matrix: (path, baseDir, field) => readNpyMatrix(located(path, baseDir), field),
-  vector: (path, baseDir, field) => readNpyVector(located(path, baseDir), field),
+  matrix: (path, baseDir, field) => readNpyMatrix(located(path, baseDir, field), field),
+  vector: (path, baseDir, field) => readNpyVector(located(path, baseDir, field), field),
 };
 
 /**

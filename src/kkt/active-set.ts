@@ -1,11 +1,12 @@
 import { NumericalError } from "../errors.js";
 import { conjugateGradient } from "../linalg/cg.js";
 import { Cholesky } from "../linalg/cholesky.js";
-import { hasColumns, type LinearOperator } from "../operators/operator.js";
+import { requireIndices, requireVector } from "../linalg/vector.js";
+import { hasColumns, requireOperator, type LinearOperator } from "../operators/operator.js";
 import { DenseMatrix } from "../operators/dense.js";
 import { applyOnSupport, applyTOnSupport } from "../operators/products.js";
-import type { SeparablePenalty } from "../penalties/index.js";
-import type { Problem } from "../problem.js";
+import { requireSeparablePenalty, type SeparablePenalty } from "../penalties/penalty.js";
+import { requireProblem, type Problem } from "../problem.js";
 import type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
 
 /**
@@ -139,6 +140,9 @@ export class ActiveSetMatrix {
   private gramKnown: KnownGram | null;
 
   constructor(A: LinearOperator, support: ArrayLike<number>, curvature: Float64Array, method?: KktMethod, known?: KnownGram) {
+    requireOperator("A", A);
+    requireIndices("support", support, A.cols);
+    requireVector("curvature", curvature, support.length);
     this.support = Int32Array.from(support);
     this.curvature = curvature;
     this.forced = method;
@@ -234,6 +238,7 @@ export class ActiveSetSystem implements KktSystem {
     private readonly x: Float64Array,
     readonly support: Int32Array,
   ) {
+    requireKktPoint(problem, penalty, x, support);
     this.curvature = Float64Array.from(support, (j) => penalty.supportCurvature(j));
   }
 
@@ -350,3 +355,11 @@ function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return true;
 }
 
+
+/** The arguments every KKT system of a point shares: a problem, a separable penalty, x (length n) and a support of distinct features. */
+export function requireKktPoint(problem: Problem, penalty: SeparablePenalty, x: Float64Array, support: ArrayLike<number>): void {
+  requireProblem(problem);
+  requireSeparablePenalty("penalty", penalty);
+  requireVector("x", x, problem.A.cols);
+  requireIndices("support", support, problem.A.cols);
+}

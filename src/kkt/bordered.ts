@@ -1,10 +1,10 @@
 import { NumericalError } from "../errors.js";
 import { PivotedCholesky } from "../linalg/pivoted-cholesky.js";
-import { dot, norm2Robust } from "../linalg/vector.js";
+import { dot, norm2Robust, requireIndices, requireVector } from "../linalg/vector.js";
 import { columnNormSquared } from "../operators/operator.js";
 import type { SeparablePenalty } from "../penalties/index.js";
 import { requireProblem, type Problem } from "../problem.js";
-import { activeSetMatrix, type ActiveSetMatrix } from "./active-set.js";
+import { activeSetMatrix, requireKktPoint, type ActiveSetMatrix } from "./active-set.js";
 import { lagrangianCorrelation } from "./certificate.js";
 import type { KktMethod, KktSystem, ParameterJacobian } from "./system.js";
 
@@ -130,6 +130,10 @@ export class BorderedSystem implements KktSystem {
     readonly rows: Int32Array,
     support: ArrayLike<number>,
   ) {
+    requireKktPoint(problem, penalty, x, support);
+    const constraintCount = problem.constraints?.C.rows ?? 0;
+    requireVector("nu", nu, constraintCount);
+    requireIndices("rows", rows, constraintCount);
     this.support = Int32Array.from(support);
     this.curvature = Float64Array.from(this.support, (j) => penalty.supportCurvature(j));
     const C = problem.constraints?.C;

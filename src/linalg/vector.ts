@@ -104,6 +104,18 @@ export function requireVector(field: string, v: Float64Array, length: number): v
   if (!allFinite(v)) throw new InputError(field, "expected finite entries");
 }
 
+/** Distinct integers in [0, n) (a support, selected rows or coefficients), in any array-like. */
+export function requireIndices(field: string, indices: ArrayLike<number>, n: number): void {
+  if (typeof indices !== "object" || indices === null || !Number.isSafeInteger(indices.length)) throw new InputError(field, `expected an array of distinct integers in [0, ${n}), got ${indices === null ? "null" : typeof indices}`);
+  const seen = new Uint8Array(n);
+  for (let i = 0; i < indices.length; i++) {
+    const k = indices[i];
+    if (!Number.isInteger(k) || k < 0 || k >= n) throw new InputError(field, `expected integers in [0, ${n}), got ${k} at position ${i}`);
+    if (seen[k]) throw new InputError(field, `expected distinct indices, ${k} is repeated`);
+    seen[k] = 1;
+  }
+}
+
 /** Soft thresholding, the prox of t|·|: sign(v)·max(|v| − t, 0). */
 export function softThreshold(v: number, t: number): number {
   return v > t ? v - t : v < -t ? v + t : 0;

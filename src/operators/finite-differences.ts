@@ -83,5 +83,6 @@ export class GridDifferences implements LinearOperator {
 
 /** The problem's D: its own operator when it brings one, else the differences of its grid. */
 export function differencesOf(problem: { grid: readonly number[]; D?: LinearOperator }): LinearOperator {
+  if (typeof problem !== "object" || problem === null) throw new InputError("problem", `expected a problem (or { grid, D? }), got ${problem === null ? "null" : typeof problem}`);
   return problem.D ?? new GridDifferences(problem.grid);
 }

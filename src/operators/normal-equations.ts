@@ -12,11 +12,11 @@
  * Then x = Cᵀ (C b ⊘ (α·a + β·d + γ)) with a, d the eigenvalues of AᵀA and DᵀD.
  */
 import { InputError } from "../errors.js";
-import { Dct2Plan } from "../transforms/dct.js";
+import { Dct2Plan, requireSamples } from "../transforms/dct.js";
 import { ConvolutionOperator } from "./convolution.js";
 import { GridDifferences } from "./finite-differences.js";
 import { IdentityOperator } from "./identity.js";
-import type { LinearOperator } from "./operator.js";
+import { requireOperator, type LinearOperator } from "./operator.js";
 import { SubsampledDctOperator } from "./subsampled-dct.js";
 
 export interface FastNormalSolver {
@@ -62,6 +62,9 @@ function gramEigenvalues(A: LinearOperator, h: number, w: number): Float64Array 
  * any other structure (a general A, a non-symmetric kernel, another D).
  */
 export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: readonly number[]): FastNormalSolver | null {
+  requireOperator("A", A);
+  requireOperator("D", D, 0);
+  if (!Array.isArray(grid)) throw new InputError("grid", `expected the grid dimensions as an array of integers, got ${grid === null ? "null" : typeof grid}`);
   if (!(D instanceof GridDifferences)) return null;
   const [h, w] = D.shape;
   if (grid.length !== D.grid.length || grid.some((g, i) => g !== D.grid[i])) {
@@ -93,6 +96,8 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
     },
     solve(b: Float64Array, out: Float64Array): void {
       if (!ready) throw new InputError("weights", "call setWeights(alpha, beta, gamma) before solve");
+      requireSamples("b", b, inverseDiagonal.length);
+      requireSamples("out", out, inverseDiagonal.length);
       plan.forward(b, out);
       for (let k = 0; k < inverseDiagonal.length; k++) out[k] *= inverseDiagonal[k];
       plan.inverse(out, out);
@@ -102,10 +107,10 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
     solver.solvePair = (b1: Float64Array, out1: Float64Array, b2: Float64Array, out2: Float64Array): void => {
       if (!ready) throw new InputError("weights", "call setWeights(alpha, beta, gamma) before solve");
       const n = inverseDiagonal.length;
-      requireCells("b1", b1, n);
-      requireCells("out1", out1, n);
-      requireCells("b2", b2, n);
-      requireCells("out2", out2, n);
+      requireSamples("b1", b1, n);
+      requireSamples("out1", out1, n);
+      requireSamples("b2", b2, n);
+      requireSamples("out2", out2, n);
       const m1 = maxAbs(b1), m2 = maxAbs(b2);
       // A zero right-hand side's solution is exactly zero (the FFT it would share leaks the other's rounding into it).
       if (m1 === 0) {
@@ -155,10 +160,6 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
 }
 
 /** A Float64Array with one entry per grid cell (any values: a NaN right-hand side gives a NaN solution). */
-function requireCells(field: string, v: Float64Array, n: number): void {
-  if (!(v instanceof Float64Array && v.length === n)) throw new InputError(field, `expected a Float64Array of length ${n} (the grid's cells), got ${v instanceof Float64Array ? `length ${v.length}` : typeof v}`);
-}
-
 /** max_i |a_i|, NaN if any entry is NaN (normInf passes over NaN: an all-NaN vector is not zero). */
 function maxAbs(a: Float64Array): number {
   let m = 0;

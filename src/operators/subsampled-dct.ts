@@ -1,6 +1,7 @@
 import { InputError } from "../errors.js";
 import { checkImageSize } from "../imaging/image.js";
 import { Random } from "../linalg/random.js";
+import { requireIndices } from "../linalg/vector.js";
 import { Dct2Plan } from "../transforms/dct.js";
 import type { LinearOperator } from "./operator.js";
 
@@ -23,13 +24,7 @@ export class SubsampledDctOperator implements LinearOperator {
     checkImageSize(height, width);
     const n = height * width;
     if (!(indices?.length >= 1 && indices.length <= n)) throw new InputError("indices", `expected 1 to ${n} DCT coefficient indices, got ${indices?.length}`);
-    const seen = new Uint8Array(n);
-    for (let i = 0; i < indices.length; i++) {
-      const k = indices[i];
-      if (!Number.isInteger(k) || k < 0 || k >= n) throw new InputError("indices", `expected integers in [0, ${n}), got ${k} at position ${i}`);
-      if (seen[k]) throw new InputError("indices", `expected distinct indices, ${k} is repeated`);
-      seen[k] = 1;
-    }
+    requireIndices("indices", indices, n);
     this.height = height;
     this.width = width;
     this.indices = Int32Array.from(indices);

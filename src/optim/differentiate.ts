@@ -72,6 +72,7 @@ function recurrenceOf(optimiser: Optimiser, initialLoss: number, options: RunOpt
 function requireOptimiser(optimiser: Optimiser, mode?: "tangentStep" | "adjointUpdate"): void {
   if (typeof optimiser?.step !== "function") throw new InputError("optimiser", "expected an optimiser (GradientDescent, Momentum, Adam)");
   if (mode && typeof optimiser[mode] !== "function") throw new InputError("optimiser", `expected an optimiser implementing ${mode} (see the Optimiser interface)`);
+  if (!Array.isArray(optimiser.hyperparameters) || !(Number.isSafeInteger(optimiser.auxiliaries) && optimiser.auxiliaries >= 0)) throw new InputError("optimiser", "expected an optimiser with hyperparameters (an array of names) and auxiliaries (an integer ≥ 0)");
   requireObjective("objective", optimiser.objective);
 }
 
@@ -109,6 +110,7 @@ export function forwardDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
   requireOptimiser(optimiser, "tangentStep");
   requireObject("options", options, "{ parameters?, divergence? }");
   const names = options.parameters ?? optimiser.hyperparameters;
+  if (!Array.isArray(names)) throw new InputError("parameters", `expected an array of names among ${optimiser.hyperparameters.join(", ")}, got ${typeof names}`);
   const indices = names.map((name) => {
     const p = optimiser.hyperparameters.indexOf(name);
     if (p < 0) throw new InputError("parameters", `expected names among ${optimiser.hyperparameters.join(", ")}, got ${name}`);

@@ -49,6 +49,7 @@ export function penaltyTerms(problem: Problem): PenaltyTerms {
 
 /** The names of the terms (SeparablePenalty.name, "tv"): what a solver's capabilities must list. */
 export function termNames(terms: PenaltyTerms): string[] {
+  requireObject("terms", terms, "penalty terms from penaltyTerms(problem)");
   return [...(terms.separable ? [terms.separable.name] : []), ...(terms.tv ? [terms.tv.name] : [])];
 }
 

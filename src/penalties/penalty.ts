@@ -4,6 +4,8 @@
  *
  * The data term is f(x) = ½‖Ax − y‖², with c = Aᵀ(y − Ax) = −∇f(x).
  */
+import { InputError } from "../errors.js";
+
 export interface SeparablePenalty {
   readonly name: string;
   /** The hyperparameters this penalty reads from `problem.penalty`, by name. */
@@ -61,4 +63,9 @@ export interface SeparablePenalty {
 export interface HyperparameterSpec {
   name: string;
   shape: "scalar" | "perFeature";
+}
+
+/** A SeparablePenalty (L1Penalty, ElasticNet, separablePenalty(values), ...): anything else is an InputError. */
+export function requireSeparablePenalty(field: string, penalty: SeparablePenalty): void {
+  if (typeof penalty?.supportCurvature !== "function" || typeof penalty.prox !== "function") throw new InputError(field, "expected a separable penalty (separablePenalty(problem.penalty), L1Penalty, ElasticNet, ...)");
 }

@@ -7,7 +7,7 @@ import { GridDifferences } from "../operators/finite-differences.js";
 import { IdentityOperator } from "../operators/identity.js";
 import { polishOnSupport } from "../kkt/polish.js";
 import { prefersCholesky } from "../kkt/active-set.js";
-import { allFinite, dot } from "../linalg/vector.js";
+import { allFinite, dot, requireVector } from "../linalg/vector.js";
 import { hasColumns } from "../operators/operator.js";
 import { penaltyTerms, termNames, type PenaltyTerms, type SeparablePenalty } from "../penalties/index.js";
 import { interceptOf, requireCertifiableScales, requirePositivePenalty, requireProblem, type Problem } from "../problem.js";
@@ -133,6 +133,8 @@ const TIGHT_TOL = 1e-10;
  * tol·‖y‖², the KKT violation small).
  */
 export function finishSolution(problem: Problem, penalty: SeparablePenalty, x: Float64Array, report: SolverReport, options: SolveOptions, own: Certificate | null = null, supportCertain = false): Solution {
+  requireProblem(problem);
+  requireVector("x", x, problem.A.cols);
   const tol = options.tol ?? DEFAULT_TOL;
   const target = report.gapTarget;
   let best = x, cert: Certificate | null = own;

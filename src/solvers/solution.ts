@@ -1,3 +1,4 @@
+import { InputError } from "../errors.js";
 import type { Certificate } from "../kkt/certificate.js";
 import type { Penalty, Problem } from "../problem.js";
 
@@ -94,4 +95,9 @@ export function noteSolvedFor(solution: Solution, problem: Problem): Solution {
 /** True when `solution` came from runSolver on this very problem object. */
 export function wasSolvedFor(solution: Solution, problem: Problem): boolean {
   return solvedFor.get(solution) === problem;
+}
+
+/** A solver function (problem, options) => Solution, as solverByName returns. */
+export function requireSolver(field: string, solver: (problem: Problem, options?: SolveOptions) => Solution): void {
+  if (typeof solver !== "function") throw new InputError(field, `expected a solver function (solverByName("cd"), solve, ...), got ${solver === null ? "null" : typeof solver}`);
 }

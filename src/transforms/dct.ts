@@ -6,6 +6,7 @@
  *
  * so the matrix C is orthogonal (C⁻¹ = Cᵀ) and ‖Cx‖ = ‖x‖ (scipy's dct(type=2, norm="ortho")).
  */
+import { InputError, requireInteger } from "../errors.js";
 import { FftPlan, requireTransformLength } from "./fft.js";
 
 /**
@@ -155,13 +156,22 @@ export class Dct2Plan {
    */
   transformImages(data: Float64Array, images: number, inverse: boolean): void {
     const h = this.height, w = this.width;
+    requireInteger("images", images, 1);
+    requireSamples("data", data, images * h * w);
     if (w > 1) this.rows.transformMany(data, h * images, w, 1, inverse);
     if (h > 1) for (let i = 0; i < images; i++) this.columns.transformMany(data, w, 1, w, inverse, i * h * w);
   }
 
   private run(input: Float64Array, out: Float64Array, inverse: boolean): Float64Array {
+    requireSamples(inverse ? "coefficients" : "image", input, this.height * this.width);
+    requireSamples("out", out, this.height * this.width);
     if (out !== input) out.set(input);
     this.transformImages(out, 1, inverse);
     return out;
   }
+}
+
+/** A Float64Array of exactly n samples (an image, its coefficients, a grid's cells): checked once per call, O(1). */
+export function requireSamples(field: string, v: Float64Array, n: number): void {
+  if (!(v instanceof Float64Array && v.length === n)) throw new InputError(field, `expected a Float64Array of length ${n}, got ${v instanceof Float64Array ? `length ${v.length}` : typeof v}`);
 }

@@ -3,6 +3,9 @@
  * gradient, project onto the box, report accepted iterates) and returns where it stopped.
  * Steps are capped at `maxStep` in log space (a factor e^maxStep in λ), so no step overflows.
  */
+import { InputError } from "../errors.js";
+import { requireVector } from "../linalg/vector.js";
+import { requireObject } from "../optim/objective.js";
 
 export interface OuterPoint {
   value: number;
@@ -316,5 +319,15 @@ function twoLoop(g: Float64Array, S: Float64Array[], Y: Float64Array[]): Float64
   return q.map((v) => -v);
 }
 
-export const OPTIMIZERS = { linesearch: gradientDescent, adam, lbfgs } satisfies Record<string, OuterOptimizer>;
+/** The optimiser run after one check of its arguments (the outer problem, a finite θ₀, an options object). */
+function checked(run: OuterOptimizer): OuterOptimizer {
+  return (outer, theta0, options) => {
+    if (typeof outer?.evaluate !== "function" || typeof outer.project !== "function" || typeof outer.accept !== "function") throw new InputError("problem", "expected an outer problem { evaluate, project, accept }");
+    requireVector("theta0", theta0, theta0?.length);
+    requireObject("options", options, "outer options { maxIter, xtol, ftol, maxStep, learningRate }");
+    return run(outer, theta0, options);
+  };
+}
+
+export const OPTIMIZERS = { linesearch: checked(gradientDescent), adam: checked(adam), lbfgs: checked(lbfgs) } satisfies Record<string, OuterOptimizer>;
 export type OptimizerName = keyof typeof OPTIMIZERS;

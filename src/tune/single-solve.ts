@@ -1,8 +1,8 @@
-import { gradientSupport, type Criterion } from "../criteria/criterion.js";
+import { gradientSupport, requireCriterion, type Criterion } from "../criteria/criterion.js";
 import { tryImplicitHypergradient } from "../diff/implicit.js";
-import { withPenalty, type Penalty, type Problem } from "../problem.js";
+import { requireProblem, withPenalty, type Penalty, type Problem } from "../problem.js";
 import type { Solver } from "../solvers/index.js";
-import type { Solution } from "../solvers/solution.js";
+import { requireSolver, type Solution } from "../solvers/solution.js";
 import { HeldOutMse } from "../criteria/heldout.js";
 import { SolutionsByL1, type EvaluateOptions, type Evaluation, type PathWalk, type TuningObjective } from "./objective.js";
 import { PathWalker } from "./walk.js";
@@ -22,6 +22,9 @@ export class SingleSolveObjective implements TuningObjective {
   lastSolution?: Solution;
 
   constructor(problem: Problem, criterion: Criterion, solver: Solver) {
+    requireProblem(problem);
+    requireCriterion("criterion", criterion);
+    requireSolver("solver", solver);
     this.name = criterion.name;
     this.problem = problem;
     this.criterion = criterion;
