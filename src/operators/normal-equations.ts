@@ -159,7 +159,6 @@ export function fastNormalSolver(A: LinearOperator, D: LinearOperator, grid: rea
   return solver;
 }
 
-/** A Float64Array with one entry per grid cell (any values: a NaN right-hand side gives a NaN solution). */
 /** max_i |a_i|, NaN if any entry is NaN (normInf passes over NaN: an all-NaN vector is not zero). */
 function maxAbs(a: Float64Array): number {
   let m = 0;
