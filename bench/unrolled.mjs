@@ -2,7 +2,7 @@
 // coordinate descent and Split Bregman (diff/unrolled.ts) against the plain K-step run, reverse
 // mode's memory (stored states, the array-buffer memory at its peak), and the convergence of the unrolled
 // hypergradient to the implicit one as K grows (an SVG in bench/out/, gitignored). The problems are
-// generated here (seeded): no Python needed. In-process timings: best CPU time of runs after a warm-up.
+// generated here (seeded): no Python needed. In-process timings: best wall time of runs after warm-up.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -13,18 +13,24 @@ setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc");
 
 /**
- * Best CPU time (ms, user + system: a machine shared with other jobs disturbs it less than wall
- * time) of `reps` calls after one warm-up call, and the last result.
+ * Best wall time (ms) of each function over `rounds` rounds that call them in turn, after two
+ * warm-up rounds, and each one's last result. Taking turns spreads JIT tiering and GC over all of
+ * them (timed one after the other, the first function of a fresh process was once 20% slow in all
+ * its runs). Not CPU time: that counts V8's background threads too (concurrent GC, optimising
+ * compiles), which once put a case's plain run at 1.8× its own forward run.
  */
-function best(fn, reps = 7) {
-  let result = fn(), ms = Infinity;
-  for (let k = 0; k < reps; k++) {
-    const c = process.cpuUsage();
-    result = fn();
-    const used = process.cpuUsage(c);
-    ms = Math.min(ms, (used.user + used.system) / 1000);
+function bestOfRounds(fns, rounds = 7) {
+  const results = fns.map((fn) => fn());
+  fns.forEach((fn, i) => (results[i] = fn()));
+  const ms = fns.map(() => Infinity);
+  for (let r = 0; r < rounds; r++) {
+    fns.forEach((fn, i) => {
+      const t = performance.now();
+      results[i] = fn();
+      ms[i] = Math.min(ms[i], performance.now() - t);
+    });
   }
-  return { ms, result };
+  return fns.map((_, i) => ({ ms: ms[i], result: results[i] }));
 }
 
 /** A seeded normal generator (Box–Muller on a 32-bit LCG): the same problems on every run. */
@@ -93,12 +99,20 @@ export async function unrolledSection(ctx) {
     { name: "tv1d denoise n=4096", problem: tvProblem(lib, 4096), solver: "fista", K: 400 },
   ];
   const rows = [];
-  for (const c of cases) {
+  // Every timing first, then the memory runs: their collections (settle) leave V8 background work
+  // that would land in the next case's timings.
+  const timings = cases.map((c) => {
     const criterion = lib.HeldOutMse.of(c.problem);
     const options = { solver: c.solver, iterations: c.K };
-    const plain = best(() => lib.unrolledValue(c.problem, criterion, options));
-    const forward = best(() => lib.unrolledForward(c.problem, criterion, options));
-    const reverse = best(() => lib.unrolledReverse(c.problem, criterion, options));
+    const [plain, forward, reverse] = bestOfRounds([
+      () => lib.unrolledValue(c.problem, criterion, options),
+      () => lib.unrolledForward(c.problem, criterion, options),
+      () => lib.unrolledReverse(c.problem, criterion, options),
+    ]);
+    return { plain, forward, reverse, options };
+  });
+  for (const [i, c] of cases.entries()) {
+    const { plain, forward, reverse, options } = timings[i];
     const P = Object.keys(forward.result.gradient).length + Object.keys(forward.result.algorithm).length;
     // One hyperparameter's forward run = the plain run + one tangent: plain + (forward − plain)/P.
     const perParameter = (plain.ms + (forward.ms - plain.ms) / P) / plain.ms;
