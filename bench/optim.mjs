@@ -2,29 +2,15 @@
 // of K steps of gradient descent, heavy-ball momentum and Adam on least squares, logistic regression
 // and smoothed TV against the plain run (targets:
 // forward mode ≤ 2× per hyperparameter, reverse mode ≤ 3×), and the memory of the checkpointed
-// reverse mode (states held, and the process's heap + array-buffer growth at its peak) against the
-// K + 1 states a reverse mode that kept every iterate would hold. In-process timings: the best
-// CPU time (user + system) of several runs after JIT warm-up, which a machine shared with other
-// jobs disturbs less than wall time.
+// reverse mode (states held, and the process's array-buffer growth at its peak) against the
+// K + 1 states a reverse mode that kept every iterate would hold. In-process timings: the best wall
+// time of rounds that run the four in turn, after warm-up rounds (bench/timing.mjs).
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
+import { bestOfRounds } from "./timing.mjs";
 
 setFlagsFromString("--expose-gc");
 const gc = runInNewContext("gc");
-
-/** Best CPU time (ms) of `reps` calls after `warmup` calls (stops adding reps past `budgetMs`). */
-function best(fn, { warmup = 2, reps = 7, budgetMs = 6000 } = {}) {
-  for (let k = 0; k < warmup; k++) fn();
-  let ms = Infinity;
-  const start = performance.now();
-  for (let k = 0; k < reps && (k < 3 || performance.now() - start < budgetMs); k++) {
-    const c = process.cpuUsage();
-    fn();
-    const used = process.cpuUsage(c);
-    ms = Math.min(ms, (used.user + used.system) / 1000);
-  }
-  return ms;
-}
 
 /**
  * The three objectives on one dense m×n matrix (column-major Gaussian / √m; b Gaussian, labels
@@ -109,11 +95,15 @@ export async function optimSection(ctx) {
       for (const K of Ks) {
         const optimiser = make();
         const p = optimiser.hyperparameters.length;
-        const budget = { reps: K >= 1600 ? 3 : 7 };
-        const plain = best(() => lib.runOptimiser(optimiser, x0, K), budget);
-        const one = best(() => lib.forwardDerivatives(optimiser, x0, K, { parameters: [optimiser.hyperparameters[0]] }), budget);
-        const all = best(() => lib.forwardDerivatives(optimiser, x0, K), budget);
-        const reverse = best(() => lib.reverseDerivatives(optimiser, x0, K), budget);
+        const [plain, one, all, reverse] = bestOfRounds(
+          [
+            () => lib.runOptimiser(optimiser, x0, K),
+            () => lib.forwardDerivatives(optimiser, x0, K, { parameters: [optimiser.hyperparameters[0]] }),
+            () => lib.forwardDerivatives(optimiser, x0, K),
+            () => lib.reverseDerivatives(optimiser, x0, K),
+          ],
+          K >= 1600 ? 4 : 7,
+        ).map((r) => r.ms);
         const report = lib.reverseDerivatives(optimiser, x0, K);
         const stateBytes = (optimiser.auxiliaries + 2) * x0.length * 8 + 8;
         const heap = await peakMemory(objective, () => lib.reverseDerivatives(optimiser, x0, K));
@@ -132,5 +122,5 @@ export async function optimSection(ctx) {
   }
   table(["objective", "method", "K", "plain ms", "forward, 1 h ms", "forward, all h ms", "reverse ms", "states held", "states KiB", "peak buffers Δ KiB", "all K+1 states KiB"], rows);
   console.log("400×200 dense A (one gradient = two matrix-vector products; logistic's Hessian product at another point needs A·x there, one more). Targets: forward ≤ 2× the plain run per hyperparameter, reverse ≤ 3×.");
-  console.log("ms = best CPU time. peak buffers Δ = growth of the array-buffer memory during one reverse run after a full GC, sampled at every objective evaluation (states, adjoints, workspaces).");
+  console.log("ms = best wall time of rounds. peak buffers Δ = growth of the array-buffer memory during one reverse run after a full GC, sampled at every objective evaluation (states, adjoints, workspaces).");
 }
