@@ -312,6 +312,8 @@ describe("unrolled differentiation refuses bad input", () => {
     for (const step of [0, -1, NaN, Infinity]) inputError(() => unrolledForward(problem, criterion, { solver: "fista", iterations: 3, step }), /^step: expected a positive number/);
     for (const extrapolation of [0, -0.5, NaN]) inputError(() => unrolledForward(problem, criterion, { solver: "fista", iterations: 3, extrapolation }), /^extrapolation: expected a positive number/);
     for (const mu of [0, -2, Infinity]) inputError(() => unrolledReverse(problem, criterion, { solver: "split-bregman", iterations: 3, mu }), /^mu: expected a positive number/);
+    // μ² underflowed: reverse mode reported an overflow while forward mode returned numbers.
+    for (const mu of [1e-300, 1e-151, 1e200]) for (const run of [unrolledForward, unrolledReverse]) inputError(() => run(problem, criterion, { solver: "split-bregman", iterations: 3, mu }), /^mu: expected a number in \[1e-150, 1e150\]/);
     inputError(() => unrolledReverse(problem, criterion, { solver: "lbfgs" as UnrolledSolverName, iterations: 3 }), /^solver: expected one of fista, cd, split-bregman/);
     inputError(() => unrolledForward(problem, criterion, { solver: "cd", iterations: 3, mu: 2 }), /^mu: applies to the split-bregman solver only/);
     inputError(() => unrolledForward(problem, criterion, { solver: "split-bregman", iterations: 3, step: 0.1 }), /^step: applies to the fista solver only/);

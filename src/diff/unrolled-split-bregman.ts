@@ -47,6 +47,8 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
   requirePositivePenalty(problem);
   const mu = options.mu ?? defaultMu(problem.A);
   if (!(typeof mu === "number" && mu > 0 && Number.isFinite(mu))) throw new InputError("mu", `expected a positive number, got ${mu}`);
+  // The derivatives divide by μ² (τ = λ/μ, dτ/dμ = −λ/μ²): μ² must be a normal number.
+  if (!(mu >= 1e-150 && mu <= 1e150)) throw new InputError("mu", `expected a number in [1e-150, 1e150] (the derivatives divide by mu²), got ${mu}`);
   const n = problem.A.cols;
   const { context, state, solver } = exactSetup(problem, n, mu);
   const solvePair = solver.solvePair?.bind(solver);

@@ -200,9 +200,16 @@ function result(
 ): UnrolledHypergradient {
   const gradient: Record<string, number> = {}, algorithm: Record<string, number> = {};
   unrolling.parameters.forEach((name, p) => ((PENALTY_NAMES.has(name) ? gradient : algorithm)[name] = derivative[p]));
-  if (!allFinite(derivative) || !Number.isFinite(value)) throw new NumericalError(`the unrolled ${solver} derivatives overflowed after ${K} steps (not finite): take a smaller step or fewer iterations`);
+  if (!allFinite(derivative) || !Number.isFinite(value)) throw new NumericalError(`the unrolled ${solver} derivatives overflowed after ${K} steps (not finite): ${REMEDY[solver]} or fewer iterations`);
   return { mode, solver, iterations: K, x, value, gradient, algorithm, algorithmValues: { ...unrolling.values }, ...report };
 }
+
+/** What to change when a solver's run or its derivatives overflow. */
+const REMEDY: Record<UnrolledSolverName, string> = {
+  fista: "take a smaller step size",
+  cd: "scale the problem's data nearer 1",
+  "split-bregman": "take a mu nearer its default (trace(AᵀA)/n)",
+};
 
 /**
  * A run that diverges is a NumericalError naming the step (numbered from 1). The whole state is
@@ -212,7 +219,7 @@ function result(
 function checkFinite(state: unknown, unrolling: Unrolling<unknown, unknown, unknown>, solver: UnrolledSolverName, t: number): void {
   if (!stateFinite(state)) {
     const what = allFinite(unrolling.iterate(state)) ? "its state" : "the iterate";
-    throw new NumericalError(`the unrolled ${solver} run diverged at step ${t + 1} (${what} is not finite): take a smaller step size`);
+    throw new NumericalError(`the unrolled ${solver} run diverged at step ${t + 1} (${what} is not finite): ${REMEDY[solver]}`);
   }
 }
 
