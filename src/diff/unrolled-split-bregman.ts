@@ -23,7 +23,6 @@ interface SbAdjoint extends SbTangent {
   vTv: Float64Array;
   v1: Float64Array;
   q: Float64Array;
-  dx: Float64Array;
 }
 
 /**
@@ -108,7 +107,7 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
     tangentIterate: (tangent) => (iterateIsD1 ? tangent.l1.d : tangent.x),
     createAdjoint: () => ({
       x: new Float64Array(n), tv: pair(p), l1: pair(state.d1.length),
-      vTv: new Float64Array(p), v1: new Float64Array(state.d1.length), q: new Float64Array(n), dx: new Float64Array(p),
+      vTv: new Float64Array(p), v1: new Float64Array(state.d1.length), q: new Float64Array(n),
     }),
     seedAdjoint(_final, adjoint, g) {
       for (const a of [adjoint.tv, adjoint.l1]) {
@@ -143,9 +142,14 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
     const muDot = k === MU ? 1 : 0, l2Dot = k === L2 ? 1 : 0;
     const x = after.x;
     const nWork = context.nWork, pWork = context.pWork;
-    for (let j = 0; j < n; j++) rhs[j] = -(l2Dot + (thresholds ? muDot : 0)) * x[j];
+    // Terms with a zero θ̇ are skipped, not multiplied by 0 (each reads whole state vectors).
+    const xDot = -(l2Dot + (thresholds ? muDot : 0));
+    if (xDot === 0) rhs.fill(0);
+    else for (let j = 0; j < n; j++) rhs[j] = xDot * x[j];
     if (D) {
-      for (let i = 0; i < p; i++) pWork[i] = mu * (tangent.tv.d[i] - tangent.tv.b[i]) + muDot * (before.dTv[i] - before.bTv[i]);
+      const { d: dDot, b: bDot } = tangent.tv;
+      if (muDot === 0) for (let i = 0; i < p; i++) pWork[i] = mu * (dDot[i] - bDot[i]);
+      else for (let i = 0; i < p; i++) pWork[i] = mu * (dDot[i] - bDot[i]) + muDot * (before.dTv[i] - before.bTv[i]);
       if (muDot !== 0) {
         // − μ̇ DᵀD x⁺ joins the same Dᵀ product: Dᵀ(μ(ḋ − ḃ) + μ̇(d − b − Dx⁺)).
         D.apply(x, context.dx);
@@ -154,7 +158,11 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
       D.applyT(pWork, nWork);
       for (let j = 0; j < n; j++) rhs[j] += nWork[j];
     }
-    if (thresholds) for (let j = 0; j < n; j++) rhs[j] += mu * (tangent.l1.d[j] - tangent.l1.b[j]) + muDot * (before.d1[j] - before.b1[j]);
+    if (thresholds) {
+      const { d: dDot, b: bDot } = tangent.l1;
+      if (muDot === 0) for (let j = 0; j < n; j++) rhs[j] += mu * (dDot[j] - bDot[j]);
+      else for (let j = 0; j < n; j++) rhs[j] += mu * (dDot[j] - bDot[j]) + muDot * (before.d1[j] - before.b1[j]);
+    }
     return rhs;
   }
 
@@ -190,15 +198,13 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
 
   /** From ρ = adjoint.q, the split adjoints (d̄, b̄) and the l2 and μ terms of the gradient; x̄ back to 0. */
   function adjointFinish(before: SplitBregmanState, after: SplitBregmanState, adjoint: SbAdjoint, gradient: Float64Array): void {
-    const { x: xBar, vTv, v1, q, dx } = adjoint;
-    const x = after.x;
-    gradient[L2] -= dot(q, x);
+    const { x: xBar, vTv, v1, q } = adjoint;
+    gradient[L2] -= dot(q, after.x);
     if (D) {
-      D.apply(x, dx);
       D.apply(q, context.pWork);
-      gradient[MU] += splitAdjoint(context.pWork, before.dTv, before.bTv, dx, vTv, adjoint.tv, mu);
+      gradient[MU] += splitAdjoint(context.pWork, before.dTv, after.dTv, after.bTv, vTv, adjoint.tv, mu);
     }
-    if (thresholds) gradient[MU] += splitAdjoint(q, before.d1, before.b1, x, v1, adjoint.l1, mu);
+    if (thresholds) gradient[MU] += splitAdjoint(q, before.d1, after.d1, after.b1, v1, adjoint.l1, mu);
     xBar.fill(0);
   }
 }
@@ -206,12 +212,13 @@ export function unrollSplitBregman(problem: Problem, options: UnrolledOptions): 
 /**
  * One split (d ≈ Bx with Bregman variable b) pulled back through the x-update, given w = Bq
  * (q the x-update's adjoint solve): d̄ ← μw, b̄ ← v̄ − μw, and the split's term of dL/dμ,
- * Σ_i w_i (d_i − b_i − (Bx)_i).
+ * Σ_i w_i (d_i − b_i − (Bx⁺)_i). The step set v = Bx⁺ + b, d⁺ = shrink(v), b⁺ = v − d⁺, so
+ * b + Bx⁺ = b⁺ + d⁺ and the term is Σ_i w_i (d_i − b⁺_i − d⁺_i): no product with B (to rounding).
  */
-function splitAdjoint(w: Float64Array, d: Float64Array, b: Float64Array, Bx: Float64Array, vBar: Float64Array, out: { d: Float64Array; b: Float64Array }, mu: number): number {
+function splitAdjoint(w: Float64Array, d: Float64Array, dNew: Float64Array, bNew: Float64Array, vBar: Float64Array, out: { d: Float64Array; b: Float64Array }, mu: number): number {
   let s = 0;
   for (let i = 0; i < w.length; i++) {
-    s += w[i] * (d[i] - b[i] - Bx[i]);
+    s += w[i] * (d[i] - bNew[i] - dNew[i]);
     out.d[i] = mu * w[i];
     out.b[i] = vBar[i] - mu * w[i];
   }
