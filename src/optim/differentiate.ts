@@ -155,16 +155,13 @@ export function reverseDerivatives(optimiser: Optimiser, x0: Float64Array, K: nu
   const sweepOptions = { interval: options.interval };
   const report = objective.evaluateWithHessianVectorAt
     ? interleavedReverseSweep(recurrence, state, K, seed, (before, _after, t, next, u) => {
+        if (!next) return adjointStep(optimiser, before, adjoint, t, hyperAdjoint, hv);
         // Step u replayed (checked in the forward pass) before w is asked for, so that the
-        // optimiser's buffer w need not survive a step.
-        if (next) optimiser.step(next, u);
+        // optimiser's buffer w need not survive a step; then step u's gradient shares the passes
+        // over the data with ∇²f·w.
+        optimiser.step(next, u);
         const w = optimiser.adjointUpdate(before, adjoint, t, hyperAdjoint);
-        if (next) {
-          // Step u's gradient sharing the passes over the data with ∇²f·w.
-          next.loss = objective.evaluateWithHessianVectorAt!(next.x, next.gradient, before.x, w, hv);
-        } else {
-          objective.hessianVector(before.x, w, hv);
-        }
+        next.loss = objective.evaluateWithHessianVectorAt!(next.x, next.gradient, before.x, w, hv);
         axpy(1, hv, adjoint.x);
       }, sweepOptions)
     : reverseSweep(recurrence, state, K, seed, (before, _after, t) => adjointStep(optimiser, before, adjoint, t, hyperAdjoint, hv), sweepOptions);

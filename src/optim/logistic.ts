@@ -98,9 +98,9 @@ export class LogisticRegression implements SmoothObjective {
   }
 
   hessianVector(x: Float64Array, v: Float64Array, out: Float64Array): Float64Array {
-    const c = this.A.apply(x, this.weights);
+    const c = this.weights, av = this.z;
+    applyPair(this.A, x, v, c, av); // the margins at x and A·v in one pass over A
     this.curvature(c);
-    const av = this.A.apply(v, this.z);
     for (let i = 0; i < av.length; i++) av[i] *= c[i];
     this.A.applyT(av, out);
     if (this.ridge !== 0) axpy(this.ridge, v, out);
